@@ -1,0 +1,74 @@
+"""The command table: every command the server knows, and the dispatcher that runs them.
+
+Each family module (strings, keys, connection, admin) lists its commands as
+Command rows, Redis's way: a positive arity is exact, a negative one a
+minimum, both counting the command name. A handler is called as
+handler(session, *arguments) and returns the reply; it raises ReplyError to
+answer with an error. A container command (CLIENT, CONFIG, COMMAND) carries
+its own table of subcommands, checked the same way.
+"""
+import logging
+from collections import namedtuple
+from types import MappingProxyType
+
+from errors import ReplyError, unknown_command, unknown_subcommand, wrong_arity
+from protocol import Error
+
+Command = namedtuple("Command", "name handler arity flags first_key last_key step subcommands group",
+                     defaults=(MappingProxyType({}), "generic"))
+Command.__doc__ = "One row of the command table: flags is a tuple of Redis's flag names."
+
+log = logging.getLogger("mini-redis")
+
+
+def table(*commands, group):
+    """A family's rows keyed by lowercase name (bytes), each tagged with the family."""
+    return {command.name.encode(): command._replace(group=group) for command in commands}
+
+
+def subcommand_table(container, *commands):
+    """Subcommand rows keyed by name, each named 'container|sub' as Redis names them."""
+    return {command.name.encode(): command._replace(name="%s|%s" % (container, command.name), group=None)
+            for command in commands}
+
+
+def arity_ok(arity, count):
+    return count == arity if arity >= 0 else count >= -arity
+
+
+def lookup(commands, argv):
+    """(command row, its arguments) for argv, going into subcommands; or raise ReplyError."""
+    command = commands.get(argv[0].lower())
+    if command is None:
+        raise unknown_command(argv)
+    arguments = argv[1:]
+    if command.subcommands and arguments:
+        subcommand = command.subcommands.get(arguments[0].lower())
+        if subcommand is None:
+            raise unknown_subcommand(arguments[0], command.name)
+        command, arguments = subcommand, arguments[1:]
+    if not arity_ok(command.arity, len(argv)):
+        raise wrong_arity(command.name)
+    return command, arguments
+
+
+def execute(commands, session, argv):
+    """Run one command for a session and return its reply; errors become Error replies."""
+    try:
+        command, arguments = lookup(commands, argv)
+        session.last_command = command.name
+        return command.handler(session, *arguments)
+    except ReplyError as error:
+        return Error(error.message)
+    except Exception:
+        log.exception("command %r failed", argv[0][:64])
+        return Error("ERR internal error while running '%s'" % argv[0][:64].decode(errors="replace"))
+
+
+def build_table():
+    """The full table of a server, from the family modules in the order they are listed."""
+    from commands import admin, connection, keys, strings
+    commands = {}
+    for family in (strings, keys, connection, admin):
+        commands.update(family.COMMANDS)
+    return commands

@@ -1,0 +1,224 @@
+"""Server commands: COMMAND, INFO, CONFIG, TIME."""
+import os
+import platform
+import sys
+import time
+
+import gevent
+
+import version
+
+from commands import Command, subcommand_table, table
+from commands.connection import REDIS_VERSION
+from config import ConfigError
+from errors import ReplyError, wrong_arity
+from protocol import SetReply, Verbatim
+
+ACL_CATEGORY_BY_GROUP = {"string": "@string", "keyspace": "@keyspace", "connection": "@connection",
+                         "server": "@server"}
+
+
+def _all_commands(session):
+    return session.server.commands.values()
+
+
+def _acl_categories(command, group):
+    flags = command.flags
+    categories = ["@write" if "write" in flags else "@read" if "readonly" in flags else None,
+                  "@admin" if "admin" in flags else None,
+                  "@fast" if "fast" in flags else "@slow",
+                  ACL_CATEGORY_BY_GROUP.get(group)]
+    return [category for category in categories if category]
+
+
+def _info_row(command, group=None):
+    """One entry of COMMAND INFO, in Redis 7's ten-field layout."""
+    group = group or command.group
+    return [command.name.encode(), command.arity, SetReply(command.flags), command.first_key,
+            command.last_key, command.step, SetReply(_acl_categories(command, group)), [], [],
+            [_info_row(sub, group) for sub in command.subcommands.values()]]
+
+
+def _summary(command):
+    """The first line of a handler's docstring: the command's wire form."""
+    handler = command.handler
+    doc = handler.__doc__ if handler else None
+    return (doc or command.name.upper()).strip().splitlines()[0].encode()
+
+
+def _docs(command, group=None):
+    group = group or command.group
+    docs = {b"summary": _summary(command), b"since": b"1.0.0", b"group": group.encode()}
+    if command.subcommands:
+        docs[b"subcommands"] = {sub.name.encode(): _docs(sub, group) for sub in command.subcommands.values()}
+    return docs
+
+
+def command_(session):
+    """COMMAND"""
+    return [_info_row(command) for command in _all_commands(session)]
+
+
+def command_count(session):
+    """COMMAND COUNT"""
+    return len(session.server.commands)
+
+
+def command_list(session, *filters):
+    """COMMAND LIST"""
+    if filters:
+        raise ReplyError("ERR syntax error")
+    return [command.name.encode() for command in _all_commands(session)]
+
+
+def command_info(session, *names):
+    """COMMAND INFO [command-name ...]"""
+    if not names:
+        return command_(session)
+    commands = session.server.commands
+    return [_info_row(commands[name.lower()]) if name.lower() in commands else None for name in names]
+
+
+def command_docs(session, *names):
+    """COMMAND DOCS [command-name ...]"""
+    commands = session.server.commands
+    wanted = [commands[name.lower()] for name in names if name.lower() in commands] if names \
+        else list(commands.values())
+    return {command.name.encode(): _docs(command) for command in wanted}
+
+
+COMMAND_SUBCOMMANDS = subcommand_table(
+    "command",
+    Command("count", command_count, 2, ("loading", "stale"), 0, 0, 0),
+    Command("list", command_list, -2, ("loading", "stale"), 0, 0, 0),
+    Command("info", command_info, -2, ("loading", "stale"), 0, 0, 0),
+    Command("docs", command_docs, -2, ("loading", "stale"), 0, 0, 0),
+)
+
+
+# ------------------------------------------------------------------ INFO
+
+PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
+
+
+def _resident_memory():
+    """The process's resident set size in bytes (Linux /proc)."""
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * PAGE_SIZE
+
+
+def _human(size):
+    """Redis's bytesToHuman: 1.18M, 512B."""
+    for unit, scale in (("G", 1024**3), ("M", 1024**2), ("K", 1024)):
+        if size >= scale:
+            return "%.2f%s" % (size / scale, unit)
+    return "%dB" % size
+
+
+def _server_section(server):
+    uptime = int(time.time() - server.started)
+    uname = os.uname()
+    return [
+        ("redis_version", version.REDIS_VERSION), ("mini_redis_version", version.VERSION),
+        ("redis_mode", "standalone"), ("os", "%s %s %s" % (uname.sysname, uname.release, uname.machine)),
+        ("arch_bits", 64 if sys.maxsize > 2**32 else 32), ("python_version", platform.python_version()),
+        ("gevent_version", gevent.__version__), ("process_id", os.getpid()), ("run_id", server.run_id),
+        ("tcp_port", server.port), ("server_time_usec", time.time_ns() // 1000),
+        ("uptime_in_seconds", uptime), ("uptime_in_days", uptime // 86400),
+        ("executable", os.path.abspath(sys.argv[0])), ("config_file", server.config.config_file),
+    ]
+
+
+def _clients_section(server):
+    return [("connected_clients", len(server.sessions)), ("maxclients", server.config["maxclients"]),
+            ("blocked_clients", 0)]
+
+
+def _memory_section(server):
+    # Until values are sized one by one, the process's resident memory is what we use.
+    rss = _resident_memory()
+    return [("used_memory", rss), ("used_memory_human", _human(rss)), ("used_memory_rss", rss),
+            ("used_memory_rss_human", _human(rss)), ("maxmemory", 0), ("maxmemory_human", "0B"),
+            ("maxmemory_policy", "noeviction")]
+
+
+def _stats_section(server):
+    stats = server.stats
+    return [("total_connections_received", stats.connections_received),
+            ("total_commands_processed", stats.commands_processed),
+            ("total_net_input_bytes", stats.net_input_bytes),
+            ("total_net_output_bytes", stats.net_output_bytes),
+            ("rejected_connections", stats.rejected_connections),
+            ("total_error_replies", stats.error_replies)]
+
+
+def _keyspace_section(server):
+    return [("db%d" % db.index, "keys=%d,expires=0,avg_ttl=0" % len(db)) for db in server.keyspace.databases if len(db)]
+
+
+INFO_SECTIONS = {"server": _server_section, "clients": _clients_section, "memory": _memory_section,
+                 "stats": _stats_section, "keyspace": _keyspace_section}
+
+
+def info(session, *sections):
+    """INFO [section ...]"""
+    wanted = {section.decode(errors="replace").lower() for section in sections} or {"default"}
+    if wanted & {"all", "everything", "default"}:
+        wanted = INFO_SECTIONS.keys()
+    texts = []
+    for name, fields in INFO_SECTIONS.items():
+        if name in wanted:
+            lines = ["# " + name.capitalize()] + ["%s:%s" % field for field in fields(session.server)]
+            texts.append("\r\n".join(lines) + "\r\n")
+    return Verbatim("txt", "\r\n".join(texts).encode())
+
+
+# ------------------------------------------------------------------ CONFIG
+
+
+def config_get(session, *patterns):
+    """CONFIG GET parameter [parameter ...]"""
+    found = {}
+    for pattern in patterns:
+        for name, value in session.server.config.get_matching(pattern):
+            found[name.encode()] = value.encode()
+    return found
+
+
+def config_set(session, *pairs):
+    """CONFIG SET parameter value [parameter value ...]"""
+    if len(pairs) % 2:
+        raise wrong_arity("config|set")
+    config = session.server.config
+    for index in range(0, len(pairs), 2):
+        name = pairs[index].decode(errors="replace")
+        if name.lower() not in config.values:
+            raise ReplyError("ERR Unknown option or number of arguments for CONFIG SET - '%s'" % name)
+        try:
+            config.set_at_runtime(name, pairs[index + 1].decode(errors="replace"))
+        except ConfigError as error:
+            raise ReplyError("ERR CONFIG SET failed (possibly related to argument '%s') - %s"
+                             % (name, error)) from None
+    return "OK"
+
+
+CONFIG_SUBCOMMANDS = subcommand_table(
+    "config",
+    Command("get", config_get, -3, ("admin", "noscript", "loading", "stale"), 0, 0, 0),
+    Command("set", config_set, -4, ("admin", "noscript", "loading", "stale"), 0, 0, 0),
+)
+
+
+def time_(session):
+    """TIME"""
+    now = time.time_ns() // 1000
+    return [b"%d" % (now // 1_000_000), b"%d" % (now % 1_000_000)]
+
+
+COMMANDS = table(
+    Command("command", command_, -1, ("loading", "stale"), 0, 0, 0, COMMAND_SUBCOMMANDS),
+    Command("info", info, -1, ("loading", "stale"), 0, 0, 0),
+    Command("config", None, -2, (), 0, 0, 0, CONFIG_SUBCOMMANDS),
+    Command("time", time_, 1, ("loading", "stale", "fast"), 0, 0, 0),
+    group="server",
+)

@@ -1,0 +1,450 @@
+"""RESP, the Redis serialization protocol (versions 2 and 3), shared by server and client.
+
+A request is an array of bulk strings::
+
+    *<count>\\r\\n  then <count> times  $<length>\\r\\n<bytes>\\r\\n
+
+or an *inline command*, one line of space-separated words as a person types
+it into telnet (``SET greeting "hello world"\\r\\n``), split with Redis's
+quoting rules (double quotes take ``\\n``, ``\\t``, ``\\xHH`` escapes; single
+quotes take only ``\\'``).
+
+A reply starts with a type byte and ends with CRLF:
+
+    RESP2  +simple  -error  :integer  $bulk (``$-1`` is null)  *array (``*-1`` is a null array)
+    RESP3  _null  ,double  #t/#f  (big-number  =verbatim  %map  ~set  >push  |attribute
+
+The request parser follows Redis's networking.c to the byte, quirks included
+(a NUL byte hides a line ending; the two bytes after a length's ``\\r`` are
+skipped unchecked), because clients see the difference.
+"""
+import re
+from collections import namedtuple
+from io import BytesIO
+
+CRLF = b"\r\n"
+INLINE_MAX_SIZE = 64 * 1024
+INT_MAX = 2**31 - 1
+
+Error = namedtuple("Error", "message")
+Error.__doc__ = "An error reply: message is its text without the leading '-', e.g. 'ERR syntax error'."
+
+Verbatim = namedtuple("Verbatim", "format text")
+Verbatim.__doc__ = "A RESP3 verbatim string (format is 'txt' or 'mkd'); RESP2 sends the text as a bulk string."
+
+BigNumber = namedtuple("BigNumber", "value")
+BigNumber.__doc__ = "A RESP3 big number; RESP2 sends its digits as a bulk string."
+
+
+class Push(list):
+    """A RESP3 out-of-band push (pub/sub messages); RESP2 sends it as a plain array."""
+
+
+class SetReply(list):
+    """A set whose members go out in this order (RESP3 ``~``, RESP2 ``*``), as Redis's fixed-order sets."""
+
+
+class NullArray:
+    """The null array (RESP2 ``*-1``): what Redis sends for a timed-out blocking pop."""
+
+    __slots__ = ()
+
+
+NULL_ARRAY = NullArray()
+
+
+class ProtocolError(Exception):
+    """Malformed input: the server answers ``-ERR Protocol error: <message>`` and closes."""
+
+    def __init__(self, message):
+        super().__init__(message)
+        self.message = message
+
+
+_STRICT_INT = re.compile(rb"-?[1-9][0-9]*|0")
+
+
+def string_to_int(raw):
+    """Redis's string2ll: an exact base-10 int64 or None (no '+', spaces or leading zeros)."""
+    if len(raw) > 20 or not _STRICT_INT.fullmatch(raw):
+        return None
+    value = int(raw)
+    if -(2**63) <= value < 2**63:
+        return value
+    return None
+
+
+# ---------------------------------------------------------------- requests
+
+_ESCAPES = {ord("n"): b"\n", ord("r"): b"\r", ord("t"): b"\t", ord("b"): b"\b", ord("a"): b"\a"}
+_SPACE = frozenset(b" \n\r\t\v\f")
+_HEX = frozenset(b"0123456789abcdefABCDEF")
+
+
+def split_inline(line):
+    """Split an inline command into arguments as Redis's sdssplitargs does.
+
+    Returns None for unbalanced quotes (or a closing quote not followed by a space).
+    """
+    args = []
+    pos, end = 0, len(line)
+    while True:
+        while pos < end and line[pos] in _SPACE:
+            pos += 1
+        if pos >= end or line[pos] == 0:
+            return args
+        token = bytearray()
+        quote = 0
+        while True:
+            char = line[pos] if pos < end else 0
+            if quote == 0x22:  # inside "double quotes"
+                if char == 0x5C and pos + 3 < end and line[pos + 1] == 0x78 \
+                        and line[pos + 2] in _HEX and line[pos + 3] in _HEX:
+                    token.append(int(line[pos + 2:pos + 4], 16))
+                    pos += 3
+                elif char == 0x5C and pos + 1 < end and line[pos + 1] != 0:
+                    pos += 1
+                    token += _ESCAPES.get(line[pos], line[pos:pos + 1])
+                elif char == 0x22:
+                    if pos + 1 < end and line[pos + 1] != 0 and line[pos + 1] not in _SPACE:
+                        return None
+                    pos += 1
+                    break
+                elif char == 0:
+                    return None
+                else:
+                    token.append(char)
+            elif quote == 0x27:  # inside 'single quotes'
+                if char == 0x5C and pos + 1 < end and line[pos + 1] == 0x27:
+                    pos += 1
+                    token.append(0x27)
+                elif char == 0x27:
+                    if pos + 1 < end and line[pos + 1] != 0 and line[pos + 1] not in _SPACE:
+                        return None
+                    pos += 1
+                    break
+                elif char == 0:
+                    return None
+                else:
+                    token.append(char)
+            elif char in (0x20, 0x0A, 0x0D, 0x09, 0):
+                if char:
+                    pos += 1
+                break
+            elif char in (0x22, 0x27):
+                quote = char
+            else:
+                token.append(char)
+            pos += 1
+        args.append(bytes(token))
+
+
+class RequestReader:
+    """Incremental parser of client requests: feed() what arrived, then frames() yields each command.
+
+    A command is a list of bytes. What is incomplete stays buffered, and the
+    parse state (arguments read so far, bulk length pending) survives between
+    calls, so a huge frame trickling in is never re-parsed from its start.
+    """
+
+    def __init__(self, max_bulk_len=512 * 1024 * 1024):
+        self.max_bulk_len = max_bulk_len
+        self._buffer = bytearray()
+        self._pos = 0
+        self._args = None  # arguments of the multibulk being read, None between commands
+        self._missing = 0  # bulks still to read for it
+        self._bulk_len = -1  # declared length of the bulk being read, -1 before its header
+
+    def feed(self, data):
+        self._buffer += data
+
+    def pending(self):
+        """How many bytes are buffered but not yet parsed."""
+        return len(self._buffer) - self._pos
+
+    def frames(self):
+        """Yield every complete command; raise ProtocolError at malformed input."""
+        buffer = self._buffer
+        try:
+            while self._pos < len(buffer):
+                if self._args is None and buffer[self._pos] != 0x2A:  # not '*'
+                    command = self._read_inline()
+                else:
+                    command = self._read_multibulk()
+                if command is None:
+                    return
+                if command:
+                    yield command
+        finally:
+            if self._pos:
+                del buffer[:self._pos]
+                self._pos = 0
+
+    def _line_end(self, char, error):
+        """Position of char (b'\\r' or b'\\n') from the cursor, as C strchr finds it (a NUL hides it)."""
+        buffer, pos = self._buffer, self._pos
+        found = buffer.find(char, pos)
+        if found >= 0 and buffer.find(0, pos, found) < 0:
+            return found
+        if len(buffer) - pos > INLINE_MAX_SIZE:
+            raise ProtocolError(error)
+        return -1
+
+    def _read_inline(self):
+        newline = self._line_end(b"\n", "too big inline request")
+        if newline < 0:
+            return None
+        end = newline - 1 if newline > self._pos and self._buffer[newline - 1] == 0x0D else newline
+        args = split_inline(bytes(self._buffer[self._pos:end]))
+        if args is None:
+            raise ProtocolError("unbalanced quotes in request")
+        self._pos = newline + 1
+        return args
+
+    def _read_multibulk(self):
+        buffer = self._buffer
+        if self._args is None:
+            cr = self._line_end(b"\r", "too big mbulk count string")
+            if cr < 0 or cr + 2 > len(buffer):
+                return None
+            count = string_to_int(bytes(buffer[self._pos + 1:cr]))
+            if count is None or count > INT_MAX:
+                raise ProtocolError("invalid multibulk length")
+            self._pos = cr + 2
+            if count <= 0:
+                return []
+            self._args, self._missing = [], count
+        args = self._args
+        while self._missing:
+            if self._bulk_len < 0:
+                cr = self._line_end(b"\r", "too big bulk count string")
+                if cr < 0 or cr + 2 > len(buffer):
+                    return None
+                if buffer[self._pos] != 0x24:  # '$'
+                    raise ProtocolError("expected '$', got '%s'" % chr(buffer[self._pos]))
+                length = string_to_int(bytes(buffer[self._pos + 1:cr]))
+                if length is None or length < 0 or length > self.max_bulk_len:
+                    raise ProtocolError("invalid bulk length")
+                self._pos = cr + 2
+                self._bulk_len = length
+            start = self._pos
+            if len(buffer) - start < self._bulk_len + 2:
+                return None
+            args.append(bytes(buffer[start:start + self._bulk_len]))
+            self._pos = start + self._bulk_len + 2
+            self._bulk_len = -1
+            self._missing -= 1
+        self._args = None
+        return args
+
+
+# ---------------------------------------------------------------- replies
+
+
+def format_double(value):
+    """A double as Redis 7.0 prints it: %.17g, with inf, -inf and nan spelled out."""
+    if value != value:
+        return b"nan"
+    if value in (float("inf"), float("-inf")):
+        return b"inf" if value > 0 else b"-inf"
+    return b"%.17g" % value
+
+
+class ReplyWriter:
+    """Serializes replies into a BytesIO, in the connection's protocol version (2 or 3).
+
+    Python types map to RESP types: bytes -> bulk, str -> simple string,
+    int -> integer, bool -> boolean, float -> double, None -> null,
+    list/tuple -> array, dict -> map, set -> set, Error -> error, plus the
+    Verbatim, BigNumber, Push, SetReply and NULL_ARRAY markers. RESP2 folds the RESP3
+    types back into the RESP2 ones as Redis does.
+    """
+
+    def __init__(self, protocol=2):
+        self.buffer = BytesIO()
+        self.protocol = protocol
+        self._encoders = {
+            bytes: self._bulk, bytearray: self._bulk, memoryview: self._bulk,
+            str: self._simple, int: self._integer, bool: self._boolean,
+            float: self._double, type(None): self._null, NullArray: self._null_array,
+            list: self._array, tuple: self._array, dict: self._map,
+            set: self._set, frozenset: self._set, SetReply: self._set, Error: self._error,
+            Verbatim: self._verbatim, BigNumber: self._big_number, Push: self._push,
+        }
+
+    def write(self, reply):
+        self._encoders[type(reply)](reply)
+
+    def take(self):
+        """Everything written so far, leaving the buffer empty."""
+        data = self.buffer.getvalue()
+        self.buffer.seek(0)
+        self.buffer.truncate()
+        return data
+
+    def _bulk(self, value):
+        self.buffer.write(b"$%d\r\n%b\r\n" % (len(value), value))
+
+    def _simple(self, text):
+        self.buffer.write(b"+%b\r\n" % text.encode())
+
+    def _error(self, error):
+        self.buffer.write(b"-%b\r\n" % error.message.encode("utf-8", "surrogateescape"))
+
+    def _integer(self, value):
+        self.buffer.write(b":%d\r\n" % value)
+
+    def _boolean(self, value):
+        if self.protocol == 3:
+            self.buffer.write(b"#t\r\n" if value else b"#f\r\n")
+        else:
+            self.buffer.write(b":1\r\n" if value else b":0\r\n")
+
+    def _double(self, value):
+        if self.protocol == 3:
+            self.buffer.write(b",%b\r\n" % format_double(value))
+        else:
+            self._bulk(format_double(value))
+
+    def _null(self, _):
+        self.buffer.write(b"_\r\n" if self.protocol == 3 else b"$-1\r\n")
+
+    def _null_array(self, _):
+        self.buffer.write(b"_\r\n" if self.protocol == 3 else b"*-1\r\n")
+
+    def _aggregate(self, marker, count, items):
+        self.buffer.write(b"%b%d\r\n" % (marker, count))
+        write = self.write
+        for item in items:
+            write(item)
+
+    def _array(self, items):
+        self._aggregate(b"*", len(items), items)
+
+    def _set(self, items):
+        self._aggregate(b"~" if self.protocol == 3 else b"*", len(items), items)
+
+    def _push(self, items):
+        self._aggregate(b">" if self.protocol == 3 else b"*", len(items), items)
+
+    def _map(self, mapping):
+        pairs = [item for pair in mapping.items() for item in pair]
+        if self.protocol == 3:
+            self._aggregate(b"%", len(mapping), pairs)
+        else:
+            self._aggregate(b"*", len(pairs), pairs)
+
+    def _verbatim(self, verbatim):
+        if self.protocol == 3:
+            body = verbatim.format.encode() + b":" + verbatim.text
+            self.buffer.write(b"=%d\r\n%b\r\n" % (len(body), body))
+        else:
+            self._bulk(verbatim.text)
+
+    def _big_number(self, number):
+        if self.protocol == 3:
+            self.buffer.write(b"(%d\r\n" % number.value)
+        else:
+            self._bulk(b"%d" % number.value)
+
+
+def encode_command(args):
+    """A command as a RESP array of bulk strings; str is sent as UTF-8, numbers as their digits."""
+    out = [b"*%d\r\n" % len(args)]
+    for arg in args:
+        if isinstance(arg, str):
+            arg = arg.encode()
+        elif isinstance(arg, (int, float)) and not isinstance(arg, bool):
+            arg = repr(arg).encode()
+        elif not isinstance(arg, (bytes, bytearray, memoryview)):
+            raise TypeError("cannot send %r as a command argument" % (arg,))
+        out.append(b"$%d\r\n%b\r\n" % (len(arg), arg))
+    return b"".join(out)
+
+
+class _Incomplete(Exception):
+    """The buffer ends inside a reply: wait for more bytes."""
+
+
+class ReplyReader:
+    """Incremental parser of replies (RESP2 and RESP3) for clients and tests.
+
+    feed() bytes, then frames() yields each complete reply as a Python value:
+    bytes for bulk and simple strings, int, float, bool, None, list, dict,
+    set (a list when members are unhashable), Push, Error and NULL_ARRAY.
+    """
+
+    def __init__(self):
+        self._buffer = bytearray()
+        self._pos = 0
+
+    def feed(self, data):
+        self._buffer += data
+
+    def frames(self):
+        try:
+            while self._pos < len(self._buffer):
+                try:
+                    value, self._pos = self._parse(self._pos)
+                except _Incomplete:
+                    return
+                yield value
+        finally:
+            if self._pos:
+                del self._buffer[:self._pos]
+                self._pos = 0
+
+    def _line(self, pos):
+        end = self._buffer.find(CRLF, pos)
+        if end < 0:
+            raise _Incomplete
+        return bytes(self._buffer[pos + 1:end]), end + 2
+
+    def _parse(self, pos):
+        kind = self._buffer[pos]
+        line, pos = self._line(pos)
+        if kind == 0x2B:  # +
+            return line, pos
+        if kind == 0x2D:  # -
+            return Error(line.decode("utf-8", "surrogateescape")), pos
+        if kind == 0x3A:  # :
+            return int(line), pos
+        if kind in (0x24, 0x3D):  # $ and =
+            length = int(line)
+            if length < 0:
+                return None, pos
+            if len(self._buffer) < pos + length + 2:
+                raise _Incomplete
+            data = bytes(self._buffer[pos:pos + length])
+            return (data[4:] if kind == 0x3D else data), pos + length + 2
+        if kind == 0x5F:  # _
+            return None, pos
+        if kind == 0x2C:  # ,
+            return float(line), pos
+        if kind == 0x23:  # #
+            return line == b"t", pos
+        if kind == 0x28:  # (
+            return int(line), pos
+        if kind in (0x2A, 0x7E, 0x3E, 0x25, 0x7C):  # * ~ > % |
+            count = int(line)
+            if count < 0:
+                return NULL_ARRAY, pos
+            if kind in (0x25, 0x7C):
+                count *= 2
+            items = []
+            for _ in range(count):
+                item, pos = self._parse(pos)
+                items.append(item)
+            if kind == 0x7C:  # an attribute annotates the reply that follows it
+                return self._parse(pos)
+            if kind == 0x25:
+                return dict(zip(items[::2], items[1::2])), pos
+            if kind == 0x3E:
+                return Push(items), pos
+            if kind == 0x7E:
+                try:
+                    return set(items), pos
+                except TypeError:
+                    return items, pos
+            return items, pos
+        raise ProtocolError("unexpected reply type %r" % chr(kind))

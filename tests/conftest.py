@@ -1,0 +1,109 @@
+"""Fixtures: our server and a real Redis, each a subprocess on a free loopback port."""
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_for_port(port, process, timeout=15.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError("server exited with %s" % process.returncode)
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError("server did not listen on port %d" % port)
+
+
+class RunningServer:
+    """A server process on 127.0.0.1:port, stopped with stop()."""
+
+    def __init__(self, argv, port, cwd):
+        self.port = port
+        self.log_path = os.path.join(cwd, "server.log")
+        self._log = open(self.log_path, "wb")
+        self.process = subprocess.Popen(argv, cwd=cwd, stdout=self._log, stderr=subprocess.STDOUT)
+        wait_for_port(port, self.process)
+
+    def log(self):
+        with open(self.log_path, "rb") as f:
+            return f.read().decode(errors="replace")
+
+    def stop(self):
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self._log.close()
+
+
+def start_ours(tmp_dir, *options):
+    """python server.py on a free port with extra redis-server-style options."""
+    port = free_port()
+    argv = [sys.executable, os.path.join(ROOT, "server.py"), "--port", str(port), *options]
+    return RunningServer(argv, port, str(tmp_dir))
+
+
+def start_real_redis(tmp_dir, *options):
+    """Debian's redis-server on a free port, no persistence: the oracle."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.fail("redis-server is not installed: apt-get install redis-server")
+    port = free_port()
+    argv = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+            "--dir", str(tmp_dir), *options]
+    return RunningServer(argv, port, str(tmp_dir))
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory):
+    """Our server, shared by the whole session: tests use their own keys or FLUSHALL first."""
+    running = start_ours(tmp_path_factory.mktemp("ours"))
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="session")
+def real_redis(tmp_path_factory):
+    running = start_real_redis(tmp_path_factory.mktemp("redis"))
+    yield running
+    running.stop()
+
+
+@pytest.fixture(params=["ours", "redis"])
+def any_server(request):
+    """Each test that takes it runs once against ours and once against real Redis."""
+    return request.getfixturevalue("server" if request.param == "ours" else "real_redis")
+
+
+@pytest.fixture
+def pair(request, server, real_redis):
+    """Fresh connections to ours and to real Redis, both emptied by FLUSHALL (see differential.py).
+
+    After a passing test, a PING on both checks that no stray reply is left in either stream.
+    """
+    from differential import Pair
+    failed_before = request.session.testsfailed
+    with Pair(server.port, real_redis.port) as both:
+        both.check("FLUSHALL")
+        yield both
+        if request.session.testsfailed == failed_before:
+            both.check_idle()
