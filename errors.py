@@ -14,6 +14,7 @@ class ReplyError(Exception):
 
 
 SYNTAX = "ERR syntax error"
+WRONGTYPE = "WRONGTYPE Operation against a key holding the wrong kind of value"
 NOT_INTEGER = "ERR value is not an integer or out of range"
 DB_OUT_OF_RANGE = "ERR DB index is out of range"
 NO_PROTOCOL = "NOPROTO unsupported protocol version"

@@ -1,47 +1,247 @@
-"""The databases: what the keys hold, kept apart from any protocol.
+"""The databases: what the keys hold and when they expire, kept apart from any protocol.
 
-A Database maps keys (bytes) to values; the Keyspace is the numbered set of
-them that SELECT chooses from.
+A value's Python type is its Redis type: bytes or bytearray for a string
+(bytearray once APPEND or SETRANGE changed it in place, which Redis calls
+the "raw" encoding), and the aggregate types of the data-types module.
+
+Expiry is lazy and active, as in Redis: every lookup drops a key whose time
+has passed, and Keyspace.expire_cycle(), run ten times a second, samples
+keys that carry a TTL and deletes the expired ones, so keys nobody reads
+are reclaimed too.
 """
+import random
+import time
+from itertools import islice
+
+from errors import WRONGTYPE, ReplyError
+
+STRING = (bytes, bytearray)
+
+ACTIVE_EXPIRE_KEYS_PER_LOOP = 20
+ACTIVE_EXPIRE_ACCEPTABLE_STALE = 0.25  # keep sampling while more than this share was expired
+
+
+def wall_clock_ms():
+    """The one clock expiry reads: Unix time in milliseconds, as Redis's mstime()."""
+    return time.time_ns() // 1_000_000
+
+
+def type_name(value):
+    """Redis's TYPE name for a stored value."""
+    return TYPE_NAMES[type(value)]
+
+
+TYPE_NAMES = {bytes: "string", bytearray: "string"}
+
+
+class ExpiryTable:
+    """Deadlines (Unix ms) of the keys that have one, with O(1) random sampling.
+
+    A plain dict cannot pick a random key without a full scan, so keys also
+    sit in a list; a removed key's slot takes the list's last key.
+    """
+
+    __slots__ = ("deadlines", "_keys", "_slots")
+
+    def __init__(self):
+        self.deadlines = {}
+        self._keys = []
+        self._slots = {}
+
+    def __len__(self):
+        return len(self.deadlines)
+
+    def __contains__(self, key):
+        return key in self.deadlines
+
+    def get(self, key):
+        return self.deadlines.get(key)
+
+    def set(self, key, deadline):
+        if key not in self.deadlines:
+            self._slots[key] = len(self._keys)
+            self._keys.append(key)
+        self.deadlines[key] = deadline
+
+    def discard(self, key):
+        """Forget the key's deadline; True if it had one."""
+        if self.deadlines.pop(key, None) is None:
+            return False
+        slot = self._slots.pop(key)
+        last = self._keys.pop()
+        if slot < len(self._keys):
+            self._keys[slot] = last
+            self._slots[last] = slot
+        return True
+
+    def sample(self, count):
+        keys = self._keys
+        return [keys[random.randrange(len(keys))] for _ in range(min(count, len(keys)))]
+
+    def average_ttl(self, now):
+        if not self.deadlines:
+            return 0
+        sample = self.sample(64)
+        return max(0, sum(self.deadlines[key] - now for key in sample) // len(sample))
 
 
 class Database:
-    """One numbered database."""
+    """One numbered database: keys to values, and keys to deadlines."""
 
-    __slots__ = ("index", "data")
+    __slots__ = ("keyspace", "index", "data", "expires", "_peak")
 
-    def __init__(self, index):
+    def __init__(self, keyspace, index):
+        self.keyspace = keyspace
         self.index = index
         self.data = {}
+        self.expires = ExpiryTable()
+        self._peak = 0  # the most keys held since the dict was last compacted
 
     def __len__(self):
         return len(self.data)
 
-    def get(self, key):
+    # -- reading
+
+    def _expire_if_due(self, key):
+        """Delete the key if its deadline passed; True if it did."""
+        deadline = self.expires.get(key)
+        if deadline is None or deadline > self.keyspace.clock():
+            return False
+        self.remove(key)
+        self.keyspace.expired_keys += 1
+        return True
+
+    def lookup(self, key):
+        """The key's value, or None if it is missing or expired."""
+        if self.expires.deadlines and self._expire_if_due(key):
+            return None
         return self.data.get(key)
 
-    def set(self, key, value):
-        self.data[key] = value
+    def lookup_read(self, key):
+        """lookup() for a read command: counts keyspace hits and misses as INFO shows them."""
+        value = self.lookup(key)
+        if value is None:
+            self.keyspace.misses += 1
+        else:
+            self.keyspace.hits += 1
+        return value
 
-    def delete(self, key):
-        """True if the key existed."""
-        return self.data.pop(key, None) is not None
+    def get_typed(self, key, kind, read=True):
+        """The key's value if it is of the kind (a type or tuple of types), None if missing; else WRONGTYPE."""
+        value = self.lookup_read(key) if read else self.lookup(key)
+        if value is not None and not isinstance(value, kind):
+            raise ReplyError(WRONGTYPE)
+        return value
+
+    def get(self, key):
+        return self.lookup_read(key)
 
     def exists(self, key):
-        return key in self.data
+        return self.lookup(key) is not None
+
+    def ttl_ms(self, key):
+        """Milliseconds left, -1 without a deadline, -2 if the key is missing (TTL/PTTL's answers)."""
+        if self.lookup(key) is None:
+            return -2
+        deadline = self.expires.get(key)
+        return -1 if deadline is None else max(0, deadline - self.keyspace.clock())
+
+    def keys(self):
+        """A snapshot of the live keys (expired ones are dropped on the way)."""
+        if self.expires.deadlines:
+            now = self.keyspace.clock()
+            deadlines = self.expires.deadlines
+            for key in [k for k, deadline in deadlines.items() if deadline <= now]:
+                self.remove(key)
+                self.keyspace.expired_keys += 1
+        return list(self.data)
+
+    def random_key(self):
+        """A random live key or None, as RANDOMKEY: expired picks are deleted and another is tried."""
+        while self.data:
+            # A dict has no random access: skip a random distance into it (C speed, no copy).
+            key = next(islice(self.data, random.randrange(len(self.data)), None))
+            if not self._expire_if_due(key):
+                return key
+        return None
+
+    # -- writing
+
+    def set(self, key, value, keep_ttl=False):
+        """Store a value; like Redis's SET, it drops any deadline unless keep_ttl."""
+        if not keep_ttl and self.expires.deadlines:
+            self.expires.discard(key)
+        self.data[key] = value
+        if len(self.data) > self._peak:
+            self._peak = len(self.data)
+
+    def replace(self, key, value):
+        """Change a key's value in place (INCR, APPEND...): its deadline stays."""
+        self.data[key] = value
+
+    def remove(self, key):
+        """Delete without looking at the deadline; True if the key was there."""
+        if self.data.pop(key, None) is None:
+            return False
+        if self.expires.deadlines:
+            self.expires.discard(key)
+        return True
+
+    def delete(self, key):
+        """DEL's delete: an expired key counts as missing."""
+        if self.lookup(key) is None:
+            return False
+        return self.remove(key)
+
+    def set_deadline(self, key, deadline):
+        self.expires.set(key, deadline)
+
+    def persist(self, key):
+        return self.expires.discard(key)
 
     def flush(self):
         """Empty the database; return how many keys it held."""
         count = len(self.data)
         self.data = {}
+        self.expires = ExpiryTable()
+        self._peak = 0
         return count
+
+    def swap_contents(self, other):
+        self.data, other.data = other.data, self.data
+        self.expires, other.expires = other.expires, self.expires
+        self._peak, other._peak = other._peak, self._peak
+
+    def compact(self):
+        """Give memory back after mass deletion: Python dicts never shrink by themselves."""
+        if self._peak > 1024 and len(self.data) * 4 < self._peak:
+            self.data = dict(self.data)
+            self._peak = len(self.data)
+
+    def expire_some(self, now, deadline_ns):
+        """One database's share of the active expire cycle; how many keys it deleted."""
+        expires, deleted = self.expires, 0
+        while expires.deadlines:
+            sample = expires.sample(ACTIVE_EXPIRE_KEYS_PER_LOOP)
+            expired = [key for key in set(sample) if expires.deadlines[key] <= now]
+            for key in expired:
+                self.remove(key)
+            deleted += len(expired)
+            if len(expired) <= len(sample) * ACTIVE_EXPIRE_ACCEPTABLE_STALE \
+                    or time.monotonic_ns() > deadline_ns:
+                break
+        return deleted
 
 
 class Keyspace:
-    """All databases of one server."""
+    """All databases of one server, the clock they share, and their statistics."""
 
-    def __init__(self, count=16):
-        self.databases = [Database(index) for index in range(count)]
+    def __init__(self, count=16, clock=wall_clock_ms):
+        self.clock = clock
+        self.databases = [Database(self, index) for index in range(count)]
+        self.expired_keys = 0
+        self.hits = 0
+        self.misses = 0
 
     def __getitem__(self, index):
         return self.databases[index]
@@ -52,3 +252,18 @@ class Keyspace:
     def flush_all(self):
         for database in self.databases:
             database.flush()
+
+    def swap(self, first, second):
+        """SWAPDB: clients on either database see the other's data from now on."""
+        self.databases[first].swap_contents(self.databases[second])
+
+    def expire_cycle(self, budget_ms=25):
+        """Redis's slow active-expire cycle: sample keys with a TTL, delete the expired, within a time budget."""
+        now = self.clock()
+        deadline_ns = time.monotonic_ns() + budget_ms * 1_000_000
+        for database in self.databases:
+            if database.expires.deadlines:
+                self.expired_keys += database.expire_some(now, deadline_ns)
+            database.compact()
+            if time.monotonic_ns() > deadline_ns:
+                break

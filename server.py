@@ -29,6 +29,7 @@ from protocol import Error, ProtocolError, ReplyWriter, RequestReader
 from session import Session
 
 READ_SIZE = 64 * 1024
+HZ = 10  # Redis's default server.hz
 log = logging.getLogger("mini-redis")
 
 
@@ -57,6 +58,7 @@ class Server:
         self._sockets = {}  # client id -> socket, so CLIENT KILL can close one
         self._next_id = 1
         self._pool = Pool()
+        self._cron = None
         self._listener = StreamServer((config["bind"], config["port"]), self._accept,
                                       spawn=self._pool, backlog=511)
 
@@ -66,15 +68,24 @@ class Server:
 
     def start(self):
         self._listener.start()
+        self._cron = gevent.spawn(self._run_cron)
         log.info("Server initialized")
         log.info("Ready to accept connections tcp")
 
     def stop(self, timeout=2):
         """Stop accepting, then close every client connection."""
         self._listener.close()
+        if self._cron is not None:
+            self._cron.kill()
         self.kill(list(self.sessions.values()))
         self._pool.join(timeout=timeout)
         self._pool.kill()
+
+    def _run_cron(self):
+        """Background work, HZ times a second, between commands: active expiry for now."""
+        while True:
+            gevent.sleep(1 / HZ)
+            self.keyspace.expire_cycle()
 
     def kill(self, sessions):
         """Close these clients' connections (CLIENT KILL); their greenlets then clean up."""

@@ -124,7 +124,10 @@ def client_id(session):
 
 
 def client_setinfo(session, attribute, value):
-    """CLIENT SETINFO <LIB-NAME libname | LIB-VER libver>  (as Redis 7.2, which clients probe for)"""
+    """CLIENT SETINFO <LIB-NAME libname|LIB-VER libver>
+
+    Redis 7.2's subcommand: clients such as redis-py 8 send it on connect.
+    """
     attribute = attribute.lower()
     if attribute == b"lib-name":
         _check_name(value, "ERR lib-name cannot contain spaces, newlines or special characters.")
@@ -167,7 +170,7 @@ def client_list(session, *filters):
 
 
 def client_kill(session, *filters):
-    """CLIENT KILL ip:port | CLIENT KILL [ID client-id] [ADDR ip:port] [LADDR ip:port] [SKIPME yes/no]"""
+    """CLIENT KILL ip:port|[ID client-id] [ADDR ip:port] [LADDR ip:port] [SKIPME yes|no]"""
     sessions = session.server.sessions.values()
     if len(filters) == 1:
         victims = [other for other in sessions if other.address == filters[0].decode(errors="replace")]

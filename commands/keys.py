@@ -41,7 +41,10 @@ def flushall(session, *mode):
 
 
 def flush(session):
-    """FLUSH -- the seed's command: empty the current database, reply with how many keys it held."""
+    """FLUSH
+
+    The seed design's command: empty the current database, reply with how many keys it held.
+    """
     return session.db.flush()
 
 
