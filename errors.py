@@ -16,6 +16,8 @@ class ReplyError(Exception):
 SYNTAX = "ERR syntax error"
 WRONGTYPE = "WRONGTYPE Operation against a key holding the wrong kind of value"
 NOT_INTEGER = "ERR value is not an integer or out of range"
+INVALID_EXPIRE = "ERR invalid expire time in '%s' command"
+STRING_TOO_LONG = "ERR string exceeds maximum allowed size (proto-max-bulk-len)"
 DB_OUT_OF_RANGE = "ERR DB index is out of range"
 NO_PROTOCOL = "NOPROTO unsupported protocol version"
 WRONG_PASS = "WRONGPASS invalid username-password pair or user is disabled."

@@ -21,6 +21,15 @@ ACTIVE_EXPIRE_KEYS_PER_LOOP = 20
 ACTIVE_EXPIRE_ACCEPTABLE_STALE = 0.25  # keep sampling while more than this share was expired
 
 
+class FloatString(bytes):
+    """An INCRBYFLOAT result: Redis stores it as a plain string even when it reads as an integer."""
+
+    __slots__ = ()
+
+    def encoding(self):
+        return "embstr" if len(self) <= 44 else "raw"
+
+
 def wall_clock_ms():
     """The one clock expiry reads: Unix time in milliseconds, as Redis's mstime()."""
     return time.time_ns() // 1_000_000
@@ -31,7 +40,7 @@ def type_name(value):
     return TYPE_NAMES[type(value)]
 
 
-TYPE_NAMES = {bytes: "string", bytearray: "string"}
+TYPE_NAMES = {bytes: "string", bytearray: "string", FloatString: "string"}
 
 
 class ExpiryTable:

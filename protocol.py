@@ -273,7 +273,18 @@ class ReplyWriter:
         }
 
     def write(self, reply):
-        self._encoders[type(reply)](reply)
+        encoder = self._encoders.get(type(reply))
+        if encoder is None:
+            encoder = self._encoder_for_subclass(type(reply))
+        encoder(reply)
+
+    def _encoder_for_subclass(self, kind):
+        """A subclass of a known type (a bytes subclass, say) is written as its base."""
+        for base in kind.__mro__[1:]:
+            if base in self._encoders:
+                self._encoders[kind] = self._encoders[base]
+                return self._encoders[base]
+        raise TypeError("no RESP encoding for %r" % kind)
 
     def take(self):
         """Everything written so far, leaving the buffer empty."""
