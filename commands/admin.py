@@ -8,7 +8,7 @@ import gevent
 
 import version
 
-from commands import Command, subcommand_table, table
+from commands import Command, subcommand_table, synopsis, table
 from commands.connection import REDIS_VERSION
 from config import ConfigError
 from errors import ReplyError, wrong_arity
@@ -48,7 +48,11 @@ def _summary(command):
 
 def _docs(command, group=None):
     group = group or command.group
-    docs = {b"summary": _summary(command), b"since": b"1.0.0", b"group": group.encode()}
+    summary = _summary(command)
+    docs = {b"summary": summary, b"since": b"1.0.0", b"group": group.encode()}
+    arguments = synopsis.arguments(summary.decode(), command.name)
+    if arguments:
+        docs[b"arguments"] = arguments
     if command.subcommands:
         docs[b"subcommands"] = {sub.name.encode(): _docs(sub, group) for sub in command.subcommands.values()}
     return docs
