@@ -221,7 +221,8 @@ class RequestReader:
                 if cr < 0 or cr + 2 > len(buffer):
                     return None
                 if buffer[self._pos] != 0x24:  # '$'
-                    raise ProtocolError("expected '$', got '%s'" % chr(buffer[self._pos]))
+                    got = bytes(buffer[self._pos:self._pos + 1]).replace(b"\r", b" ").replace(b"\n", b" ")
+                    raise ProtocolError("expected '$', got '%s'" % got.decode("utf-8", "surrogateescape"))
                 length = string_to_int(bytes(buffer[self._pos + 1:cr]))
                 if length is None or length < 0 or length > self.max_bulk_len:
                     raise ProtocolError("invalid bulk length")
@@ -412,6 +413,8 @@ class ReplyReader:
         return bytes(self._buffer[pos + 1:end]), end + 2
 
     def _parse(self, pos):
+        if pos >= len(self._buffer):
+            raise _Incomplete
         kind = self._buffer[pos]
         line, pos = self._line(pos)
         if kind == 0x2B:  # +
