@@ -1,105 +1,166 @@
-"""Server settings: defaults, redis.conf-style files, redis-server-style options, CONFIG GET/SET.
+"""Server settings: defaults, redis.conf-style files, redis-server-style options, CONFIG GET/SET/REWRITE.
 
-One table lists every parameter with its default, its kind (how a value is
-parsed and shown) and whether CONFIG SET may change it at run time.
+One table lists every parameter with its default, how a value is parsed
+(with Redis's own error texts, as CONFIG SET reports them) and whether
+CONFIG SET may change it at run time.
 """
+import os
+import re
 from collections import namedtuple
 
 import patterns
-from protocol import split_inline
+from protocol import split_inline, string_to_int
 
-Parameter = namedtuple("Parameter", "name default kind mutable")
+Parameter = namedtuple("Parameter", "name default parse mutable")
 
-PARAMETERS = [
-    Parameter("bind", "127.0.0.1", "string", False),
-    Parameter("port", "4000", "port", False),
-    Parameter("maxclients", "10000", "positive", True),
-    Parameter("databases", "16", "positive", False),
-    Parameter("proto-max-bulk-len", "512mb", "memory", True),
-    # No persistence yet: these report the truth so tools like redis-benchmark can ask.
-    Parameter("save", "", "fixed", False),
-    Parameter("appendonly", "no", "fixed", False),
-]
-BY_NAME = {parameter.name: parameter for parameter in PARAMETERS}
-
-_UNITS = {"": 1, "b": 1, "k": 1000, "kb": 1024, "m": 1000**2, "mb": 1024**2, "g": 1000**3, "gb": 1024**3}
+LLONG_MAX = 2**63 - 1
+NO_PERSISTENCE = "mini-redis has no persistence yet"
 
 
 class ConfigError(Exception):
     """A bad directive or value; the text is what Redis would print."""
 
 
-def parse_memory(text):
-    """'1gb' -> 1073741824, '1g' -> 1000000000, '100' -> 100, as Redis's memtoull."""
-    lowered = text.lower()
-    digits = lowered.rstrip("kmgb")
-    unit = lowered[len(digits):]
-    if not digits.isdigit() or unit not in _UNITS:
-        raise ConfigError("argument must be a memory value")
-    return int(digits) * _UNITS[unit]
-
-
-def _parse(parameter, text):
-    """A value's internal form, or ConfigError."""
-    kind = parameter.kind
-    if kind == "memory":
-        return parse_memory(text)
-    if kind in ("port", "positive"):
-        if not text.lstrip("-").isdigit():
+def _integer(low, high):
+    def parse(text):
+        value = string_to_int(text.encode())
+        if value is None:
             raise ConfigError("argument couldn't be parsed into an integer")
-        value = int(text)
-        low, high = (0, 65535) if kind == "port" else (1, 2**31 - 1)
-        if not low <= value <= high:
-            raise ConfigError("argument must be between %d and %d inclusive" % (low, high))
+        return _in_range(value, low, high)
+    return parse
+
+
+def _in_range(value, low, high):
+    if not low <= value <= high:
+        raise ConfigError("argument must be between %d and %d inclusive" % (low, high))
+    return value
+
+
+_UNITS = {"": 1, "b": 1, "k": 1000, "kb": 1024, "m": 1000**2, "mb": 1024**2, "g": 1000**3, "gb": 1024**3}
+_MEMORY = re.compile(r"(\d*)(.*)", re.DOTALL)
+
+
+def parse_memory(text):
+    """A size as Redis's memtoull reads it: '1gb' = 1073741824, '1g' = 10**9, '100' = 100 bytes.
+
+    Digits then a unit, nothing else ('' reads as 0); a number too big for
+    64 bits saturates and the product wraps, as in C, then reads as signed.
+    """
+    digits, unit = _MEMORY.fullmatch(text).groups()
+    if unit.lower() not in _UNITS or len(digits) >= 128:
+        raise ConfigError("argument must be a memory value")
+    value = min(int(digits or "0"), 2**64 - 1) * _UNITS[unit.lower()] % 2**64
+    return value - 2**64 if value >= 2**63 else value
+
+
+def _memory(low, high):
+    return lambda text: _in_range(parse_memory(text), low, high)
+
+
+def _yes_no(text):
+    lowered = text.lower()
+    if lowered not in ("yes", "no"):
+        raise ConfigError("argument must be 'yes' or 'no'")
+    return lowered == "yes"
+
+
+def _no_persistence(parse, off_value):
+    """A persistence setting: checked as Redis checks it, but only 'off' is accepted for now."""
+    def check(text):
+        value = parse(text)
+        if value != off_value:
+            raise ConfigError(NO_PERSISTENCE)
         return value
-    if kind == "fixed" and text != parameter.default:
-        raise ConfigError("only '%s' is supported by mini-redis for now" % parameter.default)
+    return check
+
+
+def _save_points(text):
+    """'3600 1 300 100': pairs of seconds and changes, or '' for none."""
+    words = text.split()
+    numbers = [string_to_int(word.encode()) for word in words]
+    if len(words) % 2 or None in numbers or any(
+            seconds < 1 or changes < 0 for seconds, changes in zip(numbers[::2], numbers[1::2])):
+        raise ConfigError("Invalid save parameters")
+    return " ".join(words)
+
+
+def _text(text):
     return text
+
+
+PARAMETERS = [
+    Parameter("bind", "127.0.0.1", _text, False),
+    Parameter("port", "4000", _integer(0, 65535), False),
+    Parameter("maxclients", "10000", _integer(1, 2**32 - 1), True),
+    Parameter("databases", "16", _integer(1, 2**31 - 1), False),
+    Parameter("proto-max-bulk-len", "512mb", _memory(1024 * 1024, LLONG_MAX), True),
+    Parameter("save", "", _no_persistence(_save_points, ""), True),
+    Parameter("appendonly", "no", _no_persistence(_yes_no, False), True),
+]
+BY_NAME = {parameter.name: parameter for parameter in PARAMETERS}
+
+
+def _shown(value):
+    """A value as CONFIG GET and CONFIG REWRITE show it."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
 
 
 class Config:
     """The running values, by parameter name."""
 
     def __init__(self):
-        self.values = {p.name: _parse(p, p.default) for p in PARAMETERS}
+        self.values = {p.name: p.parse(p.default) for p in PARAMETERS}
         self.config_file = ""
 
     def __getitem__(self, name):
         return self.values[name]
 
+    @staticmethod
+    def find(name):
+        """The parameter a (case-insensitive) name means, or None."""
+        return BY_NAME.get(name.lower())
+
     def set(self, name, text):
-        parameter = BY_NAME.get(name.lower())
+        parameter = self.find(name)
         if parameter is None:
             raise ConfigError("Bad directive or wrong number of arguments")
-        self.values[parameter.name] = _parse(parameter, text)
+        self.values[parameter.name] = parameter.parse(text)
 
-    def set_at_runtime(self, name, text):
-        """CONFIG SET: like set(), but only mutable parameters."""
-        parameter = BY_NAME.get(name.lower())
-        if parameter is not None and not parameter.mutable:
-            raise ConfigError("can't set immutable config")
-        self.set(name, text)
+    def set_many(self, pairs):
+        """CONFIG SET: all (name, text) pairs or none; ConfigError(name, reason) as Redis reports it."""
+        parsed = {}
+        for name, text in pairs:
+            parameter = self.find(name)
+            try:
+                parsed[parameter.name] = parameter.parse(text)
+            except ConfigError as error:
+                raise ConfigError(parameter.name, str(error)) from None
+        self.values.update(parsed)
 
     def get_matching(self, pattern):
-        """CONFIG GET: (name, shown value) for every parameter matching the glob."""
-        matcher = patterns.compile_pattern(pattern.lower(), True)
-        return [(p.name, str(self.values[p.name])) for p in PARAMETERS
-                if matcher(p.name.encode())]
+        """CONFIG GET of one argument: [(name, shown value)]; a plain name answers with the name as asked."""
+        if not any(char in pattern for char in "[*?"):
+            parameter = self.find(pattern)
+            return [(pattern, _shown(self.values[parameter.name]))] if parameter else []
+        matcher = patterns.compile_pattern(pattern.encode(), True)
+        return [(p.name, _shown(self.values[p.name])) for p in PARAMETERS if matcher(p.name.encode())]
 
     def load_file(self, path):
         """Read a redis.conf-style file: one 'directive value...' per line, '#' comments."""
         with open(path, "rb") as f:
             for number, raw in enumerate(f, 1):
                 line = raw.strip()
-                if not line or line.startswith(b"#"):
-                    continue
-                self._apply_line(split_inline(line), "at line %d\n>>> '%s'" % (number, line.decode(errors="replace")))
-        self.config_file = path
+                if line and not line.startswith(b"#"):
+                    where = "at line %d\n>>> '%s'" % (number, line.decode(errors="replace"))
+                    self._apply_line(split_inline(line), where)
+        self.config_file = os.path.abspath(path)
 
     def load_options(self, options):
         """redis-server-style options: ['--port', '7000', '--save', '900', '1'] (values up to the next --name)."""
         directive = []
-        for option in options:
+        for option in options + ["--"]:
             if option.startswith("--"):
                 if directive:
                     self._apply_line(directive, "in option '--%s'" % directive[0].decode())
@@ -108,8 +169,6 @@ class Config:
                 directive.append(option.encode())
             else:
                 raise ConfigError("Invalid argument '%s': options start with --" % option)
-        if directive:
-            self._apply_line(directive, "in option '--%s'" % directive[0].decode())
 
     def _apply_line(self, words, where):
         """A directive and its arguments; several arguments form one value ('save 900 1')."""
@@ -120,3 +179,29 @@ class Config:
             self.set(name, value)
         except ConfigError as error:
             raise ConfigError("%s\n%s" % (where, error)) from None
+
+    def rewrite(self):
+        """CONFIG REWRITE: set each directive in the file to its running value, keeping comments."""
+        lines, written = [], set()
+        with open(self.config_file, "rb") as f:
+            for raw in f:
+                words = split_inline(raw.strip()) if raw.strip() and not raw.lstrip().startswith(b"#") else None
+                parameter = self.find(words[0].decode(errors="replace")) if words else None
+                if parameter is None:
+                    lines.append(raw.rstrip(b"\r\n").decode(errors="replace"))
+                elif parameter.name not in written:
+                    lines.append(self._directive(parameter))
+                    written.add(parameter.name)
+        for parameter in PARAMETERS:
+            if parameter.name not in written and self.values[parameter.name] != parameter.parse(parameter.default):
+                lines.append(self._directive(parameter))
+        temporary = self.config_file + ".tmp"
+        with open(temporary, "w") as f:
+            f.write("\n".join(lines) + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(temporary, self.config_file)
+
+    def _directive(self, parameter):
+        shown = _shown(self.values[parameter.name])
+        return "%s %s" % (parameter.name, '""' if shown == "" else shown)

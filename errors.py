@@ -24,6 +24,17 @@ WRONG_PASS = "WRONGPASS invalid username-password pair or user is disabled."
 AUTH_NOT_CONFIGURED = ("ERR AUTH <password> called without any password configured for the "
                        "default user. Are you sure your configuration is correct?")
 MAX_CLIENTS = "ERR max number of clients reached"
+NOT_INT32 = "ERR value is out of range, value must between -2147483648 and 2147483647"
+NO_SUCH_KEY = "ERR no such key"
+SAME_OBJECT = "ERR source and destination objects are the same"
+INVALID_CURSOR = "ERR invalid cursor"
+FIRST_DB_INDEX = "ERR invalid first DB index"
+SECOND_DB_INDEX = "ERR invalid second DB index"
+LFU_NOT_SELECTED = ("ERR An LFU maxmemory policy is not selected, access frequency not tracked. "
+                    "Please note that when switching between policies at runtime LRU and LFU data "
+                    "will take some time to adjust.")
+EXPIRE_NX_CONFLICT = "ERR NX and XX, GT or LT options at the same time are not compatible"
+EXPIRE_GT_LT_CONFLICT = "ERR GT and LT options at the same time are not compatible"
 
 
 def _c_string(arg, limit=128):
@@ -34,6 +45,11 @@ def _c_string(arg, limit=128):
 def _error_text(raw):
     """Redis replaces CR and LF with spaces so an error stays one protocol line."""
     return raw.replace(b"\r", b" ").replace(b"\n", b" ").decode("utf-8", "surrogateescape")
+
+
+def printed(arg):
+    """An argument as Redis's "%s" prints it inside an error: cut at NUL, CR and LF made spaces."""
+    return _error_text(arg.split(b"\0", 1)[0])
 
 
 def wrong_arity(fullname):
@@ -54,6 +70,15 @@ def unknown_command(argv):
 def unknown_subcommand(subcommand, container):
     return ReplyError(_error_text(b"ERR unknown subcommand '%b'. Try %b HELP."
                                   % (_c_string(subcommand), container.upper().encode())))
+
+
+def unsupported_option(option):
+    """EXPIRE's unknown flag, printed with "%s": cut at the first NUL, CR and LF made spaces."""
+    return ReplyError(_error_text(b"ERR Unsupported option %b" % option.split(b"\0", 1)[0]))
+
+
+def invalid_expire_time(fullname):
+    return ReplyError(INVALID_EXPIRE % fullname)
 
 
 def protocol_error(message):

@@ -248,6 +248,9 @@ class Keyspace:
     def __init__(self, count=16, clock=wall_clock_ms):
         self.clock = clock
         self.databases = [Database(self, index) for index in range(count)]
+        self.reset_stats()
+
+    def reset_stats(self):
         self.expired_keys = 0
         self.hits = 0
         self.misses = 0

@@ -38,6 +38,14 @@ def to_int(raw):
     return value
 
 
+def to_int_in_range(raw, low, high):
+    """Redis's getRangeLongFromObjectOrReply: an integer argument within [low, high]."""
+    value = to_int(raw)
+    if not low <= value <= high:
+        raise ReplyError("ERR value is out of range, value must between %d and %d" % (low, high))
+    return value
+
+
 def round_long_double(value):
     """The long double nearest to an exact Fraction (ties to even); Infinite on overflow."""
     if value == 0:

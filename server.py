@@ -40,6 +40,9 @@ class Stats:
                  "net_input_bytes", "net_output_bytes", "error_replies")
 
     def __init__(self):
+        self.reset()
+
+    def reset(self):
         for name in self.__slots__:
             setattr(self, name, 0)
 
@@ -80,6 +83,11 @@ class Server:
         self.kill(list(self.sessions.values()))
         self._pool.join(timeout=timeout)
         self._pool.kill()
+
+    def reset_stats(self):
+        """CONFIG RESETSTAT: the counters INFO stats shows start again from zero."""
+        self.stats.reset()
+        self.keyspace.reset_stats()
 
     def _run_cron(self):
         """Background work, HZ times a second, between commands: active expiry for now."""

@@ -11,7 +11,7 @@ import version
 from commands import Command, subcommand_table, synopsis, table
 from commands.connection import REDIS_VERSION
 from config import ConfigError
-from errors import ReplyError, wrong_arity
+from errors import SYNTAX, ReplyError, printed
 from protocol import SetReply, Verbatim
 
 ACL_CATEGORY_BY_GROUP = {"string": "@string", "keyspace": "@keyspace", "connection": "@connection",
@@ -148,11 +148,15 @@ def _memory_section(server):
 
 def _stats_section(server):
     stats = server.stats
+    keyspace = server.keyspace
     return [("total_connections_received", stats.connections_received),
             ("total_commands_processed", stats.commands_processed),
             ("total_net_input_bytes", stats.net_input_bytes),
             ("total_net_output_bytes", stats.net_output_bytes),
             ("rejected_connections", stats.rejected_connections),
+            ("expired_keys", keyspace.expired_keys),
+            ("keyspace_hits", keyspace.hits),
+            ("keyspace_misses", keyspace.misses),
             ("total_error_replies", stats.error_replies)]
 
 
@@ -184,32 +188,78 @@ def config_get(session, *patterns):
     """CONFIG GET parameter [parameter ...]"""
     found = {}
     for pattern in patterns:
-        for name, value in session.server.config.get_matching(pattern):
-            found[name.encode()] = value.encode()
+        for name, value in session.server.config.get_matching(pattern.decode("utf-8", "surrogateescape")):
+            found.setdefault(name.encode("utf-8", "surrogateescape"), value.encode())
     return found
 
 
-def config_set(session, *pairs):
+def _set_failed(name, reason):
+    return ReplyError("ERR CONFIG SET failed (possibly related to argument '%s') - %s" % (name, reason))
+
+
+def config_set(session, *arguments):
     """CONFIG SET parameter value [parameter value ...]"""
-    if len(pairs) % 2:
-        raise wrong_arity("config|set")
+    if len(arguments) % 2:
+        raise ReplyError(SYNTAX)
     config = session.server.config
-    for index in range(0, len(pairs), 2):
-        name = pairs[index].decode(errors="replace")
-        if name.lower() not in config.values:
-            raise ReplyError("ERR Unknown option or number of arguments for CONFIG SET - '%s'" % name)
-        try:
-            config.set_at_runtime(name, pairs[index + 1].decode(errors="replace"))
-        except ConfigError as error:
-            raise ReplyError("ERR CONFIG SET failed (possibly related to argument '%s') - %s"
-                             % (name, error)) from None
+    names = [raw.decode("utf-8", "surrogateescape") for raw in arguments[::2]]
+    seen = set()
+    for raw, name in zip(arguments[::2], names):  # Redis reports the first problem in argument order
+        parameter = config.find(name)
+        if parameter is None:
+            raise ReplyError("ERR Unknown option or number of arguments for CONFIG SET - '%s'" % printed(raw))
+        if not parameter.mutable:
+            raise _set_failed(printed(raw), "can't set immutable config")
+        if parameter.name in seen:
+            raise _set_failed(printed(raw), "duplicate parameter")
+        seen.add(parameter.name)
+    try:
+        config.set_many(zip(names, (value.decode("utf-8", "surrogateescape") for value in arguments[1::2])))
+    except ConfigError as error:
+        raise _set_failed(*error.args) from None
     return "OK"
+
+
+def config_resetstat(session):
+    """CONFIG RESETSTAT"""
+    session.server.reset_stats()
+    return "OK"
+
+
+def config_rewrite(session):
+    """CONFIG REWRITE"""
+    config = session.server.config
+    if not config.config_file:
+        raise ReplyError("ERR The server is running without a config file")
+    try:
+        config.rewrite()
+    except OSError as error:
+        raise ReplyError("ERR Rewriting config file: %s" % error.strerror) from None
+    return "OK"
+
+
+CONFIG_HELP = [
+    "CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    "GET <pattern>", "    Return parameters matching the glob-like <pattern> and their values.",
+    "SET <directive> <value>", "    Set the configuration <directive> to <value>.",
+    "RESETSTAT", "    Reset statistics reported by the INFO command.",
+    "REWRITE", "    Rewrite the configuration file.",
+    "HELP", "    Prints this help.",
+]
+
+
+def config_help(session):
+    """CONFIG HELP"""
+    return CONFIG_HELP
 
 
 CONFIG_SUBCOMMANDS = subcommand_table(
     "config",
     Command("get", config_get, -3, ("admin", "noscript", "loading", "stale"), 0, 0, 0),
     Command("set", config_set, -4, ("admin", "noscript", "loading", "stale"), 0, 0, 0),
+    Command("resetstat", config_resetstat, 2, ("admin", "noscript", "loading", "stale"), 0, 0, 0),
+    Command("rewrite", config_rewrite, 2, ("admin", "noscript", "loading", "stale"), 0, 0, 0),
+    Command("help", config_help, 2, ("loading", "stale"), 0, 0, 0),
 )
 
 

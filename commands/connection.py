@@ -1,19 +1,13 @@
 """Connection commands: PING, ECHO, QUIT, RESET, SELECT, AUTH, HELLO, CLIENT."""
 from commands import Command, subcommand_table, table
-from errors import (AUTH_NOT_CONFIGURED, DB_OUT_OF_RANGE, NO_PROTOCOL, NOT_INTEGER, SYNTAX,
-                    WRONG_PASS, ReplyError, wrong_arity)
+from errors import (AUTH_NOT_CONFIGURED, DB_OUT_OF_RANGE, NO_PROTOCOL, SYNTAX, WRONG_PASS, ReplyError,
+                    printed, wrong_arity)
+from numeric import to_int_in_range
 from protocol import Verbatim, string_to_int
 import version
 
 REDIS_VERSION = version.REDIS_VERSION.encode()
 NAME_ERROR = "ERR Client names cannot contain spaces, newlines or special characters."
-
-
-def integer_argument(raw, message=NOT_INTEGER):
-    value = string_to_int(raw)
-    if value is None:
-        raise ReplyError(message)
-    return value
 
 
 def ping(session, *message):
@@ -42,7 +36,7 @@ def reset(session):
 
 def select(session, index):
     """SELECT index"""
-    index = integer_argument(index)
+    index = to_int_in_range(index, -(2**31), 2**31 - 1)
     if not 0 <= index < len(session.server.keyspace):
         raise ReplyError(DB_OUT_OF_RANGE)
     session.select(index)
@@ -51,7 +45,7 @@ def select(session, index):
 
 def _authenticate(username, password):
     """The default user has no password until requirepass exists: any password opens it."""
-    if username.lower() != b"default":
+    if username != b"default":
         raise ReplyError(WRONG_PASS)
 
 
@@ -74,26 +68,26 @@ def hello(session, *arguments):
     """HELLO [protover [AUTH username password] [SETNAME clientname]]"""
     version = None
     if arguments:
-        version = integer_argument(arguments[0], "ERR Protocol version is not an integer or out of range")
+        version = string_to_int(arguments[0])
+        if version is None:
+            raise ReplyError("ERR Protocol version is not an integer or out of range")
         if version not in (2, 3):
             raise ReplyError(NO_PROTOCOL)
-    credentials, name = None, None
+    # Like Redis, each option takes effect as it is read: AUTH before a later bad option still counts.
+    name = None
     position = 1
     while position < len(arguments):
         option, remaining = arguments[position].lower(), len(arguments) - position - 1
         if option == b"auth" and remaining >= 2:
-            credentials = arguments[position + 1:position + 3]
+            _authenticate(*arguments[position + 1:position + 3])
             position += 3
         elif option == b"setname" and remaining >= 1:
             name = arguments[position + 1]
+            _check_name(name)
             position += 2
         else:
-            raise ReplyError("ERR Syntax error in HELLO option '%s'"
-                             % arguments[position].decode("utf-8", "surrogateescape"))
-    if credentials:
-        _authenticate(*credentials)
+            raise ReplyError("ERR Syntax error in HELLO option '%s'" % printed(arguments[position]))
     if name is not None:
-        _check_name(name)
         session.name = name
     if version:
         session.protocol = version
@@ -136,7 +130,7 @@ def client_setinfo(session, attribute, value):
         _check_name(value, "ERR lib-ver cannot contain spaces, newlines or special characters.")
         session.lib_version = value
     else:
-        raise ReplyError("ERR Unrecognized option '%s'" % attribute.decode("utf-8", "surrogateescape"))
+        raise ReplyError("ERR Unrecognized option '%s'" % printed(attribute))
     return "OK"
 
 
@@ -153,7 +147,7 @@ def client_list(session, *filters):
         if option == b"type" and len(filters) == 2:
             kind = filters[1].lower()
             if kind not in (b"normal", b"master", b"replica", b"slave", b"pubsub"):
-                raise ReplyError("ERR Unknown client type '%s'" % filters[1].decode("utf-8", "surrogateescape"))
+                raise ReplyError("ERR Unknown client type '%s'" % printed(filters[1]))
             if kind != b"normal":
                 sessions = []
         elif option == b"id" and len(filters) >= 2:

@@ -200,12 +200,12 @@ def test_sigterm_shuts_down_gracefully(tmp_path):
 
 
 def test_big_bulk_over_proto_max_bulk_len(tmp_path):
-    running = start_ours(tmp_path, "--proto-max-bulk-len", "1kb")
+    running = start_ours(tmp_path, "--proto-max-bulk-len", "1mb")
     try:
         with connect(running.port) as sock:
-            sock.sendall(b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1024\r\n" + b"x" * 1024 + b"\r\n")
+            sock.sendall(b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1048576\r\n" + b"x" * 1048576 + b"\r\n")
             assert read_exactly(sock, 5) == b"+OK\r\n"
-            sock.sendall(b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1025\r\n")
+            sock.sendall(b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1048577\r\n")
             assert read_until_closed(sock) == b"-ERR Protocol error: invalid bulk length\r\n"
     finally:
         running.stop()
