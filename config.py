@@ -11,7 +11,8 @@ from collections import namedtuple
 import patterns
 from protocol import split_inline, string_to_int
 
-Parameter = namedtuple("Parameter", "name default parse mutable")
+Parameter = namedtuple("Parameter", "name default parse mutable alias", defaults=(None,))
+Parameter.__doc__ = "One setting; alias is its older name (Redis 7 keeps the ziplist-era names working)."
 
 LLONG_MAX = 2**63 - 1
 NO_PERSISTENCE = "mini-redis has no persistence yet"
@@ -96,8 +97,15 @@ PARAMETERS = [
     Parameter("proto-max-bulk-len", "512mb", _memory(1024 * 1024, LLONG_MAX), True),
     Parameter("save", "", _no_persistence(_save_points, ""), True),
     Parameter("appendonly", "no", _no_persistence(_yes_no, False), True),
+    # Size thresholds of the compact encodings, which OBJECT ENCODING reports.
+    Parameter("hash-max-listpack-entries", "512", _integer(0, LLONG_MAX), True, "hash-max-ziplist-entries"),
+    Parameter("hash-max-listpack-value", "64", _integer(0, LLONG_MAX), True, "hash-max-ziplist-value"),
+    Parameter("set-max-intset-entries", "512", _integer(0, LLONG_MAX), True),
+    Parameter("zset-max-listpack-entries", "128", _integer(0, LLONG_MAX), True, "zset-max-ziplist-entries"),
+    Parameter("zset-max-listpack-value", "64", _integer(0, LLONG_MAX), True, "zset-max-ziplist-value"),
+    Parameter("list-max-listpack-size", "-2", _integer(-(2**31), 2**31 - 1), True, "list-max-ziplist-size"),
 ]
-BY_NAME = {parameter.name: parameter for parameter in PARAMETERS}
+BY_NAME = {name: parameter for parameter in PARAMETERS for name in (parameter.name, parameter.alias) if name}
 
 
 def _shown(value):
@@ -145,7 +153,8 @@ class Config:
             parameter = self.find(pattern)
             return [(pattern, _shown(self.values[parameter.name]))] if parameter else []
         matcher = patterns.compile_pattern(pattern.encode(), True)
-        return [(p.name, _shown(self.values[p.name])) for p in PARAMETERS if matcher(p.name.encode())]
+        return [(name, _shown(self.values[p.name])) for p in PARAMETERS for name in (p.name, p.alias)
+                if name and matcher(name.encode())]
 
     def load_file(self, path):
         """Read a redis.conf-style file: one 'directive value...' per line, '#' comments."""

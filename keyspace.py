@@ -13,6 +13,7 @@ import random
 import time
 from itertools import islice
 
+from blocking import Blocking
 from errors import WRONGTYPE, ReplyError
 
 STRING = (bytes, bytearray)
@@ -36,8 +37,9 @@ def wall_clock_ms():
 
 
 def type_name(value):
-    """Redis's TYPE name for a stored value."""
-    return TYPE_NAMES[type(value)]
+    """Redis's TYPE name for a stored value: strings by their Python type, aggregates by their redis_type."""
+    name = TYPE_NAMES.get(type(value))
+    return name if name is not None else value.redis_type
 
 
 TYPE_NAMES = {bytes: "string", bytearray: "string", FloatString: "string"}
@@ -202,6 +204,15 @@ class Database:
             return False
         return self.remove(key)
 
+    def remove_if_empty(self, key, value):
+        """Redis deletes an aggregate (list, hash, set, zset) the moment it holds nothing."""
+        if not value:
+            self.remove(key)
+
+    def signal_ready(self, key):
+        """A push or add made key able to feed a blocked client (BLPOP, BZPOPMIN...)."""
+        self.keyspace.blocking.signal(self.index, key)
+
     def set_deadline(self, key, deadline):
         self.expires.set(key, deadline)
 
@@ -248,6 +259,7 @@ class Keyspace:
     def __init__(self, count=16, clock=wall_clock_ms):
         self.clock = clock
         self.databases = [Database(self, index) for index in range(count)]
+        self.blocking = Blocking()
         self.reset_stats()
 
     def reset_stats(self):
@@ -268,6 +280,7 @@ class Keyspace:
     def swap(self, first, second):
         """SWAPDB: clients on either database see the other's data from now on."""
         self.databases[first].swap_contents(self.databases[second])
+        self.blocking.swap_databases(first, second)
 
     def expire_cycle(self, budget_ms=25):
         """Redis's slow active-expire cycle: sample keys with a TTL, delete the expired, within a time budget."""

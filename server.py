@@ -14,6 +14,7 @@ import signal
 import socket
 import sys
 import time
+from functools import partial
 
 import gevent
 import gevent.event
@@ -118,6 +119,7 @@ class Server:
         client_id, self._next_id = self._next_id, self._next_id + 1
         session = Session(self, client_id, _address(address), _address(connection.getsockname()),
                           connection.fileno())
+        session.wait_for = partial(_wait_or_hang_up, connection)
         self.sessions[client_id] = session
         self._sockets[client_id] = connection
         self.stats.connections_received += 1
@@ -133,6 +135,7 @@ class Server:
         """The per-client loop: read, run every complete command, send all replies at once."""
         reader, writer = RequestReader(), ReplyWriter()
         commands, stats, config = self.commands, self.stats, self.config
+        blocking = self.keyspace.blocking
         recv, sendall = connection.recv, connection.sendall
         while not session.close_after_reply:
             data = recv(READ_SIZE)
@@ -145,6 +148,8 @@ class Server:
             try:
                 for argv in reader.frames():
                     reply = execute(commands, session, argv)
+                    if blocking.has_ready():
+                        blocking.serve_ready()
                     stats.commands_processed += 1
                     if type(reply) is Error:
                         stats.error_replies += 1
@@ -161,6 +166,28 @@ class Server:
             if output:
                 stats.net_output_bytes += len(output)
                 sendall(output)
+
+
+def _wait_or_hang_up(connection, result, timeout):
+    """A blocked client's wait: its result, its timeout, or None at once if it hangs up meanwhile.
+
+    The connection's own greenlet is inside the blocking command, so a helper
+    peeks at the socket; if the client sends more commands instead, they wait
+    in the socket buffer as they would in Redis's query buffer.
+    """
+    def watch():
+        try:
+            data = connection.recv(1, socket.MSG_PEEK)
+        except OSError:
+            data = b""
+        if not data:
+            result.set(None)
+
+    watcher = gevent.spawn(watch)
+    try:
+        return result.wait(timeout)
+    finally:
+        watcher.kill()
 
 
 def _address(address):

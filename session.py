@@ -5,13 +5,15 @@ connection loop in server.py owns the socket and consults the flags.
 """
 import time
 
+from blocking import Waiter, wait_without_connection
+
 
 class Session:
     """One client: its id, addresses, database, protocol version and names."""
 
     __slots__ = ("server", "id", "address", "local_address", "fd", "created", "last_active",
                  "db", "protocol", "name", "lib_name", "lib_version", "last_command",
-                 "close_after_reply", "kill_requested")
+                 "close_after_reply", "in_exec", "wait_for")
 
     def __init__(self, server, client_id, address, local_address, fd):
         self.server = server
@@ -27,10 +29,27 @@ class Session:
         self.lib_version = b""
         self.last_command = "NULL"
         self.close_after_reply = False  # QUIT: send the reply, then close
-        self.kill_requested = False  # CLIENT KILL from another client
+        self.in_exec = False  # inside EXEC, blocking commands answer at once instead of blocking
+        self.wait_for = wait_without_connection  # server.py swaps in one that also notices a hang-up
 
     def select(self, index):
         self.db = self.server.keyspace[index]
+
+    def block_on(self, keys, serve, timeout):
+        """Block this client until serve(key) gives a reply for one of keys; None on timeout (seconds, 0 = forever).
+
+        serve runs in the writer's greenlet, right after its command, as Redis serves
+        blocked clients; this greenlet only sleeps on the result.
+        """
+        if self.in_exec:
+            return None
+        blocking = self.server.keyspace.blocking
+        waiter = Waiter(self.db, keys, serve)
+        blocking.block(waiter)
+        try:
+            return self.wait_for(waiter.result, timeout or None)
+        finally:
+            blocking.unblock(waiter)
 
     def reset(self):
         """RESET: back to the state of a fresh connection (the id and addresses stay)."""

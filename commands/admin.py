@@ -14,7 +14,8 @@ from config import ConfigError
 from errors import SYNTAX, ReplyError, printed
 from protocol import SetReply, Verbatim
 
-ACL_CATEGORY_BY_GROUP = {"string": "@string", "keyspace": "@keyspace", "connection": "@connection",
+ACL_CATEGORY_BY_GROUP = {"string": "@string", "list": "@list", "hash": "@hash", "set": "@set",
+                         "sortedset": "@sortedset", "keyspace": "@keyspace", "connection": "@connection",
                          "server": "@server"}
 
 
@@ -186,11 +187,11 @@ def info(session, *sections):
 
 def config_get(session, *patterns):
     """CONFIG GET parameter [parameter ...]"""
-    found = {}
+    found = {}  # by lowercased name, as Redis's case-insensitive dict: the first spelling asked wins
     for pattern in patterns:
         for name, value in session.server.config.get_matching(pattern.decode("utf-8", "surrogateescape")):
-            found.setdefault(name.encode("utf-8", "surrogateescape"), value.encode())
-    return found
+            found.setdefault(name.lower(), (name.encode("utf-8", "surrogateescape"), value.encode()))
+    return dict(found.values())
 
 
 def _set_failed(name, reason):

@@ -1,0 +1,92 @@
+"""Clients blocked on keys (BLPOP, BLMOVE, BZPOPMIN, ...) and how they are served.
+
+A blocking command that finds nothing to pop registers a Waiter on its keys
+and its greenlet sleeps on the waiter's result: no polling. A write that can
+feed a waiter calls Blocking.signal(db, key). Right after the command that
+signalled (or the whole MULTI/EXEC) finishes, and before any other command
+runs, serve_ready() offers each ready key to its waiters in the order they
+blocked, as Redis's handleClientsBlockedOnKeys() does, so a waiter never
+loses an element to a client that came later.
+"""
+from collections import deque
+
+from gevent.event import AsyncResult
+
+
+class Waiter:
+    """One blocked client: its database, its keys, and how to serve it from a ready key.
+
+    serve(key) runs the pop on the waiter's behalf and returns its reply, or
+    None if the key cannot serve it (empty, or of another type): it keeps waiting.
+    """
+
+    __slots__ = ("db", "keys", "serve", "result")
+
+    def __init__(self, db, keys, serve):
+        self.db = db
+        self.keys = keys
+        self.serve = serve
+        self.result = AsyncResult()
+
+
+class Blocking:
+    """The waiters of one server, by (database index, key), first come first served."""
+
+    def __init__(self):
+        self._waiters = {}
+        self._ready = deque()
+        self._ready_set = set()
+
+    @property
+    def blocked_clients(self):
+        return len({id(waiter) for queue in self._waiters.values() for waiter in queue})
+
+    def block(self, waiter):
+        for key in waiter.keys:
+            self._waiters.setdefault((waiter.db.index, key), deque()).append(waiter)
+
+    def unblock(self, waiter):
+        for key in waiter.keys:
+            slot = (waiter.db.index, key)
+            queue = self._waiters.get(slot)
+            if queue is None:
+                continue
+            try:
+                queue.remove(waiter)
+            except ValueError:
+                pass
+            if not queue:
+                del self._waiters[slot]
+
+    def signal(self, index, key):
+        """A write gave key (in database index) something a waiter may take: serve it after the command."""
+        slot = (index, key)
+        if slot in self._waiters and slot not in self._ready_set:
+            self._ready_set.add(slot)
+            self._ready.append(slot)
+
+    def has_ready(self):
+        return bool(self._ready)
+
+    def serve_ready(self):
+        """Offer every ready key to its waiters in arrival order; serving may make more keys ready."""
+        while self._ready:
+            slot = self._ready.popleft()
+            self._ready_set.discard(slot)
+            for waiter in list(self._waiters.get(slot, ())):
+                reply = waiter.serve(slot[1])
+                if reply is None:
+                    continue
+                self.unblock(waiter)
+                waiter.result.set(reply)
+
+    def swap_databases(self, first, second):
+        """SWAPDB: waiters of either database may now find their keys filled."""
+        for index, key in list(self._waiters):
+            if index in (first, second):
+                self.signal(index, key)
+
+
+def wait_without_connection(result, timeout):
+    """How a session waits when nothing watches its connection (tests driving a Keyspace directly)."""
+    return result.wait(timeout)
