@@ -35,6 +35,15 @@ LFU_NOT_SELECTED = ("ERR An LFU maxmemory policy is not selected, access frequen
                     "will take some time to adjust.")
 EXPIRE_NX_CONFLICT = "ERR NX and XX, GT or LT options at the same time are not compatible"
 EXPIRE_GT_LT_CONFLICT = "ERR GT and LT options at the same time are not compatible"
+MUST_BE_POSITIVE = "ERR value is out of range, must be positive"
+NUMKEYS_NOT_POSITIVE = "ERR numkeys should be greater than 0"
+NUMKEYS_TOO_MANY = "ERR Number of keys can't be greater than number of args"
+LIMIT_NEGATIVE = "ERR LIMIT can't be negative"
+HASH_NOT_INTEGER = "ERR hash value is not an integer"
+HASH_NOT_FLOAT = "ERR hash value is not a float"
+INCREMENT_OVERFLOW = "ERR increment or decrement would overflow"
+NAN_OR_INFINITY_ARGUMENT = "ERR value is NaN or Infinity"
+VALUE_OUT_OF_RANGE = "ERR value is out of range"
 
 
 def _c_string(arg, limit=128):
@@ -79,6 +88,12 @@ def unsupported_option(option):
 
 def invalid_expire_time(fullname):
     return ReplyError(INVALID_EXPIRE % fullname)
+
+
+def subcommand_syntax(argv):
+    """Redis's addReplySubcommandSyntaxError: a known subcommand given arguments it does not take."""
+    return ReplyError(_error_text(b"ERR unknown subcommand or wrong number of arguments for '%b'. Try %b HELP."
+                                  % (_c_string(argv[1]), argv[0].upper())))
 
 
 def protocol_error(message):

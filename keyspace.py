@@ -14,6 +14,7 @@ import time
 from itertools import islice
 
 from blocking import Blocking
+from cursors import CursorTable
 from errors import WRONGTYPE, ReplyError
 
 STRING = (bytes, bytearray)
@@ -99,13 +100,15 @@ class ExpiryTable:
 class Database:
     """One numbered database: keys to values, and keys to deadlines."""
 
-    __slots__ = ("keyspace", "index", "data", "expires", "_peak")
+    __slots__ = ("keyspace", "index", "data", "expires", "accessed", "cursors", "_peak")
 
     def __init__(self, keyspace, index):
         self.keyspace = keyspace
         self.index = index
         self.data = {}
         self.expires = ExpiryTable()
+        self.accessed = {}  # key -> keyspace.access_clock at its last read or write (OBJECT IDLETIME)
+        self.cursors = CursorTable()  # SCAN/HSCAN/SSCAN/ZSCAN iterations over this database
         self._peak = 0  # the most keys held since the dict was last compacted
 
     def __len__(self):
@@ -118,19 +121,28 @@ class Database:
         deadline = self.expires.get(key)
         if deadline is None or deadline > self.keyspace.clock():
             return False
-        self.remove(key)
-        self.keyspace.expired_keys += 1
+        self._delete_expired(key)
         return True
 
-    def lookup(self, key):
-        """The key's value, or None if it is missing or expired."""
+    def _delete_expired(self, key):
+        """Expiry's delete: counted in INFO, and a change that breaks a WATCH like any other."""
+        self.remove(key)
+        self.keyspace.expired_keys += 1
+        if self.keyspace.watched:
+            self.keyspace.touch(self.index, key)
+
+    def lookup(self, key, touch=True):
+        """The key's value, or None if it is missing or expired; touch=False leaves its idle time alone."""
         if self.expires.deadlines and self._expire_if_due(key):
             return None
-        return self.data.get(key)
+        value = self.data.get(key)
+        if touch and value is not None:
+            self.accessed[key] = self.keyspace.access_clock
+        return value
 
-    def lookup_read(self, key):
+    def lookup_read(self, key, touch=True):
         """lookup() for a read command: counts keyspace hits and misses as INFO shows them."""
-        value = self.lookup(key)
+        value = self.lookup(key, touch)
         if value is None:
             self.keyspace.misses += 1
         else:
@@ -150,6 +162,10 @@ class Database:
     def exists(self, key):
         return self.lookup(key) is not None
 
+    def touched_at(self, key):
+        """Unix ms of the key's last access (to the access clock's tenth of a second), or None."""
+        return self.accessed.get(key)
+
     def ttl_ms(self, key):
         """Milliseconds left, -1 without a deadline, -2 if the key is missing (TTL/PTTL's answers)."""
         if self.lookup(key) is None:
@@ -163,8 +179,7 @@ class Database:
             now = self.keyspace.clock()
             deadlines = self.expires.deadlines
             for key in [k for k, deadline in deadlines.items() if deadline <= now]:
-                self.remove(key)
-                self.keyspace.expired_keys += 1
+                self._delete_expired(key)
         return list(self.data)
 
     def random_key(self):
@@ -183,17 +198,20 @@ class Database:
         if not keep_ttl and self.expires.deadlines:
             self.expires.discard(key)
         self.data[key] = value
+        self.accessed[key] = self.keyspace.access_clock
         if len(self.data) > self._peak:
             self._peak = len(self.data)
 
     def replace(self, key, value):
         """Change a key's value in place (INCR, APPEND...): its deadline stays."""
         self.data[key] = value
+        self.accessed[key] = self.keyspace.access_clock
 
     def remove(self, key):
         """Delete without looking at the deadline; True if the key was there."""
         if self.data.pop(key, None) is None:
             return False
+        self.accessed.pop(key, None)
         if self.expires.deadlines:
             self.expires.discard(key)
         return True
@@ -221,36 +239,49 @@ class Database:
 
     def flush(self):
         """Empty the database; return how many keys it held."""
+        self.keyspace.touch_existing(self)
         count = len(self.data)
         self.data = {}
         self.expires = ExpiryTable()
+        self.accessed = {}
+        self.cursors.clear()
         self._peak = 0
         return count
 
     def swap_contents(self, other):
+        self.keyspace.touch_existing(self, other)
         self.data, other.data = other.data, self.data
         self.expires, other.expires = other.expires, self.expires
+        self.accessed, other.accessed = other.accessed, self.accessed
         self._peak, other._peak = other._peak, self._peak
+        self.cursors.clear()
+        other.cursors.clear()
 
     def compact(self):
         """Give memory back after mass deletion: Python dicts never shrink by themselves."""
         if self._peak > 1024 and len(self.data) * 4 < self._peak:
             self.data = dict(self.data)
+            self.accessed = dict(self.accessed)
             self._peak = len(self.data)
 
     def expire_some(self, now, deadline_ns):
-        """One database's share of the active expire cycle; how many keys it deleted."""
-        expires, deleted = self.expires, 0
+        """One database's share of the active expire cycle."""
+        expires = self.expires
         while expires.deadlines:
             sample = expires.sample(ACTIVE_EXPIRE_KEYS_PER_LOOP)
             expired = [key for key in set(sample) if expires.deadlines[key] <= now]
             for key in expired:
-                self.remove(key)
-            deleted += len(expired)
+                self._delete_expired(key)
             if len(expired) <= len(sample) * ACTIVE_EXPIRE_ACCEPTABLE_STALE \
                     or time.monotonic_ns() > deadline_ns:
                 break
-        return deleted
+
+
+def _state(db, key):
+    """(value, a copy of its contents if mutable, deadline): enough to tell whether a write changed a key."""
+    value = db.data.get(key)
+    contents = value if value is None or isinstance(value, bytes) else value.copy()
+    return value, contents, db.expires.get(key)
 
 
 class Keyspace:
@@ -260,6 +291,8 @@ class Keyspace:
         self.clock = clock
         self.databases = [Database(self, index) for index in range(count)]
         self.blocking = Blocking()
+        self.watched = {}  # (db index, key) -> {session id: session} of clients that WATCH it
+        self.access_clock = clock()  # a coarse "now" for idle times, advanced by the cron: no clock call per read
         self.reset_stats()
 
     def reset_stats(self):
@@ -273,6 +306,47 @@ class Keyspace:
     def __len__(self):
         return len(self.databases)
 
+    # -- WATCH: a change to a watched key makes its watchers' EXEC fail
+
+    def watch(self, session, index, key):
+        self.watched.setdefault((index, key), {})[session.id] = session
+
+    def unwatch(self, session, index, key):
+        watchers = self.watched.get((index, key))
+        if watchers is not None:
+            watchers.pop(session.id, None)
+            if not watchers:
+                del self.watched[(index, key)]
+
+    def touch(self, index, key):
+        for session in self.watched.get((index, key), {}).values():
+            session.watch_dirty = True
+
+    def touch_existing(self, *databases):
+        """FLUSHDB, FLUSHALL (one database), SWAPDB (two): watched keys of theirs that either holds changed."""
+        indexes = {db.index for db in databases}
+        for index, key in list(self.watched):
+            if index in indexes and any(key in db.data for db in databases):
+                self.touch(index, key)
+
+    def fingerprints(self, arguments):
+        """Before a write command: the state of every watched key among its arguments, in any database."""
+        watched_names = {key for _, key in self.watched}
+        found = []
+        for key in arguments:
+            if key in watched_names:
+                for index, name in self.watched:
+                    if name == key:
+                        found.append((index, key, *_state(self.databases[index], key)))
+        return found
+
+    def touch_changed(self, fingerprints):
+        """After the write: touch the watched keys whose value or deadline it changed."""
+        for index, key, value, contents, deadline in fingerprints:
+            now_value, now_contents, now_deadline = _state(self.databases[index], key)
+            if now_value is not value or now_contents != contents or now_deadline != deadline:
+                self.touch(index, key)
+
     def flush_all(self):
         for database in self.databases:
             database.flush()
@@ -284,11 +358,11 @@ class Keyspace:
 
     def expire_cycle(self, budget_ms=25):
         """Redis's slow active-expire cycle: sample keys with a TTL, delete the expired, within a time budget."""
-        now = self.clock()
+        now = self.access_clock = self.clock()
         deadline_ns = time.monotonic_ns() + budget_ms * 1_000_000
         for database in self.databases:
             if database.expires.deadlines:
-                self.expired_keys += database.expire_some(now, deadline_ns)
+                database.expire_some(now, deadline_ns)
             database.compact()
             if time.monotonic_ns() > deadline_ns:
                 break

@@ -44,6 +44,10 @@ class SetReply(list):
     """A set whose members go out in this order (RESP3 ``~``, RESP2 ``*``), as Redis's fixed-order sets."""
 
 
+class Frames(list):
+    """Several replies to one command, written one after another (SUBSCRIBE answers once per channel)."""
+
+
 class NullArray:
     """The null array (RESP2 ``*-1``): what Redis sends for a timed-out blocking pop."""
 
@@ -257,7 +261,7 @@ class ReplyWriter:
     Python types map to RESP types: bytes -> bulk, str -> simple string,
     int -> integer, bool -> boolean, float -> double, None -> null,
     list/tuple -> array, dict -> map, set -> set, Error -> error, plus the
-    Verbatim, BigNumber, Push, SetReply and NULL_ARRAY markers. RESP2 folds the RESP3
+    Verbatim, BigNumber, Push, SetReply, Frames and NULL_ARRAY markers. RESP2 folds the RESP3
     types back into the RESP2 ones as Redis does.
     """
 
@@ -270,7 +274,7 @@ class ReplyWriter:
             float: self._double, type(None): self._null, NullArray: self._null_array,
             list: self._array, tuple: self._array, dict: self._map,
             set: self._set, frozenset: self._set, SetReply: self._set, Error: self._error,
-            Verbatim: self._verbatim, BigNumber: self._big_number, Push: self._push,
+            Verbatim: self._verbatim, BigNumber: self._big_number, Push: self._push, Frames: self._frames,
         }
 
     def write(self, reply):
@@ -329,6 +333,10 @@ class ReplyWriter:
         write = self.write
         for item in items:
             write(item)
+
+    def _frames(self, replies):
+        for reply in replies:
+            self.write(reply)
 
     def _array(self, items):
         self._aggregate(b"*", len(items), items)

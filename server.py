@@ -14,7 +14,6 @@ import signal
 import socket
 import sys
 import time
-from functools import partial
 
 import gevent
 import gevent.event
@@ -22,6 +21,7 @@ from gevent.pool import Pool
 from gevent.server import StreamServer
 
 import version
+from channels import PubSub
 from commands import build_table, execute
 from config import Config, ConfigError
 from errors import MAX_CLIENTS, protocol_error
@@ -31,6 +31,9 @@ from session import Session
 
 READ_SIZE = 64 * 1024
 HZ = 10  # Redis's default server.hz
+PUBSUB_HARD_LIMIT = 32 * 1024 * 1024  # Redis's client-output-buffer-limit pubsub 32mb 8mb 60
+PUBSUB_SOFT_LIMIT = 8 * 1024 * 1024
+PUBSUB_SOFT_SECONDS = 60
 log = logging.getLogger("mini-redis")
 
 
@@ -54,6 +57,7 @@ class Server:
     def __init__(self, config):
         self.config = config
         self.keyspace = Keyspace(config["databases"])
+        self.pubsub = PubSub()
         self.commands = build_table()
         self.sessions = {}  # client id -> Session, for CLIENT LIST and INFO
         self.stats = Stats()
@@ -107,87 +111,174 @@ class Server:
             except OSError:
                 pass
 
-    def _accept(self, connection, address):
+    def _accept(self, sock, address):
         if len(self.sessions) >= self.config["maxclients"]:
             self.stats.rejected_connections += 1
             try:
-                connection.sendall(b"-%b\r\n" % MAX_CLIENTS.encode())
+                sock.sendall(b"-%b\r\n" % MAX_CLIENTS.encode())
             except OSError:
                 pass
             return
-        connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         client_id, self._next_id = self._next_id, self._next_id + 1
-        session = Session(self, client_id, _address(address), _address(connection.getsockname()),
-                          connection.fileno())
-        session.wait_for = partial(_wait_or_hang_up, connection)
+        session = Session(self, client_id, _address(address), _address(sock.getsockname()), sock.fileno())
         self.sessions[client_id] = session
-        self._sockets[client_id] = connection
+        self._sockets[client_id] = sock
         self.stats.connections_received += 1
         try:
-            self._serve(connection, session)
-        except OSError:
-            pass  # the client went away mid-read or mid-write: nothing left to tell it
+            Connection(self, sock, session).serve()
         finally:
+            session.close()
             del self.sessions[client_id]
             del self._sockets[client_id]
 
-    def _serve(self, connection, session):
-        """The per-client loop: read, run every complete command, send all replies at once."""
-        reader, writer = RequestReader(), ReplyWriter()
-        commands, stats, config = self.commands, self.stats, self.config
-        blocking = self.keyspace.blocking
-        recv, sendall = connection.recv, connection.sendall
-        while not session.close_after_reply:
-            data = recv(READ_SIZE)
-            if not data:
-                return
-            stats.net_input_bytes += len(data)
-            session.last_active = time.monotonic()
-            reader.max_bulk_len = config["proto-max-bulk-len"]
-            reader.feed(data)
-            try:
-                for argv in reader.frames():
-                    reply = execute(commands, session, argv)
-                    if blocking.has_ready():
-                        blocking.serve_ready()
-                    stats.commands_processed += 1
-                    if type(reply) is Error:
-                        stats.error_replies += 1
-                    writer.protocol = session.protocol
-                    writer.write(reply)
-                    if session.close_after_reply:
-                        break
-            except ProtocolError as error:
-                log.debug("Protocol error (%s) from client id=%d addr=%s", error.message, session.id,
-                          session.address)
-                writer.write(Error(protocol_error(error.message)))
-                session.close_after_reply = True
-            output = writer.take()
-            if output:
-                stats.net_output_bytes += len(output)
-                sendall(output)
 
+class Connection:
+    """One client's socket: reads and runs its commands, and sends its replies and pushed messages in order.
 
-def _wait_or_hang_up(connection, result, timeout):
-    """A blocked client's wait: its result, its timeout, or None at once if it hangs up meanwhile.
-
-    The connection's own greenlet is inside the blocking command, so a helper
-    peeks at the socket; if the client sends more commands instead, they wait
-    in the socket buffer as they would in Redis's query buffer.
+    Replies and pub/sub messages share one ordered outbox. The client's own
+    greenlet sends its replies itself; a message published by another client
+    is only queued, and a helper greenlet sends it, so a publisher never
+    waits for a slow subscriber. A subscriber that lets more than the pubsub
+    output limit pile up is disconnected, as Redis does.
     """
-    def watch():
-        try:
-            data = connection.recv(1, socket.MSG_PEEK)
-        except OSError:
-            data = b""
-        if not data:
-            result.set(None)
 
-    watcher = gevent.spawn(watch)
-    try:
-        return result.wait(timeout)
-    finally:
-        watcher.kill()
+    def __init__(self, server, sock, session):
+        self.server = server
+        self.sock = sock
+        self.session = session
+        self.writer = ReplyWriter()
+        self._chunks = []
+        self._pending = 0  # bytes queued and not yet sent
+        self._flushing = False
+        self._flushed = gevent.event.Event()
+        self._flushed.set()
+        self._over_soft_limit_since = None
+        self._closed = False
+        session.wait_for = self.wait_for
+        session.deliver = self.deliver
+
+    def serve(self):
+        """Read, run every complete command, send all the batch's replies at once."""
+        server, session, writer = self.server, self.session, self.writer
+        reader = RequestReader()
+        commands, stats, config = server.commands, server.stats, server.config
+        blocking = server.keyspace.blocking
+        recv = self.sock.recv
+        try:
+            while not session.close_after_reply:
+                data = recv(READ_SIZE)
+                if not data:
+                    return
+                stats.net_input_bytes += len(data)
+                session.last_active = time.monotonic()
+                reader.max_bulk_len = config["proto-max-bulk-len"]
+                reader.feed(data)
+                try:
+                    for argv in reader.frames():
+                        reply = execute(commands, session, argv)
+                        if blocking.has_ready():
+                            blocking.serve_ready()
+                        stats.commands_processed += 1
+                        if type(reply) is Error:
+                            stats.error_replies += 1
+                        writer.protocol = session.protocol
+                        writer.write(reply)
+                        if session.close_after_reply:
+                            break
+                except ProtocolError as error:
+                    log.debug("Protocol error (%s) from client id=%d addr=%s", error.message, session.id,
+                              session.address)
+                    writer.write(Error(protocol_error(error.message)))
+                    session.close_after_reply = True
+                self.send_replies()
+            self._flushed.wait()  # QUIT or a protocol error: the last reply goes out before the close
+        except OSError:
+            pass  # the client went away mid-read or mid-write: nothing left to tell it
+
+    def send_replies(self):
+        output = self.writer.take()
+        if output:
+            self.server.stats.net_output_bytes += len(output)
+            self._queue(output)
+            if not self._flushing:
+                self._flush()
+
+    def deliver(self, data):
+        """Queue bytes pushed to this client by another (a published message); never waits."""
+        if self._closed:
+            return
+        self._queue(data)
+        if self._over_output_limit():
+            log.warning("Client id=%d addr=%s scheduled to be closed ASAP for overcoming of output buffer "
+                        "limits.", self.session.id, self.session.address)
+            self.close()
+        elif not self._flushing:
+            gevent.spawn(self._flush)
+
+    def wait_for(self, result, timeout):
+        """A blocked command's wait: its result, its timeout, or None at once if the client hangs up.
+
+        Replies to the commands before it in the batch go out first. The
+        greenlet is inside the command, so a helper peeks at the socket for a
+        hang-up; commands sent meanwhile wait in the socket buffer, as they
+        would in Redis's query buffer.
+        """
+        self.send_replies()
+
+        def watch():
+            try:
+                data = self.sock.recv(1, socket.MSG_PEEK)
+            except OSError:
+                data = b""
+            if not data:
+                result.set(None)
+
+        watcher = gevent.spawn(watch)
+        try:
+            return result.wait(timeout)
+        finally:
+            watcher.kill()
+
+    def close(self):
+        self._closed = True
+        self._chunks.clear()
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+    def _queue(self, data):
+        self._chunks.append(data)
+        self._pending += len(data)
+
+    def _over_output_limit(self):
+        """Redis's default pubsub limit: over 32 MB at once, or over 8 MB for 60 seconds."""
+        if self._pending > PUBSUB_HARD_LIMIT:
+            return True
+        if self._pending <= PUBSUB_SOFT_LIMIT:
+            self._over_soft_limit_since = None
+            return False
+        now = time.monotonic()
+        if self._over_soft_limit_since is None:
+            self._over_soft_limit_since = now
+        return now - self._over_soft_limit_since > PUBSUB_SOFT_SECONDS
+
+    def _flush(self):
+        """Send everything queued, in order, until the queue stays empty."""
+        self._flushing = True
+        self._flushed.clear()
+        try:
+            while self._chunks:
+                data = self._chunks[0] if len(self._chunks) == 1 else b"".join(self._chunks)
+                self._chunks.clear()
+                self.sock.sendall(data)
+                self._pending -= len(data)
+        except OSError:
+            self.close()
+        finally:
+            self._flushing = False
+            self._flushed.set()
 
 
 def _address(address):

@@ -52,23 +52,57 @@ def lookup(commands, argv):
     return command, arguments
 
 
+# Commands that act at once inside MULTI instead of being queued.
+TRANSACTION_CONTROL = frozenset(("multi", "exec", "discard", "watch", "quit", "reset"))
+# What a RESP2 client may send while subscribed: the rest would be mixed up with its messages.
+SUBSCRIBED_CONTEXT = frozenset(("subscribe", "unsubscribe", "psubscribe", "punsubscribe", "ping", "quit",
+                                "reset"))
+
+
 def execute(commands, session, argv):
-    """Run one command for a session and return its reply; errors become Error replies."""
+    """Run (or, inside MULTI, queue) one command for a session and return its reply."""
+    session.argv = argv
     try:
         command, arguments = lookup(commands, argv)
-        session.last_command = command.name
+        if session.protocol == 2 and command.name not in SUBSCRIBED_CONTEXT and session.subscription_count():
+            raise ReplyError("ERR Can't execute '%s': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / "
+                             "RESET are allowed in this context" % command.name)
+    except ReplyError as error:
+        if argv[0].lower() == b"exec":  # EXEC itself refused: Redis drops any transaction and WATCH
+            session.discard_transaction()
+            session.unwatch()
+            reason = error.message[4:] if error.message.startswith("ERR ") else error.message
+            return Error("EXECABORT Transaction discarded because of: " + reason)
+        if session.multi is not None:
+            session.multi_failed = True
+        return Error(error.message)
+    if session.multi is not None and command.name not in TRANSACTION_CONTROL:
+        session.multi.append((command, arguments, argv))
+        return "QUEUED"
+    return run(session, command, arguments)
+
+
+def run(session, command, arguments):
+    """Call a command's handler; errors become Error replies, and a write breaks the WATCHes on what it changed."""
+    session.last_command = command.name
+    keyspace = session.server.keyspace
+    watched = keyspace.fingerprints(arguments) if keyspace.watched and "write" in command.flags else None
+    try:
         return command.handler(session, *arguments)
     except ReplyError as error:
         return Error(error.message)
     except Exception:
-        log.exception("command %r failed", argv[0][:64])
-        return Error("ERR internal error while running '%s'" % argv[0][:64].decode(errors="replace"))
+        log.exception("command %r failed", command.name)
+        return Error("ERR internal error while running '%s'" % command.name)
+    finally:
+        if watched:
+            keyspace.touch_changed(watched)
 
 
 def build_table():
     """The full table of a server, from the family modules in the order they are listed."""
-    from commands import admin, connection, keys, strings
+    from commands import admin, connection, expire, keys, pubsub, strings, transactions
     commands = {}
-    for family in (strings, keys, connection, admin):
+    for family in (strings, keys, expire, pubsub, transactions, connection, admin):
         commands.update(family.COMMANDS)
     return commands

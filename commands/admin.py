@@ -9,7 +9,6 @@ import gevent
 import version
 
 from commands import Command, subcommand_table, synopsis, table
-from commands.connection import REDIS_VERSION
 from config import ConfigError
 from errors import SYNTAX, ReplyError, printed
 from protocol import SetReply, Verbatim
@@ -136,7 +135,7 @@ def _server_section(server):
 
 def _clients_section(server):
     return [("connected_clients", len(server.sessions)), ("maxclients", server.config["maxclients"]),
-            ("blocked_clients", 0)]
+            ("blocked_clients", server.keyspace.blocking.blocked_clients)]
 
 
 def _memory_section(server):
@@ -158,6 +157,8 @@ def _stats_section(server):
             ("expired_keys", keyspace.expired_keys),
             ("keyspace_hits", keyspace.hits),
             ("keyspace_misses", keyspace.misses),
+            ("pubsub_channels", len(server.pubsub.channels)),
+            ("pubsub_patterns", len(server.pubsub.patterns)),
             ("total_error_replies", stats.error_replies)]
 
 

@@ -14,6 +14,8 @@ def ping(session, *message):
     """PING [message]"""
     if len(message) > 1:
         raise wrong_arity("ping")
+    if session.protocol == 2 and session.subscription_count():
+        return [b"pong", message[0] if message else b""]  # a subscribed RESP2 client gets an array
     return message[0] if message else "PONG"
 
 

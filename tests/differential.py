@@ -139,6 +139,12 @@ class WireClient:
         self._buffer += chunk
         return None
 
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.close()
+
     def close(self):
         self.sock.close()
 

@@ -1,0 +1,91 @@
+"""Pub/Sub: who listens to which channel or pattern, and delivery of published messages.
+
+Delivery never waits for a subscriber: a message is encoded once per
+protocol version and handed to each subscriber's Session.deliver(), which
+only queues it for that client's connection (server.py bounds the queue).
+"""
+import patterns
+from protocol import Push, ReplyWriter
+
+
+class PubSub:
+    """The channel and pattern subscriptions of one server."""
+
+    def __init__(self):
+        self.channels = {}  # channel -> {session id: session}, in subscription order
+        self.patterns = {}  # pattern -> {session id: session}
+        self._matchers = {}  # pattern -> compiled glob
+
+    def subscribe(self, session, channel):
+        """True if this is a new subscription for the session."""
+        return _add(self.channels, channel, session)
+
+    def unsubscribe(self, session, channel):
+        return _discard(self.channels, channel, session)
+
+    def psubscribe(self, session, pattern):
+        if pattern not in self.patterns:
+            self._matchers[pattern] = patterns.compile_pattern(pattern)
+        return _add(self.patterns, pattern, session)
+
+    def punsubscribe(self, session, pattern):
+        removed = _discard(self.patterns, pattern, session)
+        if pattern not in self.patterns:
+            self._matchers.pop(pattern, None)
+        return removed
+
+    def publish(self, channel, message):
+        """Send to every subscriber of the channel and of every matching pattern; how many got it."""
+        receivers = 0
+        encoded = _Encoded()
+        for session in self.channels.get(channel, {}).values():
+            session.deliver(encoded.get(session.protocol, (b"message", channel, message)))
+            receivers += 1
+        for pattern, sessions in self.patterns.items():
+            if self._matchers[pattern](channel):
+                for session in sessions.values():
+                    session.deliver(encoded.get(session.protocol, (b"pmessage", pattern, channel, message)))
+                    receivers += 1
+        return receivers
+
+    def channels_matching(self, pattern=None):
+        if pattern is None:
+            return list(self.channels)
+        matcher = patterns.compile_pattern(pattern)
+        return [channel for channel in self.channels if matcher(channel)]
+
+    def subscriber_count(self, channel):
+        return len(self.channels.get(channel, ()))
+
+
+class _Encoded:
+    """A publish's frames, encoded once per protocol version and kind of message."""
+
+    def __init__(self):
+        self._cache = {}
+
+    def get(self, protocol, items):
+        key = (protocol, items[0], items[1])
+        data = self._cache.get(key)
+        if data is None:
+            writer = ReplyWriter(protocol)
+            writer.write(Push(items))
+            data = self._cache[key] = writer.take()
+        return data
+
+
+def _add(table, name, session):
+    subscribers = table.setdefault(name, {})
+    if session.id in subscribers:
+        return False
+    subscribers[session.id] = session
+    return True
+
+
+def _discard(table, name, session):
+    subscribers = table.get(name)
+    if not subscribers or subscribers.pop(session.id, None) is None:
+        return False
+    if not subscribers:
+        del table[name]
+    return True

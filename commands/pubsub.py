@@ -1,0 +1,104 @@
+"""Pub/Sub commands: SUBSCRIBE, UNSUBSCRIBE, PSUBSCRIBE, PUNSUBSCRIBE, PUBLISH, PUBSUB."""
+from commands import Command, subcommand_table, table
+from errors import subcommand_syntax
+from protocol import Frames, Push
+
+
+def _confirmations(session, kind, names, change):
+    """One [kind, name, subscription count] frame per name, after applying change(name)."""
+    frames = Frames()
+    for name in names:
+        change(name)
+        frames.append(Push([kind, name, session.subscription_count()]))
+    return frames
+
+
+def subscribe(session, *channels):
+    """SUBSCRIBE channel [channel ...]"""
+    return _confirmations(session, b"subscribe", channels, session.subscribe)
+
+
+def unsubscribe(session, *channels):
+    """UNSUBSCRIBE [channel [channel ...]]"""
+    names = channels or list(session.channels)
+    if not names:
+        return Push([b"unsubscribe", None, session.subscription_count()])
+    return _confirmations(session, b"unsubscribe", names, session.unsubscribe)
+
+
+def psubscribe(session, *patterns):
+    """PSUBSCRIBE pattern [pattern ...]"""
+    return _confirmations(session, b"psubscribe", patterns, session.psubscribe)
+
+
+def punsubscribe(session, *patterns):
+    """PUNSUBSCRIBE [pattern [pattern ...]]"""
+    names = patterns or list(session.patterns)
+    if not names:
+        return Push([b"punsubscribe", None, session.subscription_count()])
+    return _confirmations(session, b"punsubscribe", names, session.punsubscribe)
+
+
+def publish(session, channel, message):
+    """PUBLISH channel message"""
+    return session.server.pubsub.publish(channel, message)
+
+
+def pubsub_channels(session, *pattern):
+    """PUBSUB CHANNELS [pattern]"""
+    if len(pattern) > 1:
+        raise subcommand_syntax(session.argv)
+    return session.server.pubsub.channels_matching(pattern[0] if pattern else None)
+
+
+def pubsub_numsub(session, *channels):
+    """PUBSUB NUMSUB [channel [channel ...]]"""
+    registry = session.server.pubsub
+    return [item for channel in channels for item in (channel, registry.subscriber_count(channel))]
+
+
+def pubsub_numpat(session):
+    """PUBSUB NUMPAT"""
+    return len(session.server.pubsub.patterns)
+
+
+PUBSUB_HELP = [
+    "PUBSUB <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    "CHANNELS [<pattern>]",
+    "    Return the currently active channels matching a <pattern> (default: '*').",
+    "NUMPAT",
+    "    Return number of subscriptions to patterns.",
+    "NUMSUB [<channel> ...]",
+    "    Return the number of subscribers for the specified channels, excluding",
+    "    pattern subscriptions(default: no channels).",
+    "SHARDCHANNELS [<pattern>]",
+    "    Return the currently active shard level channels matching a <pattern> (default: '*').",
+    "SHARDNUMSUB [<shardchannel> ...]",
+    "    Return the number of subscribers for the specified shard level channel(s)",
+    "HELP",
+    "    Print this help.",
+]
+
+
+def pubsub_help(session):
+    """PUBSUB HELP"""
+    return PUBSUB_HELP
+
+
+PUBSUB_SUBCOMMANDS = subcommand_table(
+    "pubsub",
+    Command("channels", pubsub_channels, -2, ("pubsub", "loading", "stale"), 0, 0, 0),
+    Command("numsub", pubsub_numsub, -2, ("pubsub", "loading", "stale"), 0, 0, 0),
+    Command("numpat", pubsub_numpat, 2, ("pubsub", "loading", "stale"), 0, 0, 0),
+    Command("help", pubsub_help, 2, ("loading", "stale"), 0, 0, 0),
+)
+
+COMMANDS = table(
+    Command("subscribe", subscribe, -2, ("pubsub", "noscript", "loading", "stale"), 0, 0, 0),
+    Command("unsubscribe", unsubscribe, -1, ("pubsub", "noscript", "loading", "stale"), 0, 0, 0),
+    Command("psubscribe", psubscribe, -2, ("pubsub", "noscript", "loading", "stale"), 0, 0, 0),
+    Command("punsubscribe", punsubscribe, -1, ("pubsub", "noscript", "loading", "stale"), 0, 0, 0),
+    Command("publish", publish, 3, ("pubsub", "loading", "stale", "fast", "may_replicate"), 0, 0, 0),
+    Command("pubsub", None, -2, (), 0, 0, 0, PUBSUB_SUBCOMMANDS),
+    group="pubsub",
+)

@@ -1,0 +1,77 @@
+"""Transactions: MULTI, EXEC, DISCARD, WATCH, UNWATCH.
+
+The dispatcher queues commands while a session is in MULTI (and marks the
+transaction failed when one is refused at queuing time); EXEC runs the queue
+in one go. Greenlets only switch on I/O, so no other client's command can
+run in between.
+"""
+from commands import Command, run, table
+from errors import ReplyError
+from protocol import NULL_ARRAY
+
+EXECABORT = "EXECABORT Transaction discarded because of previous errors."
+
+
+def multi(session):
+    """MULTI"""
+    if session.multi is not None:
+        raise ReplyError("ERR MULTI calls can not be nested")
+    session.multi = []
+    return "OK"
+
+
+def exec_(session):
+    """EXEC"""
+    if session.multi is None:
+        raise ReplyError("ERR EXEC without MULTI")
+    queued, failed = session.multi, session.multi_failed
+    session.discard_transaction()
+    aborted = session.watch_broken()
+    session.unwatch()
+    if failed:
+        raise ReplyError(EXECABORT)
+    if aborted:
+        return NULL_ARRAY
+    session.in_exec = True
+    try:
+        replies = []
+        for command, arguments, argv in queued:
+            session.argv = argv
+            replies.append(run(session, command, arguments))
+        return replies
+    finally:
+        session.in_exec = False
+
+
+def discard(session):
+    """DISCARD"""
+    if session.multi is None:
+        raise ReplyError("ERR DISCARD without MULTI")
+    session.discard_transaction()
+    session.unwatch()
+    return "OK"
+
+
+def watch(session, *keys):
+    """WATCH key [key ...]"""
+    if session.multi is not None:
+        raise ReplyError("ERR WATCH inside MULTI is not allowed")
+    for key in keys:
+        session.watch(key)
+    return "OK"
+
+
+def unwatch(session):
+    """UNWATCH"""
+    session.unwatch()
+    return "OK"
+
+
+COMMANDS = table(
+    Command("multi", multi, 1, ("noscript", "loading", "stale", "fast", "allow_busy"), 0, 0, 0),
+    Command("exec", exec_, 1, ("noscript", "loading", "stale", "skip_slowlog"), 0, 0, 0),
+    Command("discard", discard, 1, ("noscript", "loading", "stale", "fast", "allow_busy"), 0, 0, 0),
+    Command("watch", watch, -2, ("noscript", "loading", "stale", "fast", "allow_busy"), 1, -1, 1),
+    Command("unwatch", unwatch, 1, ("noscript", "loading", "stale", "fast", "allow_busy"), 0, 0, 0),
+    group="transactions",
+)
