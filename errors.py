@@ -44,6 +44,14 @@ HASH_NOT_FLOAT = "ERR hash value is not a float"
 INCREMENT_OVERFLOW = "ERR increment or decrement would overflow"
 NAN_OR_INFINITY_ARGUMENT = "ERR value is NaN or Infinity"
 VALUE_OUT_OF_RANGE = "ERR value is out of range"
+INDEX_OUT_OF_RANGE = "ERR index out of range"
+RANK_ZERO = ("ERR RANK can't be zero: use 1 to start from the first match, 2 from the second ... "
+             "or use negative to start from the end of the list")
+COUNT_NEGATIVE = "ERR COUNT can't be negative"
+MAXLEN_NEGATIVE = "ERR MAXLEN can't be negative"
+COUNT_NOT_POSITIVE = "ERR count should be greater than 0"
+TIMEOUT_NOT_FLOAT = "ERR timeout is not a float or out of range"
+TIMEOUT_NEGATIVE = "ERR timeout is negative"
 
 
 def _c_string(arg, limit=128):

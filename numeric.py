@@ -7,6 +7,7 @@ as 10.6 there and not 10.599999999999999. Python has no long double, so
 values here are exact Fractions rounded to that format after every step.
 """
 import re
+import sys
 from fractions import Fraction
 
 from errors import NOT_INTEGER, ReplyError
@@ -20,6 +21,11 @@ _SIGNIFICAND_BITS = 64
 _MIN_EXPONENT = -16382  # of a normal long double; subnormals reach 2**-16445
 _OVERFLOW = 2**16384
 _MAX_CHARS = 5 * 1024  # Redis's MAX_LONG_DOUBLE_CHARS
+
+# A long double near its limit prints as ~4950 digits, past Python's default cap of 4300 for
+# int <-> str conversion; inputs are capped at _MAX_CHARS, so a slightly higher cap is safe.
+if 0 < sys.get_int_max_str_digits() < 2 * _MAX_CHARS:
+    sys.set_int_max_str_digits(2 * _MAX_CHARS)
 
 _DECIMAL = re.compile(rb"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
 _HEX = re.compile(rb"([+-]?)0[xX]([0-9a-fA-F]*)\.?([0-9a-fA-F]*)(?:[pP]([+-]?\d+))?")

@@ -101,8 +101,8 @@ def run(session, command, arguments):
 
 def build_table():
     """The full table of a server, from the family modules in the order they are listed."""
-    from commands import admin, connection, expire, keys, pubsub, strings, transactions
+    from commands import admin, connection, expire, hashes, keys, pubsub, sets, strings, transactions
     commands = {}
-    for family in (strings, keys, expire, pubsub, transactions, connection, admin):
+    for family in (strings, hashes, sets, keys, expire, pubsub, transactions, connection, admin):
         commands.update(family.COMMANDS)
     return commands

@@ -113,6 +113,7 @@ def test_slow_subscriber_is_disconnected_and_publisher_never_waits(server):
             receivers = int(reply[1:-2])
             published += 1
         assert receivers == 0, "the slow subscriber was never disconnected"
-        assert published <= 40  # dropped soon after 32 MB were pending, not after everything was sent
+        # Dropped once 32 MB were pending in our outbox, plus what the kernel's socket buffers took.
+        assert published < 150
         assert publisher.call("PUBSUB", "NUMSUB", "flood") == b"*2\r\n$5\r\nflood\r\n:0\r\n"
     slow.close()

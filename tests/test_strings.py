@@ -1,0 +1,177 @@
+"""String commands side by side with Redis 7.0.15: the same sequence to both, raw replies compared."""
+import pytest
+
+from differential import mask_client_id
+
+SEQUENCE = [
+    (b'SET', b'a', b'1'),
+    (b'SET', b'a', b'1', b'NX'),
+    (b'SET', b'a', b'2', b'XX'),
+    (b'SET', b'a', b'2', b'NX', b'XX'),
+    (b'SET', b'a', b'2', b'XX', b'NX'),
+    (b'SET', b'a', b'3', b'GET'),
+    (b'SET', b'nokey', b'3', b'GET'),
+    (b'SET', b'a', b'4', b'EX', b'10', b'PX', b'100'),
+    (b'SET', b'a', b'4', b'EX', b'10', b'EX', b'20'),
+    (b'SET', b'a', b'4', b'EX', b'0'),
+    (b'SET', b'a', b'4', b'EX', b'-1'),
+    (b'SET', b'a', b'4', b'EX', b'abc'),
+    (b'SET', b'a', b'4', b'PX', b'9223372036854775807'),
+    (b'SET', b'a', b'4', b'EX', b'9223372036854775'),
+    (b'SET', b'a', b'4', b'EX', b'9223372036854776'),
+    (b'SET', b'a', b'4', b'KEEPTTL', b'EX', b'1'),
+    (b'SET', b'a', b'4', b'EX', b'100', b'KEEPTTL'),
+    (b'SET', b'a', b'4', b'EX'),
+    (b'SET', b'a', b'4', b'PERSIST'),
+    (b'SET', b'a', b'4', b'FOO'),
+    (b'SET', b'a', b'4', b'EXAT', b'1'),
+    (b'GET', b'a'),
+    (b'SET', b'a', b'5', b'PXAT', b'99999999999999'),
+    (b'SET', b'a', b'6', b'KEEPTTL'),
+    (b'SET', b'a', b'7'),
+    (b'SETNX', b'a', b'x'),
+    (b'SETNX', b'b', b'x'),
+    (b'SETEX', b'c', b'0', b'v'),
+    (b'SETEX', b'c', b'-5', b'v'),
+    (b'SETEX', b'c', b'x', b'v'),
+    (b'SETEX', b'c', b'100', b'v'),
+    (b'PSETEX', b'c', b'0', b'v'),
+    (b'PSETEX', b'c', b'1000', b'v'),
+    (b'GETSET', b'c', b'newv'),
+    (b'GETSET', b'nope', b'v'),
+    (b'GETDEL', b'nope'),
+    (b'GETDEL', b'c'),
+    (b'GETEX', b'a'),
+    (b'GETEX', b'a', b'PERSIST'),
+    (b'GETEX', b'a', b'EX', b'100'),
+    (b'GETEX', b'a', b'PERSIST', b'EX', b'1'),
+    (b'GETEX', b'a', b'NX'),
+    (b'GETEX', b'missing', b'EX', b'-1'),
+    (b'GETEX', b'a', b'EX', b'-1'),
+    (b'GETEX', b'a', b'EXAT', b'1'),
+    (b'EXISTS', b'a'),
+    (b'GETEX', b'b', b'PXAT', b'1'),
+    (b'EXISTS', b'b'),
+    (b'MSET', b'k1', b'v1', b'k2', b'v2'),
+    (b'MSET', b'k1'),
+    (b'MSETNX', b'k1', b'x', b'k9', b'y'),
+    (b'MSETNX', b'k8', b'x', b'k9', b'y'),
+    (b'MSETNX', b'k8', b'x', b'k9'),
+    (b'MGET', b'k1', b'k8', b'k9', b'nothing'),
+    (b'APPEND', b'ap', b'hello'),
+    (b'APPEND', b'ap', b' world'),
+    (b'GET', b'ap'),
+    (b'STRLEN', b'ap'),
+    (b'STRLEN', b'none'),
+    (b'INCR', b'ap'),
+    (b'SET', b'n', b'10'),
+    (b'INCR', b'n'),
+    (b'DECR', b'n'),
+    (b'INCRBY', b'n', b'5'),
+    (b'INCRBY', b'n', b'-5'),
+    (b'INCRBY', b'n', b'abc'),
+    (b'INCRBY', b'n', b'9223372036854775807'),
+    (b'DECRBY', b'n', b'-9223372036854775808'),
+    (b'DECRBY', b'n', b'9223372036854775807'),
+    (b'SET', b'n', b'9223372036854775807'),
+    (b'INCR', b'n'),
+    (b'SET', b'n', b'-9223372036854775808'),
+    (b'DECR', b'n'),
+    (b'SET', b'n', b' 1'),
+    (b'INCR', b'n'),
+    (b'SET', b'n', b'01'),
+    (b'INCR', b'n'),
+    (b'SET', b'n', b'1.5'),
+    (b'INCR', b'n'),
+    (b'INCRBYFLOAT', b'f', b'10.5'),
+    (b'INCRBYFLOAT', b'f', b'0.1'),
+    (b'INCRBYFLOAT', b'f', b'-10.6'),
+    (b'INCRBYFLOAT', b'f', b'1e308'),
+    (b'INCRBYFLOAT', b'f', b'abc'),
+    (b'INCRBYFLOAT', b'ap', b'1'),
+    (b'SET', b'g', b'3.0'),
+    (b'INCRBYFLOAT', b'g', b'1'),
+    (b'INCRBYFLOAT', b'g', b'5.0e3'),
+    (b'INCR', b'g'),
+    (b'SET', b'gr', b'Hello World'),
+    (b'GETRANGE', b'gr', b'0', b'4'),
+    (b'GETRANGE', b'gr', b'-5', b'-1'),
+    (b'GETRANGE', b'gr', b'-1', b'-5'),
+    (b'GETRANGE', b'gr', b'5', b'2'),
+    (b'GETRANGE', b'gr', b'0', b'100'),
+    (b'GETRANGE', b'gr', b'-100', b'2'),
+    (b'GETRANGE', b'gr', b'x', b'1'),
+    (b'GETRANGE', b'nope', b'0', b'1'),
+    (b'SUBSTR', b'gr', b'0', b'1'),
+    (b'SETRANGE', b'sr', b'5', b'abc'),
+    (b'GET', b'sr'),
+    (b'SETRANGE', b'sr', b'-1', b'x'),
+    (b'SETRANGE', b'sr', b'0', b''),
+    (b'SETRANGE', b'new', b'0', b''),
+    (b'SETRANGE', b'sr', b'1', b'XY'),
+    (b'GET', b'sr'),
+    (b'SETRANGE', b'sr', b'536870911', b'ab'),
+    (b'SETRANGE', b'n', b'0', b'9'),
+    (b'GET', b'n'),
+    (b'SET', b'l1', b'ohmytext'),
+    (b'SET', b'l2', b'mynewtext'),
+    (b'LCS', b'l1', b'l2'),
+    (b'LCS', b'l1', b'l2', b'LEN'),
+    (b'LCS', b'l1', b'l2', b'IDX'),
+    (b'LCS', b'l1', b'l2', b'IDX', b'MINMATCHLEN', b'4'),
+    (b'LCS', b'l1', b'l2', b'IDX', b'WITHMATCHLEN'),
+    (b'LCS', b'l1', b'l2', b'IDX', b'LEN'),
+    (b'LCS', b'l1', b'l2', b'FOO'),
+    (b'LCS', b'l1', b'l2', b'MINMATCHLEN'),
+    (b'LCS', b'l1', b'nothing'),
+    (b'LCS', b'l1', b'l2', b'MINMATCHLEN', b'x'),
+    (b'SET', b'e', b'123'),
+    (b'INCRBYFLOAT', b'e', b'1'),
+    (b'APPEND', b'e', b'1'),
+    (b'SET', b'big', b'12345678901234567890123456789012345678901234567890'),
+]
+
+ENCODINGS = [
+    (b"SET", b"e", b"123"), (b"OBJECT", b"ENCODING", b"e"), (b"INCRBYFLOAT", b"e", b"1"),
+    (b"OBJECT", b"ENCODING", b"e"), (b"APPEND", b"e", b"1"), (b"OBJECT", b"ENCODING", b"e"),
+    (b"SET", b"e", b"-9223372036854775808"), (b"OBJECT", b"ENCODING", b"e"),
+    (b"SET", b"e", b"12345678901234567890"), (b"OBJECT", b"ENCODING", b"e"),
+    (b"SET", b"e", b"x" * 44), (b"OBJECT", b"ENCODING", b"e"), (b"SET", b"e", b"x" * 45),
+    (b"OBJECT", b"ENCODING", b"e"), (b"SETRANGE", b"r", b"0", b"1"), (b"OBJECT", b"ENCODING", b"r"),
+    (b"INCR", b"r"), (b"OBJECT", b"ENCODING", b"r"), (b"SET", b"r", b"5"), (b"OBJECT", b"REFCOUNT", b"r"),
+    (b"INCRBYFLOAT", b"f", b"5"), (b"OBJECT", b"ENCODING", b"f"), (b"INCR", b"f"), (b"OBJECT", b"ENCODING", b"f"),
+]
+
+
+@pytest.mark.parametrize("protocol", [2, 3])
+def test_string_commands_match_redis(pair, protocol):
+    if protocol == 3:
+        pair.check("HELLO", "3", normalise=mask_client_id)
+    pair.check_sequence(SEQUENCE)
+
+
+def test_encodings_match_redis(pair):
+    pair.check_sequence(ENCODINGS)
+
+
+def test_ttls_set_by_string_commands(pair):
+    """Exact TTLs differ by a millisecond between two servers, so only whole seconds are compared."""
+    pair.check_sequence([
+        (b"SET", b"a", b"1", b"EX", b"100"), (b"TTL", b"a"), (b"SET", b"a", b"2", b"KEEPTTL"), (b"TTL", b"a"),
+        (b"SET", b"a", b"3"), (b"TTL", b"a"), (b"SETEX", b"b", b"50", b"v"), (b"TTL", b"b"),
+        (b"GETSET", b"b", b"w"), (b"TTL", b"b"), (b"SET", b"c", b"1", b"PXAT", b"4102444800123"),
+        (b"PEXPIRETIME", b"c"), (b"GETEX", b"c", b"PERSIST"), (b"TTL", b"c"),
+        (b"GETEX", b"c", b"EXAT", b"4102444800"), (b"EXPIRETIME", b"c"), (b"INCR", b"n"),
+        (b"EXPIRE", b"n", b"100"), (b"INCR", b"n"), (b"TTL", b"n"), (b"APPEND", b"n", b"0"), (b"TTL", b"n"),
+        (b"SET", b"gone", b"1", b"EXAT", b"1"), (b"EXISTS", b"gone"),
+    ])
+
+
+def test_lcs_on_longer_strings(pair):
+    a = b"".join(b"%d-" % (n * 7 % 13) for n in range(300))
+    b = b"".join(b"%d+" % (n * 5 % 11) for n in range(300))
+    pair.check_sequence([
+        (b"MSET", b"a", a, b"b", b),
+        (b"LCS", b"a", b"b", b"LEN"), (b"LCS", b"a", b"b"), (b"LCS", b"a", b"b", b"IDX", b"MINMATCHLEN", b"3"),
+        (b"LCS", b"a", b"b", b"IDX", b"WITHMATCHLEN", b"MINMATCHLEN", b"4"),
+    ])
