@@ -32,9 +32,11 @@ from protocol import SetReply
 
 # Redis's argument types for names whose type the synopsis cannot show; the rest are strings.
 TYPE_BY_NAME = {
-    "key": "key", "pattern": "pattern",
+    "key": "key", "source": "key", "destination": "key", "pattern": "pattern",
     "seconds": "integer", "milliseconds": "integer", "count": "integer", "index": "integer",
-    "protover": "integer", "client-id": "integer",
+    "protover": "integer", "client-id": "integer", "numkeys": "integer", "limit": "integer",
+    "cursor": "integer", "start": "integer", "stop": "integer", "end": "integer", "offset": "integer",
+    "increment": "integer", "decrement": "integer", "timeout": "double", "score": "double",
     "unix-time-seconds": "unix-time", "unix-time-milliseconds": "unix-time",
 }
 

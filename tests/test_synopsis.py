@@ -227,7 +227,7 @@ def test_every_command_docstring_gives_arguments_redis_cli_can_read(command):
     def check(argument):
         assert isinstance(argument[b"name"], bytes) and argument[b"name"]
         assert argument[b"type"] in (b"key", b"string", b"integer", b"unix-time", b"pattern",
-                                     b"pure-token", b"oneof", b"block")
+                                     b"pure-token", b"oneof", b"block", b"double")
         assert argument.get(b"flags", set()) <= {b"optional", b"multiple", b"multiple_token"}
         assert bool(argument.get(b"arguments")) == (argument[b"type"] in (b"oneof", b"block"))
         assert (b"token" in argument) >= (argument[b"type"] == b"pure-token")
