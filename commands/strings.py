@@ -72,6 +72,9 @@ def _set(session, key, value, flags=(), deadline=None):
 
 def set_(session, key, value, *options):
     """SET key value [NX|XX] [GET] [EX seconds|PX milliseconds|EXAT unix-time-seconds|PXAT unix-time-milliseconds|KEEPTTL]"""
+    if not options:  # the common case, kept short
+        session.db.set(key, value)
+        return "OK"
     flags, expiry, raw = _parse_options(options, _SET_OPTIONS)
     deadline = _deadline(session, expiry, raw, "set") if expiry else None
     if b"get" in flags:
