@@ -74,6 +74,8 @@ class Blocking:
             slot = self._ready.popleft()
             self._ready_set.discard(slot)
             for waiter in list(self._waiters.get(slot, ())):
+                if waiter.result.ready():  # timed out or hung up, and not yet unregistered
+                    continue
                 reply = waiter.serve(slot[1])
                 if reply is None:
                     continue

@@ -24,6 +24,22 @@ WRONG_PASS = "WRONGPASS invalid username-password pair or user is disabled."
 AUTH_NOT_CONFIGURED = ("ERR AUTH <password> called without any password configured for the "
                        "default user. Are you sure your configuration is correct?")
 MAX_CLIENTS = "ERR max number of clients reached"
+NOAUTH = "NOAUTH Authentication required."
+HELLO_NOAUTH = ("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO AUTH "
+                "<user> <pass> option can be used to authenticate the client and select the RESP protocol "
+                "version at the same time")
+PROTECTED_MODE = (
+    "DENIED Redis is running in protected mode because protected mode is enabled and no password is set for "
+    "the default user. In this mode connections are only accepted from the loopback interface. If you want to "
+    "connect from external computers to Redis you may adopt one of the following solutions: 1) Just disable "
+    "protected mode sending the command 'CONFIG SET protected-mode no' from the loopback interface by "
+    "connecting to Redis from the same host the server is running, however MAKE SURE Redis is not publicly "
+    "accessible from internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) Alternatively "
+    "you can just disable the protected mode by editing the Redis configuration file, and setting the "
+    "protected mode option to 'no', and then restarting the server. 3) If you started the server manually "
+    "just for testing, restart it with the '--protected-mode no' option. 4) Setup a an authentication "
+    "password for the default user. NOTE: You only need to do one of the above things in order for the server "
+    "to start accepting connections from the outside.")
 NOT_INT32 = "ERR value is out of range, value must between -2147483648 and 2147483647"
 NO_SUCH_KEY = "ERR no such key"
 SAME_OBJECT = "ERR source and destination objects are the same"
@@ -33,6 +49,9 @@ SECOND_DB_INDEX = "ERR invalid second DB index"
 LFU_NOT_SELECTED = ("ERR An LFU maxmemory policy is not selected, access frequency not tracked. "
                     "Please note that when switching between policies at runtime LRU and LFU data "
                     "will take some time to adjust.")
+LFU_SELECTED = ("ERR An LFU maxmemory policy is selected, idle time not tracked. Please note that when "
+                "switching between policies at runtime LRU and LFU data will take some time to adjust.")
+OOM = "OOM command not allowed when used memory > 'maxmemory'."
 EXPIRE_NX_CONFLICT = "ERR NX and XX, GT or LT options at the same time are not compatible"
 EXPIRE_GT_LT_CONFLICT = "ERR GT and LT options at the same time are not compatible"
 MUST_BE_POSITIVE = "ERR value is out of range, must be positive"
@@ -52,6 +71,15 @@ MAXLEN_NEGATIVE = "ERR MAXLEN can't be negative"
 COUNT_NOT_POSITIVE = "ERR count should be greater than 0"
 TIMEOUT_NOT_FLOAT = "ERR timeout is not a float or out of range"
 TIMEOUT_NEGATIVE = "ERR timeout is negative"
+ZADD_NX_XX = "ERR XX and NX options at the same time are not compatible"
+ZADD_GT_LT_NX = "ERR GT, LT, and/or NX options at the same time are not compatible"
+ZADD_INCR_PAIRS = "ERR INCR option supports a single increment-element pair"
+ZSET_NAN_SCORE = "ERR resulting score is not a number (NaN)"
+ZSET_SCORE_RANGE = "ERR min or max is not a float"
+ZSET_LEX_RANGE = "ERR min or max not valid string range item"
+ZSET_LIMIT_NEEDS_RANGE = "ERR syntax error, LIMIT is only supported in combination with either BYSCORE or BYLEX"
+ZSET_WITHSCORES_BYLEX = "ERR syntax error, WITHSCORES not supported in combination with BYLEX"
+WEIGHT_NOT_FLOAT = "ERR weight value is not a float"
 
 
 def _c_string(arg, limit=128):
@@ -85,8 +113,9 @@ def unknown_command(argv):
 
 
 def unknown_subcommand(subcommand, container):
+    """container is the name as typed (bytes): a renamed CONFIG says 'Try XCONFIG HELP.'"""
     return ReplyError(_error_text(b"ERR unknown subcommand '%b'. Try %b HELP."
-                                  % (_c_string(subcommand), container.upper().encode())))
+                                  % (_c_string(subcommand), container.upper())))
 
 
 def unsupported_option(option):
@@ -106,3 +135,8 @@ def subcommand_syntax(argv):
 
 def protocol_error(message):
     return "ERR Protocol error: " + message
+
+
+def at_least_one_key(fullname):
+    """ZUNION, ZINTER, ZDIFF and their STORE and CARD forms given numkeys < 1."""
+    return ReplyError("ERR at least 1 input key is needed for '%s' command" % fullname)

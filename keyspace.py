@@ -16,6 +16,7 @@ from itertools import islice
 from blocking import Blocking
 from cursors import CursorTable
 from errors import WRONGTYPE, ReplyError
+from eviction import Memory, charge, discharge
 
 STRING = (bytes, bytearray)
 
@@ -90,6 +91,14 @@ class ExpiryTable:
         keys = self._keys
         return [keys[random.randrange(len(keys))] for _ in range(min(count, len(keys)))]
 
+    def sample_distinct(self, count):
+        """Up to count different keys, at random (eviction's candidates)."""
+        keys = self._keys
+        if count >= len(keys):
+            return list(keys)
+        size, draw = len(keys), random.random
+        return list({keys[int(draw() * size)] for _ in range(count)})
+
     def average_ttl(self, now):
         if not self.deadlines:
             return 0
@@ -100,7 +109,8 @@ class ExpiryTable:
 class Database:
     """One numbered database: keys to values, and keys to deadlines."""
 
-    __slots__ = ("keyspace", "index", "data", "expires", "accessed", "cursors", "_peak")
+    __slots__ = ("keyspace", "index", "data", "expires", "accessed", "tracking", "estimate", "sizes", "cursors",
+                 "_peak")
 
     def __init__(self, keyspace, index):
         self.keyspace = keyspace
@@ -108,6 +118,10 @@ class Database:
         self.data = {}
         self.expires = ExpiryTable()
         self.accessed = {}  # key -> keyspace.access_clock at its last read or write (OBJECT IDLETIME)
+        # While maxmemory is set (eviction.py): the keys' estimated bytes, and each mutable value's last estimate.
+        self.tracking = False
+        self.estimate = 0
+        self.sizes = {}
         self.cursors = CursorTable()  # SCAN/HSCAN/SSCAN/ZSCAN iterations over this database
         self._peak = 0  # the most keys held since the dict was last compacted
 
@@ -125,9 +139,11 @@ class Database:
         return True
 
     def _delete_expired(self, key):
-        """Expiry's delete: counted in INFO, and a change that breaks a WATCH like any other."""
+        """Expiry's delete: counted in INFO, logged as a DEL, and a change that breaks a WATCH like any other."""
         self.remove(key)
         self.keyspace.expired_keys += 1
+        if self.keyspace.propagator is not None:
+            self.keyspace.propagator.feed(self.index, [b"DEL", key])
         if self.keyspace.watched:
             self.keyspace.touch(self.index, key)
 
@@ -197,6 +213,8 @@ class Database:
         """Store a value; like Redis's SET, it drops any deadline unless keep_ttl."""
         if not keep_ttl and self.expires.deadlines:
             self.expires.discard(key)
+        if self.tracking:
+            charge(self, key, value)
         self.data[key] = value
         self.accessed[key] = self.keyspace.access_clock
         if len(self.data) > self._peak:
@@ -204,16 +222,21 @@ class Database:
 
     def replace(self, key, value):
         """Change a key's value in place (INCR, APPEND...): its deadline stays."""
+        if self.tracking:
+            charge(self, key, value)
         self.data[key] = value
         self.accessed[key] = self.keyspace.access_clock
 
     def remove(self, key):
         """Delete without looking at the deadline; True if the key was there."""
-        if self.data.pop(key, None) is None:
+        value = self.data.pop(key, None)
+        if value is None:
             return False
         self.accessed.pop(key, None)
         if self.expires.deadlines:
             self.expires.discard(key)
+        if self.tracking:
+            discharge(self, key, value)
         return True
 
     def delete(self, key):
@@ -243,7 +266,9 @@ class Database:
         count = len(self.data)
         self.data = {}
         self.expires = ExpiryTable()
-        self.accessed = {}
+        self.accessed = self.keyspace.memory.access_table()
+        self.estimate = 0
+        self.sizes = {}
         self.cursors.clear()
         self._peak = 0
         return count
@@ -253,6 +278,8 @@ class Database:
         self.data, other.data = other.data, self.data
         self.expires, other.expires = other.expires, self.expires
         self.accessed, other.accessed = other.accessed, self.accessed
+        self.sizes, other.sizes = other.sizes, self.sizes
+        self.estimate, other.estimate = other.estimate, self.estimate
         self._peak, other._peak = other._peak, self._peak
         self.cursors.clear()
         other.cursors.clear()
@@ -261,7 +288,8 @@ class Database:
         """Give memory back after mass deletion: Python dicts never shrink by themselves."""
         if self._peak > 1024 and len(self.data) * 4 < self._peak:
             self.data = dict(self.data)
-            self.accessed = dict(self.accessed)
+            self.accessed = self.keyspace.memory.access_table(self.accessed)
+            self.sizes = dict(self.sizes)
             self._peak = len(self.data)
 
     def expire_some(self, now, deadline_ns):
@@ -293,10 +321,14 @@ class Keyspace:
         self.blocking = Blocking()
         self.watched = {}  # (db index, key) -> {session id: session} of clients that WATCH it
         self.access_clock = clock()  # a coarse "now" for idle times, advanced by the cron: no clock call per read
+        self.memory = Memory(self)  # maxmemory: size estimates and eviction
+        self.dirty = 0  # writes since the last snapshot (INFO's rdb_changes_since_last_save, save points)
+        self.propagator = None  # the append-only file while it logs (persistence/aof.py): see propagate()
         self.reset_stats()
 
     def reset_stats(self):
         self.expired_keys = 0
+        self.evicted_keys = 0
         self.hits = 0
         self.misses = 0
 
@@ -305,6 +337,12 @@ class Keyspace:
 
     def __len__(self):
         return len(self.databases)
+
+    def propagate(self, index, argv):
+        """Log a change made outside the command that is running (an eviction, a blocked client served)
+        as the command that replays it: argv is a list of bytes, run in database index."""
+        if self.propagator is not None:
+            self.propagator.feed(index, argv)
 
     # -- WATCH: a change to a watched key makes its watchers' EXEC fail
 
@@ -329,8 +367,11 @@ class Keyspace:
             if index in indexes and any(key in db.data for db in databases):
                 self.touch(index, key)
 
-    def fingerprints(self, arguments):
-        """Before a write command: the state of every watched key among its arguments, in any database."""
+    def fingerprints(self, arguments=None):
+        """Before a write: the state of every watched key among its arguments (all watched keys
+        when None), in any database."""
+        if arguments is None:
+            return [(index, key, *_state(self.databases[index], key)) for index, key in self.watched]
         watched_names = {key for _, key in self.watched}
         found = []
         for key in arguments:
@@ -339,6 +380,13 @@ class Keyspace:
                     if name == key:
                         found.append((index, key, *_state(self.databases[index], key)))
         return found
+
+    def serve_blocked(self):
+        """Serve the clients blocked on keys that just got data; what their pops change breaks WATCHes too."""
+        watched = self.fingerprints() if self.watched else None
+        self.blocking.serve_ready()
+        if watched:
+            self.touch_changed(watched)
 
     def touch_changed(self, fingerprints):
         """After the write: touch the watched keys whose value or deadline it changed."""

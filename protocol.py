@@ -25,6 +25,9 @@ from io import BytesIO
 CRLF = b"\r\n"
 INLINE_MAX_SIZE = 64 * 1024
 INT_MAX = 2**31 - 1
+# Before AUTH, a client (with a password set) may send no more than this: Redis's authRequired limits.
+UNAUTHENTICATED_MAX_ARGS = 10
+UNAUTHENTICATED_MAX_BULK = 16384
 
 Error = namedtuple("Error", "message")
 Error.__doc__ = "An error reply: message is its text without the leading '-', e.g. 'ERR syntax error'."
@@ -143,6 +146,16 @@ def split_inline(line):
         args.append(bytes(token))
 
 
+# Canonical multibulk counts and bulk lengths the fast path recognises at a glance.
+_PLAIN_COUNTS = {b"*%d" % count: count for count in range(1, 1025)}
+_PLAIN_LENGTHS = {b"$%d" % length: length for length in range(0, 16385)}
+
+
+def _plain_size(command):
+    """How many bytes a command took on the fast path, where every count and length is canonical."""
+    return len(b"*%d\r\n" % len(command)) + sum(len(b"$%d\r\n\r\n" % len(arg)) + len(arg) for arg in command)
+
+
 class RequestReader:
     """Incremental parser of client requests: feed() what arrived, then frames() yields each command.
 
@@ -158,6 +171,7 @@ class RequestReader:
         self._args = None  # arguments of the multibulk being read, None between commands
         self._missing = 0  # bulks still to read for it
         self._bulk_len = -1  # declared length of the bulk being read, -1 before its header
+        self.authenticated = True  # before AUTH, Redis's tighter limits apply: the exact parser only
 
     def feed(self, data):
         self._buffer += data
@@ -166,13 +180,28 @@ class RequestReader:
         """How many bytes are buffered but not yet parsed."""
         return len(self._buffer) - self._pos
 
+    def head(self, size):
+        """The first bytes not yet parsed (for a log line)."""
+        return bytes(self._buffer[self._pos:self._pos + size])
+
     def frames(self):
         """Yield every complete command; raise ProtocolError at malformed input."""
         buffer = self._buffer
+        fast = self.authenticated
         try:
             while self._pos < len(buffer):
                 if self._args is None and buffer[self._pos] != 0x2A:  # not '*'
                     command = self._read_inline()
+                elif fast and self._args is None:
+                    start = self._pos
+                    commands = self._read_plain_frames()
+                    for index, command in enumerate(commands):
+                        yield command
+                        if not self.authenticated:  # RESET: the limits apply again from the next command
+                            self._pos = start + sum(_plain_size(done) for done in commands[:index + 1])
+                            break
+                    fast = bool(commands) and self.authenticated  # else the exact parser goes on
+                    continue
                 else:
                     command = self._read_multibulk()
                 if command is None:
@@ -183,6 +212,39 @@ class RequestReader:
             if self._pos:
                 del buffer[:self._pos]
                 self._pos = 0
+
+    def _read_plain_frames(self):
+        """The run of ordinary frames at the cursor, parsed in one split at CRLF: the fast path.
+
+        Ordinary means canonical counts and lengths from small tables, and data
+        without a CRLF inside; at anything else it stops, and the exact
+        parser below takes over, errors and Redis's quirks included.
+        """
+        start = self._pos
+        with memoryview(self._buffer) as view:
+            parts = bytes(view[start:]).split(b"\r\n")
+        counts, lengths = _PLAIN_COUNTS, _PLAIN_LENGTHS
+        complete = len(parts) - 1  # the last part is what follows the last CRLF
+        commands, index, consumed = [], 0, 0
+        while index < complete:
+            count = counts.get(parts[index])
+            end = index + 1 + 2 * count if count else complete + 1
+            if end > complete:
+                break
+            args = parts[index + 2:end:2]
+            size = len(parts[index]) + 2
+            for header, arg in zip(parts[index + 1:end:2], args):
+                if lengths.get(header) != len(arg):
+                    break
+                size += len(header) + len(arg) + 4
+            else:
+                commands.append(args)
+                consumed += size
+                index = end
+                continue
+            break
+        self._pos = start + consumed
+        return commands
 
     def _line_end(self, char, error):
         """Position of char (b'\\r' or b'\\n') from the cursor, as C strchr finds it (a NUL hides it)."""
@@ -214,6 +276,8 @@ class RequestReader:
             count = string_to_int(bytes(buffer[self._pos + 1:cr]))
             if count is None or count > INT_MAX:
                 raise ProtocolError("invalid multibulk length")
+            if count > UNAUTHENTICATED_MAX_ARGS and not self.authenticated:
+                raise ProtocolError("unauthenticated multibulk length")
             self._pos = cr + 2
             if count <= 0:
                 return []
@@ -230,6 +294,8 @@ class RequestReader:
                 length = string_to_int(bytes(buffer[self._pos + 1:cr]))
                 if length is None or length < 0 or length > self.max_bulk_len:
                     raise ProtocolError("invalid bulk length")
+                if length > UNAUTHENTICATED_MAX_BULK and not self.authenticated:
+                    raise ProtocolError("unauthenticated bulk length")
                 self._pos = cr + 2
                 self._bulk_len = length
             start = self._pos
@@ -253,6 +319,9 @@ def format_double(value):
     if value in (float("inf"), float("-inf")):
         return b"inf" if value > 0 else b"-inf"
     return b"%.17g" % value
+
+
+_SIMPLE_REPLIES = {text: b"+%b\r\n" % text.encode() for text in ("OK", "PONG", "QUEUED")}
 
 
 class ReplyWriter:
@@ -302,7 +371,10 @@ class ReplyWriter:
         self.buffer.write(b"$%d\r\n%b\r\n" % (len(value), value))
 
     def _simple(self, text):
-        self.buffer.write(b"+%b\r\n" % text.encode())
+        encoded = _SIMPLE_REPLIES.get(text)
+        if encoded is None:
+            encoded = b"+%b\r\n" % text.encode()
+        self.buffer.write(encoded)
 
     def _error(self, error):
         self.buffer.write(b"-%b\r\n" % error.message.encode("utf-8", "surrogateescape"))

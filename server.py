@@ -7,6 +7,7 @@ client. Each greenlet reads what arrived, parses every complete frame,
 runs each command, and sends all the replies with one sendall: that is
 what makes pipelining cheap.
 """
+import errno
 import logging
 import os
 import resource
@@ -17,23 +18,25 @@ import time
 
 import gevent
 import gevent.event
+import gevent.socket
 from gevent.pool import Pool
 from gevent.server import StreamServer
 
+import access
 import version
 from channels import PubSub
 from commands import build_table, execute
 from config import Config, ConfigError
-from errors import MAX_CLIENTS, protocol_error
+from errors import MAX_CLIENTS, PROTECTED_MODE, protocol_error
 from keyspace import Keyspace
+from persistence.aof import AOFError, AppendOnly
+from persistence.rdb import RDBError
+from persistence.snapshots import Snapshots
 from protocol import Error, ProtocolError, ReplyWriter, RequestReader
 from session import Session
 
 READ_SIZE = 64 * 1024
 HZ = 10  # Redis's default server.hz
-PUBSUB_HARD_LIMIT = 32 * 1024 * 1024  # Redis's client-output-buffer-limit pubsub 32mb 8mb 60
-PUBSUB_SOFT_LIMIT = 8 * 1024 * 1024
-PUBSUB_SOFT_SECONDS = 60
 log = logging.getLogger("mini-redis")
 
 
@@ -57,37 +60,65 @@ class Server:
     def __init__(self, config):
         self.config = config
         self.keyspace = Keyspace(config["databases"])
+        self.keyspace.memory.configure(config)
         self.pubsub = PubSub()
         self.commands = build_table()
+        access.apply_renames(self.commands, config.renames)
         self.sessions = {}  # client id -> Session, for CLIENT LIST and INFO
         self.stats = Stats()
         self.started = time.time()
         self.run_id = os.urandom(20).hex()
-        self._sockets = {}  # client id -> socket, so CLIENT KILL can close one
+        self.snapshots = Snapshots(self)
+        self.aof = AppendOnly(self)
+        self.stopping = gevent.event.Event()  # set once a shutdown is decided (SHUTDOWN, SIGTERM)
+        self._connections = {}  # client id -> Connection, so CLIENT KILL and timeout can close one
         self._next_id = 1
         self._pool = Pool()
         self._cron = None
-        self._listener = StreamServer((config["bind"], config["port"]), self._accept,
-                                      spawn=self._pool, backlog=511)
+        self._listeners = []
 
     @property
     def port(self):
-        return self._listener.server_port
+        return self._listeners[0].server_port
 
     def start(self):
-        self._listener.start()
+        """Listen on every bind address (all on one port), then start the cron."""
+        port = self.config["port"]
+        for address in self.config["bind"].split():
+            sock = _listen(address, port)
+            if sock is None:
+                continue
+            port = sock.getsockname()[1]  # with port 0, the other addresses take the one the first got
+            listener = StreamServer(sock, self._accept, spawn=self._pool)
+            listener.start()
+            self._listeners.append(listener)
+        if not self._listeners:
+            raise OSError("no bind address could be listened on")
         self._cron = gevent.spawn(self._run_cron)
         log.info("Server initialized")
         log.info("Ready to accept connections tcp")
 
     def stop(self, timeout=2):
         """Stop accepting, then close every client connection."""
-        self._listener.close()
+        for listener in self._listeners:
+            listener.close()
         if self._cron is not None:
             self._cron.kill()
         self.kill(list(self.sessions.values()))
         self._pool.join(timeout=timeout)
         self._pool.kill()
+
+    def shutdown(self, save=None, force=False):
+        """Redis's prepareForShutdown: the final save (if save points are set, or asked), then stop.
+
+        False if the save failed: the server keeps running.
+        """
+        log.warning("User requested shutdown...")
+        self.aof.shutdown()
+        if not self.snapshots.final_save(save, force):
+            return False
+        self.stopping.set()
+        return True
 
     def reset_stats(self):
         """CONFIG RESETSTAT: the counters INFO stats shows start again from zero."""
@@ -95,42 +126,65 @@ class Server:
         self.keyspace.reset_stats()
 
     def _run_cron(self):
-        """Background work, HZ times a second, between commands: active expiry for now."""
+        """Background work, HZ times a second, between commands: active expiry, background saves, timeouts."""
+        ticks = 0
         while True:
             gevent.sleep(1 / HZ)
+            ticks += 1
+            if ticks % HZ == 0:
+                self._close_idle_clients()
             self.keyspace.expire_cycle()
+            self.keyspace.memory.cron()
+            self.snapshots.cron()
+            self.aof.cron()
+
+    def _close_idle_clients(self):
+        """timeout: close the clients idle longer than that, as Redis's clientsCron; subscribers and
+        blocked clients may wait as long as they like."""
+        timeout = self.config["timeout"]
+        if not timeout:
+            return
+        now = time.monotonic()
+        for connection in list(self._connections.values()):
+            session = connection.session
+            if now - session.last_active > timeout and not connection.blocked and not session.subscription_count():
+                log.debug("Closing idle client id=%d addr=%s", session.id, session.address)
+                connection.close()
 
     def kill(self, sessions):
         """Close these clients' connections (CLIENT KILL); their greenlets then clean up."""
         for session in sessions:
-            connection = self._sockets.get(session.id)
-            if connection is None:
-                continue
-            try:
-                connection.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
+            connection = self._connections.get(session.id)
+            if connection is not None:
+                connection.close()
+
+    def _refuse(self, sock, error):
+        self.stats.rejected_connections += 1
+        try:
+            sock.sendall(b"-%b\r\n" % error.encode())
+        except OSError:
+            pass
 
     def _accept(self, sock, address):
         if len(self.sessions) >= self.config["maxclients"]:
-            self.stats.rejected_connections += 1
-            try:
-                sock.sendall(b"-%b\r\n" % MAX_CLIENTS.encode())
-            except OSError:
-                pass
+            self._refuse(sock, MAX_CLIENTS)
+            return
+        if access.protected_mode_denies(self.config, address[0]):
+            self._refuse(sock, PROTECTED_MODE)
             return
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         client_id, self._next_id = self._next_id, self._next_id + 1
         session = Session(self, client_id, _address(address), _address(sock.getsockname()), sock.fileno())
+        connection = Connection(self, sock, session)
         self.sessions[client_id] = session
-        self._sockets[client_id] = sock
+        self._connections[client_id] = connection
         self.stats.connections_received += 1
         try:
-            Connection(self, sock, session).serve()
+            connection.serve()
         finally:
             session.close()
             del self.sessions[client_id]
-            del self._sockets[client_id]
+            del self._connections[client_id]
 
 
 class Connection:
@@ -155,13 +209,14 @@ class Connection:
         self._flushed.set()
         self._over_soft_limit_since = None
         self._closed = False
+        self.blocked = False  # inside a blocking command: the idle timeout spares it
         session.wait_for = self.wait_for
         session.deliver = self.deliver
 
     def serve(self):
         """Read, run every complete command, send all the batch's replies at once."""
         server, session, writer = self.server, self.session, self.writer
-        reader = RequestReader()
+        reader = self.reader = RequestReader()
         commands, stats, config = server.commands, server.stats, server.config
         blocking = server.keyspace.blocking
         recv = self.sock.recv
@@ -174,11 +229,19 @@ class Connection:
                 session.last_active = time.monotonic()
                 reader.max_bulk_len = config["proto-max-bulk-len"]
                 reader.feed(data)
+                if reader.pending() > config["client-query-buffer-limit"]:
+                    log.warning("Closing client that reached max query buffer length: %s (qbuf initial bytes: %r)",
+                                session.describe(), reader.head(64))
+                    return
+                reader.authenticated = session.authenticated or not config["requirepass"]
+                hard_output_limit = self._output_limits()[0]
                 try:
                     for argv in reader.frames():
                         reply = execute(commands, session, argv)
+                        # The next command is parsed after this one ran: AUTH lifts the limits for it.
+                        reader.authenticated = session.authenticated or not config["requirepass"]
                         if blocking.has_ready():
-                            blocking.serve_ready()
+                            server.keyspace.serve_blocked()
                         stats.commands_processed += 1
                         if type(reply) is Error:
                             stats.error_replies += 1
@@ -186,6 +249,8 @@ class Connection:
                         writer.write(reply)
                         if session.close_after_reply:
                             break
+                        if hard_output_limit and writer.buffer.tell() >= hard_output_limit:
+                            break  # Redis stops at once too: send_replies() below closes the client
                 except ProtocolError as error:
                     log.debug("Protocol error (%s) from client id=%d addr=%s", error.message, session.id,
                               session.address)
@@ -197,47 +262,59 @@ class Connection:
             pass  # the client went away mid-read or mid-write: nothing left to tell it
 
     def send_replies(self):
+        """Send the batch's replies; with an output limit for the client's class, a helper sends them
+        while this greenlet reads on, so a client that never reads piles up output until the limit.
+
+        What the batch logged reaches the AOF first (and the disk, with appendfsync always)."""
+        self.server.aof.before_reply()
         output = self.writer.take()
         if output:
             self.server.stats.net_output_bytes += len(output)
             self._queue(output)
-            if not self._flushing:
-                self._flush()
+            hard, soft, _ = self._output_limits()
+            if not (hard or soft):
+                if not self._flushing:
+                    self._flush()
+            elif not self._close_if_over_output_limit() and not self._flushing:
+                self._flush_in_background()
 
     def deliver(self, data):
         """Queue bytes pushed to this client by another (a published message); never waits."""
         if self._closed:
             return
         self._queue(data)
-        if self._over_output_limit():
-            log.warning("Client id=%d addr=%s scheduled to be closed ASAP for overcoming of output buffer "
-                        "limits.", self.session.id, self.session.address)
-            self.close()
-        elif not self._flushing:
-            gevent.spawn(self._flush)
+        if not self._close_if_over_output_limit() and not self._flushing:
+            self._flush_in_background()
 
     def wait_for(self, result, timeout):
         """A blocked command's wait: its result, its timeout, or None at once if the client hangs up.
 
         Replies to the commands before it in the batch go out first. The
-        greenlet is inside the command, so a helper peeks at the socket for a
-        hang-up; commands sent meanwhile wait in the socket buffer, as they
-        would in Redis's query buffer.
+        greenlet is inside the command, so a helper reads the socket: what the
+        client sends meanwhile joins the query buffer (the commands run once
+        this one is done, as in Redis), and end-of-file ends the wait.
         """
         self.send_replies()
 
         def watch():
-            try:
-                data = self.sock.recv(1, socket.MSG_PEEK)
-            except OSError:
-                data = b""
-            if not data:
-                result.set(None)
+            while True:
+                try:
+                    data = self.sock.recv(READ_SIZE)
+                except OSError:
+                    data = b""
+                if not data:
+                    result.set(None)
+                    return
+                self.reader.feed(data)
 
         watcher = gevent.spawn(watch)
+        self.blocked = True
         try:
             return result.wait(timeout)
         finally:
+            self.blocked = False
+            if not result.ready():
+                result.set(None)  # timed out: a push that comes while the watcher dies must pass it by
             watcher.kill()
 
     def close(self):
@@ -252,17 +329,37 @@ class Connection:
         self._chunks.append(data)
         self._pending += len(data)
 
+    def _output_limits(self):
+        """client-output-buffer-limit (hard, soft, soft seconds) of this client's class: pubsub while subscribed."""
+        limits = self.server.config["client-output-buffer-limit"]
+        return limits["pubsub"] if self.session.subscription_count() else limits["normal"]
+
+    def _close_if_over_output_limit(self):
+        if not self._over_output_limit():
+            return False
+        log.warning("Client %s scheduled to be closed ASAP for overcoming of output buffer limits.",
+                    self.session.describe())
+        self.close()
+        return True
+
     def _over_output_limit(self):
-        """Redis's default pubsub limit: over 32 MB at once, or over 8 MB for 60 seconds."""
-        if self._pending > PUBSUB_HARD_LIMIT:
+        """Redis's checkClientOutputBufferLimits: the hard limit at once, or the soft one for long enough (0 = none)."""
+        hard, soft, seconds = self._output_limits()
+        if hard and self._pending >= hard:
             return True
-        if self._pending <= PUBSUB_SOFT_LIMIT:
+        if not soft or self._pending < soft:
             self._over_soft_limit_since = None
             return False
         now = time.monotonic()
         if self._over_soft_limit_since is None:
             self._over_soft_limit_since = now
-        return now - self._over_soft_limit_since > PUBSUB_SOFT_SECONDS
+            return False
+        return now - self._over_soft_limit_since > seconds
+
+    def _flush_in_background(self):
+        self._flushing = True  # before the helper runs, so that a second call does not start another
+        self._flushed.clear()
+        gevent.spawn(self._flush)
 
     def _flush(self):
         """Send everything queued, in order, until the queue stays empty."""
@@ -272,8 +369,11 @@ class Connection:
             while self._chunks:
                 data = self._chunks[0] if len(self._chunks) == 1 else b"".join(self._chunks)
                 self._chunks.clear()
-                self.sock.sendall(data)
+                sent = self.sock.send(data)  # one send() is enough almost always, and sendall()
+                if sent < len(data):  # asks the socket for its buffer size on every call
+                    self.sock.sendall(memoryview(data)[sent:])
                 self._pending -= len(data)
+                self.session.last_active = time.monotonic()  # a reply sent counts as activity, as in Redis
         except OSError:
             self.close()
         finally:
@@ -282,8 +382,35 @@ class Connection:
 
 
 def _address(address):
+    """ip:port as Redis shows it, an IPv6 address in brackets: [::1]:6379."""
     host, port = address[:2]
-    return "%s:%d" % (host, port)
+    return ("[%s]:%d" if ":" in host else "%s:%d") % (host, port)
+
+
+def _listen(address, port):
+    """A listening socket on one bind address ('*' is every IPv4 one, '::*' every IPv6 one).
+
+    A leading '-' makes the address optional, as in Redis's default 'bind * -::*': None if it is
+    not available here.
+    """
+    optional = address.startswith("-")
+    host = address.lstrip("-")
+    host = {"*": "0.0.0.0", "::*": "::"}.get(host, host)
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = gevent.socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if family == socket.AF_INET6:
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)  # '::' must not take IPv4 too
+        sock.bind((host, port))
+        sock.listen(511)
+    except OSError as error:
+        sock.close()
+        if optional and error.errno in (errno.EADDRNOTAVAIL, errno.EAFNOSUPPORT, errno.EPROTONOSUPPORT):
+            log.warning("Could not create server TCP listening socket %s:%d: %s", host, port, error.strerror)
+            return None
+        raise
+    return sock
 
 
 def _raise_open_files_limit(maxclients):
@@ -304,6 +431,8 @@ USAGE = """Usage: python server.py [/path/to/mini-redis.conf] [options]
 
 Options are configuration directives with -- in front, as for redis-server:
   --port 4000  --bind 127.0.0.1  --maxclients 10000  --databases 16  --proto-max-bulk-len 512mb
+  --requirepass secret  --timeout 300  --client-output-buffer-limit "normal 64mb 16mb 60"
+A config file may also say: rename-command FLUSHALL ""
 """
 
 
@@ -314,6 +443,7 @@ def load_config(argv):
         config.load_file(argv[0])
         argv = argv[1:]
     config.load_options(argv)
+    access.apply_renames(build_table(), config.renames)  # a bad rename-command is a config error, as in Redis
     return config
 
 
@@ -338,22 +468,34 @@ def main(argv=None):
     _raise_open_files_limit(config["maxclients"])
     server = Server(config)
     try:
+        if config["appendonly"]:  # as Redis: with AOF on, the AOF is the data, and dump.rdb is not read
+            server.aof.load()
+            server.aof.open_at_start()
+        else:
+            server.snapshots.load()
+    except AOFError as error:
+        log.error("%s", error)
+        return 1
+    except RDBError as error:
+        log.error("%s", error)
+        log.error("Fatal error loading the DB (%s): mini-redis cannot start.", server.snapshots.path)
+        return 1
+    try:
         server.start()
     except OSError as error:
         log.error("Failed listening on %s:%d: %s", config["bind"], config["port"], error)
         return 1
-    stopping = gevent.event.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
-        gevent.signal_handler(signum, _on_signal, signum, stopping)
-    stopping.wait()
+        gevent.signal_handler(signum, _on_signal, signum, server)
+    server.stopping.wait()
     server.stop()
     log.info("mini-redis is now ready to exit, bye bye...")
     return 0
 
 
-def _on_signal(signum, stopping):
+def _on_signal(signum, server):
     log.info("Received %s scheduling shutdown...", signal.Signals(signum).name)
-    stopping.set()
+    gevent.spawn(server.shutdown)  # the final save runs in a greenlet, not inside the signal callback
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ class Session:
 
     __slots__ = ("server", "id", "address", "local_address", "fd", "created", "last_active",
                  "db", "protocol", "name", "lib_name", "lib_version", "last_command", "argv",
-                 "close_after_reply", "in_exec", "wait_for", "deliver",
+                 "close_after_reply", "in_exec", "wait_for", "deliver", "authenticated",
                  "multi", "multi_failed", "watching", "watch_dirty", "channels", "patterns")
 
     def __init__(self, server, client_id, address, local_address, fd):
@@ -39,6 +39,7 @@ class Session:
         self.in_exec = False  # inside EXEC, blocking commands answer at once instead of blocking
         self.wait_for = wait_without_connection  # server.py swaps in one that also notices a hang-up
         self.deliver = _undeliverable  # server.py: queue pushed bytes (pub/sub messages) for the client
+        self.authenticated = not server.config["requirepass"]  # AUTH sets it; see access.is_authenticated
         self.multi = None  # the queued (command, arguments, argv) between MULTI and EXEC
         self.multi_failed = False  # a command was refused while queuing: EXEC aborts
         self.watching = {}  # (db index, key) -> whether it was already expired when watched
@@ -60,10 +61,21 @@ class Session:
         blocking = self.server.keyspace.blocking
         waiter = Waiter(self.db, keys, serve)
         blocking.block(waiter)
+        propagator = self.server.keyspace.propagator  # other clients' commands run while this one waits
+        held = propagator.detach() if propagator is not None else None
         try:
             return self.wait_for(waiter.result, timeout or None)
         finally:
             blocking.unblock(waiter)
+            if held is not None:
+                propagator.attach(held)
+
+    def propagate(self, *commands):
+        """Log these commands (argv lists of bytes, in this client's database) to the AOF instead of the
+        command running; none: log nothing for it (it changed nothing, or logged its effects itself)."""
+        propagator = self.server.keyspace.propagator
+        if propagator is not None:
+            propagator.replace(self.db.index, commands)
 
     # -- transactions
 
@@ -127,6 +139,7 @@ class Session:
         self.db = self.server.keyspace[0]
         self.protocol = 2
         self.name = b""
+        self.authenticated = not self.server.config["requirepass"]
 
     def leave_channels(self):
         for channel in list(self.channels):

@@ -11,7 +11,8 @@ import logging
 from collections import namedtuple
 from types import MappingProxyType
 
-from errors import ReplyError, unknown_command, unknown_subcommand, wrong_arity
+from errors import NOAUTH, OOM, ReplyError, unknown_command, unknown_subcommand, wrong_arity
+from eviction import refused_when_full
 from protocol import Error
 
 Command = namedtuple("Command", "name handler arity flags first_key last_key step subcommands group",
@@ -45,7 +46,7 @@ def lookup(commands, argv):
     if command.subcommands and arguments:
         subcommand = command.subcommands.get(arguments[0].lower())
         if subcommand is None:
-            raise unknown_subcommand(arguments[0], command.name)
+            raise unknown_subcommand(arguments[0], argv[0])
         command, arguments = subcommand, arguments[1:]
     if not arity_ok(command.arity, len(argv)):
         raise wrong_arity(command.name)
@@ -64,6 +65,13 @@ def execute(commands, session, argv):
     session.argv = argv
     try:
         command, arguments = lookup(commands, argv)
+        if not session.authenticated and "no_auth" not in command.flags and session.server.config["requirepass"]:
+            raise ReplyError(NOAUTH)
+        if session.multi is not None and "no_multi" in command.flags:
+            raise ReplyError("ERR Command not allowed inside a transaction")
+        memory = session.server.keyspace.memory  # Redis evicts before any command, then may refuse it
+        if memory.maxmemory and not memory.perform_evictions() and refused_when_full(command, session.multi):
+            raise ReplyError(OOM)
         if session.protocol == 2 and command.name not in SUBSCRIBED_CONTEXT and session.subscription_count():
             raise ReplyError("ERR Can't execute '%s': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / "
                              "RESET are allowed in this context" % command.name)
@@ -82,27 +90,45 @@ def execute(commands, session, argv):
     return run(session, command, arguments)
 
 
+_UNFINISHED = Error("ERR the command did not finish")  # a handler left by an exception: nothing to log
+
+
 def run(session, command, arguments):
     """Call a command's handler; errors become Error replies, and a write breaks the WATCHes on what it changed."""
     session.last_command = command.name
     keyspace = session.server.keyspace
     watched = keyspace.fingerprints(arguments) if keyspace.watched and "write" in command.flags else None
+    propagator = keyspace.propagator  # the AOF while it logs: a write that worked is logged (persistence/aof.py)
+    if propagator is not None:
+        propagator.begin()
+    reply = _UNFINISHED
     try:
-        return command.handler(session, *arguments)
+        reply = command.handler(session, *arguments)
     except ReplyError as error:
-        return Error(error.message)
+        reply = Error(error.message)
+        return reply
     except Exception:
         log.exception("command %r failed", command.name)
-        return Error("ERR internal error while running '%s'" % command.name)
+        reply = Error("ERR internal error while running '%s'" % command.name)
+        return reply
     finally:
         if watched:
             keyspace.touch_changed(watched)
+        if propagator is not None:
+            propagator.end(session, "write" in command.flags and type(reply) is not Error)
+    if "write" in command.flags and type(reply) is not Error:
+        keyspace.dirty += 1  # one change per write command: what save points count
+        if keyspace.memory.maxmemory:
+            keyspace.memory.account(session.db, command, arguments)  # re-size what it changed in place
+    return reply
 
 
 def build_table():
     """The full table of a server, from the family modules in the order they are listed."""
-    from commands import admin, connection, expire, hashes, keys, pubsub, sets, strings, transactions
+    from commands import (admin, connection, expire, hashes, keys, lists, persistence, pubsub, sets, strings,
+                          transactions, zsets)
     commands = {}
-    for family in (strings, hashes, sets, keys, expire, pubsub, transactions, connection, admin):
+    for family in (strings, lists, hashes, sets, zsets, keys, expire, pubsub, transactions, connection, admin,
+                   persistence):
         commands.update(family.COMMANDS)
     return commands

@@ -6,6 +6,7 @@ import time
 
 import gevent
 
+import eviction
 import version
 
 from commands import Command, subcommand_table, synopsis, table
@@ -139,11 +140,13 @@ def _clients_section(server):
 
 
 def _memory_section(server):
-    # Until values are sized one by one, the process's resident memory is what we use.
-    rss = _resident_memory()
-    return [("used_memory", rss), ("used_memory_human", _human(rss)), ("used_memory_rss", rss),
-            ("used_memory_rss_human", _human(rss)), ("maxmemory", 0), ("maxmemory_human", "0B"),
-            ("maxmemory_policy", "noeviction")]
+    memory = server.keyspace.memory
+    used, rss = memory.used(), _resident_memory()  # used: eviction.py's estimate, what maxmemory limits
+    return [("used_memory", used), ("used_memory_human", _human(used)), ("used_memory_rss", rss),
+            ("used_memory_rss_human", _human(rss)), ("used_memory_peak", memory.peak),
+            ("used_memory_peak_human", _human(memory.peak)), ("used_memory_startup", eviction.STARTUP_MEMORY),
+            ("maxmemory", memory.maxmemory), ("maxmemory_human", _human(memory.maxmemory)),
+            ("maxmemory_policy", memory.policy)]
 
 
 def _stats_section(server):
@@ -155,6 +158,7 @@ def _stats_section(server):
             ("total_net_output_bytes", stats.net_output_bytes),
             ("rejected_connections", stats.rejected_connections),
             ("expired_keys", keyspace.expired_keys),
+            ("evicted_keys", keyspace.evicted_keys),
             ("keyspace_hits", keyspace.hits),
             ("keyspace_misses", keyspace.misses),
             ("pubsub_channels", len(server.pubsub.channels)),
@@ -166,8 +170,14 @@ def _keyspace_section(server):
     return [("db%d" % db.index, "keys=%d,expires=0,avg_ttl=0" % len(db)) for db in server.keyspace.databases if len(db)]
 
 
+def _persistence_section(server):
+    """The snapshot fields, with the append-only file's own in place of its aof_* ones."""
+    aof_fields, aof_extra = server.aof.info()
+    return [(name, aof_fields.get(name, value)) for name, value in server.snapshots.info()] + aof_extra
+
+
 INFO_SECTIONS = {"server": _server_section, "clients": _clients_section, "memory": _memory_section,
-                 "stats": _stats_section, "keyspace": _keyspace_section}
+                 "persistence": _persistence_section, "stats": _stats_section, "keyspace": _keyspace_section}
 
 
 def info(session, *sections):
@@ -219,6 +229,10 @@ def config_set(session, *arguments):
         config.set_many(zip(names, (value.decode("utf-8", "surrogateescape") for value in arguments[1::2])))
     except ConfigError as error:
         raise _set_failed(*error.args) from None
+    session.server.keyspace.memory.configure(config)
+    if not session.server.aof.switch(config["appendonly"]):
+        config.values["appendonly"] = False
+        raise _set_failed("appendonly", "Unable to turn on AOF. Check server logs.")
     return "OK"
 
 

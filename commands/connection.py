@@ -1,6 +1,7 @@
 """Connection commands: PING, ECHO, QUIT, RESET, SELECT, AUTH, HELLO, CLIENT."""
+import access
 from commands import Command, subcommand_table, table
-from errors import (AUTH_NOT_CONFIGURED, DB_OUT_OF_RANGE, NO_PROTOCOL, SYNTAX, WRONG_PASS, ReplyError,
+from errors import (AUTH_NOT_CONFIGURED, DB_OUT_OF_RANGE, HELLO_NOAUTH, NO_PROTOCOL, SYNTAX, ReplyError,
                     printed, wrong_arity)
 from numeric import to_int_in_range
 from protocol import Verbatim, string_to_int
@@ -45,10 +46,10 @@ def select(session, index):
     return "OK"
 
 
-def _authenticate(username, password):
-    """The default user has no password until requirepass exists: any password opens it."""
-    if username != b"default":
-        raise ReplyError(WRONG_PASS)
+def _authenticate(session, username, password):
+    """The default user's password is requirepass; without one, any password opens it."""
+    access.authenticate(session.server.config, username, password)
+    session.authenticated = True
 
 
 def auth(session, *credentials):
@@ -56,8 +57,10 @@ def auth(session, *credentials):
     if len(credentials) > 2:
         raise ReplyError(SYNTAX)
     if len(credentials) == 1:
-        raise ReplyError(AUTH_NOT_CONFIGURED)
-    _authenticate(*credentials)
+        if not access.password(session.server.config):
+            raise ReplyError(AUTH_NOT_CONFIGURED)
+        credentials = (access.DEFAULT_USER, credentials[0])
+    _authenticate(session, *credentials)
     return "OK"
 
 
@@ -75,22 +78,22 @@ def hello(session, *arguments):
             raise ReplyError("ERR Protocol version is not an integer or out of range")
         if version not in (2, 3):
             raise ReplyError(NO_PROTOCOL)
-    # Like Redis, each option takes effect as it is read: AUTH before a later bad option still counts.
-    name = None
+    # Like Redis 7.0, each option takes effect as it is read: AUTH or SETNAME before a later bad option
+    # still counts, and so does SETNAME when the client turns out not to be authenticated.
     position = 1
     while position < len(arguments):
         option, remaining = arguments[position].lower(), len(arguments) - position - 1
         if option == b"auth" and remaining >= 2:
-            _authenticate(*arguments[position + 1:position + 3])
+            _authenticate(session, *arguments[position + 1:position + 3])
             position += 3
         elif option == b"setname" and remaining >= 1:
-            name = arguments[position + 1]
-            _check_name(name)
+            _check_name(arguments[position + 1])
+            session.name = arguments[position + 1]
             position += 2
         else:
             raise ReplyError("ERR Syntax error in HELLO option '%s'" % printed(arguments[position]))
-    if name is not None:
-        session.name = name
+    if not access.is_authenticated(session):
+        raise ReplyError(HELLO_NOAUTH)
     if version:
         session.protocol = version
     return {

@@ -54,14 +54,15 @@ def _expire(session, fullname, key, amount, options, relative, in_seconds):
     if deadline > INT64_MAX - base:
         raise invalid_expire_time(fullname)
     deadline += base
-    if db.lookup(key) is None:
-        return 0
-    if flags and not _allowed(flags, db.expires.get(key), deadline):
+    if db.lookup(key) is None or (flags and not _allowed(flags, db.expires.get(key), deadline)):
+        session.propagate()
         return 0
     if deadline <= now:
         db.remove(key)
+        session.propagate([b"DEL", key])
     else:
         db.set_deadline(key, deadline)
+        session.propagate([b"PEXPIREAT", key, b"%d" % deadline])  # absolute: replay expires it at the same moment
     return 1
 
 

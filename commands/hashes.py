@@ -205,6 +205,7 @@ def hincrbyfloat(session, key, field, increment):
     except Infinite:
         raise ReplyError(NAN_OR_INFINITY) from None
     _store(session, hash_, field, result)
+    session.propagate([b"HSET", key, field, result])  # the AOF replays the result, not the arithmetic
     return result
 
 

@@ -13,7 +13,7 @@ import copy
 
 from commands import Command, subcommand_table, table
 from cursors import parse_cursor
-from errors import (DB_OUT_OF_RANGE, FIRST_DB_INDEX, INVALID_CURSOR, LFU_NOT_SELECTED, NO_SUCH_KEY,
+from errors import (DB_OUT_OF_RANGE, FIRST_DB_INDEX, INVALID_CURSOR, LFU_NOT_SELECTED, LFU_SELECTED, NO_SUCH_KEY,
                     NOT_INT32, NOT_INTEGER, SAME_OBJECT, SECOND_DB_INDEX, SYNTAX, ReplyError)
 from keyspace import TYPE_NAMES, type_name
 from numeric import to_int
@@ -359,15 +359,20 @@ def object_idletime(session, key):
     db = session.db
     if read_untouched(db, key) is None:
         return None
+    if db.keyspace.memory.lfu:
+        raise ReplyError(LFU_SELECTED)
     # Redis's LRU clock ticks in whole seconds.
     return max(0, db.keyspace.clock() // 1000 - db.touched_at(key) // 1000)
 
 
 def object_freq(session, key):
     """OBJECT FREQ key"""
-    if read_untouched(session.db, key) is None:
+    db = session.db
+    if read_untouched(db, key) is None:
         return None
-    raise ReplyError(LFU_NOT_SELECTED)  # maxmemory-policy is noeviction: no LFU counters
+    if not db.keyspace.memory.lfu:
+        raise ReplyError(LFU_NOT_SELECTED)
+    return db.keyspace.memory.frequency(db, key)
 
 
 OBJECT_HELP = [

@@ -181,6 +181,7 @@ def spop(session, key, *count):
     member = value.random_member()
     value.discard(member)
     db.remove_if_empty(key, value)
+    session.propagate([b"SREM", key, member])  # the AOF replays the members drawn, not the draw
     return member
 
 
@@ -197,17 +198,20 @@ def _spop_count(session, key, raw):
     if count >= len(value):  # all of it, answered as SUNION of the one set, which reads the key (a hit)
         db.lookup_read(key)
         db.remove(key)
+        session.propagate([b"DEL", key])
         return SetReply(RedisSet.built(value, limit).ordered())
     remaining = len(value) - count
     if remaining * SPOP_MOVE_STRATEGY_MUL > count:
         popped = random.sample(list(value), count)
         value.difference_update(popped)
+        session.propagate([b"SREM", key, *popped])  # the AOF replays the members drawn, not the draw
         return SetReply(popped)
     # Few stay: Redis moves the staying ones to a new set (a fresh encoding) and sends the rest in order.
     staying = set(random.sample(list(value), remaining))
     popped = [member for member in value.ordered() if member not in staying]
     value.intersection_update(staying)
     value.reset_encoding(limit)
+    session.propagate([b"SREM", key, *popped])
     return SetReply(popped)
 
 

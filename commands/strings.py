@@ -59,14 +59,22 @@ def get(session, key):
 
 
 def _set(session, key, value, flags=(), deadline=None):
-    """The core of SET and its variants: "OK", or None when NX or XX stopped it."""
+    """The core of SET and its variants: "OK", or None when NX or XX stopped it.
+
+    Logged to the AOF as a plain SET, with the deadline made absolute (PXAT).
+    """
     db = session.db
     exists = db.exists(key)
     if (b"nx" in flags and exists) or (b"xx" in flags and not exists):
+        session.propagate()
         return None
-    db.set(key, value, keep_ttl=b"keepttl" in flags)
+    keep_ttl = b"keepttl" in flags
+    db.set(key, value, keep_ttl=keep_ttl)
     if deadline is not None:
         db.set_deadline(key, deadline)
+        session.propagate([b"SET", key, value, b"PXAT", b"%d" % deadline])
+    else:
+        session.propagate([b"SET", key, value, b"KEEPTTL"] if keep_ttl else [b"SET", key, value])
     return "OK"
 
 
@@ -125,10 +133,15 @@ def getex(session, key, *options):
         deadline = _deadline(session, expiry, raw, "getex")
         if expiry in (b"exat", b"pxat") and deadline <= db.keyspace.clock():
             db.remove(key)
+            session.propagate([b"DEL", key])
         else:
             db.set_deadline(key, deadline)
+            session.propagate([b"PEXPIREAT", key, b"%d" % deadline])
     elif b"persist" in flags:
         db.persist(key)
+        session.propagate([b"PERSIST", key])
+    else:
+        session.propagate()  # a plain read
     return value
 
 
@@ -238,6 +251,7 @@ def incrbyfloat(session, key, increment):
         db.set(key, result)
     else:
         db.replace(key, result)
+    session.propagate([b"SET", key, result, b"KEEPTTL"])  # the AOF replays the result, not the arithmetic
     return result
 
 

@@ -1,0 +1,130 @@
+"""Persistence commands, as Redis's rdb.c, aof.c and server.c: SAVE, BGSAVE, BGREWRITEAOF, LASTSAVE, SHUTDOWN,
+DEBUG RELOAD.
+
+The snapshot machinery is persistence/snapshots.py; these only check
+arguments and state, and answer as Redis does.
+"""
+import logging
+
+from commands import Command, table
+from errors import SYNTAX, ReplyError, subcommand_syntax
+from persistence.rdb import RDBError
+from protocol import Frames
+
+log = logging.getLogger("mini-redis")
+
+SAVE_IN_PROGRESS = "ERR Background save already in progress"
+CHILD_ACTIVE = ("ERR Another child process is active (AOF?): can't BGSAVE right now. Use BGSAVE SCHEDULE in order "
+                "to schedule a BGSAVE whenever possible.")
+REWRITE_IN_PROGRESS = "ERR Background append only file rewriting already in progress"
+REWRITE_FAILED = ("ERR Can't execute an AOF background rewriting. Please check the server logs for more "
+                  "information.")
+SHUTDOWN_FAILED = "ERR Errors trying to SHUTDOWN. Check logs."
+RELOAD_OPTIONS = "ERR DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE options."
+RELOAD_FAILED = "ERR Error trying to load the RDB dump, check server logs."
+
+
+def save(session):
+    """SAVE"""
+    snapshots = session.server.snapshots
+    if snapshots.in_progress:
+        raise ReplyError(SAVE_IN_PROGRESS)
+    if not snapshots.save():
+        raise ReplyError("ERR")
+    return "OK"
+
+
+def bgsave(session, *options):
+    """BGSAVE [SCHEDULE]"""
+    if options and (len(options) > 1 or options[0].lower() != b"schedule"):
+        raise ReplyError(SYNTAX)
+    snapshots = session.server.snapshots
+    if snapshots.in_progress:
+        raise ReplyError(SAVE_IN_PROGRESS)
+    if session.server.aof.child_pid is not None and not options:  # one child at a time, as in Redis
+        raise ReplyError(CHILD_ACTIVE)
+    if session.in_exec or session.server.aof.child_pid is not None:  # the cron starts it when it may
+        snapshots.scheduled = True
+        return "Background saving scheduled"
+    if not snapshots.background_save():
+        raise ReplyError("ERR")
+    return "Background saving started"
+
+
+def bgrewriteaof(session):
+    """BGREWRITEAOF"""
+    server = session.server
+    aof = server.aof
+    if aof.child_pid is not None:
+        raise ReplyError(REWRITE_IN_PROGRESS)
+    if server.snapshots.in_progress or session.in_exec:  # the cron starts it once it may fork
+        aof.rewrite_scheduled = True
+        return "Background append only file rewriting scheduled"
+    if not aof.rewrite_in_background():
+        raise ReplyError(REWRITE_FAILED)
+    return "Background append only file rewriting started"
+
+
+def lastsave(session):
+    """LASTSAVE"""
+    return session.server.snapshots.last_save
+
+
+_SHUTDOWN_FLAGS = (b"nosave", b"save", b"now", b"force", b"abort")
+
+
+def shutdown(session, *options):
+    """SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT]"""
+    flags = {option.lower() for option in options}
+    if not flags <= set(_SHUTDOWN_FLAGS) or {b"save", b"nosave"} <= flags or (b"abort" in flags and len(options) > 1):
+        raise ReplyError(SYNTAX)
+    if b"abort" in flags:
+        raise ReplyError("ERR No shutdown in progress.")
+    save_ = True if b"save" in flags else False if b"nosave" in flags else None
+    if not session.server.shutdown(save_, force=b"force" in flags):
+        raise ReplyError(SHUTDOWN_FAILED)
+    session.close_after_reply = True
+    return Frames()  # no reply: the connection closes as the server exits
+
+
+def debug(session, subcommand, *arguments):
+    """DEBUG subcommand [argument ...]"""
+    if subcommand.lower() == b"reload":
+        return _debug_reload(session, arguments)
+    raise subcommand_syntax(session.argv)
+
+
+def _debug_reload(session, options):
+    """DEBUG RELOAD [MERGE] [NOFLUSH] [NOSAVE]: save, empty the keyspace, load the file back."""
+    flags = {option.lower() for option in options}
+    if not flags <= {b"merge", b"noflush", b"nosave"}:
+        raise ReplyError(RELOAD_OPTIONS)
+    server = session.server
+    snapshots = server.snapshots
+    if b"nosave" not in flags:
+        snapshots.kill_child()
+        if not snapshots.save():
+            raise ReplyError("ERR")
+    if b"noflush" not in flags:
+        server.keyspace.flush_all()
+    try:
+        loaded = snapshots.load()
+    except RDBError as error:
+        log.warning("%s", error)
+        loaded = False
+    if not loaded:
+        raise ReplyError(RELOAD_FAILED)
+    log.warning("DB reloaded by DEBUG RELOAD")
+    return "OK"
+
+
+COMMANDS = table(
+    Command("save", save, 1, ("admin", "noscript", "no_async_loading", "no_multi"), 0, 0, 0),
+    Command("bgsave", bgsave, -1, ("admin", "noscript", "no_async_loading"), 0, 0, 0),
+    Command("bgrewriteaof", bgrewriteaof, 1, ("admin", "noscript", "no_async_loading"), 0, 0, 0),
+    Command("lastsave", lastsave, 1, ("loading", "stale", "fast"), 0, 0, 0),
+    Command("shutdown", shutdown, -1, ("admin", "noscript", "loading", "stale", "no_multi", "allow_busy"),
+            0, 0, 0),
+    Command("debug", debug, -2, ("admin", "noscript", "loading", "stale"), 0, 0, 0),
+    group="server",
+)

@@ -1,0 +1,1075 @@
+"""Sorted-set commands, as Redis's t_zset.c.
+
+A sorted set is a ZSet: a dict of member -> score, for O(1) ZSCORE and
+membership, beside a SortedList of (score, member) pairs, which is Redis's
+skiplist order (score, then member bytes). Ranks, score ranges and lex
+ranges are bisections of that list and reading the k-th pair is O(log n),
+so ZADD, ZREM, ZRANK and every range command stay logarithmic in the size
+of the set, plus the length of their reply.
+"""
+import math
+import random
+import re
+
+from sortedcontainers import SortedList
+
+from commands import Command, table
+from cursors import parse_cursor
+from errors import (COUNT_NOT_POSITIVE, INVALID_CURSOR, LIMIT_NEGATIVE, MUST_BE_POSITIVE, NUMKEYS_NOT_POSITIVE,
+                    SYNTAX, TIMEOUT_NEGATIVE, TIMEOUT_NOT_FLOAT, VALUE_OUT_OF_RANGE, WEIGHT_NOT_FLOAT, WRONGTYPE,
+                    ZADD_GT_LT_NX, ZADD_INCR_PAIRS, ZADD_NX_XX, ZSET_LEX_RANGE, ZSET_LIMIT_NEEDS_RANGE,
+                    ZSET_NAN_SCORE, ZSET_SCORE_RANGE, ZSET_WITHSCORES_BYLEX, ReplyError, at_least_one_key)
+from keyspace import type_name
+from numeric import INT64_MAX, NOT_FLOAT, parse_long_double, round_long_double, to_int, to_int_in_range
+from patterns import compile_pattern
+from protocol import NULL_ARRAY, format_double
+
+INF = float("inf")
+LONG_MAX = INT64_MAX
+SCAN_DEFAULT_COUNT = 10
+FOREVER_MS = 10**15  # a timeout this long (31,000 years) is a wait without end
+
+
+class ZSet(dict):
+    """A sorted set: member -> score, plus `order`, the (score, member) pairs in Redis's order.
+
+    Only add(), rescore() and discard() may change it, so that both views
+    agree. `skiplist` records Redis's encoding: a set starts as a listpack
+    and turns into a skiplist for good once it outgrows the
+    zset-max-listpack-* limits.
+    """
+
+    __slots__ = ("order", "skiplist")
+    redis_type = "zset"
+
+    def __init__(self):
+        super().__init__()
+        self.order = SortedList()
+        self.skiplist = False
+
+    @classmethod
+    def from_scores(cls, scores, limits):
+        """A new set of the member -> score pairs, encoded as Redis encodes a stored result."""
+        zset = cls()
+        entries, value = limits
+        zset.skiplist = len(scores) > entries or any(len(member) > value for member in scores)
+        if not zset.skiplist:
+            scores = {member: zset._stored(score) for member, score in scores.items()}
+        dict.update(zset, scores)
+        zset.order.update((score, member) for member, score in scores.items())
+        return zset
+
+    def encoding(self):
+        return "skiplist" if self.skiplist else "listpack"
+
+    def copy(self):
+        other = ZSet()
+        dict.update(other, self)
+        other.order = self.order.copy()
+        other.skiplist = self.skiplist
+        return other
+
+    def add(self, member, score, limits):
+        """Insert a new member, converting to a skiplist first if it would not fit a listpack."""
+        if not self.skiplist and (len(self) + 1 > limits[0] or len(member) > limits[1]):
+            self.skiplist = True
+        score = self._stored(score)
+        self[member] = score
+        self.order.add((score, member))
+
+    def rescore(self, member, score):
+        score = self._stored(score)
+        self.order.remove((self[member], member))
+        self[member] = score
+        self.order.add((score, member))
+
+    def _stored(self, score):
+        """The score as the encoding keeps it: a listpack writes -0 as the integer 0, losing its sign."""
+        return 0.0 if score == 0 and not self.skiplist else score
+
+    def remove_span(self, start, stop):
+        """Remove the members at ranks [start, stop); how many there were."""
+        pairs = self.order[start:stop]
+        del self.order[start:stop]
+        for _, member in pairs:
+            del self[member]
+        return len(pairs)
+
+    def discard(self, member):
+        """Remove a member; True if it was there."""
+        score = self.pop(member, None)
+        if score is None:
+            return False
+        self.order.remove((score, member))
+        return True
+
+    def rank(self, member):
+        return self.order.index((self[member], member))
+
+
+class _Above:
+    """Sorts after every member: (score, ABOVE) is past all pairs with that score."""
+
+    __slots__ = ()
+
+    def __lt__(self, other):
+        return False
+
+    def __gt__(self, other):
+        return True
+
+
+ABOVE = _Above()
+
+
+def _limits(session):
+    config = session.server.config
+    return config["zset-max-listpack-entries"], config["zset-max-listpack-value"]
+
+
+def _sorted_set(session, key, read=True):
+    return session.db.get_typed(key, ZSet, read=read)
+
+
+# ------------------------------------------------------------------ numbers
+
+
+_SPACES = b" \t\n\v\f\r"
+_DECIMAL = re.compile(rb"[+-]?(\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+_HEX = re.compile(rb"[+-]?0[xX]([0-9a-fA-F]+\.?[0-9a-fA-F]*|\.[0-9a-fA-F]+)(?:[pP][+-]?\d+)?")
+_INFINITY = re.compile(rb"([+-]?)(?:inf|infinity)", re.IGNORECASE)
+_NONZERO = re.compile(rb"[1-9a-fA-F]")
+
+
+def _strtod(text):
+    """C's strtod when it must consume all of text: (value, out of range), or None.
+
+    Out of range is strtod's ERANGE that Redis refuses: a finite number too
+    big (HUGE_VAL) or a nonzero one too small (zero).
+    """
+    infinity = _INFINITY.fullmatch(text)
+    if infinity:
+        return (-INF if infinity.group(1) == b"-" else INF), False
+    number = _DECIMAL.fullmatch(text) or _HEX.fullmatch(text)
+    if number is None:
+        return None
+    try:
+        value = float(text) if number.re is _DECIMAL else float.fromhex(text.decode())
+    except OverflowError:
+        return (-INF if text[:1] == b"-" else INF), True
+    out_of_range = math.isinf(value) or (value == 0 and _NONZERO.search(number.group(1)) is not None)
+    return value, out_of_range
+
+
+def parse_score(raw):
+    """A score as Redis's string2d reads it (whole string, no leading space, no NaN, no ERANGE); None if invalid."""
+    if not raw or raw[:1] in _SPACES:
+        return None
+    parsed = _strtod(raw)
+    if parsed is None or parsed[1]:
+        return None
+    return parsed[0]
+
+
+def to_score(raw, message=NOT_FLOAT):
+    score = parse_score(raw)
+    if score is None:
+        raise ReplyError(message)
+    return score
+
+
+def _range_bound(raw):
+    """One end of a score range, as zslParseRange: '(' makes it exclusive; strtod up to the first NUL."""
+    exclusive = raw[:1] == b"("
+    text = (raw[1:] if exclusive else raw).split(b"\0", 1)[0]
+    if not text:
+        return 0.0, exclusive  # strtod converts nothing and stops on the terminator: Redis takes the 0
+    text = text.lstrip(_SPACES)  # strtod skips leading space, but must then convert something
+    parsed = _strtod(text) if text else None
+    if parsed is None:
+        raise ReplyError(ZSET_SCORE_RANGE)
+    return parsed[0], exclusive
+
+
+def _score_range(low, high):
+    return _range_bound(low), _range_bound(high)
+
+
+def _int_in_range(raw, low, high, message):
+    """An int64 within [low, high]; one error text for every failure, as Redis's *OrReply(..., msg) helpers."""
+    try:
+        value = to_int(raw)
+    except ReplyError:
+        raise ReplyError(message) from None
+    if not low <= value <= high:
+        raise ReplyError(message)
+    return value
+
+
+def _timeout_seconds(raw):
+    """A blocking command's timeout as Redis 7.0 reads it: seconds, or None to wait for ever.
+
+    Seconds are a long double; times 1000 and rounded up to whole
+    milliseconds (0.0001 waits 1 ms, -0.0001 for ever); an infinity or a
+    product outside int64 converts to INT64_MIN, as on x86, so reads as negative.
+    """
+    value = parse_long_double(raw)
+    if value is None:
+        raise ReplyError(TIMEOUT_NOT_FLOAT)
+    if isinstance(value, float):
+        raise ReplyError(TIMEOUT_NEGATIVE)
+    milliseconds = math.ceil(round_long_double(value * 1000))
+    if not 0 <= milliseconds <= INT64_MAX:
+        raise ReplyError(TIMEOUT_NEGATIVE)
+    if milliseconds == 0 or milliseconds >= FOREVER_MS:
+        return None
+    return milliseconds / 1000
+
+
+# ------------------------------------------------------------------ ranges
+
+
+_LEX_MIN, _LEX_MAX = object(), object()
+
+
+def _lex_bound(raw):
+    """One end of a lex range: (value, exclusive), value _LEX_MIN / _LEX_MAX for '-' and '+'."""
+    first = raw[:1]
+    if first in (b"-", b"+"):
+        if raw[1:2] not in (b"", b"\0"):
+            raise ReplyError(ZSET_LEX_RANGE)
+        return (_LEX_MIN if first == b"-" else _LEX_MAX), True
+    if first == b"(":
+        return raw[1:], True
+    if first == b"[":
+        return raw[1:], False
+    raise ReplyError(ZSET_LEX_RANGE)
+
+
+def _lex_range(low, high):
+    return _lex_bound(low), _lex_bound(high)
+
+
+def _compare_lex(a, b):
+    """sdscmplex: - below and + above everything."""
+    if a is b:
+        return 0
+    if a is _LEX_MIN or b is _LEX_MAX:
+        return -1
+    if a is _LEX_MAX or b is _LEX_MIN:
+        return 1
+    return (a > b) - (a < b)
+
+
+def _above_min(member, bound):
+    value, exclusive = bound
+    cmp = _compare_lex(member, value)
+    return cmp > 0 if exclusive else cmp >= 0
+
+
+def _below_max(member, bound):
+    value, exclusive = bound
+    cmp = _compare_lex(member, value)
+    return cmp < 0 if exclusive else cmp <= 0
+
+
+def _score_span(zset, low, high):
+    """The [start, stop) indexes of zset.order whose scores are within the range."""
+    (minimum, min_exclusive), (maximum, max_exclusive) = low, high
+    order = zset.order
+    start = order.bisect_left((minimum, ABOVE) if min_exclusive else (minimum,))
+    stop = order.bisect_left((maximum,) if max_exclusive else (maximum, ABOVE))
+    return start, max(start, stop)
+
+
+def _lex_span(zset, low, high, reverse=False):
+    """The [start, stop) indexes of the run of members within a lex range, found as Redis finds it.
+
+    Lex ranges assume that every score is the same. When they differ,
+    Redis's listpack walks from one end to the first member in range and
+    stops at the first one out of it; a small set here does just that, so
+    the answers agree. A big one bisects, as a skiplist descends.
+    """
+    order, size = zset.order, len(zset)
+    cmp = _compare_lex(low[0], high[0])
+    if (not size or cmp > 0 or (cmp == 0 and (low[1] or high[1]))
+            or not _above_min(order[-1][1], low) or not _below_max(order[0][1], high)):
+        return 0, 0
+    if not zset.skiplist:
+        return _walk_lex(order, low, high, reverse)
+    if reverse:
+        stop = _first(order, 0, size, lambda member: not _below_max(member, high))
+        if stop == 0 or not _above_min(order[stop - 1][1], low):
+            return 0, 0
+        return _first(order, 0, stop, lambda member: _above_min(member, low)), stop
+    start = _first(order, 0, size, lambda member: _above_min(member, low))
+    if start == size or not _below_max(order[start][1], high):
+        return 0, 0
+    return start, _first(order, start, size, lambda member: not _below_max(member, high))
+
+
+def _walk_lex(order, low, high, reverse):
+    members = [member for _, member in order]
+    indexes = range(len(members) - 1, -1, -1) if reverse else range(len(members))
+    enters, stays = (_below_max, _above_min) if reverse else (_above_min, _below_max)
+    bound_in, bound_stay = (high, low) if reverse else (low, high)
+    run = []
+    for index in indexes:
+        if run:
+            if not stays(members[index], bound_stay):
+                break
+            run.append(index)
+        elif enters(members[index], bound_in):
+            if not stays(members[index], bound_stay):
+                return 0, 0
+            run.append(index)
+    if not run:
+        return 0, 0
+    return min(run), max(run) + 1
+
+
+def _first(order, start, stop, predicate):
+    """The first index in [start, stop) whose member satisfies a predicate that is monotonic there."""
+    while start < stop:
+        middle = (start + stop) // 2
+        if predicate(order[middle][1]):
+            stop = middle
+        else:
+            start = middle + 1
+    return start
+
+
+def _rank_span(size, start, end):
+    """Redis's rank sanitising: (start, stop) indexes, empty when out of range."""
+    if start < 0:
+        start += size
+    if end < 0:
+        end += size
+    start = max(start, 0)
+    if start > end or start >= size:
+        return 0, 0
+    return start, min(end, size - 1) + 1
+
+
+def _limited(order, start, stop, reverse, offset, limit):
+    """The pairs of order[start:stop] (backwards if reverse), after LIMIT offset count."""
+    if offset < 0 or start >= stop:
+        return []
+    count = stop - start - offset
+    if limit >= 0:
+        count = min(count, limit)
+    if count <= 0:
+        return []
+    if reverse:
+        return list(order.islice(stop - offset - count, stop - offset, reverse=True))
+    return list(order.islice(start + offset, start + offset + count))
+
+
+def _reply_pairs(session, pairs, withscores):
+    """(score, member) pairs as Redis replies them: members, or members and scores (nested in RESP3)."""
+    if not withscores:
+        return [member for _, member in pairs]
+    if session.protocol > 2:
+        return [[member, score] for score, member in pairs]
+    return [item for score, member in pairs for item in (member, score)]
+
+
+# ------------------------------------------------------------------ adding and removing
+
+
+_ZADD_FLAGS = frozenset((b"nx", b"xx", b"ch", b"incr", b"gt", b"lt"))
+
+
+def _zadd(session, key, arguments, flags):
+    """ZADD and ZINCRBY, as Redis's zaddGenericCommand: flags first, then score member pairs."""
+    flags = set(flags)
+    index = 0
+    while index < len(arguments) and arguments[index].lower() in _ZADD_FLAGS:
+        flags.add(arguments[index].lower())
+        index += 1
+    pairs = arguments[index:]
+    nx, xx, gt, lt, incr = (flag in flags for flag in (b"nx", b"xx", b"gt", b"lt", b"incr"))
+    if not pairs or len(pairs) % 2:
+        raise ReplyError(SYNTAX)
+    if nx and xx:
+        raise ReplyError(ZADD_NX_XX)
+    if (gt and nx) or (lt and nx) or (gt and lt):
+        raise ReplyError(ZADD_GT_LT_NX)
+    if incr and len(pairs) > 2:
+        raise ReplyError(ZADD_INCR_PAIRS)
+    scores = [to_score(pairs[index]) for index in range(0, len(pairs), 2)]
+    db = session.db
+    zset = db.get_typed(key, ZSet, read=False)
+    created = zset is None
+    if created:
+        if xx:
+            return None if incr else 0
+        zset = ZSet()
+        db.set(key, zset)
+    limits = _limits(session)
+    added = updated = processed = 0
+    result = None
+    for score, member in zip(scores, pairs[1::2]):
+        current = zset.get(member)
+        if current is None:
+            if xx:
+                continue
+            zset.add(member, score, limits)
+            added += 1
+        else:
+            if nx:
+                continue
+            if incr:
+                score += current
+                if math.isnan(score):
+                    raise ReplyError(ZSET_NAN_SCORE)
+            if (lt and score >= current) or (gt and score <= current):
+                continue
+            if score != current:
+                zset.rescore(member, score)
+                updated += 1
+        processed += 1
+        result = score
+    if created:
+        db.signal_ready(key)  # as Redis's dbAdd: only a new key can have clients blocked on it
+    if incr:
+        return result if processed else None
+    return added + updated if b"ch" in flags else added
+
+
+def zadd(session, key, *arguments):
+    """ZADD key [NX|XX] [GT|LT] [CH] [INCR] score member [score member ...]"""
+    return _zadd(session, key, arguments, ())
+
+
+def zincrby(session, key, increment, member):
+    """ZINCRBY key increment member"""
+    return _zadd(session, key, (increment, member), (b"incr",))
+
+
+def zrem(session, key, *members):
+    """ZREM key member [member ...]"""
+    db = session.db
+    zset = db.get_typed(key, ZSet, read=False)
+    if zset is None:
+        return 0
+    removed = 0
+    for member in members:
+        removed += zset.discard(member)
+        if not zset:
+            break
+    db.remove_if_empty(key, zset)
+    return removed
+
+
+# ------------------------------------------------------------------ reading
+
+
+def zscore(session, key, member):
+    """ZSCORE key member"""
+    zset = _sorted_set(session, key)
+    return None if zset is None else zset.get(member)
+
+
+def zmscore(session, key, *members):
+    """ZMSCORE key member [member ...]"""
+    zset = _sorted_set(session, key)
+    if zset is None:
+        return [None] * len(members)
+    return [zset.get(member) for member in members]
+
+
+def zcard(session, key):
+    """ZCARD key"""
+    zset = _sorted_set(session, key)
+    return 0 if zset is None else len(zset)
+
+
+def zcount(session, key, minimum, maximum):
+    """ZCOUNT key min max"""
+    low, high = _score_range(minimum, maximum)
+    zset = _sorted_set(session, key)
+    if zset is None:
+        return 0
+    start, stop = _score_span(zset, low, high)
+    return stop - start
+
+
+def zlexcount(session, key, minimum, maximum):
+    """ZLEXCOUNT key min max"""
+    low, high = _lex_range(minimum, maximum)
+    zset = _sorted_set(session, key)
+    if zset is None:
+        return 0
+    start, stop = _lex_span(zset, low, high)
+    return stop - start
+
+
+def zrank(session, key, member):
+    """ZRANK key member"""
+    zset = _sorted_set(session, key)
+    if zset is None or member not in zset:
+        return None
+    return zset.rank(member)
+
+
+def zrevrank(session, key, member):
+    """ZREVRANK key member"""
+    zset = _sorted_set(session, key)
+    if zset is None or member not in zset:
+        return None
+    return len(zset) - 1 - zset.rank(member)
+
+
+# ------------------------------------------------------------------ ZRANGE and its family
+
+
+def _range_query(session, key, first, second, options, kind=None, reverse=None, store=False):
+    """Redis's zrangeGenericCommand: (pairs or None for a missing key, withscores, by rank?).
+
+    kind is "rank", "score" or "lex", or None for ZRANGE, which reads
+    BYSCORE/BYLEX; reverse None likewise lets ZRANGE read REV.
+    """
+    withscores, offset, limit = False, 0, -1
+    index = 0
+    while index < len(options):
+        word, left = options[index].lower(), len(options) - index - 1
+        if not store and word == b"withscores":
+            withscores = True
+        elif word == b"limit" and left >= 2:
+            offset, limit = to_int(options[index + 1]), to_int(options[index + 2])
+            index += 2
+        elif reverse is None and word == b"rev":
+            reverse = True
+        elif kind is None and word in (b"bylex", b"byscore"):
+            kind = "lex" if word == b"bylex" else "score"
+        else:
+            raise ReplyError(SYNTAX)
+        index += 1
+    reverse, kind = bool(reverse), kind or "rank"
+    if limit != -1 and kind == "rank":
+        raise ReplyError(ZSET_LIMIT_NEEDS_RANGE)
+    if withscores and kind == "lex":
+        raise ReplyError(ZSET_WITHSCORES_BYLEX)
+    if reverse and kind != "rank":
+        first, second = second, first  # given as max min
+    if kind == "rank":
+        bounds = to_int(first), to_int(second)
+    elif kind == "score":
+        bounds = _score_range(first, second)
+    else:
+        bounds = _lex_range(first, second)
+    zset = _sorted_set(session, key)
+    if zset is None:
+        return None, withscores, kind == "rank"
+    if kind == "rank":
+        start, stop = _rank_span(len(zset), *bounds)
+        if reverse:
+            start, stop = len(zset) - stop, len(zset) - start
+        return _limited(zset.order, start, stop, reverse, 0, -1), withscores, True
+    if offset > 0 and offset >= len(zset):
+        return [], withscores, False
+    start, stop = _score_span(zset, *bounds) if kind == "score" else _lex_span(zset, *bounds, reverse)
+    return _limited(zset.order, start, stop, reverse, offset, limit), withscores, False
+
+
+def _range_reply(session, key, first, second, options, kind=None, reverse=None):
+    pairs, withscores, _ = _range_query(session, key, first, second, options, kind, reverse)
+    return _reply_pairs(session, pairs or [], withscores)
+
+
+def zrange(session, key, start, stop, *options):
+    """ZRANGE key start stop [BYSCORE|BYLEX] [REV] [LIMIT offset count] [WITHSCORES]"""
+    return _range_reply(session, key, start, stop, options)
+
+
+def zrevrange(session, key, start, stop, *options):
+    """ZREVRANGE key start stop [WITHSCORES]"""
+    return _range_reply(session, key, start, stop, options, "rank", True)
+
+
+def zrangebyscore(session, key, minimum, maximum, *options):
+    """ZRANGEBYSCORE key min max [WITHSCORES] [LIMIT offset count]"""
+    return _range_reply(session, key, minimum, maximum, options, "score", False)
+
+
+def zrevrangebyscore(session, key, maximum, minimum, *options):
+    """ZREVRANGEBYSCORE key max min [WITHSCORES] [LIMIT offset count]"""
+    return _range_reply(session, key, maximum, minimum, options, "score", True)
+
+
+def zrangebylex(session, key, minimum, maximum, *options):
+    """ZRANGEBYLEX key min max [LIMIT offset count]"""
+    return _range_reply(session, key, minimum, maximum, options, "lex", False)
+
+
+def zrevrangebylex(session, key, maximum, minimum, *options):
+    """ZREVRANGEBYLEX key max min [LIMIT offset count]"""
+    return _range_reply(session, key, maximum, minimum, options, "lex", True)
+
+
+def _store(session, destination, zset):
+    """Replace destination with a result set, or delete it if the result is empty; the result's size."""
+    db = session.db
+    if not zset:
+        db.remove(destination)
+        return 0
+    created = db.lookup(destination) is None
+    db.set(destination, zset)
+    if created:
+        db.signal_ready(destination)  # Redis 7.0 signals a key it adds, not one it overwrites
+    return len(zset)
+
+
+def zrangestore(session, destination, source, first, second, *options):
+    """ZRANGESTORE dst src min max [BYSCORE|BYLEX] [REV] [LIMIT offset count]"""
+    pairs, _, by_rank = _range_query(session, source, first, second, options, store=True)
+    pairs = pairs or []
+    # Built as Redis builds it, member by member in reply order: a listpack unless a range
+    # by rank is known to be too long, converted on the way if a member does not fit.
+    limits = _limits(session)
+    result = ZSet()
+    result.skiplist = by_rank and len(pairs) > limits[0]
+    for score, member in pairs:
+        result.add(member, score, limits)
+    return _store(session, destination, result)
+
+
+# ------------------------------------------------------------------ removing ranges
+
+
+def _remove_span(session, key, zset, start, stop):
+    removed = zset.remove_span(start, stop)
+    session.db.remove_if_empty(key, zset)
+    return removed
+
+
+def zremrangebyrank(session, key, start, stop):
+    """ZREMRANGEBYRANK key start stop"""
+    start, stop = to_int(start), to_int(stop)
+    zset = _sorted_set(session, key, read=False)
+    if zset is None:
+        return 0
+    return _remove_span(session, key, zset, *_rank_span(len(zset), start, stop))
+
+
+def zremrangebyscore(session, key, minimum, maximum):
+    """ZREMRANGEBYSCORE key min max"""
+    low, high = _score_range(minimum, maximum)
+    zset = _sorted_set(session, key, read=False)
+    if zset is None:
+        return 0
+    return _remove_span(session, key, zset, *_score_span(zset, low, high))
+
+
+def zremrangebylex(session, key, minimum, maximum):
+    """ZREMRANGEBYLEX key min max"""
+    low, high = _lex_range(minimum, maximum)
+    zset = _sorted_set(session, key, read=False)
+    if zset is None:
+        return 0
+    return _remove_span(session, key, zset, *_lex_span(zset, low, high))
+
+
+# ------------------------------------------------------------------ popping
+
+
+def _pop(db, key, zset, count, maximum):
+    """Remove up to count lowest (or highest) members: their (score, member) pairs, in pop order."""
+    count = min(count, len(zset))
+    order = zset.order
+    pairs = list(order.islice(len(order) - count, reverse=True) if maximum else order.islice(0, count))
+    for _, member in pairs:
+        zset.discard(member)
+    db.remove_if_empty(key, zset)
+    return pairs
+
+
+def _first_sorted_set(db, keys):
+    """The first of keys that exists, and its set; WRONGTYPE if that key holds something else."""
+    for key in keys:
+        value = db.lookup(key)
+        if value is None:
+            continue
+        if not isinstance(value, ZSet):
+            raise ReplyError(WRONGTYPE)
+        return key, value
+    return None, None
+
+
+def _zpop(session, key, rest, maximum):
+    if len(rest) > 1:
+        raise ReplyError(SYNTAX)
+    count = _int_in_range(rest[0], 0, LONG_MAX, MUST_BE_POSITIVE) if rest else None
+    zset = _sorted_set(session, key, read=False)
+    if zset is None or count == 0:
+        return []
+    pairs = _pop(session.db, key, zset, 1 if count is None else count, maximum)
+    if session.protocol > 2 and count is not None:
+        return [[member, score] for score, member in pairs]
+    return [item for score, member in pairs for item in (member, score)]
+
+
+def zpopmin(session, key, *count):
+    """ZPOPMIN key [count]"""
+    return _zpop(session, key, count, False)
+
+
+def zpopmax(session, key, *count):
+    """ZPOPMAX key [count]"""
+    return _zpop(session, key, count, True)
+
+
+def _mpop_reply(key, pairs):
+    return [key, [[member, score] for score, member in pairs]]
+
+
+def _bzpop_reply(key, pairs):
+    score, member = pairs[0]
+    return [key, member, score]
+
+
+def _logged_pop(db, key, zset, count, maximum):
+    """A blocking pop's _pop, logged to the AOF as the ZPOPMIN/ZPOPMAX it amounts to (replay never waits)."""
+    pairs = _pop(db, key, zset, count, maximum)
+    db.keyspace.propagate(db.index, [b"ZPOPMAX" if maximum else b"ZPOPMIN", key, b"%d" % len(pairs)])
+    return pairs
+
+
+def _blocking_pop(session, keys, seconds, count, maximum, reply):
+    """Pop from the first non-empty key, or block until a write fills one (Redis's blockingGenericZpopCommand)."""
+    session.propagate()  # _logged_pop logs the pop it makes, now or later
+    db = session.db
+    key, zset = _first_sorted_set(db, keys)
+    if zset is not None:
+        return reply(key, _logged_pop(db, key, zset, count, maximum))
+
+    def serve(ready_key):
+        value = db.lookup(ready_key)
+        if not isinstance(value, ZSet) or not value:
+            return None
+        return reply(ready_key, _logged_pop(db, ready_key, value, count, maximum))
+
+    result = session.block_on(list(dict.fromkeys(keys)), serve, seconds)  # a key named twice waits once
+    return NULL_ARRAY if result is None else result
+
+
+def bzpopmin(session, *arguments):
+    """BZPOPMIN key [key ...] timeout"""
+    *keys, timeout = arguments
+    return _blocking_pop(session, keys, _timeout_seconds(timeout), 1, False, _bzpop_reply)
+
+
+def bzpopmax(session, *arguments):
+    """BZPOPMAX key [key ...] timeout"""
+    *keys, timeout = arguments
+    return _blocking_pop(session, keys, _timeout_seconds(timeout), 1, True, _bzpop_reply)
+
+
+def _mpop_arguments(arguments):
+    """numkeys key [key ...] MIN|MAX [COUNT count]: (keys, pop the maximum?, count)."""
+    numkeys = _int_in_range(arguments[0], 1, LONG_MAX, NUMKEYS_NOT_POSITIVE)
+    where = 1 + numkeys
+    if where >= len(arguments) or arguments[where].lower() not in (b"min", b"max"):
+        raise ReplyError(SYNTAX)
+    count = None
+    index = where + 1
+    while index < len(arguments):
+        if count is None and arguments[index].lower() == b"count" and index + 1 < len(arguments):
+            index += 1
+            count = _int_in_range(arguments[index], 1, LONG_MAX, COUNT_NOT_POSITIVE)
+        else:
+            raise ReplyError(SYNTAX)
+        index += 1
+    return arguments[1:where], arguments[where].lower() == b"max", count or 1
+
+
+def zmpop(session, *arguments):
+    """ZMPOP numkeys key [key ...] MIN|MAX [COUNT count]"""
+    keys, maximum, count = _mpop_arguments(arguments)
+    db = session.db
+    key, zset = _first_sorted_set(db, keys)
+    if zset is None:
+        return NULL_ARRAY
+    return _mpop_reply(key, _pop(db, key, zset, count, maximum))
+
+
+def bzmpop(session, timeout, *arguments):
+    """BZMPOP timeout numkeys key [key ...] MIN|MAX [COUNT count]"""
+    keys, maximum, count = _mpop_arguments(arguments)
+    return _blocking_pop(session, keys, _timeout_seconds(timeout), count, maximum, _mpop_reply)
+
+
+# ------------------------------------------------------------------ union, intersection, difference
+
+
+class _Source:
+    """One input of ZUNION/ZINTER/ZDIFF: a sorted set, a plain set (every score 1) or nothing."""
+
+    __slots__ = ("value", "weight")
+
+    def __init__(self, value):
+        self.value = value
+        self.weight = 1.0
+
+    def __len__(self):
+        return 0 if self.value is None else len(self.value)
+
+    def items(self):
+        """(member, score) in Redis's iteration order."""
+        if self.value is None:
+            return iter(())
+        if isinstance(self.value, ZSet):
+            return ((member, score) for score, member in self.value.order)
+        return ((member, 1.0) for member in self.value)
+
+    def score(self, member):
+        if self.value is None:
+            return None
+        if isinstance(self.value, ZSet):
+            return self.value.get(member)
+        return 1.0 if member in self.value else None
+
+
+def _aggregate(total, value, how):
+    if how == b"sum":
+        total += value
+        return 0.0 if math.isnan(total) else total  # inf + -inf is 0 here, by Redis's convention
+    if how == b"min":
+        return value if value < total else total
+    return value if value > total else total
+
+
+def _weighted(score, weight):
+    product = score * weight
+    return 0.0 if math.isnan(product) else product
+
+
+def _combine(session, arguments, operation, name, destination=None, cardinality_only=False):
+    """Redis's zunionInterDiffGenericCommand from numkeys on: the result's member -> score, or its size."""
+    numkeys = to_int(arguments[0])
+    if numkeys < 1:
+        raise at_least_one_key(name)
+    if numkeys > len(arguments) - 1:
+        raise ReplyError(SYNTAX)
+    db = session.db
+    sources = []
+    for key in arguments[1:1 + numkeys]:
+        value = db.lookup_read(key)
+        if value is not None and not isinstance(value, ZSet) and type_name(value) != "set":
+            raise ReplyError(WRONGTYPE)
+        sources.append(_Source(value))
+    how, withscores, limit = b"sum", False, 0
+    index = 1 + numkeys
+    while index < len(arguments):
+        word, remaining = arguments[index].lower(), len(arguments) - index
+        weighable = operation != "diff" and not cardinality_only
+        if weighable and remaining >= numkeys + 1 and word == b"weights":
+            for source, raw in zip(sources, arguments[index + 1:index + 1 + numkeys]):
+                source.weight = to_score(raw, WEIGHT_NOT_FLOAT)
+            index += 1 + numkeys
+        elif weighable and remaining >= 2 and word == b"aggregate":
+            how = arguments[index + 1].lower()
+            if how not in (b"sum", b"min", b"max"):
+                raise ReplyError(SYNTAX)
+            index += 2
+        elif destination is None and not cardinality_only and word == b"withscores":
+            withscores = True
+            index += 1
+        elif cardinality_only and remaining >= 2 and word == b"limit":
+            limit = _int_in_range(arguments[index + 1], 0, LONG_MAX, LIMIT_NEGATIVE)
+            index += 2
+        else:
+            raise ReplyError(SYNTAX)
+    if operation != "diff":
+        sources.sort(key=len)  # stable, like glibc's merge-sort qsort: sums add up in Redis's order
+    result = {"union": _union, "inter": _intersection, "diff": _difference}[operation](sources, how)
+    if cardinality_only:
+        return min(len(result), limit) if limit else len(result)
+    if destination is not None:
+        return _store(session, destination, ZSet.from_scores(result, _limits(session)))
+    pairs = sorted((score, member) for member, score in result.items())
+    return _reply_pairs(session, pairs, withscores)
+
+
+def _union(sources, how):
+    result = {}
+    for source in sources:
+        for member, score in source.items():
+            value = _weighted(score, source.weight)
+            if member in result:
+                result[member] = _aggregate(result[member], value, how)
+            else:
+                result[member] = value
+    return result
+
+
+def _intersection(sources, how):
+    result = {}
+    first, others = sources[0], sources[1:]
+    if not len(first):
+        return result
+    for member, score in first.items():
+        total = _weighted(score, first.weight)
+        for source in others:
+            value = source.score(member)
+            if value is None:
+                break
+            total = _aggregate(total, value * source.weight, how)
+        else:
+            result[member] = total
+    return result
+
+
+def _difference(sources, how):
+    first, others = sources[0], sources[1:]
+    return {member: score for member, score in first.items()
+            if all(source.score(member) is None for source in others)}
+
+
+def zunionstore(session, destination, *arguments):
+    """ZUNIONSTORE destination numkeys key [key ...] [WEIGHTS weight [weight ...]] [AGGREGATE SUM|MIN|MAX]"""
+    return _combine(session, arguments, "union", "zunionstore", destination)
+
+
+def zinterstore(session, destination, *arguments):
+    """ZINTERSTORE destination numkeys key [key ...] [WEIGHTS weight [weight ...]] [AGGREGATE SUM|MIN|MAX]"""
+    return _combine(session, arguments, "inter", "zinterstore", destination)
+
+
+def zdiffstore(session, destination, *arguments):
+    """ZDIFFSTORE destination numkeys key [key ...]"""
+    return _combine(session, arguments, "diff", "zdiffstore", destination)
+
+
+def zunion(session, *arguments):
+    """ZUNION numkeys key [key ...] [WEIGHTS weight [weight ...]] [AGGREGATE SUM|MIN|MAX] [WITHSCORES]"""
+    return _combine(session, arguments, "union", "zunion")
+
+
+def zinter(session, *arguments):
+    """ZINTER numkeys key [key ...] [WEIGHTS weight [weight ...]] [AGGREGATE SUM|MIN|MAX] [WITHSCORES]"""
+    return _combine(session, arguments, "inter", "zinter")
+
+
+def zdiff(session, *arguments):
+    """ZDIFF numkeys key [key ...] [WITHSCORES]"""
+    return _combine(session, arguments, "diff", "zdiff")
+
+
+def zintercard(session, *arguments):
+    """ZINTERCARD numkeys key [key ...] [LIMIT limit]"""
+    return _combine(session, arguments, "inter", "zintercard", cardinality_only=True)
+
+
+# ------------------------------------------------------------------ random members and scanning
+
+
+def zrandmember(session, key, *arguments):
+    """ZRANDMEMBER key [count [WITHSCORES]]"""
+    if not arguments:
+        zset = _sorted_set(session, key)
+        return None if zset is None else zset.order[random.randrange(len(zset))][1]
+    count = to_int_in_range(arguments[0], -LONG_MAX, LONG_MAX)
+    if len(arguments) > 2 or (len(arguments) == 2 and arguments[1].lower() != b"withscores"):
+        raise ReplyError(SYNTAX)
+    withscores = len(arguments) == 2
+    if withscores and not -(LONG_MAX // 2) <= count <= LONG_MAX // 2:
+        raise ReplyError(VALUE_OUT_OF_RANGE)
+    zset = _sorted_set(session, key)
+    if zset is None or count == 0:
+        return []
+    order, size = zset.order, len(zset)
+    if count < 0:
+        pairs = [order[random.randrange(size)] for _ in range(-count)]
+    elif count >= size:
+        pairs = list(reversed(order))  # Redis sends the whole set, highest first
+    else:
+        pairs = [order[index] for index in random.sample(range(size), count)]
+    return _reply_pairs(session, pairs, withscores)
+
+
+def _zscan_options(options):
+    match, count = None, SCAN_DEFAULT_COUNT
+    index = 0
+    while index < len(options):
+        word, has_value = options[index].lower(), index + 1 < len(options)
+        if word == b"count" and has_value:
+            count = to_int(options[index + 1])
+            if count < 1:
+                raise ReplyError(SYNTAX)
+        elif word == b"match" and has_value:
+            pattern = options[index + 1]
+            match = None if pattern == b"*" else compile_pattern(pattern)
+        else:
+            raise ReplyError(SYNTAX)
+        index += 2
+    return match, count
+
+
+def zscan(session, key, cursor, *options):
+    """ZSCAN key cursor [MATCH pattern] [COUNT count]"""
+    start = parse_cursor(cursor)
+    if start is None:
+        raise ReplyError(INVALID_CURSOR)
+    zset = _sorted_set(session, key)
+    if zset is None:
+        return [b"0", []]
+    match, count = _zscan_options(options)
+    # Scores go out as text, not RESP3 doubles: a skiplist's as "%.17Lg", a listpack's as it stores them.
+    if zset.skiplist:
+        following, members = session.db.cursors.scan(start, zset, zset, count, zset.__contains__)
+    else:
+        following, members = 0, [member for _, member in zset.order]  # a listpack is sent whole
+    if match is not None:
+        members = [member for member in members if match(member)]
+    text = format_double if zset.skiplist else _listpack_text
+    return [b"%d" % following, [item for member in members for item in (member, text(zset[member]))]]
+
+
+def _listpack_text(score):
+    """A score as a listpack holds it (Redis's d2string), which ZSCAN sends: whole numbers up to 2**62 as integers."""
+    if score.is_integer() and abs(score) <= 2.0**62:
+        return b"%d" % score
+    return format_double(score)
+
+
+COMMANDS = table(
+    #       name                handler           arity flags                                      first last step
+    Command("zadd", zadd, -4, ("write", "denyoom", "fast"), 1, 1, 1),
+    Command("zincrby", zincrby, 4, ("write", "denyoom", "fast"), 1, 1, 1),
+    Command("zrem", zrem, -3, ("write", "fast"), 1, 1, 1),
+    Command("zscore", zscore, 3, ("readonly", "fast"), 1, 1, 1),
+    Command("zmscore", zmscore, -3, ("readonly", "fast"), 1, 1, 1),
+    Command("zcard", zcard, 2, ("readonly", "fast"), 1, 1, 1),
+    Command("zcount", zcount, 4, ("readonly", "fast"), 1, 1, 1),
+    Command("zlexcount", zlexcount, 4, ("readonly", "fast"), 1, 1, 1),
+    Command("zrank", zrank, 3, ("readonly", "fast"), 1, 1, 1),
+    Command("zrevrank", zrevrank, 3, ("readonly", "fast"), 1, 1, 1),
+    Command("zrange", zrange, -4, ("readonly",), 1, 1, 1),
+    Command("zrangestore", zrangestore, -5, ("write", "denyoom"), 1, 2, 1),
+    Command("zrangebyscore", zrangebyscore, -4, ("readonly",), 1, 1, 1),
+    Command("zrevrangebyscore", zrevrangebyscore, -4, ("readonly",), 1, 1, 1),
+    Command("zrangebylex", zrangebylex, -4, ("readonly",), 1, 1, 1),
+    Command("zrevrangebylex", zrevrangebylex, -4, ("readonly",), 1, 1, 1),
+    Command("zrevrange", zrevrange, -4, ("readonly",), 1, 1, 1),
+    Command("zremrangebyrank", zremrangebyrank, 4, ("write",), 1, 1, 1),
+    Command("zremrangebyscore", zremrangebyscore, 4, ("write",), 1, 1, 1),
+    Command("zremrangebylex", zremrangebylex, 4, ("write",), 1, 1, 1),
+    Command("zpopmin", zpopmin, -2, ("write", "fast"), 1, 1, 1),
+    Command("zpopmax", zpopmax, -2, ("write", "fast"), 1, 1, 1),
+    Command("bzpopmin", bzpopmin, -3, ("write", "noscript", "blocking", "fast"), 1, -2, 1),
+    Command("bzpopmax", bzpopmax, -3, ("write", "noscript", "blocking", "fast"), 1, -2, 1),
+    Command("zmpop", zmpop, -4, ("write", "movablekeys"), 0, 0, 0),
+    Command("bzmpop", bzmpop, -5, ("write", "blocking", "movablekeys"), 0, 0, 0),
+    Command("zunionstore", zunionstore, -4, ("write", "denyoom", "movablekeys"), 1, 1, 1),
+    Command("zinterstore", zinterstore, -4, ("write", "denyoom", "movablekeys"), 1, 1, 1),
+    Command("zdiffstore", zdiffstore, -4, ("write", "denyoom", "movablekeys"), 1, 1, 1),
+    Command("zunion", zunion, -3, ("readonly", "movablekeys"), 0, 0, 0),
+    Command("zinter", zinter, -3, ("readonly", "movablekeys"), 0, 0, 0),
+    Command("zdiff", zdiff, -3, ("readonly", "movablekeys"), 0, 0, 0),
+    Command("zintercard", zintercard, -3, ("readonly", "movablekeys"), 0, 0, 0),
+    Command("zrandmember", zrandmember, -2, ("readonly",), 1, 1, 1),
+    Command("zscan", zscan, -3, ("readonly",), 1, 1, 1),
+    group="sortedset",
+)

@@ -1,0 +1,221 @@
+"""When snapshots are taken: SAVE, BGSAVE in a forked child, save points, the final save at shutdown.
+
+A background save forks: the child has the keyspace as it was at the fork
+(copy-on-write pages), writes it with rdb.save and leaves with os._exit;
+the parent keeps serving and the cron reaps the child. Changes made while
+the child ran stay counted as unsaved, as in Redis.
+"""
+import logging
+import os
+import signal
+import time
+
+from persistence import rdb
+
+log = logging.getLogger("mini-redis")
+BGSAVE_RETRY_DELAY = 5  # CONFIG_BGSAVE_RETRY_DELAY: seconds before a failed background save is retried
+
+
+class Snapshots:
+    """One server's RDB state: the file, the child saving it, and what INFO persistence reports."""
+
+    def __init__(self, server):
+        self.server = server
+        self.last_save = int(time.time())  # LASTSAVE: the last successful save (start-up counts)
+        self.last_status_ok = True
+        self.last_bgsave_seconds = -1
+        self.last_bgsave_try = 0
+        self.saves = 0
+        self.scheduled = False
+        self.child_pid = None
+        self.child_started = 0.0
+        self.dirty_before_child = 0
+        self.loaded_keys = 0
+        self.loaded_expired = 0
+
+    @property
+    def path(self):
+        config = self.server.config
+        return os.path.join(config["dir"], config["dbfilename"])
+
+    def _limits(self):
+        return rdb.Limits(self.server.config)
+
+    # -- loading
+
+    def load(self):
+        """Read the snapshot file into the keyspace; False if there is none. RDBError if it is corrupt."""
+        path = self.path
+        if not os.path.exists(path):
+            return False
+        started = time.monotonic()
+        try:
+            result = rdb.load(path, self.server.keyspace, self._limits(), self.server.config["rdbchecksum"])
+        except OSError as error:
+            raise rdb.RDBError("Fatal error loading the DB: %s. Exiting." % error.strerror) from None
+        version = result.aux.get(b"redis-ver")
+        if version is not None:
+            log.info("Loading RDB produced by version %s", version.decode(errors="replace"))
+        if result.skipped_functions:
+            log.warning("Skipped %d function libraries: mini-redis has no functions", result.skipped_functions)
+        log.info("Done loading RDB, keys loaded: %d, keys expired: %d.", result.loaded, result.expired)
+        self.loaded_keys, self.loaded_expired = result.loaded, result.expired
+        log.info("DB loaded from disk: %.3f seconds", time.monotonic() - started)
+        return True
+
+    # -- saving
+
+    def save(self):
+        """A synchronous save (SAVE, SHUTDOWN, DEBUG RELOAD); True if it worked."""
+        config, keyspace = self.server.config, self.server.keyspace
+        try:
+            rdb.save(keyspace, self.path, config["rdbcompression"], config["rdbchecksum"])
+        except (OSError, rdb.RDBError) as error:
+            log.warning("Failed saving the DB: %s", error)
+            self.last_status_ok = False
+            return False
+        log.info("DB saved on disk")
+        keyspace.dirty = 0
+        self.last_save = int(time.time())
+        self.last_status_ok = True
+        self.saves += 1
+        return True
+
+    @property
+    def in_progress(self):
+        return self.child_pid is not None
+
+    def background_save(self):
+        """Fork a child that writes the snapshot; True if it started."""
+        config = self.server.config
+        self.last_bgsave_try = int(time.time())
+        self.dirty_before_child = self.server.keyspace.dirty
+        try:
+            pid = os.fork()
+        except OSError as error:
+            log.warning("Can't save in background: fork: %s", error.strerror)
+            self.last_status_ok = False
+            return False
+        if pid == 0:
+            self._child(config)
+        self.child_pid = pid
+        self.child_started = time.monotonic()
+        self.scheduled = False
+        log.info("Background saving started by pid %d", pid)
+        return True
+
+    def _child(self, config):
+        """In the forked child: write the snapshot, never return."""
+        code = 1
+        try:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            signal.signal(signal.SIGUSR1, signal.SIG_DFL)
+            rdb.save(self.server.keyspace, self.path, config["rdbcompression"], config["rdbchecksum"])
+            log.info("DB saved on disk")
+            code = 0
+        except BaseException as error:  # the child must reach os._exit whatever happens
+            log.warning("Write error saving DB on disk: %s", error)
+        finally:
+            os._exit(code)
+
+    def reap(self):
+        """If the child finished, record how it went (called from the cron)."""
+        if self.child_pid is None:
+            return
+        try:
+            pid, status = os.waitpid(self.child_pid, os.WNOHANG)
+        except ChildProcessError:
+            pid, status = self.child_pid, 1
+        if pid == 0:
+            return
+        self.child_pid = None
+        self.last_bgsave_seconds = int(time.monotonic() - self.child_started)
+        if os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0:
+            log.info("Background saving terminated with success")
+            keyspace = self.server.keyspace
+            keyspace.dirty = max(0, keyspace.dirty - self.dirty_before_child)
+            self.last_save = int(time.time())
+            self.last_status_ok = True
+            self.saves += 1
+        else:
+            log.warning("Background saving error" if os.WIFEXITED(status) else
+                        "Background saving terminated by signal %d" % os.WTERMSIG(status))
+            self.last_status_ok = False
+
+    def kill_child(self):
+        """Stop a background save (shutdown, or a save that replaces it) and drop its temporary file."""
+        if self.child_pid is None:
+            return
+        pid, self.child_pid = self.child_pid, None
+        log.info("Killing running background save child: %d", pid)
+        try:
+            os.kill(pid, signal.SIGUSR1)
+            os.waitpid(pid, 0)
+        except OSError:
+            pass
+        try:
+            os.unlink(os.path.join(self.server.config["dir"], "temp-%d.rdb" % pid))
+        except OSError:
+            pass
+
+    def cron(self):
+        """Serve a scheduled BGSAVE or a reached save point, as serverCron does."""
+        self.reap()
+        if self.child_pid is not None:
+            return
+        now = int(time.time())
+        may_retry = self.last_status_ok or now - self.last_bgsave_try > BGSAVE_RETRY_DELAY
+        if self.scheduled and may_retry:
+            self.background_save()
+            return
+        dirty = self.server.keyspace.dirty
+        for seconds, changes in save_points(self.server.config["save"]):
+            if dirty >= changes and now - self.last_save > seconds and may_retry:
+                log.info("%d changes in %d seconds. Saving...", changes, seconds)
+                self.background_save()
+                return
+
+    def final_save(self, save=None, force=False):
+        """Before exiting: stop a background save, then save if asked (or, by default, if save points are set).
+
+        False if the save failed (and force was not given): the server must not exit.
+        """
+        self.kill_child()
+        if save is None:
+            save = bool(save_points(self.server.config["save"]))
+        if not save:
+            return True
+        log.info("Saving the final RDB snapshot before exiting.")
+        if self.save() or force:
+            return True
+        log.warning("Error trying to save the DB, can't exit.")
+        return False
+
+    def info(self):
+        """The fields of INFO persistence, named and ordered as Redis 7.0 shows them."""
+        running = self.child_pid is not None
+        return [
+            ("loading", 0), ("async_loading", 0), ("current_cow_peak", 0), ("current_cow_size", 0),
+            ("current_cow_size_age", 0), ("current_fork_perc", "0.00"), ("current_save_keys_processed", 0),
+            ("current_save_keys_total", 0),
+            ("rdb_changes_since_last_save", self.server.keyspace.dirty),
+            ("rdb_bgsave_in_progress", int(running)),
+            ("rdb_last_save_time", self.last_save),
+            ("rdb_last_bgsave_status", "ok" if self.last_status_ok else "err"),
+            ("rdb_last_bgsave_time_sec", self.last_bgsave_seconds),
+            ("rdb_current_bgsave_time_sec", int(time.monotonic() - self.child_started) if running else -1),
+            ("rdb_saves", self.saves), ("rdb_last_cow_size", 0),
+            ("rdb_last_load_keys_expired", self.loaded_expired), ("rdb_last_load_keys_loaded", self.loaded_keys),
+            ("aof_enabled", 0), ("aof_rewrite_in_progress", 0), ("aof_rewrite_scheduled", 0),
+            ("aof_last_rewrite_time_sec", -1), ("aof_current_rewrite_time_sec", -1),
+            ("aof_last_bgrewrite_status", "ok"), ("aof_rewrites", 0), ("aof_rewrites_consecutive_failures", 0),
+            ("aof_last_write_status", "ok"), ("aof_last_cow_size", 0),
+            ("module_fork_in_progress", 0), ("module_fork_last_cow_size", 0),
+        ]
+
+
+def save_points(text):
+    """The save parameter's '3600 1 300 100' as [(3600, 1), (300, 100)]."""
+    numbers = [int(word) for word in text.split()]
+    return list(zip(numbers[::2], numbers[1::2]))
