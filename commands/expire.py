@@ -5,7 +5,8 @@ already passed deletes the key on the spot and still answers 1. TTL and
 EXPIRETIME round to the nearest second, half up, as Redis's (ms+500)/1000.
 """
 from commands import Command, table
-from commands.keys import keyword, read_untouched
+from commands.arguments import keyword
+from commands.keys import read_untouched
 from errors import EXPIRE_GT_LT_CONFLICT, EXPIRE_NX_CONFLICT, ReplyError, invalid_expire_time, unsupported_option
 from numeric import INT64_MAX, to_int
 

@@ -10,16 +10,14 @@ import random
 from itertools import islice
 
 from commands import Command, table
-from commands.keys import keyword
+from commands.arguments import keyword, scan_options
 from cursors import parse_cursor
 from errors import (HASH_NOT_FLOAT, HASH_NOT_INTEGER, INCREMENT_OVERFLOW, INVALID_CURSOR,
                     NAN_OR_INFINITY_ARGUMENT, SYNTAX, VALUE_OUT_OF_RANGE, ReplyError, wrong_arity)
 from numeric import (INT64_MAX, INT64_MIN, NAN_OR_INFINITY, NOT_FLOAT, Infinite, format_long_double,
                      parse_long_double, round_long_double, to_int, to_int_in_range)
-from patterns import compile_pattern
 from protocol import string_to_int
 
-HSCAN_DEFAULT_COUNT = 10
 WITHVALUES_COUNT_LIMIT = INT64_MAX // 2  # HRANDFIELD WITHVALUES: LONG_MAX/2, so count*2 cannot overflow
 
 
@@ -251,25 +249,6 @@ def _random_fields(hash_, count):
 # ------------------------------------------------------------------ HSCAN
 
 
-def _hscan_options(options):
-    """HSCAN's [MATCH pattern] [COUNT count] as Redis's scanGenericCommand reads them: (match, count)."""
-    match, count = None, HSCAN_DEFAULT_COUNT
-    position = 0
-    while position < len(options):
-        option, has_value = keyword(options[position]), position + 1 < len(options)
-        if option == b"count" and has_value:
-            count = to_int(options[position + 1])
-            if count < 1:
-                raise ReplyError(SYNTAX)
-        elif option == b"match" and has_value:
-            pattern = options[position + 1]
-            match = None if pattern == b"*" else compile_pattern(pattern)
-        else:
-            raise ReplyError(SYNTAX)
-        position += 2
-    return match, count
-
-
 def hscan(session, key, cursor, *options):
     """HSCAN key cursor [MATCH pattern] [COUNT count]"""
     start = parse_cursor(cursor)
@@ -279,7 +258,7 @@ def hscan(session, key, cursor, *options):
     hash_ = db.get_typed(key, Hash)
     if hash_ is None:
         return [b"0", []]
-    match, count = _hscan_options(options)
+    match, count, _ = scan_options(options)
     if hash_.compact:
         # Redis answers a listpack whole, whatever the cursor and COUNT.
         following, fields = 0, list(hash_)

@@ -11,12 +11,12 @@ without touching.
 """
 import copy
 
+from commands.arguments import keyword, scan_options
 from commands import Command, subcommand_table, table
 from cursors import parse_cursor
 from errors import (DB_OUT_OF_RANGE, FIRST_DB_INDEX, INVALID_CURSOR, LFU_NOT_SELECTED, LFU_SELECTED, NO_SUCH_KEY,
                     NOT_INT32, NOT_INTEGER, SAME_OBJECT, SECOND_DB_INDEX, SYNTAX, ReplyError)
 from keyspace import TYPE_NAMES, type_name
-from numeric import to_int
 from patterns import compile_pattern
 from protocol import string_to_int
 
@@ -24,7 +24,6 @@ INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
 SHARED_INTEGERS = 10000  # Redis's OBJ_SHARED_INTEGERS: 0..9999 are shared objects
 SHARED_REFCOUNT = 2**31 - 1  # OBJ_SHARED_REFCOUNT, what OBJECT REFCOUNT shows for them
 EMBSTR_SIZE_LIMIT = 44  # OBJ_ENCODING_EMBSTR_SIZE_LIMIT
-SCAN_DEFAULT_COUNT = 10
 
 
 # ------------------------------------------------------------------ helpers
@@ -45,11 +44,6 @@ TYPE_NAMES[CopiedInteger] = "string"
 def read_untouched(db, key):
     """Redis's lookupKeyReadWithFlags(LOOKUP_NOTOUCH): counts a hit or miss, keeps the idle time."""
     return db.lookup_read(key, touch=False)
-
-
-def keyword(raw):
-    """An option word as Redis's strcasecmp compares it: up to the first NUL, ASCII case folded."""
-    return raw.split(b"\0", 1)[0].lower()
 
 
 def int32_argument(raw, message=None):
@@ -153,33 +147,12 @@ def keys(session, pattern):
     return [name for name in names if match(name)]
 
 
-def _scan_options(options):
-    """SCAN's [MATCH pattern] [COUNT count] [TYPE type], parsed in Redis's order: (match, count, type)."""
-    match, count, kind = None, SCAN_DEFAULT_COUNT, None
-    position = 0
-    while position < len(options):
-        option, has_value = keyword(options[position]), position + 1 < len(options)
-        if option == b"count" and has_value:
-            count = to_int(options[position + 1])
-            if count < 1:
-                raise ReplyError(SYNTAX)
-        elif option == b"match" and has_value:
-            pattern = options[position + 1]
-            match = None if pattern == b"*" else compile_pattern(pattern)
-        elif option == b"type" and has_value:
-            kind = keyword(options[position + 1])
-        else:
-            raise ReplyError(SYNTAX)
-        position += 2
-    return match, count, kind
-
-
 def scan(session, cursor, *options):
     """SCAN cursor [MATCH pattern] [COUNT count] [TYPE type]"""
     start = parse_cursor(cursor)
     if start is None:
         raise ReplyError(INVALID_CURSOR)
-    match, count, kind = _scan_options(options)
+    match, count, kind = scan_options(options, with_type=True)
     db = session.db
 
     def alive(key):

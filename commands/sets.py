@@ -11,12 +11,11 @@ import random
 from itertools import islice
 
 from commands import Command, table
-from commands.keys import keyword
+from commands.arguments import keyword, scan_options
 from cursors import parse_cursor
 from errors import (INVALID_CURSOR, LIMIT_NEGATIVE, MUST_BE_POSITIVE, NUMKEYS_NOT_POSITIVE, NUMKEYS_TOO_MANY,
                     SYNTAX, WRONGTYPE, ReplyError)
-from numeric import INT64_MAX, to_int, to_int_in_range
-from patterns import compile_pattern
+from numeric import INT64_MAX, to_int_in_range
 from protocol import SetReply, string_to_int
 
 INTSET_CAP = 1 << 30  # Redis caps set-max-intset-entries here (intset internals)
@@ -331,25 +330,6 @@ def sintercard(session, numkeys, *arguments):
 # ------------------------------------------------------------------ SSCAN
 
 
-def _sscan_options(options):
-    """SSCAN's [MATCH pattern] [COUNT count]: (matcher or None, count). TYPE is SCAN's alone."""
-    match, count = None, 10
-    position = 0
-    while position < len(options):
-        option, has_value = keyword(options[position]), position + 1 < len(options)
-        if option == b"count" and has_value:
-            count = to_int(options[position + 1])
-            if count < 1:
-                raise ReplyError(SYNTAX)
-        elif option == b"match" and has_value:
-            pattern = options[position + 1]
-            match = None if pattern == b"*" else compile_pattern(pattern)
-        else:
-            raise ReplyError(SYNTAX)
-        position += 2
-    return match, count
-
-
 def sscan(session, key, cursor, *options):
     """SSCAN key cursor [MATCH pattern] [COUNT count]"""
     start = parse_cursor(cursor)
@@ -359,7 +339,7 @@ def sscan(session, key, cursor, *options):
     value = db.get_typed(key, RedisSet)
     if value is None:
         return [b"0", []]
-    match, count = _sscan_options(options)
+    match, count, _ = scan_options(options)
     if value.hashtable:
         following, members = db.cursors.scan(start, value, value, count, value.__contains__)
     else:

@@ -14,6 +14,7 @@ import re
 from sortedcontainers import SortedList
 
 from commands import Command, table
+from commands.arguments import scan_options
 from cursors import parse_cursor
 from errors import (COUNT_NOT_POSITIVE, INVALID_CURSOR, LIMIT_NEGATIVE, MUST_BE_POSITIVE, NUMKEYS_NOT_POSITIVE,
                     SYNTAX, TIMEOUT_NEGATIVE, TIMEOUT_NOT_FLOAT, VALUE_OUT_OF_RANGE, WEIGHT_NOT_FLOAT, WRONGTYPE,
@@ -21,12 +22,10 @@ from errors import (COUNT_NOT_POSITIVE, INVALID_CURSOR, LIMIT_NEGATIVE, MUST_BE_
                     ZSET_NAN_SCORE, ZSET_SCORE_RANGE, ZSET_WITHSCORES_BYLEX, ReplyError, at_least_one_key)
 from keyspace import type_name
 from numeric import INT64_MAX, NOT_FLOAT, parse_long_double, round_long_double, to_int, to_int_in_range
-from patterns import compile_pattern
 from protocol import NULL_ARRAY, format_double
 
 INF = float("inf")
 LONG_MAX = INT64_MAX
-SCAN_DEFAULT_COUNT = 10
 FOREVER_MS = 10**15  # a timeout this long (31,000 years) is a wait without end
 
 
@@ -729,10 +728,12 @@ def _bzpop_reply(key, pairs):
     return [key, member, score]
 
 
-def _logged_pop(db, key, zset, count, maximum):
-    """A blocking pop's _pop, logged to the AOF as the ZPOPMIN/ZPOPMAX it amounts to (replay never waits)."""
+def _logged_pop(db, key, zset, count, maximum, counted):
+    """A blocking pop's _pop, logged to the AOF as the ZPOPMIN/ZPOPMAX it amounts to (replay never waits);
+    with the count popped for BZMPOP, as Redis logs them."""
     pairs = _pop(db, key, zset, count, maximum)
-    db.keyspace.propagate(db.index, [b"ZPOPMAX" if maximum else b"ZPOPMIN", key, b"%d" % len(pairs)])
+    pop = [b"ZPOPMAX" if maximum else b"ZPOPMIN", key]
+    db.keyspace.propagate(db.index, pop + [b"%d" % len(pairs)] if counted else pop)
     return pairs
 
 
@@ -740,15 +741,16 @@ def _blocking_pop(session, keys, seconds, count, maximum, reply):
     """Pop from the first non-empty key, or block until a write fills one (Redis's blockingGenericZpopCommand)."""
     session.propagate()  # _logged_pop logs the pop it makes, now or later
     db = session.db
+    counted = reply is _mpop_reply
     key, zset = _first_sorted_set(db, keys)
     if zset is not None:
-        return reply(key, _logged_pop(db, key, zset, count, maximum))
+        return reply(key, _logged_pop(db, key, zset, count, maximum, counted))
 
     def serve(ready_key):
         value = db.lookup(ready_key)
         if not isinstance(value, ZSet) or not value:
             return None
-        return reply(ready_key, _logged_pop(db, ready_key, value, count, maximum))
+        return reply(ready_key, _logged_pop(db, ready_key, value, count, maximum, counted))
 
     result = session.block_on(list(dict.fromkeys(keys)), serve, seconds)  # a key named twice waits once
     return NULL_ARRAY if result is None else result
@@ -989,24 +991,6 @@ def zrandmember(session, key, *arguments):
     return _reply_pairs(session, pairs, withscores)
 
 
-def _zscan_options(options):
-    match, count = None, SCAN_DEFAULT_COUNT
-    index = 0
-    while index < len(options):
-        word, has_value = options[index].lower(), index + 1 < len(options)
-        if word == b"count" and has_value:
-            count = to_int(options[index + 1])
-            if count < 1:
-                raise ReplyError(SYNTAX)
-        elif word == b"match" and has_value:
-            pattern = options[index + 1]
-            match = None if pattern == b"*" else compile_pattern(pattern)
-        else:
-            raise ReplyError(SYNTAX)
-        index += 2
-    return match, count
-
-
 def zscan(session, key, cursor, *options):
     """ZSCAN key cursor [MATCH pattern] [COUNT count]"""
     start = parse_cursor(cursor)
@@ -1015,7 +999,7 @@ def zscan(session, key, cursor, *options):
     zset = _sorted_set(session, key)
     if zset is None:
         return [b"0", []]
-    match, count = _zscan_options(options)
+    match, count, _ = scan_options(options)
     # Scores go out as text, not RESP3 doubles: a skiplist's as "%.17Lg", a listpack's as it stores them.
     if zset.skiplist:
         following, members = session.db.cursors.scan(start, zset, zset, count, zset.__contains__)
