@@ -138,8 +138,7 @@ def getex(session, key, *options):
             db.set_deadline(key, deadline)
             session.propagate([b"PEXPIREAT", key, b"%d" % deadline])
     elif b"persist" in flags:
-        db.persist(key)
-        session.propagate([b"PERSIST", key])
+        session.propagate(*([[b"PERSIST", key]] if db.persist(key) else []))
     else:
         session.propagate()  # a plain read
     return value

@@ -310,7 +310,7 @@ class AppendOnly:
         return True
 
     def start(self):
-        """appendonly yes at run time: a rewrite makes the file, and AOF is on once it is done (Redis's startAppendOnly)."""
+        """appendonly yes at run time (Redis's startAppendOnly): a rewrite makes the file, AOF is on once it is done."""
         if self.child_pid is not None:
             log.warning("AOF was enabled but there is already an AOF rewriting in background. Stopping background "
                         "AOF and starting a rewrite now.")

@@ -162,8 +162,8 @@ class Snapshots:
     def cron(self):
         """Serve a scheduled BGSAVE or a reached save point, as serverCron does."""
         self.reap()
-        if self.child_pid is not None:
-            return
+        if self.child_pid is not None or self.server.aof.child_pid is not None:
+            return  # one child at a time, as Redis: a rewriting AOF child defers the snapshot
         now = int(time.time())
         may_retry = self.last_status_ok or now - self.last_bgsave_try > BGSAVE_RETRY_DELAY
         if self.scheduled and may_retry:
