@@ -1,376 +1,33 @@
 """Sorted-set commands, as Redis's t_zset.c.
 
-A sorted set is a ZSet: a dict of member -> score, for O(1) ZSCORE and
-membership, beside a SortedList of (score, member) pairs, which is Redis's
-skiplist order (score, then member bytes). Ranks, score ranges and lex
-ranges are bisections of that list and reading the k-th pair is O(log n),
-so ZADD, ZREM, ZRANK and every range command stay logarithmic in the size
-of the set, plus the length of their reply.
+The value they work on, a ZSet, and the reading of scores and range bounds
+live in commands/zset_value.py; every range command there is a bisection,
+so ZADD, ZREM, ZRANK and the ZRANGE family stay logarithmic in the size of
+the set, plus the length of their reply.
 """
 import math
 import random
-import re
-
-from sortedcontainers import SortedList
 
 from commands import Command, table
 from commands.arguments import scan_options
+from commands.zset_value import (LONG_MAX, ZSet, int_in_range, lex_range, lex_span, limited, rank_span,
+                                 reply_pairs, score_range, score_span, timeout_seconds, to_score)
 from cursors import parse_cursor
 from errors import (COUNT_NOT_POSITIVE, INVALID_CURSOR, LIMIT_NEGATIVE, MUST_BE_POSITIVE, NUMKEYS_NOT_POSITIVE,
-                    SYNTAX, TIMEOUT_NEGATIVE, TIMEOUT_NOT_FLOAT, VALUE_OUT_OF_RANGE, WEIGHT_NOT_FLOAT, WRONGTYPE,
-                    ZADD_GT_LT_NX, ZADD_INCR_PAIRS, ZADD_NX_XX, ZSET_LEX_RANGE, ZSET_LIMIT_NEEDS_RANGE,
-                    ZSET_NAN_SCORE, ZSET_SCORE_RANGE, ZSET_WITHSCORES_BYLEX, ReplyError, at_least_one_key)
+                    SYNTAX, VALUE_OUT_OF_RANGE, WEIGHT_NOT_FLOAT, WRONGTYPE, ZADD_GT_LT_NX, ZADD_INCR_PAIRS,
+                    ZADD_NX_XX, ZSET_LIMIT_NEEDS_RANGE, ZSET_NAN_SCORE, ZSET_WITHSCORES_BYLEX, ReplyError,
+                    at_least_one_key)
 from keyspace import type_name
-from numeric import INT64_MAX, NOT_FLOAT, parse_long_double, round_long_double, to_int, to_int_in_range
+from numeric import to_int, to_int_in_range
 from protocol import NULL_ARRAY, format_double
-
-INF = float("inf")
-LONG_MAX = INT64_MAX
-FOREVER_MS = 10**15  # a timeout this long (31,000 years) is a wait without end
-
-
-class ZSet(dict):
-    """A sorted set: member -> score, plus `order`, the (score, member) pairs in Redis's order.
-
-    Only add(), rescore() and discard() may change it, so that both views
-    agree. `skiplist` records Redis's encoding: a set starts as a listpack
-    and turns into a skiplist for good once it outgrows the
-    zset-max-listpack-* limits.
-    """
-
-    __slots__ = ("order", "skiplist")
-    redis_type = "zset"
-
-    def __init__(self):
-        super().__init__()
-        self.order = SortedList()
-        self.skiplist = False
-
-    @classmethod
-    def from_scores(cls, scores, limits):
-        """A new set of the member -> score pairs, encoded as Redis encodes a stored result."""
-        zset = cls()
-        entries, value = limits
-        zset.skiplist = len(scores) > entries or any(len(member) > value for member in scores)
-        if not zset.skiplist:
-            scores = {member: zset._stored(score) for member, score in scores.items()}
-        dict.update(zset, scores)
-        zset.order.update((score, member) for member, score in scores.items())
-        return zset
-
-    def encoding(self):
-        return "skiplist" if self.skiplist else "listpack"
-
-    def copy(self):
-        other = ZSet()
-        dict.update(other, self)
-        other.order = self.order.copy()
-        other.skiplist = self.skiplist
-        return other
-
-    def add(self, member, score, limits):
-        """Insert a new member, converting to a skiplist first if it would not fit a listpack."""
-        if not self.skiplist and (len(self) + 1 > limits[0] or len(member) > limits[1]):
-            self.skiplist = True
-        score = self._stored(score)
-        self[member] = score
-        self.order.add((score, member))
-
-    def rescore(self, member, score):
-        score = self._stored(score)
-        self.order.remove((self[member], member))
-        self[member] = score
-        self.order.add((score, member))
-
-    def _stored(self, score):
-        """The score as the encoding keeps it: a listpack writes -0 as the integer 0, losing its sign."""
-        return 0.0 if score == 0 and not self.skiplist else score
-
-    def remove_span(self, start, stop):
-        """Remove the members at ranks [start, stop); how many there were."""
-        pairs = self.order[start:stop]
-        del self.order[start:stop]
-        for _, member in pairs:
-            del self[member]
-        return len(pairs)
-
-    def discard(self, member):
-        """Remove a member; True if it was there."""
-        score = self.pop(member, None)
-        if score is None:
-            return False
-        self.order.remove((score, member))
-        return True
-
-    def rank(self, member):
-        return self.order.index((self[member], member))
-
-
-class _Above:
-    """Sorts after every member: (score, ABOVE) is past all pairs with that score."""
-
-    __slots__ = ()
-
-    def __lt__(self, other):
-        return False
-
-    def __gt__(self, other):
-        return True
-
-
-ABOVE = _Above()
 
 
 def _limits(session):
     config = session.server.config
     return config["zset-max-listpack-entries"], config["zset-max-listpack-value"]
 
-
 def _sorted_set(session, key, read=True):
     return session.db.get_typed(key, ZSet, read=read)
-
-
-# ------------------------------------------------------------------ numbers
-
-
-_SPACES = b" \t\n\v\f\r"
-_DECIMAL = re.compile(rb"[+-]?(\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
-_HEX = re.compile(rb"[+-]?0[xX]([0-9a-fA-F]+\.?[0-9a-fA-F]*|\.[0-9a-fA-F]+)(?:[pP][+-]?\d+)?")
-_INFINITY = re.compile(rb"([+-]?)(?:inf|infinity)", re.IGNORECASE)
-_NONZERO = re.compile(rb"[1-9a-fA-F]")
-
-
-def _strtod(text):
-    """C's strtod when it must consume all of text: (value, out of range), or None.
-
-    Out of range is strtod's ERANGE that Redis refuses: a finite number too
-    big (HUGE_VAL) or a nonzero one too small (zero).
-    """
-    infinity = _INFINITY.fullmatch(text)
-    if infinity:
-        return (-INF if infinity.group(1) == b"-" else INF), False
-    number = _DECIMAL.fullmatch(text) or _HEX.fullmatch(text)
-    if number is None:
-        return None
-    try:
-        value = float(text) if number.re is _DECIMAL else float.fromhex(text.decode())
-    except OverflowError:
-        return (-INF if text[:1] == b"-" else INF), True
-    out_of_range = math.isinf(value) or (value == 0 and _NONZERO.search(number.group(1)) is not None)
-    return value, out_of_range
-
-
-def parse_score(raw):
-    """A score as Redis's string2d reads it (whole string, no leading space, no NaN, no ERANGE); None if invalid."""
-    if not raw or raw[:1] in _SPACES:
-        return None
-    parsed = _strtod(raw)
-    if parsed is None or parsed[1]:
-        return None
-    return parsed[0]
-
-
-def to_score(raw, message=NOT_FLOAT):
-    score = parse_score(raw)
-    if score is None:
-        raise ReplyError(message)
-    return score
-
-
-def _range_bound(raw):
-    """One end of a score range, as zslParseRange: '(' makes it exclusive; strtod up to the first NUL."""
-    exclusive = raw[:1] == b"("
-    text = (raw[1:] if exclusive else raw).split(b"\0", 1)[0]
-    if not text:
-        return 0.0, exclusive  # strtod converts nothing and stops on the terminator: Redis takes the 0
-    text = text.lstrip(_SPACES)  # strtod skips leading space, but must then convert something
-    parsed = _strtod(text) if text else None
-    if parsed is None:
-        raise ReplyError(ZSET_SCORE_RANGE)
-    return parsed[0], exclusive
-
-
-def _score_range(low, high):
-    return _range_bound(low), _range_bound(high)
-
-
-def _int_in_range(raw, low, high, message):
-    """An int64 within [low, high]; one error text for every failure, as Redis's *OrReply(..., msg) helpers."""
-    try:
-        value = to_int(raw)
-    except ReplyError:
-        raise ReplyError(message) from None
-    if not low <= value <= high:
-        raise ReplyError(message)
-    return value
-
-
-def _timeout_seconds(raw):
-    """A blocking command's timeout as Redis 7.0 reads it: seconds, or None to wait for ever.
-
-    Seconds are a long double; times 1000 and rounded up to whole
-    milliseconds (0.0001 waits 1 ms, -0.0001 for ever); an infinity or a
-    product outside int64 converts to INT64_MIN, as on x86, so reads as negative.
-    """
-    value = parse_long_double(raw)
-    if value is None:
-        raise ReplyError(TIMEOUT_NOT_FLOAT)
-    if isinstance(value, float):
-        raise ReplyError(TIMEOUT_NEGATIVE)
-    milliseconds = math.ceil(round_long_double(value * 1000))
-    if not 0 <= milliseconds <= INT64_MAX:
-        raise ReplyError(TIMEOUT_NEGATIVE)
-    if milliseconds == 0 or milliseconds >= FOREVER_MS:
-        return None
-    return milliseconds / 1000
-
-
-# ------------------------------------------------------------------ ranges
-
-
-_LEX_MIN, _LEX_MAX = object(), object()
-
-
-def _lex_bound(raw):
-    """One end of a lex range: (value, exclusive), value _LEX_MIN / _LEX_MAX for '-' and '+'."""
-    first = raw[:1]
-    if first in (b"-", b"+"):
-        if raw[1:2] not in (b"", b"\0"):
-            raise ReplyError(ZSET_LEX_RANGE)
-        return (_LEX_MIN if first == b"-" else _LEX_MAX), True
-    if first == b"(":
-        return raw[1:], True
-    if first == b"[":
-        return raw[1:], False
-    raise ReplyError(ZSET_LEX_RANGE)
-
-
-def _lex_range(low, high):
-    return _lex_bound(low), _lex_bound(high)
-
-
-def _compare_lex(a, b):
-    """sdscmplex: - below and + above everything."""
-    if a is b:
-        return 0
-    if a is _LEX_MIN or b is _LEX_MAX:
-        return -1
-    if a is _LEX_MAX or b is _LEX_MIN:
-        return 1
-    return (a > b) - (a < b)
-
-
-def _above_min(member, bound):
-    value, exclusive = bound
-    cmp = _compare_lex(member, value)
-    return cmp > 0 if exclusive else cmp >= 0
-
-
-def _below_max(member, bound):
-    value, exclusive = bound
-    cmp = _compare_lex(member, value)
-    return cmp < 0 if exclusive else cmp <= 0
-
-
-def _score_span(zset, low, high):
-    """The [start, stop) indexes of zset.order whose scores are within the range."""
-    (minimum, min_exclusive), (maximum, max_exclusive) = low, high
-    order = zset.order
-    start = order.bisect_left((minimum, ABOVE) if min_exclusive else (minimum,))
-    stop = order.bisect_left((maximum,) if max_exclusive else (maximum, ABOVE))
-    return start, max(start, stop)
-
-
-def _lex_span(zset, low, high, reverse=False):
-    """The [start, stop) indexes of the run of members within a lex range, found as Redis finds it.
-
-    Lex ranges assume that every score is the same. When they differ,
-    Redis's listpack walks from one end to the first member in range and
-    stops at the first one out of it; a small set here does just that, so
-    the answers agree. A big one bisects, as a skiplist descends.
-    """
-    order, size = zset.order, len(zset)
-    cmp = _compare_lex(low[0], high[0])
-    if (not size or cmp > 0 or (cmp == 0 and (low[1] or high[1]))
-            or not _above_min(order[-1][1], low) or not _below_max(order[0][1], high)):
-        return 0, 0
-    if not zset.skiplist:
-        return _walk_lex(order, low, high, reverse)
-    if reverse:
-        stop = _first(order, 0, size, lambda member: not _below_max(member, high))
-        if stop == 0 or not _above_min(order[stop - 1][1], low):
-            return 0, 0
-        return _first(order, 0, stop, lambda member: _above_min(member, low)), stop
-    start = _first(order, 0, size, lambda member: _above_min(member, low))
-    if start == size or not _below_max(order[start][1], high):
-        return 0, 0
-    return start, _first(order, start, size, lambda member: not _below_max(member, high))
-
-
-def _walk_lex(order, low, high, reverse):
-    members = [member for _, member in order]
-    indexes = range(len(members) - 1, -1, -1) if reverse else range(len(members))
-    enters, stays = (_below_max, _above_min) if reverse else (_above_min, _below_max)
-    bound_in, bound_stay = (high, low) if reverse else (low, high)
-    run = []
-    for index in indexes:
-        if run:
-            if not stays(members[index], bound_stay):
-                break
-            run.append(index)
-        elif enters(members[index], bound_in):
-            if not stays(members[index], bound_stay):
-                return 0, 0
-            run.append(index)
-    if not run:
-        return 0, 0
-    return min(run), max(run) + 1
-
-
-def _first(order, start, stop, predicate):
-    """The first index in [start, stop) whose member satisfies a predicate that is monotonic there."""
-    while start < stop:
-        middle = (start + stop) // 2
-        if predicate(order[middle][1]):
-            stop = middle
-        else:
-            start = middle + 1
-    return start
-
-
-def _rank_span(size, start, end):
-    """Redis's rank sanitising: (start, stop) indexes, empty when out of range."""
-    if start < 0:
-        start += size
-    if end < 0:
-        end += size
-    start = max(start, 0)
-    if start > end or start >= size:
-        return 0, 0
-    return start, min(end, size - 1) + 1
-
-
-def _limited(order, start, stop, reverse, offset, limit):
-    """The pairs of order[start:stop] (backwards if reverse), after LIMIT offset count."""
-    if offset < 0 or start >= stop:
-        return []
-    count = stop - start - offset
-    if limit >= 0:
-        count = min(count, limit)
-    if count <= 0:
-        return []
-    if reverse:
-        return list(order.islice(stop - offset - count, stop - offset, reverse=True))
-    return list(order.islice(start + offset, start + offset + count))
-
-
-def _reply_pairs(session, pairs, withscores):
-    """(score, member) pairs as Redis replies them: members, or members and scores (nested in RESP3)."""
-    if not withscores:
-        return [member for _, member in pairs]
-    if session.protocol > 2:
-        return [[member, score] for score, member in pairs]
-    return [item for score, member in pairs for item in (member, score)]
 
 
 # ------------------------------------------------------------------ adding and removing
@@ -486,21 +143,21 @@ def zcard(session, key):
 
 def zcount(session, key, minimum, maximum):
     """ZCOUNT key min max"""
-    low, high = _score_range(minimum, maximum)
+    low, high = score_range(minimum, maximum)
     zset = _sorted_set(session, key)
     if zset is None:
         return 0
-    start, stop = _score_span(zset, low, high)
+    start, stop = score_span(zset, low, high)
     return stop - start
 
 
 def zlexcount(session, key, minimum, maximum):
     """ZLEXCOUNT key min max"""
-    low, high = _lex_range(minimum, maximum)
+    low, high = lex_range(minimum, maximum)
     zset = _sorted_set(session, key)
     if zset is None:
         return 0
-    start, stop = _lex_span(zset, low, high)
+    start, stop = lex_span(zset, low, high)
     return stop - start
 
 
@@ -555,26 +212,26 @@ def _range_query(session, key, first, second, options, kind=None, reverse=None, 
     if kind == "rank":
         bounds = to_int(first), to_int(second)
     elif kind == "score":
-        bounds = _score_range(first, second)
+        bounds = score_range(first, second)
     else:
-        bounds = _lex_range(first, second)
+        bounds = lex_range(first, second)
     zset = _sorted_set(session, key)
     if zset is None:
         return None, withscores, kind == "rank"
     if kind == "rank":
-        start, stop = _rank_span(len(zset), *bounds)
+        start, stop = rank_span(len(zset), *bounds)
         if reverse:
             start, stop = len(zset) - stop, len(zset) - start
-        return _limited(zset.order, start, stop, reverse, 0, -1), withscores, True
+        return limited(zset.order, start, stop, reverse, 0, -1), withscores, True
     if offset > 0 and offset >= len(zset):
         return [], withscores, False
-    start, stop = _score_span(zset, *bounds) if kind == "score" else _lex_span(zset, *bounds, reverse)
-    return _limited(zset.order, start, stop, reverse, offset, limit), withscores, False
+    start, stop = score_span(zset, *bounds) if kind == "score" else lex_span(zset, *bounds, reverse)
+    return limited(zset.order, start, stop, reverse, offset, limit), withscores, False
 
 
 def _range_reply(session, key, first, second, options, kind=None, reverse=None):
     pairs, withscores, _ = _range_query(session, key, first, second, options, kind, reverse)
-    return _reply_pairs(session, pairs or [], withscores)
+    return reply_pairs(session, pairs or [], withscores)
 
 
 def zrange(session, key, start, stop, *options):
@@ -649,25 +306,25 @@ def zremrangebyrank(session, key, start, stop):
     zset = _sorted_set(session, key, read=False)
     if zset is None:
         return 0
-    return _remove_span(session, key, zset, *_rank_span(len(zset), start, stop))
+    return _remove_span(session, key, zset, *rank_span(len(zset), start, stop))
 
 
 def zremrangebyscore(session, key, minimum, maximum):
     """ZREMRANGEBYSCORE key min max"""
-    low, high = _score_range(minimum, maximum)
+    low, high = score_range(minimum, maximum)
     zset = _sorted_set(session, key, read=False)
     if zset is None:
         return 0
-    return _remove_span(session, key, zset, *_score_span(zset, low, high))
+    return _remove_span(session, key, zset, *score_span(zset, low, high))
 
 
 def zremrangebylex(session, key, minimum, maximum):
     """ZREMRANGEBYLEX key min max"""
-    low, high = _lex_range(minimum, maximum)
+    low, high = lex_range(minimum, maximum)
     zset = _sorted_set(session, key, read=False)
     if zset is None:
         return 0
-    return _remove_span(session, key, zset, *_lex_span(zset, low, high))
+    return _remove_span(session, key, zset, *lex_span(zset, low, high))
 
 
 # ------------------------------------------------------------------ popping
@@ -699,7 +356,7 @@ def _first_sorted_set(db, keys):
 def _zpop(session, key, rest, maximum):
     if len(rest) > 1:
         raise ReplyError(SYNTAX)
-    count = _int_in_range(rest[0], 0, LONG_MAX, MUST_BE_POSITIVE) if rest else None
+    count = int_in_range(rest[0], 0, LONG_MAX, MUST_BE_POSITIVE) if rest else None
     zset = _sorted_set(session, key, read=False)
     if zset is None or count == 0:
         return []
@@ -759,18 +416,18 @@ def _blocking_pop(session, keys, seconds, count, maximum, reply):
 def bzpopmin(session, *arguments):
     """BZPOPMIN key [key ...] timeout"""
     *keys, timeout = arguments
-    return _blocking_pop(session, keys, _timeout_seconds(timeout), 1, False, _bzpop_reply)
+    return _blocking_pop(session, keys, timeout_seconds(timeout), 1, False, _bzpop_reply)
 
 
 def bzpopmax(session, *arguments):
     """BZPOPMAX key [key ...] timeout"""
     *keys, timeout = arguments
-    return _blocking_pop(session, keys, _timeout_seconds(timeout), 1, True, _bzpop_reply)
+    return _blocking_pop(session, keys, timeout_seconds(timeout), 1, True, _bzpop_reply)
 
 
 def _mpop_arguments(arguments):
     """numkeys key [key ...] MIN|MAX [COUNT count]: (keys, pop the maximum?, count)."""
-    numkeys = _int_in_range(arguments[0], 1, LONG_MAX, NUMKEYS_NOT_POSITIVE)
+    numkeys = int_in_range(arguments[0], 1, LONG_MAX, NUMKEYS_NOT_POSITIVE)
     where = 1 + numkeys
     if where >= len(arguments) or arguments[where].lower() not in (b"min", b"max"):
         raise ReplyError(SYNTAX)
@@ -779,7 +436,7 @@ def _mpop_arguments(arguments):
     while index < len(arguments):
         if count is None and arguments[index].lower() == b"count" and index + 1 < len(arguments):
             index += 1
-            count = _int_in_range(arguments[index], 1, LONG_MAX, COUNT_NOT_POSITIVE)
+            count = int_in_range(arguments[index], 1, LONG_MAX, COUNT_NOT_POSITIVE)
         else:
             raise ReplyError(SYNTAX)
         index += 1
@@ -799,7 +456,7 @@ def zmpop(session, *arguments):
 def bzmpop(session, timeout, *arguments):
     """BZMPOP timeout numkeys key [key ...] MIN|MAX [COUNT count]"""
     keys, maximum, count = _mpop_arguments(arguments)
-    return _blocking_pop(session, keys, _timeout_seconds(timeout), count, maximum, _mpop_reply)
+    return _blocking_pop(session, keys, timeout_seconds(timeout), count, maximum, _mpop_reply)
 
 
 # ------------------------------------------------------------------ union, intersection, difference
@@ -879,7 +536,7 @@ def _combine(session, arguments, operation, name, destination=None, cardinality_
             withscores = True
             index += 1
         elif cardinality_only and remaining >= 2 and word == b"limit":
-            limit = _int_in_range(arguments[index + 1], 0, LONG_MAX, LIMIT_NEGATIVE)
+            limit = int_in_range(arguments[index + 1], 0, LONG_MAX, LIMIT_NEGATIVE)
             index += 2
         else:
             raise ReplyError(SYNTAX)
@@ -891,7 +548,7 @@ def _combine(session, arguments, operation, name, destination=None, cardinality_
     if destination is not None:
         return _store(session, destination, ZSet.from_scores(result, _limits(session)))
     pairs = sorted((score, member) for member, score in result.items())
-    return _reply_pairs(session, pairs, withscores)
+    return reply_pairs(session, pairs, withscores)
 
 
 def _union(sources, how):
@@ -988,7 +645,7 @@ def zrandmember(session, key, *arguments):
         pairs = list(reversed(order))  # Redis sends the whole set, highest first
     else:
         pairs = [order[index] for index in random.sample(range(size), count)]
-    return _reply_pairs(session, pairs, withscores)
+    return reply_pairs(session, pairs, withscores)
 
 
 def zscan(session, key, cursor, *options):

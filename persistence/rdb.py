@@ -20,7 +20,7 @@ import time
 from commands.hashes import Hash
 from commands.lists import List
 from commands.sets import INTSET_CAP, RedisSet
-from commands.zsets import ZSet
+from commands.zset_value import ZSet
 from keyspace import type_name
 from persistence.codecs import (CorruptData, crc64, intset_members, listpack_entries, lzf_compress,
                                 lzf_decompress, ziplist_entries)
