@@ -134,8 +134,7 @@ def tables_size(db, getsizeof=sys.getsizeof):
         size += getsizeof(db.sizes)
     expires = db.expires
     if expires.deadlines:
-        size += (getsizeof(expires.deadlines) + getsizeof(expires._slots) + getsizeof(expires._keys)
-                 + len(expires.deadlines) * 2 * INT_SIZE)
+        size += expires.table_sizes() + len(expires.deadlines) * 2 * INT_SIZE
     return size + len(accessed) * INT_SIZE if type(accessed) is LfuTable else size
 
 
@@ -313,7 +312,8 @@ class Memory:
         total = 0
         for _ in range(SAMPLE_RUNS):
             start = random.randrange(len(data) - MEMBERS_SAMPLED)
-            total += sum(entry_size(key, value) for key, value in islice(data.items(), start, start + MEMBERS_SAMPLED))
+            run = islice(data.items(), start, start + MEMBERS_SAMPLED)
+            total += sum(entry_size(key, value) for key, value in run)
         return total * len(data) // (SAMPLE_RUNS * MEMBERS_SAMPLED)
 
     # -- LFU
@@ -340,7 +340,8 @@ class Memory:
 
     def frequency(self, db, key):
         """OBJECT FREQ of a key under an LFU policy."""
-        return self.lfu_decayed(db.accessed.get(key, LFU_INIT_VAL))
+        word = db.accessed.get(key)
+        return LFU_INIT_VAL if word is None else self.lfu_decayed(word)
 
     # -- eviction
 
@@ -443,15 +444,19 @@ class Memory:
             bisect.insort(pool, entry)
 
 
-def refused_when_full(command, queued):
-    """Whether an out-of-memory server refuses this command (processCommand's reject_cmd_on_oom).
+def evict_or_refuse(command, session):
+    """Before any command while maxmemory is set: evict as needed (performEvictions), and say whether
+    the command is refused because memory stays over the limit (processCommand's reject_cmd_on_oom).
 
-    queued is the client's MULTI queue or None: inside MULTI everything
-    but EXEC, DISCARD, QUIT and RESET is refused, since queuing takes
-    memory too; EXEC is refused when it would run a denyoom command.
+    Inside MULTI everything but EXEC, DISCARD, QUIT and RESET is refused,
+    since queuing takes memory too; EXEC is refused when it would run a
+    denyoom command.
     """
+    if session.server.keyspace.memory.perform_evictions():
+        return False
     if "denyoom" in command.flags:
         return True
+    queued = session.multi
     if queued is None:
         return False
     if command.name == "exec":

@@ -10,6 +10,7 @@ keys that carry a TTL and deletes the expired ones, so keys nobody reads
 are reclaimed too.
 """
 import random
+import sys
 import time
 from itertools import islice
 
@@ -98,6 +99,10 @@ class ExpiryTable:
             return list(keys)
         size, draw = len(keys), random.random
         return list({keys[int(draw() * size)] for _ in range(count)})
+
+    def table_sizes(self):
+        """Bytes of its dicts and list as allocated (sys.getsizeof), for maxmemory's estimate."""
+        return sys.getsizeof(self.deadlines) + sys.getsizeof(self._slots) + sys.getsizeof(self._keys)
 
     def average_ttl(self, now):
         if not self.deadlines:

@@ -12,7 +12,7 @@ from collections import namedtuple
 from types import MappingProxyType
 
 from errors import NOAUTH, OOM, ReplyError, unknown_command, unknown_subcommand, wrong_arity
-from eviction import refused_when_full
+from eviction import evict_or_refuse
 from protocol import Error
 
 Command = namedtuple("Command", "name handler arity flags first_key last_key step subcommands group",
@@ -69,8 +69,7 @@ def execute(commands, session, argv):
             raise ReplyError(NOAUTH)
         if session.multi is not None and "no_multi" in command.flags:
             raise ReplyError("ERR Command not allowed inside a transaction")
-        memory = session.server.keyspace.memory  # Redis evicts before any command, then may refuse it
-        if memory.maxmemory and not memory.perform_evictions() and refused_when_full(command, session.multi):
+        if session.db.tracking and evict_or_refuse(command, session):  # maxmemory is set
             raise ReplyError(OOM)
         if session.protocol == 2 and command.name not in SUBSCRIBED_CONTEXT and session.subscription_count():
             raise ReplyError("ERR Can't execute '%s': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / "
@@ -118,8 +117,8 @@ def run(session, command, arguments):
             propagator.end(session, "write" in command.flags and type(reply) is not Error)
     if "write" in command.flags and type(reply) is not Error:
         keyspace.dirty += 1  # one change per write command: what save points count
-        if keyspace.memory.maxmemory:
-            keyspace.memory.account(session.db, command, arguments)  # re-size what it changed in place
+        if session.db.tracking:  # maxmemory is set: re-size what the command changed in place
+            keyspace.memory.account(session.db, command, arguments)
     return reply
 
 
