@@ -1,2 +1,25 @@
 """Persistence: RDB snapshots (rdb.py, the file format; codecs.py, its byte-level pieces; snapshots.py, when
-and how they are taken). The append-only file will sit beside them as aof.py."""
+and how they are taken) and the append-only file (aof.py). Both write in a forked child: run_in_child()."""
+import logging
+import os
+import signal
+
+log = logging.getLogger("mini-redis")
+
+
+def run_in_child(work, failure):
+    """In a just-forked child: run work() on the copy-on-write memory, then exit 0, or 1 after logging failure.
+
+    Never returns: the child must not go back into the parent's event loop.
+    """
+    code = 1
+    try:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        signal.signal(signal.SIGUSR1, signal.SIG_DFL)
+        work()
+        code = 0
+    except BaseException as error:  # the child must reach os._exit whatever happens
+        log.warning("%s: %s", failure, error)
+    finally:
+        os._exit(code)

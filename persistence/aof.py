@@ -33,6 +33,7 @@ import gevent.event
 from commands import build_table, lookup, run
 from errors import ReplyError
 from keyspace import type_name
+from persistence import run_in_child
 
 log = logging.getLogger("mini-redis")
 
@@ -387,17 +388,8 @@ class AppendOnly:
 
     def _child(self):
         """In the forked child: write the rewritten file, never return."""
-        code = 1
-        try:
-            signal.signal(signal.SIGINT, signal.SIG_IGN)
-            signal.signal(signal.SIGTERM, signal.SIG_DFL)
-            signal.signal(signal.SIGUSR1, signal.SIG_DFL)
-            write_rewrite(self.server.keyspace, self._temporary_path(os.getpid()))
-            code = 0
-        except BaseException as error:  # the child must reach os._exit whatever happens
-            log.warning("Write error writing append only file on disk: %s", error)
-        finally:
-            os._exit(code)
+        run_in_child(lambda: write_rewrite(self.server.keyspace, self._temporary_path(os.getpid())),
+                     "Write error writing append only file on disk")
 
     def reap(self):
         """If the rewrite child finished: on success put its file in place (called from the cron)."""

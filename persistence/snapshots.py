@@ -10,7 +10,7 @@ import os
 import signal
 import time
 
-from persistence import rdb
+from persistence import rdb, run_in_child
 
 log = logging.getLogger("mini-redis")
 BGSAVE_RETRY_DELAY = 5  # CONFIG_BGSAVE_RETRY_DELAY: seconds before a failed background save is retried
@@ -106,18 +106,10 @@ class Snapshots:
 
     def _child(self, config):
         """In the forked child: write the snapshot, never return."""
-        code = 1
-        try:
-            signal.signal(signal.SIGINT, signal.SIG_IGN)
-            signal.signal(signal.SIGTERM, signal.SIG_DFL)
-            signal.signal(signal.SIGUSR1, signal.SIG_DFL)
+        def save():
             rdb.save(self.server.keyspace, self.path, config["rdbcompression"], config["rdbchecksum"])
             log.info("DB saved on disk")
-            code = 0
-        except BaseException as error:  # the child must reach os._exit whatever happens
-            log.warning("Write error saving DB on disk: %s", error)
-        finally:
-            os._exit(code)
+        run_in_child(save, "Write error saving DB on disk")
 
     def reap(self):
         """If the child finished, record how it went (called from the cron)."""
