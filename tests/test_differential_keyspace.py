@@ -1,4 +1,4 @@
-"""Random sequences of string, key and expiry commands against real Redis 7.0.15 and ours.
+"""Random sequences of string, key and expiry commands, mixed with the aggregate types, against Redis 7.0.15.
 
 Arguments are drawn from small pools of valid and invalid values so that
 keys collide, types clash and numbers overflow often. Left out, as random
@@ -63,6 +63,16 @@ COMMANDS = st.one_of(
     command(b"SELECT", st.sampled_from([b"0", b"1"])), command(b"SWAPDB", st.sampled_from([b"0", b"1", b"x"]),
                                                              st.sampled_from([b"0", b"1"])),
     command(b"FLUSHDB"),
+    # The aggregate types on the same keys: WRONGTYPE, TYPE, OBJECT ENCODING, COPY/RENAME/EXPIRE of them.
+    command(b"LPUSH", KEYS, st.lists(VALUES, max_size=3)), command(b"RPUSH", KEYS, st.lists(VALUES, max_size=3)),
+    command(b"LPOP", KEYS, st.lists(INTEGERS, max_size=1)), command(b"LRANGE", KEYS, INTEGERS, INTEGERS),
+    command(b"LLEN", KEYS), command(b"HSET", KEYS, st.lists(VALUES, max_size=4)), command(b"HGET", KEYS, VALUES),
+    command(b"HGETALL", KEYS), command(b"HDEL", KEYS, st.lists(VALUES, max_size=2)),
+    command(b"SADD", KEYS, st.lists(INTEGERS, max_size=3)), command(b"SREM", KEYS, st.lists(INTEGERS, max_size=2)),
+    command(b"SCARD", KEYS), command(b"SISMEMBER", KEYS, INTEGERS),
+    command(b"ZADD", KEYS, st.lists(FLOATS | INTEGERS, max_size=4)), command(b"ZRANGE", KEYS, INTEGERS, INTEGERS,
+                                                                            st.lists(st.just(b"WITHSCORES"), max_size=1)),
+    command(b"ZSCORE", KEYS, VALUES), command(b"ZREM", KEYS, st.lists(VALUES, max_size=2)), command(b"ZCARD", KEYS),
 )
 
 
