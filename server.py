@@ -61,6 +61,7 @@ class Server:
         self.config = config
         self.keyspace = Keyspace(config["databases"])
         self.keyspace.memory.configure(config)
+        self.now = time.monotonic()  # advanced by the cron: idle times need no clock call per command
         self.pubsub = PubSub()
         self.commands = build_table()
         access.apply_renames(self.commands, config.renames)
@@ -131,6 +132,7 @@ class Server:
         while True:
             gevent.sleep(1 / HZ)
             ticks += 1
+            self.now = time.monotonic()
             if ticks % HZ == 0:
                 self._close_idle_clients()
             self.keyspace.expire_cycle()
@@ -217,7 +219,8 @@ class Connection:
         """Read, run every complete command, send all the batch's replies at once."""
         server, session, writer = self.server, self.session, self.writer
         reader = self.reader = RequestReader()
-        commands, stats, config = server.commands, server.stats, server.config
+        commands, stats = server.commands, server.stats
+        settings = server.config.values  # read directly: a batch looks up several of them
         blocking = server.keyspace.blocking
         recv = self.sock.recv
         try:
@@ -226,20 +229,21 @@ class Connection:
                 if not data:
                     return
                 stats.net_input_bytes += len(data)
-                session.last_active = time.monotonic()
-                reader.max_bulk_len = config["proto-max-bulk-len"]
+                session.last_active = server.now
+                reader.max_bulk_len = settings["proto-max-bulk-len"]
                 reader.feed(data)
-                if reader.pending() > config["client-query-buffer-limit"]:
+                if reader.pending() > settings["client-query-buffer-limit"]:
                     log.warning("Closing client that reached max query buffer length: %s (qbuf initial bytes: %r)",
                                 session.describe(), reader.head(64))
                     return
-                reader.authenticated = session.authenticated or not config["requirepass"]
-                hard_output_limit = self._output_limits()[0]
+                reader.authenticated = session.authenticated or not settings["requirepass"]
+                output_limits = self._output_limits()
+                hard_output_limit = output_limits[0]
                 try:
                     for argv in reader.frames():
                         reply = execute(commands, session, argv)
                         # The next command is parsed after this one ran: AUTH lifts the limits for it.
-                        reader.authenticated = session.authenticated or not config["requirepass"]
+                        reader.authenticated = session.authenticated or not settings["requirepass"]
                         if blocking.has_ready():
                             server.keyspace.serve_blocked()
                         stats.commands_processed += 1
@@ -256,12 +260,12 @@ class Connection:
                               session.address)
                     writer.write(Error(protocol_error(error.message)))
                     session.close_after_reply = True
-                self.send_replies()
+                self.send_replies(output_limits)
             self._flushed.wait()  # QUIT or a protocol error: the last reply goes out before the close
         except OSError:
             pass  # the client went away mid-read or mid-write: nothing left to tell it
 
-    def send_replies(self):
+    def send_replies(self, output_limits=None):
         """Send the batch's replies; with an output limit for the client's class, a helper sends them
         while this greenlet reads on, so a client that never reads piles up output until the limit.
 
@@ -271,7 +275,7 @@ class Connection:
         if output:
             self.server.stats.net_output_bytes += len(output)
             self._queue(output)
-            hard, soft, _ = self._output_limits()
+            hard, soft, _ = output_limits or self._output_limits()
             if not (hard or soft):
                 if not self._flushing:
                     self._flush()
@@ -373,7 +377,7 @@ class Connection:
                 if sent < len(data):  # asks the socket for its buffer size on every call
                     self.sock.sendall(memoryview(data)[sent:])
                 self._pending -= len(data)
-                self.session.last_active = time.monotonic()  # a reply sent counts as activity, as in Redis
+                self.session.last_active = self.server.now  # a reply sent counts as activity, as in Redis
         except OSError:
             self.close()
         finally:
