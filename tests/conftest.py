@@ -107,3 +107,12 @@ def pair(request, server, real_redis):
         yield both
         if request.session.testsfailed == failed_before:
             both.check_idle()
+
+
+@pytest.fixture
+def clients(any_server):
+    """Raw connections to one server (ours, then real Redis) for blocking tests: differential.BlockingClients."""
+    from differential import BlockingClients
+    connections = BlockingClients(any_server.port)
+    yield connections
+    connections.close()

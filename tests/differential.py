@@ -15,6 +15,7 @@ ids, clocks) and mask as little as possible.
 """
 import re
 import socket
+import time
 
 TIMEOUT = 5.0
 HISTORY = 8  # commands shown before the failing one
@@ -312,3 +313,42 @@ def unordered_pairs(reply):
         return reply
     pairs = sorted(zip(items[::2], items[1::2]))
     return reply[:header_end] + b"".join(name + value for name, value in pairs)
+
+
+class BlockingClients:
+    """Raw connections to one server, and a way to wait until some of them are blocked."""
+
+    def __init__(self, port):
+        self.port = port
+        self.opened = []
+        self.control = self.connect()
+        self.control.call("FLUSHALL")
+
+    def connect(self):
+        client = WireClient(self.port)
+        self.opened.append(client)
+        return client
+
+    def block(self, *command, resp3=False):
+        """A new client that sends command, then waits until the server counts it as blocked."""
+        client = self.connect()
+        if resp3:
+            client.call("HELLO", "3")
+        before = self.blocked()
+        client.send_raw(encode_command(command))
+        self.wait_blocked(before + 1)
+        return client
+
+    def blocked(self):
+        info = self.control.call("INFO", "clients").decode()
+        return int(info.split("blocked_clients:")[1].split("\r\n")[0])
+
+    def wait_blocked(self, count, timeout=5.0):
+        deadline = time.monotonic() + timeout
+        while self.blocked() != count:
+            assert time.monotonic() < deadline, "blocked_clients never became %d" % count
+            time.sleep(0.01)
+
+    def close(self):
+        for client in self.opened:
+            client.close()

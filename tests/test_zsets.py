@@ -15,7 +15,7 @@ import time
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from differential import Pair, WireClient, encode_command, mask_client_id, reply_end
+from differential import Pair, encode_command, mask_client_id, reply_end
 
 WRONGTYPE = b"-WRONGTYPE Operation against a key holding the wrong kind of value\r\n"
 NIL_ARRAY = b"*-1\r\n"
@@ -515,52 +515,6 @@ def test_big_sets_answer_as_redis_does(pair):
 
 
 # ------------------------------------------------------------------ blocking, with concurrent clients
-
-
-class Clients:
-    """Raw connections to one server, and a way to wait until some of them are blocked."""
-
-    def __init__(self, port):
-        self.port = port
-        self.opened = []
-        self.control = self.connect()
-        self.control.call("FLUSHALL")
-
-    def connect(self):
-        client = WireClient(self.port)
-        self.opened.append(client)
-        return client
-
-    def block(self, *command, resp3=False):
-        """A new client that sends command, then waits until the server counts it as blocked."""
-        client = self.connect()
-        if resp3:
-            client.call("HELLO", "3")
-        before = self.blocked()
-        client.send_raw(encode_command(command))
-        self.wait_blocked(before + 1)
-        return client
-
-    def blocked(self):
-        info = self.control.call("INFO", "clients").decode()
-        return int(info.split("blocked_clients:")[1].split("\r\n")[0])
-
-    def wait_blocked(self, count, timeout=5.0):
-        deadline = time.monotonic() + timeout
-        while self.blocked() != count:
-            assert time.monotonic() < deadline, "blocked_clients never became %d" % count
-            time.sleep(0.01)
-
-    def close(self):
-        for client in self.opened:
-            client.close()
-
-
-@pytest.fixture
-def clients(any_server):
-    connections = Clients(any_server.port)
-    yield connections
-    connections.close()
 
 
 def test_bzpopmin_is_woken_by_another_clients_zadd(clients):
