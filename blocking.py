@@ -34,7 +34,7 @@ class Blocking:
 
     def __init__(self):
         self._waiters = {}
-        self._ready = deque()
+        self.ready = deque()  # keys that got data while clients wait on them: checked after every command
         self._ready_set = set()
 
     @property
@@ -63,15 +63,12 @@ class Blocking:
         slot = (index, key)
         if slot in self._waiters and slot not in self._ready_set:
             self._ready_set.add(slot)
-            self._ready.append(slot)
-
-    def has_ready(self):
-        return bool(self._ready)
+            self.ready.append(slot)
 
     def serve_ready(self):
         """Offer every ready key to its waiters in arrival order; serving may make more keys ready."""
-        while self._ready:
-            slot = self._ready.popleft()
+        while self.ready:
+            slot = self.ready.popleft()
             self._ready_set.discard(slot)
             for waiter in list(self._waiters.get(slot, ())):
                 if waiter.result.ready():  # timed out or hung up, and not yet unregistered

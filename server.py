@@ -244,7 +244,7 @@ class Connection:
                         reply = execute(commands, session, argv)
                         # The next command is parsed after this one ran: AUTH lifts the limits for it.
                         reader.authenticated = session.authenticated or not settings["requirepass"]
-                        if blocking.has_ready():
+                        if blocking.ready:
                             server.keyspace.serve_blocked()
                         stats.commands_processed += 1
                         if type(reply) is Error:

@@ -71,7 +71,8 @@ def execute(commands, session, argv):
             raise ReplyError("ERR Command not allowed inside a transaction")
         if session.db.tracking and evict_or_refuse(command, session):  # maxmemory is set
             raise ReplyError(OOM)
-        if session.protocol == 2 and command.name not in SUBSCRIBED_CONTEXT and session.subscription_count():
+        if (session.channels or session.patterns) and session.protocol == 2 \
+                and command.name not in SUBSCRIBED_CONTEXT:
             raise ReplyError("ERR Can't execute '%s': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / "
                              "RESET are allowed in this context" % command.name)
     except ReplyError as error:
