@@ -40,7 +40,6 @@ PROTECTED_MODE = (
     "just for testing, restart it with the '--protected-mode no' option. 4) Setup a an authentication "
     "password for the default user. NOTE: You only need to do one of the above things in order for the server "
     "to start accepting connections from the outside.")
-NOT_INT32 = "ERR value is out of range, value must between -2147483648 and 2147483647"
 NO_SUCH_KEY = "ERR no such key"
 SAME_OBJECT = "ERR source and destination objects are the same"
 INVALID_CURSOR = "ERR invalid cursor"

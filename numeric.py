@@ -14,6 +14,7 @@ from errors import NOT_INTEGER, ReplyError
 from protocol import string_to_int
 
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
 NOT_FLOAT = "ERR value is not a valid float"
 NAN_OR_INFINITY = "ERR increment would produce NaN or Infinity"
 
@@ -44,12 +45,22 @@ def to_int(raw):
     return value
 
 
-def to_int_in_range(raw, low, high):
-    """Redis's getRangeLongFromObjectOrReply: an integer argument within [low, high]."""
-    value = to_int(raw)
+def to_int_in_range(raw, low, high, message=None):
+    """Redis's getRangeLongFromObjectOrReply: an integer argument within [low, high].
+
+    message, when given, replaces both of Redis's default errors, as the C function's msg does.
+    """
+    value = string_to_int(raw)
+    if value is None:
+        raise ReplyError(message or NOT_INTEGER)
     if not low <= value <= high:
-        raise ReplyError("ERR value is out of range, value must between %d and %d" % (low, high))
+        raise ReplyError(message or "ERR value is out of range, value must between %d and %d" % (low, high))
     return value
+
+
+def to_int32(raw, message=None):
+    """Redis's getIntFromObjectOrReply: a C int argument."""
+    return to_int_in_range(raw, INT32_MIN, INT32_MAX, message)
 
 
 def round_long_double(value):

@@ -3,7 +3,7 @@ import access
 from commands import Command, subcommand_table, table
 from errors import (AUTH_NOT_CONFIGURED, DB_OUT_OF_RANGE, HELLO_NOAUTH, NO_PROTOCOL, SYNTAX, ReplyError,
                     printed, wrong_arity)
-from numeric import to_int_in_range
+from numeric import to_int32
 from protocol import Verbatim, string_to_int
 import version
 
@@ -39,7 +39,7 @@ def reset(session):
 
 def select(session, index):
     """SELECT index"""
-    index = to_int_in_range(index, -(2**31), 2**31 - 1)
+    index = to_int32(index)
     if not 0 <= index < len(session.server.keyspace):
         raise ReplyError(DB_OUT_OF_RANGE)
     session.select(index)

@@ -15,12 +15,12 @@ from commands.arguments import keyword, scan_options
 from commands import Command, subcommand_table, table
 from cursors import parse_cursor
 from errors import (DB_OUT_OF_RANGE, FIRST_DB_INDEX, INVALID_CURSOR, LFU_NOT_SELECTED, LFU_SELECTED, NO_SUCH_KEY,
-                    NOT_INT32, NOT_INTEGER, SAME_OBJECT, SECOND_DB_INDEX, SYNTAX, ReplyError)
+                    SAME_OBJECT, SECOND_DB_INDEX, SYNTAX, ReplyError)
 from keyspace import TYPE_NAMES, type_name
+from numeric import to_int32
 from patterns import compile_pattern
 from protocol import string_to_int
 
-INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
 SHARED_INTEGERS = 10000  # Redis's OBJ_SHARED_INTEGERS: 0..9999 are shared objects
 SHARED_REFCOUNT = 2**31 - 1  # OBJ_SHARED_REFCOUNT, what OBJECT REFCOUNT shows for them
 EMBSTR_SIZE_LIMIT = 44  # OBJ_ENCODING_EMBSTR_SIZE_LIMIT
@@ -46,19 +46,9 @@ def read_untouched(db, key):
     return db.lookup_read(key, touch=False)
 
 
-def int32_argument(raw, message=None):
-    """Redis's getIntFromObjectOrReply: an int64 first, then the C int range."""
-    value = string_to_int(raw)
-    if value is None:
-        raise ReplyError(message or NOT_INTEGER)
-    if not INT32_MIN <= value <= INT32_MAX:
-        raise ReplyError(message or NOT_INT32)
-    return value
-
-
 def database_argument(session, raw):
     """The database a DB-index argument names (MOVE, COPY DB), or Redis's error."""
-    index = int32_argument(raw)
+    index = to_int32(raw)
     keyspace = session.server.keyspace
     if not 0 <= index < len(keyspace):
         raise ReplyError(DB_OUT_OF_RANGE)
@@ -249,8 +239,8 @@ def move(session, key, db):
 
 def swapdb(session, index1, index2):
     """SWAPDB index1 index2"""
-    first = int32_argument(index1, FIRST_DB_INDEX)
-    second = int32_argument(index2, SECOND_DB_INDEX)
+    first = to_int32(index1, FIRST_DB_INDEX)
+    second = to_int32(index2, SECOND_DB_INDEX)
     keyspace = session.server.keyspace
     if not (0 <= first < len(keyspace) and 0 <= second < len(keyspace)):
         raise ReplyError(DB_OUT_OF_RANGE)
