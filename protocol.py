@@ -341,9 +341,18 @@ class ReplyWriter:
         }
 
     def write(self, reply):
-        encoder = self._encoders.get(type(reply))
+        kind = type(reply)
+        if kind is str:  # the commonest replies, written without a second call
+            encoded = _SIMPLE_REPLIES.get(reply)
+            if encoded is not None:
+                self.buffer.write(encoded)
+                return
+        elif kind is bytes:
+            self.buffer.write(b"$%d\r\n%b\r\n" % (len(reply), reply))
+            return
+        encoder = self._encoders.get(kind)
         if encoder is None:
-            encoder = self._encoder_for_subclass(type(reply))
+            encoder = self._encoder_for_subclass(kind)
         encoder(reply)
 
     def _encoder_for_subclass(self, kind):

@@ -222,12 +222,23 @@ class Connection:
         commands, stats = server.commands, server.stats
         settings = server.config.values  # read directly: a batch looks up several of them
         blocking = server.keyspace.blocking
-        recv = self.sock.recv
+        # The OS socket's own recv, called once the socket is readable: gevent's recv() would try
+        # first, fail with EAGAIN (a syscall and an exception per request), then wait.
+        recv, wait_readable, readable = self.sock._sock.recv, self.sock._wait, self.sock._read_event
+        ready = True  # try at once first (a client may have sent, or hung up, already), then after
+        # a read that filled the buffer: more is probably waiting
         try:
             while not session.close_after_reply:
-                data = recv(READ_SIZE)
+                if not ready:
+                    wait_readable(readable)
+                try:
+                    data = recv(READ_SIZE)
+                except BlockingIOError:  # woken for nothing (another reader took it): wait again
+                    ready = False
+                    continue
                 if not data:
                     return
+                ready = len(data) == READ_SIZE
                 stats.net_input_bytes += len(data)
                 session.last_active = server.now
                 reader.max_bulk_len = settings["proto-max-bulk-len"]
@@ -237,7 +248,7 @@ class Connection:
                                 session.describe(), reader.head(64))
                     return
                 reader.authenticated = session.authenticated or not settings["requirepass"]
-                output_limits = self._output_limits()
+                output_limits = self._output_limits(settings)
                 hard_output_limit = output_limits[0]
                 try:
                     for argv in reader.frames():
@@ -270,17 +281,25 @@ class Connection:
         while this greenlet reads on, so a client that never reads piles up output until the limit.
 
         What the batch logged reaches the AOF first (and the disk, with appendfsync always)."""
-        self.server.aof.before_reply()
+        server = self.server
+        server.aof.before_reply()
         output = self.writer.take()
-        if output:
-            self.server.stats.net_output_bytes += len(output)
-            self._queue(output)
-            hard, soft, _ = output_limits or self._output_limits()
-            if not (hard or soft):
-                if not self._flushing:
-                    self._flush()
-            elif not self._close_if_over_output_limit() and not self._flushing:
-                self._flush_in_background()
+        if not output:
+            return
+        server.stats.net_output_bytes += len(output)
+        hard, soft, _ = output_limits or self._output_limits()
+        if not (hard or soft or self._flushing or self._closed):  # nothing queued ahead: send it now
+            sent = self._send(output)
+            if sent == len(output):
+                self.session.last_active = server.now
+                return
+            output = output[sent:]
+        self._queue(output)
+        if not (hard or soft):
+            if not self._flushing:
+                self._flush()
+        elif not self._close_if_over_output_limit() and not self._flushing:
+            self._flush_in_background()
 
     def deliver(self, data):
         """Queue bytes pushed to this client by another (a published message); never waits."""
@@ -333,10 +352,10 @@ class Connection:
         self._chunks.append(data)
         self._pending += len(data)
 
-    def _output_limits(self):
+    def _output_limits(self, settings=None):
         """client-output-buffer-limit (hard, soft, soft seconds) of this client's class: pubsub while subscribed."""
-        limits = self.server.config["client-output-buffer-limit"]
-        return limits["pubsub"] if self.session.subscription_count() else limits["normal"]
+        limits = (settings or self.server.config.values)["client-output-buffer-limit"]
+        return limits["pubsub"] if self.session.channels or self.session.patterns else limits["normal"]
 
     def _close_if_over_output_limit(self):
         if not self._over_output_limit():
@@ -360,6 +379,17 @@ class Connection:
             return False
         return now - self._over_soft_limit_since > seconds
 
+    def _send(self, data):
+        """What one send() of the OS socket took (0 if its buffer is full). One is enough almost always;
+        gevent's sendall() would ask the socket for its buffer size on every call."""
+        try:
+            return self.sock._sock.send(data)
+        except BlockingIOError:
+            return 0
+        except OSError:
+            self.close()  # the client went away: the read loop sees the end of the connection
+            return len(data)
+
     def _flush_in_background(self):
         self._flushing = True  # before the helper runs, so that a second call does not start another
         self._flushed.clear()
@@ -373,8 +403,8 @@ class Connection:
             while self._chunks:
                 data = self._chunks[0] if len(self._chunks) == 1 else b"".join(self._chunks)
                 self._chunks.clear()
-                sent = self.sock.send(data)  # one send() is enough almost always, and sendall()
-                if sent < len(data):  # asks the socket for its buffer size on every call
+                sent = self._send(data)
+                if sent < len(data):  # the kernel's buffer is full: gevent waits until it drains
                     self.sock.sendall(memoryview(data)[sent:])
                 self._pending -= len(data)
                 self.session.last_active = self.server.now  # a reply sent counts as activity, as in Redis

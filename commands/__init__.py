@@ -63,8 +63,12 @@ SUBSCRIBED_CONTEXT = frozenset(("subscribe", "unsubscribe", "psubscribe", "punsu
 def execute(commands, session, argv):
     """Run (or, inside MULTI, queue) one command for a session and return its reply."""
     session.argv = argv
+    command = commands.get(argv[0].lower())
     try:
-        command, arguments = lookup(commands, argv)
+        if command is None or command.subcommands or not arity_ok(command.arity, len(argv)):
+            command, arguments = lookup(commands, argv)  # a container's subcommand, or the error to send
+        else:
+            arguments = argv[1:]
         if not session.authenticated and "no_auth" not in command.flags and session.server.config["requirepass"]:
             raise ReplyError(NOAUTH)
         if session.multi is not None and "no_multi" in command.flags:
