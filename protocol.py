@@ -68,14 +68,13 @@ class ProtocolError(Exception):
         self.message = message
 
 
-_STRICT_INT = re.compile(rb"-?[1-9][0-9]*|0")
-
-
 def string_to_int(raw):
     """Redis's string2ll: an exact base-10 int64 or None (no '+', spaces or leading zeros)."""
-    if len(raw) > 20 or not _STRICT_INT.fullmatch(raw):
+    digits = raw[1:] if raw[:1] == b"-" else raw
+    # bytes.isdigit() is ASCII-only; a leading 0 is only allowed as "0" itself (so "-0" is refused).
+    if len(raw) > 20 or not digits.isdigit() or (digits[0] == 0x30 and len(raw) > 1):
         return None
-    value = int(raw)
+    value = int(digits) if digits is raw else -int(digits)
     if -(2**63) <= value < 2**63:
         return value
     return None

@@ -44,7 +44,7 @@ def _zadd(session, key, arguments, flags):
         flags.add(arguments[index].lower())
         index += 1
     pairs = arguments[index:]
-    nx, xx, gt, lt, incr = (flag in flags for flag in (b"nx", b"xx", b"gt", b"lt", b"incr"))
+    nx, xx, gt, lt, incr = b"nx" in flags, b"xx" in flags, b"gt" in flags, b"lt" in flags, b"incr" in flags
     if not pairs or len(pairs) % 2:
         raise ReplyError(SYNTAX)
     if nx and xx:
