@@ -16,11 +16,20 @@ A reply starts with a type byte and ends with CRLF:
 
 The request parser follows Redis's networking.c to the byte, quirks included
 (a NUL byte hides a line ending; the two bytes after a length's ``\\r`` are
-skipped unchecked), because clients see the difference.
+skipped unchecked), because clients see the difference. Runs of ordinary
+frames take a fast path: hiredis when it is installed (PARSER says which;
+``MINI_REDIS_PARSER=python`` or ``=hiredis`` chooses), else a pure-Python split.
 """
+import os
 import re
 from collections import namedtuple
 from io import BytesIO
+from itertools import chain
+
+try:
+    import hiredis
+except ImportError:
+    hiredis = None
 
 CRLF = b"\r\n"
 INLINE_MAX_SIZE = 64 * 1024
@@ -28,6 +37,18 @@ INT_MAX = 2**31 - 1
 # Before AUTH, a client (with a password set) may send no more than this: Redis's authRequired limits.
 UNAUTHENTICATED_MAX_ARGS = 10
 UNAUTHENTICATED_MAX_BULK = 16384
+
+
+def _choose_parser(wanted):
+    """The request fast path: 'hiredis' if installed, unless MINI_REDIS_PARSER says 'python'."""
+    if wanted not in ("", "hiredis", "python"):
+        raise ValueError("MINI_REDIS_PARSER must be 'hiredis' or 'python', not %r" % wanted)
+    if wanted == "hiredis" and hiredis is None:
+        raise ImportError("MINI_REDIS_PARSER=hiredis, but hiredis is not installed (pip install hiredis)")
+    return wanted or ("hiredis" if hiredis else "python")
+
+
+PARSER = _choose_parser(os.environ.get("MINI_REDIS_PARSER", ""))
 
 Error = namedtuple("Error", "message")
 Error.__doc__ = "An error reply: message is its text without the leading '-', e.g. 'ERR syntax error'."
@@ -155,6 +176,28 @@ def _plain_size(command):
     return len(b"*%d\r\n" % len(command)) + sum(len(b"$%d\r\n\r\n" % len(arg)) + len(arg) for arg in command)
 
 
+class _CanonicalTemplates(dict):
+    """count -> the %-template of a canonical frame of that many arguments: *count, then $%d and %b each.
+
+    Kept for small counts only: a template takes ten bytes per argument.
+    """
+
+    def __missing__(self, count):
+        template = b"*%d\r\n" % count + b"$%d\r\n%b\r\n" * count
+        if count <= 64:
+            self[count] = template
+        return template
+
+
+_CANONICAL_TEMPLATES = _CanonicalTemplates()
+# hiredis makes a list of the declared size at an array header, and at a RESP3 set (~), push (>)
+# or attribute (|) header; mapped to '*', all four are found by one search for a literal first
+# byte (far faster than a character class). Counts as hiredis reads them (no sign, no leading
+# zero) from 10 up; a longer one is judged by its first ten digits, which already need 6 GB.
+_LISTS_AS_ARRAYS = bytes.maketrans(b"~>|", b"***")
+_LIST_OF_TEN_OR_MORE = re.compile(rb"\*([1-9][0-9]{1,9})")
+
+
 class RequestReader:
     """Incremental parser of client requests: feed() what arrived, then frames() yields each command.
 
@@ -163,8 +206,11 @@ class RequestReader:
     calls, so a huge frame trickling in is never re-parsed from its start.
     """
 
-    def __init__(self, max_bulk_len=512 * 1024 * 1024):
+    def __init__(self, max_bulk_len=512 * 1024 * 1024, parser=PARSER):
+        if parser not in ("hiredis", "python") or parser == "hiredis" and hiredis is None:
+            raise ValueError("parser %r: 'python', or 'hiredis' when it is installed" % parser)
         self.max_bulk_len = max_bulk_len
+        self.parser = parser  # the fast path: 'hiredis' or 'python'
         self._buffer = bytearray()
         self._pos = 0
         self._args = None  # arguments of the multibulk being read, None between commands
@@ -193,7 +239,7 @@ class RequestReader:
                     command = self._read_inline()
                 elif fast and self._args is None:
                     start = self._pos
-                    commands = self._read_plain_frames()
+                    commands = self._read_hiredis_frames() if self.parser == "hiredis" else self._read_plain_frames()
                     for index, command in enumerate(commands):
                         yield command
                         if not self.authenticated:  # RESET: the limits apply again from the next command
@@ -238,6 +284,60 @@ class RequestReader:
             index = end
         self._pos = start + sum(map(len, parts[:index])) + 2 * index  # each part ended with a CRLF
         return commands
+
+    def _read_hiredis_frames(self):
+        """The run of frames at the cursor as hiredis reads them, if their canonical encoding is the
+        very bytes there: the fast path when hiredis is installed.
+
+        hiredis takes more than Redis does in a request (RESP3 types, +simple strings as arguments,
+        nested arrays, lax terminators) and cannot say how many bytes it used. But both read a
+        canonical frame (*N, then $len CRLF and the bytes of each argument, CRLF after each) the
+        same way, to its last byte: so if the run, re-encoded canonically, is what the buffer holds,
+        each frame is what Redis reads there and the cursor moves past exactly those bytes. Else
+        the run is dropped and the exact parser goes on from the cursor, errors and quirks included.
+        """
+        start, limit = self._pos, self._hiredis_limit()
+        reader = hiredis.Reader()
+        reader.feed(self._buffer, start, limit - start)
+        frames = []
+        try:
+            frame = reader.gets()
+            while type(frame) is list and frame:  # False when incomplete; *0 is left to the exact parser
+                frames.append(frame)
+                frame = reader.gets()
+        except Exception:  # hiredis.ProtocolError; TypeError for a list as a RESP3 map key...
+            pass  # whatever follows the run (an inline command, say) is for the exact parser to judge
+        if not frames:
+            return []
+        args = list(chain.from_iterable(frames))
+        try:
+            lengths = list(map(len, args))
+            values = [None] * (2 * len(args))
+            values[::2], values[1::2] = lengths, args
+            # %b takes only bytes here: for an int, None or a nested list, len() or %b raises TypeError.
+            canonical = b"".join(map(_CANONICAL_TEMPLATES.__getitem__, map(len, frames))) % tuple(values)
+        except TypeError:
+            return []
+        if not self._buffer.startswith(canonical, start) or max(lengths) > self.max_bulk_len:
+            return []
+        self._pos = start + len(canonical)
+        return frames
+
+    def _hiredis_limit(self):
+        """How far from the cursor hiredis may read without allocating much more than it reads.
+
+        hiredis makes a list at its header, before the elements arrive: the run stops before the
+        header that would bring the elements declared by lists of 10 or more past what the bytes
+        could hold (6 bytes at least each). A smaller list allocates 200 bytes at most.
+        """
+        pos, end = self._pos, len(self._buffer)
+        region = self._buffer[pos:end].translate(_LISTS_AS_ARRAYS)
+        room = len(region) // 6
+        for header in _LIST_OF_TEN_OR_MORE.finditer(region):
+            room -= int(header[1])
+            if room < 0:
+                return pos + header.start()
+        return end
 
     def _line_end(self, char, error):
         """Position of char (b'\\r' or b'\\n') from the cursor, as C strchr finds it (a NUL hides it)."""

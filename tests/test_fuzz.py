@@ -8,7 +8,8 @@ SHUTDOWN, CONFIG, CLIENT KILL...) are left out of the random commands: they
 would harm by design.
 
 The hypothesis statistics (`pytest tests/test_fuzz.py --hypothesis-show-statistics`) show how many
-inputs were tried. With atheris installed, RequestReader is also fuzzed directly, coverage-guided.
+inputs were tried. With atheris installed, RequestReader is also fuzzed directly, coverage-guided,
+with both fast paths (hiredis and pure Python) held to the same results.
 """
 import os
 import socket
@@ -212,8 +213,8 @@ ATHERIS_HARNESS = textwrap.dedent('''
     with atheris.instrument_imports():
         from protocol import ProtocolError, RequestReader
 
-    def parse(data, cuts, authenticated):
-        reader = RequestReader(max_bulk_len=1024 * 1024)
+    def parse(data, cuts, authenticated, parser):
+        reader = RequestReader(max_bulk_len=1024 * 1024, parser=parser)
         reader.authenticated = authenticated
         commands, error, start = [], None, 0
         for cut in sorted(cuts) + [len(data)]:
@@ -230,11 +231,15 @@ ATHERIS_HARNESS = textwrap.dedent('''
         authenticated = provider.ConsumeBool()
         cuts = [provider.ConsumeIntInRange(0, 512) for _ in range(provider.ConsumeIntInRange(0, 8))]
         data = provider.ConsumeBytes(512)
-        whole = parse(data, [], authenticated)
+        whole = parse(data, [], authenticated, "python")
         for commands in whole[0]:
             assert all(type(arg) is bytes for arg in commands)
-        # Cut anywhere, the same commands and the same error: the reader keeps state across reads.
-        assert parse(data, [cut for cut in cuts if cut <= len(data)], authenticated) == whole, (data, cuts)
+        # Cut anywhere, with either fast path, the same commands and the same error: the reader
+        # keeps state across reads, and hiredis passes on only what the exact parser would read.
+        cuts = [cut for cut in cuts if cut <= len(data)]
+        for parser in ("hiredis", "python"):
+            assert parse(data, [], authenticated, parser) == whole, (parser, data)
+            assert parse(data, cuts, authenticated, parser) == whole, (parser, data, cuts)
 
     atheris.Setup(sys.argv, one_input)
     atheris.Fuzz()

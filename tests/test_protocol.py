@@ -5,17 +5,24 @@ byte at a time, every cut point), because a server sees frames cut wherever
 TCP cuts them. The differential tests send the same bytes to real Redis and
 to our server and compare the raw transcripts, connection close included.
 """
+import os
 import socket
+import subprocess
+import sys
 import time
 import tracemalloc
 import uuid
 from collections import namedtuple
 from concurrent.futures import ThreadPoolExecutor
 
+import hiredis
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import protocol
+from conftest import ROOT, free_port, start_ours
+from differential import WireClient
 from protocol import (NULL_ARRAY, BigNumber, Error, ProtocolError, Push, ReplyReader, ReplyWriter,
                       RequestReader, Verbatim, encode_command, format_double, split_inline,
                       string_to_int)
@@ -406,6 +413,271 @@ def test_a_big_bulk_trickling_in_is_parsed_incrementally():
     assert time.monotonic() - started < 5
 
 
+# ---------------------------------------------------------------- the fast paths: hiredis and pure Python
+#
+# The unit tests above use the parser the environment picks (tests/run.sh runs the suite once
+# with MINI_REDIS_PARSER=hiredis, once with =python); these name it, to hold both to the exact parser.
+
+PARSERS = ["hiredis", "python"]
+GOOD = encode_command([b"SET", b"k", b"v"])
+
+
+class ExactReader(RequestReader):
+    """The exact parser alone, without a fast path: the reference the fast paths must agree with."""
+
+    def __init__(self, max_bulk_len=512 * 1024 * 1024):
+        super().__init__(max_bulk_len, parser="python")
+
+    def _read_plain_frames(self):
+        return []
+
+
+def parse_all(pieces, reader):
+    """(every command the reader yields as the pieces arrive, then its ProtocolError's message or None)."""
+    commands = []
+    try:
+        for piece in pieces:
+            reader.feed(piece)
+            for command in reader.frames():
+                commands.append(command)
+    except ProtocolError as failure:
+        return commands, failure.message
+    return commands, None
+
+
+def refuse_exact_parser(self):
+    raise AssertionError("the exact parser read a frame a fast path should have taken")
+
+
+def test_parser_follows_the_environment():
+    """Each pass of tests/run.sh tests the parser it names; unset, hiredis (installed here) is the default."""
+    assert protocol.PARSER == (os.environ.get("MINI_REDIS_PARSER") or "hiredis")
+    assert RequestReader().parser == protocol.PARSER
+
+
+BLOCK_HIREDIS = "import sys; sys.modules['hiredis'] = None; "  # then `import hiredis` raises ImportError
+
+
+@pytest.mark.parametrize("setting, prelude, outcome", [
+    ("", "", "hiredis"),
+    ("hiredis", "", "hiredis"),
+    ("python", "", "python"),
+    ("", BLOCK_HIREDIS, "python"),
+    ("python", BLOCK_HIREDIS, "python"),
+    ("hiredis", BLOCK_HIREDIS, "ImportError: MINI_REDIS_PARSER=hiredis, but hiredis is not installed"),
+    ("Hiredis", "", "ValueError: MINI_REDIS_PARSER must be 'hiredis' or 'python', not 'Hiredis'"),
+], ids=["default", "hiredis", "python", "default-without-hiredis", "python-without-hiredis",
+        "hiredis-without-hiredis", "misspelt"])
+def test_parser_choice_at_import(setting, prelude, outcome):
+    done = subprocess.run([sys.executable, "-c", prelude + "import protocol; print(protocol.PARSER)"], cwd=ROOT,
+                          env={**os.environ, "MINI_REDIS_PARSER": setting}, capture_output=True, text=True,
+                          timeout=60)
+    if outcome in PARSERS:
+        assert (done.returncode, done.stdout) == (0, outcome + "\n"), done.stderr
+    else:
+        assert done.returncode != 0 and outcome in done.stderr, done.stderr
+
+
+def test_server_without_hiredis_runs_on_python_and_refuses_a_forced_hiredis(tmp_path, monkeypatch):
+    """hiredis is optional: without it the server runs; MINI_REDIS_PARSER=hiredis then stops it at startup."""
+    (tmp_path / "hiredis.py").write_text("raise ImportError('no hiredis in this test')\n")
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path))
+    monkeypatch.setenv("MINI_REDIS_PARSER", "hiredis")
+    done = subprocess.run([sys.executable, os.path.join(ROOT, "server.py"), "--port", str(free_port())],
+                          cwd=str(tmp_path), capture_output=True, text=True, timeout=60)
+    assert done.returncode != 0
+    assert "MINI_REDIS_PARSER=hiredis, but hiredis is not installed" in done.stderr
+    monkeypatch.delenv("MINI_REDIS_PARSER")
+    running = start_ours(tmp_path)
+    try:
+        with WireClient(running.port) as client:
+            assert client.call("SET", "k", "v") == b"+OK\r\n"
+            assert client.call("GET", "k") == b"$1\r\nv\r\n"
+    finally:
+        running.stop()
+
+
+def test_the_hiredis_parser_reads_with_hiredis(monkeypatch):
+    """The switch is real: parser='hiredis' parses with hiredis.Reader, even frames the pure-Python
+    fast path leaves to the exact parser (CRLF in a value, a value over 16 KiB); 'python' never does."""
+    made = []
+
+    class CountingReader(hiredis.Reader):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            made.append(self)
+
+    monkeypatch.setattr(hiredis, "Reader", CountingReader)
+    frames = [[b"SET", b"a\r\nb", b"x" * 20000], [b"GET", b"a\r\nb"]]
+    data = b"".join(map(encode_command, frames))
+    assert fed_in([data], RequestReader(parser="python")) == frames
+    assert made == []
+    monkeypatch.setattr(RequestReader, "_read_multibulk", refuse_exact_parser)
+    assert fed_in([data], RequestReader(parser="hiredis")) == frames
+    assert len(made) == 1
+
+
+@pytest.mark.parametrize("parser", PARSERS)
+def test_a_pipelined_batch_of_canonical_frames_takes_the_fast_path(parser, monkeypatch):
+    """What real clients send never reaches the exact parser: 16 SETs, then frames of 10 arguments or more."""
+    monkeypatch.setattr(RequestReader, "_read_multibulk", refuse_exact_parser)
+    batch = [[b"SET", b"key:%d" % i, b"0123456789abcdef"] for i in range(16)]
+    batch += [[b"MSET", *[b"k%d" % i for i in range(20)]], [b"DEL", *[b"k"] * 10], [b"GET", b"k0"], [b"X", b""]]
+    data = b"".join(map(encode_command, batch))
+    assert fed_in([data], RequestReader(parser=parser)) == batch
+
+
+# Bytes after a frame in the same chunk that hiredis reads as commands but Redis 7.0.15 does not,
+# or reads otherwise: (bytes, the commands Redis reads there, its protocol error or None).
+NOT_FOR_HIREDIS = [
+    (b"*1\r\n+PING\r\n", [], "expected '$', got '+'"),
+    (b"*2\r\n$3\r\nGET\r\n:1\r\n", [], "expected '$', got ':'"),
+    (b"*1\r\n*1\r\n$4\r\nPING\r\n", [], "expected '$', got '*'"),
+    (b"*1\r\n*2000000000\r\n", [], "expected '$', got '*'"),
+    (b"*1\r\n>1\r\n$4\r\nPING\r\n", [], "expected '$', got '>'"),
+    (b"*2\r\n$4\r\nECHO\r\n|1\r\n$1\r\na\r\n$1\r\nb\r\n$1\r\nc\r\n", [], "expected '$', got '|'"),
+    (b"*1\r\n%1\r\n$1\r\na\r\n$1\r\nb\r\n", [], "expected '$', got '%'"),
+    (b"*1\r\n~1\r\n$1\r\na\r\n", [], "expected '$', got '~'"),
+    (b"*2\r\n$4\r\nECHO\r\n=8\r\ntxt:abcd\r\n", [], "expected '$', got '='"),
+    (b"*2\r\n$4\r\nECHO\r\n(123\r\n", [], "expected '$', got '('"),
+    (b"*2\r\n$4\r\nECHO\r\n,1.5\r\n", [], "expected '$', got ','"),
+    (b"*2\r\n$4\r\nECHO\r\n#t\r\n", [], "expected '$', got '#'"),
+    (b"*2\r\n$4\r\nECHO\r\n_\r\n", [], "expected '$', got '_'"),
+    (b"*2\r\n$4\r\nECHO\r\n-ERR x\r\n", [], "expected '$', got '-'"),
+    (b"*2\r\n$4\r\nECHO\r\n$-1\r\n", [], "invalid bulk length"),
+    (b"*2\r\n$4\r\nECHO\r\n$3\r\nabc\r\n*1\r\n+x\r\n", [[b"ECHO", b"abc"]], "expected '$', got '+'"),
+    (b"*3000000000\r\n", [], "invalid multibulk length"),
+    (b"*2000000000\r\n", [], None),  # no more than INT_MAX: Redis waits for the elements
+    (b"*-5\r\n*1\r\n$4\r\nPING\r\n", [[b"PING"]], None),
+    (b"*0\r\n*-1\r\n*1\r\n$4\r\nPING\r\n", [[b"PING"]], None),
+    # A first byte other than '*' makes an inline command.
+    (b">1\r\n$4\r\nPING\r\n", [[b">1"], [b"$4"], [b"PING"]], None),
+    (b"~1\r\n$4\r\nPING\r\n", [[b"~1"], [b"$4"], [b"PING"]], None),
+    (b"%1\r\n$1\r\na\r\n$1\r\nb\r\n", [[b"%1"], [b"$1"], [b"a"], [b"$1"], [b"b"]], None),
+    # Redis skips the two bytes after a '\r' or a bulk unchecked.
+    (b"*2\r\n$4\r\nECHO\r\n$3\r\nabcXY*1\r\n$4\r\nPING\r\n", [[b"ECHO", b"abc"], [b"PING"]], None),
+    (b"*1\rX$4\rXPINGXY*1\r\n$4\r\nPING\r\n", [[b"PING"], [b"PING"]], None),
+]
+
+
+@pytest.mark.parametrize("parser", PARSERS)
+@pytest.mark.parametrize("raw, commands, message", NOT_FOR_HIREDIS)
+def test_the_fast_paths_pass_on_only_what_redis_reads(parser, raw, commands, message):
+    """The frame before the odd bytes still runs; then the exact parser reads them, as Redis does."""
+    data = GOOD + raw
+    for pieces in [[data], *every_cut(data)]:
+        assert parse_all(pieces, RequestReader(parser=parser)) == ([[b"SET", b"k", b"v"], *commands], message)
+
+
+@pytest.mark.parametrize("parser", PARSERS)
+def test_max_bulk_len_holds_on_the_fast_paths(parser):
+    limit = 1024 * 1024  # the least proto-max-bulk-len Redis takes
+    at_limit, over = (encode_command([b"ECHO", b"x" * size]) for size in (limit, limit + 1))
+    assert parse_all([GOOD + at_limit + over + GOOD], RequestReader(limit, parser=parser)) == (
+        [[b"SET", b"k", b"v"], [b"ECHO", b"x" * limit]], "invalid bulk length")
+
+
+@pytest.mark.parametrize("parser", PARSERS)
+@pytest.mark.parametrize("data", [
+    b"*2000000000\r\n$1\r\n",
+    b"*1\r\n*2000000000\r\n",
+    b"*2\r\n$1\r\naXY*2000000000\r\n",  # where hiredis skips two bytes unchecked
+    b"*1\r\n~2000000000\r\n",
+    b"*1\r\n>2000000000\r\n",
+    b"*1\r\n|1000000000\r\n",
+    b"*1\r\n%1000000000\r\n",
+    b"*1\r\n" + b"*99999\r\n" * 1000,
+    b"*1\r\n" + b"*9\r\n" * 8192,
+], ids=["count", "nested", "nested-after-a-bulk", "nested-set", "nested-push", "nested-attribute", "nested-map",
+        "nested-arrays", "nested-small-arrays"])
+def test_declared_sizes_after_a_frame_do_not_make_the_fast_paths_allocate(parser, data):
+    """hiredis allocates an array's list at its header: it must never see a big one unfilled."""
+    reader = RequestReader(parser=parser)
+    tracemalloc.start()
+    try:
+        commands, _ = parse_all([GOOD + data], reader)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert commands == [[b"SET", b"k", b"v"]]
+    assert peak < 2 * 1024 * 1024
+
+
+@pytest.mark.parametrize("parser", PARSERS)
+@pytest.mark.parametrize("command", [
+    [b"SET", b"k", b"x" * (4 * 1024 * 1024)],
+    [b"RPUSH", b"k", *[b"%d" % i for i in range(200000)]],
+], ids=["4-MiB-value", "200k-arguments"])
+def test_a_huge_frame_trickling_in_is_parsed_incrementally(parser, command):
+    """In 4 KiB pieces, then a frame behind it: re-reading from the frame's start each time would take minutes."""
+    data = encode_command(command) + GOOD
+    started = time.monotonic()
+    assert fed_in([data[i:i + 4096] for i in range(0, len(data), 4096)], RequestReader(parser=parser)) == [
+        command, [b"SET", b"k", b"v"]]
+    assert time.monotonic() - started < 10
+
+
+PIPELINE = [
+    (GOOD, [b"SET", b"k", b"v"]),
+    (b"PING\r\n", [b"PING"]),
+    (encode_command([b"MSET", *[b"k%d" % i for i in range(12)]]), [b"MSET", *[b"k%d" % i for i in range(12)]]),
+    (b"*0\r\n", None),
+    (encode_command([b"ECHO", b"a\r\n*1\r\n$1\r\n"]), [b"ECHO", b"a\r\n*1\r\n$1\r\n"]),
+    (b'ECHO "x y"\n', [b"ECHO", b"x y"]),
+    (encode_command([b"GET", b""]), [b"GET", b""]),
+    (encode_command([b"SET", b"big", b"\xff" * 300]), [b"SET", b"big", b"\xff" * 300]),
+    (GOOD, [b"SET", b"k", b"v"]),
+]
+
+
+@pytest.mark.parametrize("parser", PARSERS)
+def test_every_split_of_a_pipelined_batch(parser):
+    data = b"".join(raw for raw, _ in PIPELINE)
+    expected = [command for _, command in PIPELINE if command]
+    for pieces in [[data], *every_cut(data), bytewise(data)]:
+        assert fed_in(pieces, RequestReader(parser=parser)) == expected
+
+
+ELEVEN = encode_command([b"DEL", *[b"k%d" % i for i in range(10)]])
+
+
+@pytest.mark.parametrize("parser", PARSERS)
+@pytest.mark.parametrize("after, expected", [
+    (encode_command([b"PING"]) + GOOD, ([[b"SET", b"k", b"v"], [b"RESET"], [b"PING"], [b"SET", b"k", b"v"]], None, 0)),
+    (ELEVEN + GOOD, ([[b"SET", b"k", b"v"], [b"RESET"]], "unauthenticated multibulk length", len(ELEVEN + GOOD))),
+], ids=["ping", "11-args"])
+def test_reset_in_a_batch_brings_the_limits_back_from_the_next_command(parser, after, expected):
+    """The cursor stops right after the command that dropped the authentication, RESET here."""
+    reader = RequestReader(parser=parser)
+    reader.feed(GOOD + encode_command([b"RESET"]) + after)
+    yielded, message = [], None
+    try:
+        for command in reader.frames():
+            yielded.append(command)
+            reader.authenticated = command != [b"RESET"]  # as the server sets it after each command
+    except ProtocolError as failure:
+        message = failure.message
+    assert (yielded, message, reader.pending()) == expected
+
+
+RESP_PIECES = [GOOD, encode_command([b"DEL", *[b"k"] * 11]), b"*0\r\n", b"*-1\r\n", b"*-5\r\n", b"*1\r\n",
+               b"*2\r\n", b"*12\r\n", b"*2000000000\r\n", b"$1\r\na\r\n", b"$4\r\nPING\r\n", b"$-1\r\n", b"$3\r\nab",
+               b"+PING\r\n", b":1\r\n", b">1\r\n", b"~1\r\n", b"%1\r\n", b"|1\r\n", b"=8\r\ntxt:abcd\r\n", b"_\r\n",
+               b",1.5\r\n", b"#t\r\n", b"(12\r\n", b"-ERR x\r\n", b"PING\r\n", b"XY", b"\r", b"\n", b"\r\n", b"\x00"]
+resp_soup = st.lists(st.one_of(st.sampled_from(RESP_PIECES), command_args.map(encode_command)),
+                     max_size=14).map(b"".join)
+
+
+@PROPERTY
+@given(resp_soup, st.data())
+def test_both_fast_paths_read_what_the_exact_parser_reads(data, draw):
+    expected = parse_all([data], ExactReader())
+    pieces = random_cuts(draw.draw, data)
+    for parser in PARSERS:
+        assert parse_all([data], RequestReader(parser=parser)) == expected, parser
+        assert parse_all(pieces, RequestReader(parser=parser)) == expected, (parser, pieces)
+
+
 # ---------------------------------------------------------------- string_to_int
 
 
@@ -782,6 +1054,40 @@ WIRE_CASES = [
     case("count-cr-then-any-byte", b"*1\rX$4\r\nPING\r\n", b"+PONG\r\n"),
     case("bulk-len-cr-then-any-byte", b"*1\r\n$4\rXPING\r\n", b"+PONG\r\n"),
     case("bulk-trailer-xy", b"*1\r\n$4\r\nPINGxy" + cmd("PING"), b"+PONG\r\n+PONG\r\n"),
+    # after a frame, in the same chunk: what hiredis would take but Redis reads otherwise
+    case("after-frame-simple-string-arg", cmd("PING") + b"*1\r\n+PING\r\n",
+         b"+PONG\r\n" + error("expected '$', got '+'"), True),
+    case("after-frame-integer-arg", cmd("PING") + b"*2\r\n$3\r\nGET\r\n:1\r\n",
+         b"+PONG\r\n" + error("expected '$', got ':'"), True),
+    case("after-frame-nested-array", cmd("PING") + b"*1\r\n*1\r\n$4\r\nPING\r\n",
+         b"+PONG\r\n" + error("expected '$', got '*'"), True),
+    case("after-frame-nested-huge-array", cmd("PING") + b"*1\r\n*2000000000\r\n",
+         b"+PONG\r\n" + error("expected '$', got '*'"), True),
+    case("after-frame-nested-push", cmd("PING") + b"*1\r\n>1\r\n$4\r\nPING\r\n",
+         b"+PONG\r\n" + error("expected '$', got '>'"), True),
+    case("after-frame-attribute", cmd("PING") + b"*2\r\n$4\r\nECHO\r\n|1\r\n$1\r\na\r\n$1\r\nb\r\n$1\r\nc\r\n",
+         b"+PONG\r\n" + error("expected '$', got '|'"), True),
+    case("after-frame-verbatim", cmd("PING") + b"*2\r\n$4\r\nECHO\r\n=8\r\ntxt:abcd\r\n",
+         b"+PONG\r\n" + error("expected '$', got '='"), True),
+    case("after-frame-null-bulk", cmd("PING") + b"*2\r\n$4\r\nECHO\r\n$-1\r\n",
+         b"+PONG\r\n" + error("invalid bulk length"), True),
+    case("after-frame-count-over-int-max", cmd("PING") + b"*3000000000\r\n",
+         b"+PONG\r\n" + error("invalid multibulk length"), True),
+    case("after-frame-count-2e9-waits", cmd("PING") + b"*2000000000\r\n", b"+PONG\r\n"),
+    case("negative-count-then-frame", b"*-5\r\n" + cmd("PING"), b"+PONG\r\n"),
+    case("after-frame-empty-frame", cmd("PING") + b"*0\r\n" + cmd("PING"), b"+PONG\r\n+PONG\r\n"),
+    case("after-frame-push-is-inline", cmd("PING") + b">1\r\n$4\r\nPING\r\n",
+         b"+PONG\r\n" + unknown(b">1") + unknown(b"$4") + b"+PONG\r\n"),
+    case("after-frame-set-is-inline", cmd("PING") + b"~1\r\n$4\r\nPING\r\n",
+         b"+PONG\r\n" + unknown(b"~1") + unknown(b"$4") + b"+PONG\r\n"),
+    case("after-frame-map-is-inline", cmd("PING") + b"%1\r\n$4\r\nPING\r\n",
+         b"+PONG\r\n" + unknown(b"%1") + unknown(b"$4") + b"+PONG\r\n"),
+    case("after-frame-bulk-trailer-xy", cmd("PING") + b"*2\r\n$4\r\nECHO\r\n$3\r\nabcXY" + cmd("PING"),
+         b"+PONG\r\n$3\r\nabc\r\n+PONG\r\n"),
+    case("frames-of-ten-arguments-or-more",
+         cmd("MSET", *[part for i in range(5) for part in (key("ten", i), "v%d" % i)])
+         + cmd("MGET", *[key("ten", i) for i in range(5)]) + cmd("DEL", *[key("ten", i) for i in range(12)]),
+         b"+OK\r\n*5\r\n" + b"".join(b"$2\r\nv%d\r\n" % i for i in range(5)) + b":5\r\n"),
     # inline commands
     case("inline-lf-only", b"PING\n", b"+PONG\r\n"),
     case("crlf-alone", b"\r\n", b""),
