@@ -2,6 +2,7 @@
 # Install what the tests need, then run them: bash tests/run.sh [pytest arguments]
 # Needs Debian's redis-server and redis-tools (the oracle the tests compare against),
 # and the Python packages of requirements-dev.txt in a virtualenv at .venv.
+# The suite runs twice, once with each request parser (hiredis, then pure Python); it fails if either pass fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if ! command -v redis-server >/dev/null || ! command -v redis-cli >/dev/null || ! command -v redis-benchmark >/dev/null; then
@@ -12,4 +13,7 @@ if ! command -v redis-server >/dev/null || ! command -v redis-cli >/dev/null || 
 fi
 [ -x .venv/bin/python ] || python3 -m venv .venv
 .venv/bin/python -m pip install -q -r requirements-dev.txt
-exec .venv/bin/python -m pytest "$@"
+status=0
+MINI_REDIS_PARSER=hiredis .venv/bin/python -m pytest "$@" || status=$?
+MINI_REDIS_PARSER=python .venv/bin/python -m pytest "$@" || status=$?
+exit "$status"
