@@ -196,6 +196,54 @@ _CANONICAL_TEMPLATES = _CanonicalTemplates()
 # zero) from 10 up; a longer one is judged by its first ten digits, which already need 6 GB.
 _LISTS_AS_ARRAYS = bytes.maketrans(b"~>|", b"***")
 _LIST_OF_TEN_OR_MORE = re.compile(rb"\*([1-9][0-9]{1,9})")
+# The screen of the common case: bytes that can start an element hiredis reads as bytes other than
+# a $bulk (+ ( =) or as a list other than a *array (~ |) become '+'; a push (>) is a list hiredis
+# allocates ahead like an array, so it becomes '*' for the search of large lists.
+_SCREEN = bytes.maketrans(b"(=~|>", b"++++*")
+_LARGE_LIST = re.compile(rb"\*[1-9][0-9]{2}")
+# Canonical framing bytes around an argument of each length, and of an array of each count.
+_BULK_OVERHEAD = [len(b"$%d\r\n\r\n" % length) for length in range(16385)]
+_ARRAY_OVERHEAD = [len(b"*%d\r\n" % count) for count in range(1025)]
+
+
+def _hiredis_run(reader, buffer, start, end):
+    """(the non-empty arrays hiredis reads from buffer[start:end], whether it stopped only for want of bytes).
+
+    It stops at the first thing that is not such an array; the exact parser judges that.
+    """
+    reader.feed(buffer, start, end - start)
+    frames = []
+    try:
+        frame = reader.gets()
+        while type(frame) is list and frame:  # *0 is left to the exact parser
+            frames.append(frame)
+            frame = reader.gets()
+    except Exception:  # hiredis.ProtocolError; TypeError for a list as a RESP3 map key...
+        return frames, False
+    return frames, frame is False
+
+
+def _run_size(frames, args):
+    """How many bytes a run of canonical frames takes (args: all their arguments, in order)."""
+    lengths = list(map(len, args))
+    try:
+        return (sum(lengths) + sum(map(_BULK_OVERHEAD.__getitem__, lengths))
+                + sum(map(_ARRAY_OVERHEAD.__getitem__, map(len, frames))))
+    except IndexError:  # a length or count past the tables
+        return sum(map(_plain_size, frames))
+
+
+def _between_frames(reader):
+    """Whether hiredis, having used every byte fed, is between frames rather than inside an array whose
+    header it read: an empty array fed now comes back as itself only in the first case."""
+    reader.feed(b"*0\r\n")
+    try:
+        return reader.gets() == []
+    except Exception:  # inside a bulk header, say: then certainly not between frames
+        return False
+
+
+_shared_reader = hiredis.Reader() if hiredis else None  # see RequestReader._read_hiredis_frames
 
 
 class RequestReader:
@@ -286,27 +334,51 @@ class RequestReader:
         return commands
 
     def _read_hiredis_frames(self):
-        """The run of frames at the cursor as hiredis reads them, if their canonical encoding is the
-        very bytes there: the fast path when hiredis is installed.
+        """The run of frames at the cursor as hiredis reads them, when that is what Redis reads:
+        the fast path when hiredis is installed.
 
-        hiredis takes more than Redis does in a request (RESP3 types, +simple strings as arguments,
-        nested arrays, lax terminators) and cannot say how many bytes it used. But both read a
-        canonical frame (*N, then $len CRLF and the bytes of each argument, CRLF after each) the
-        same way, to its last byte: so if the run, re-encoded canonically, is what the buffer holds,
-        each frame is what Redis reads there and the cursor moves past exactly those bytes. Else
-        the run is dropped and the exact parser goes on from the cursor, errors and quirks included.
+        hiredis takes more than Redis does in a request (RESP3 types, +simple strings as
+        arguments, nested arrays, lax terminators) and cannot say how many bytes it used. One
+        pass over the bytes settles the common case: with no byte there that can start another
+        bytes-like element (+ ( =) or list (~ | >), and no list of 100 or more elements for
+        hiredis to allocate ahead, every argument hiredis returns as bytes was a $bulk, every
+        frame it returns as a plain list was a *array of them, and the frames took exactly their
+        canonical size. Otherwise each run is re-encoded and compared with the buffer.
+        """
+        global _shared_reader
+        buffer, start, end = self._buffer, self._pos, len(self._buffer)
+        screened = (buffer[start:] if start else buffer).translate(_SCREEN)
+        if b"+" in screened or _LARGE_LIST.match(screened) or (
+                screened.find(b"*", 1) >= 0 and _LARGE_LIST.search(screened, 1)):  # no other list: no search
+            return self._read_hiredis_frames_compared()
+        reader = _shared_reader  # used within this call only, and left clean or replaced
+        frames, complete = _hiredis_run(reader, buffer, start, end)
+        args = frames[0] if len(frames) == 1 else list(chain.from_iterable(frames))
+        try:
+            b"".join(args)  # TypeError unless every argument is bytes (not an int, None, a nested list...)
+        except TypeError:
+            frames = []
+        if frames and end - start > self.max_bulk_len and max(map(len, args)) > self.max_bulk_len:
+            frames = []
+        if frames and complete and not reader.has_data() and _between_frames(reader):
+            self._pos = end  # hiredis used every byte: the run ends where the buffer does
+            return frames
+        _shared_reader = hiredis.Reader()  # it holds bytes past the run, or its state is unknown
+        if frames:
+            self._pos = start + _run_size(frames, args)
+        return frames
+
+    def _read_hiredis_frames_compared(self):
+        """The run of frames hiredis reads at the cursor, kept if its canonical encoding is the very
+        bytes there: for runs with bytes that hiredis could read as something Redis would not.
+
+        Both read a canonical frame (*N, then $len CRLF and the bytes of each argument, CRLF after
+        each) the same way, to its last byte: so if the run, re-encoded canonically, is what the
+        buffer holds, each frame is what Redis reads there and the cursor moves past exactly those
+        bytes. Else the run is dropped and the exact parser goes on from the cursor.
         """
         start, limit = self._pos, self._hiredis_limit()
-        reader = hiredis.Reader()
-        reader.feed(self._buffer, start, limit - start)
-        frames = []
-        try:
-            frame = reader.gets()
-            while type(frame) is list and frame:  # False when incomplete; *0 is left to the exact parser
-                frames.append(frame)
-                frame = reader.gets()
-        except Exception:  # hiredis.ProtocolError; TypeError for a list as a RESP3 map key...
-            pass  # whatever follows the run (an inline command, say) is for the exact parser to judge
+        frames, _ = _hiredis_run(hiredis.Reader(), self._buffer, start, limit)
         if not frames:
             return []
         args = list(chain.from_iterable(frames))

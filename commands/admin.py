@@ -12,7 +12,7 @@ import version
 from commands import Command, subcommand_table, synopsis, table
 from config import ConfigError
 from errors import SYNTAX, ReplyError, printed
-from protocol import SetReply, Verbatim
+from protocol import PARSER, SetReply, Verbatim
 
 ACL_CATEGORY_BY_GROUP = {"string": "@string", "list": "@list", "hash": "@hash", "set": "@set",
                          "sortedset": "@sortedset", "keyspace": "@keyspace", "connection": "@connection",
@@ -127,7 +127,8 @@ def _server_section(server):
         ("redis_version", version.REDIS_VERSION), ("mini_redis_version", version.VERSION),
         ("redis_mode", "standalone"), ("os", "%s %s %s" % (uname.sysname, uname.release, uname.machine)),
         ("arch_bits", 64 if sys.maxsize > 2**32 else 32), ("python_version", platform.python_version()),
-        ("gevent_version", gevent.__version__), ("process_id", os.getpid()), ("run_id", server.run_id),
+        ("gevent_version", gevent.__version__), ("request_parser", PARSER),  # hiredis, or pure Python
+        ("process_id", os.getpid()), ("run_id", server.run_id),
         ("tcp_port", server.port), ("server_time_usec", time.time_ns() // 1000),
         ("uptime_in_seconds", uptime), ("uptime_in_days", uptime // 86400),
         ("executable", os.path.abspath(sys.argv[0])), ("config_file", server.config.config_file),

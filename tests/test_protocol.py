@@ -500,21 +500,23 @@ def test_server_without_hiredis_runs_on_python_and_refuses_a_forced_hiredis(tmp_
 def test_the_hiredis_parser_reads_with_hiredis(monkeypatch):
     """The switch is real: parser='hiredis' parses with hiredis.Reader, even frames the pure-Python
     fast path leaves to the exact parser (CRLF in a value, a value over 16 KiB); 'python' never does."""
-    made = []
+    replies = []
 
     class CountingReader(hiredis.Reader):
-        def __init__(self, *args, **kwargs):
-            super().__init__(*args, **kwargs)
-            made.append(self)
+        def gets(self):
+            reply = super().gets()
+            replies.append(reply)
+            return reply
 
     monkeypatch.setattr(hiredis, "Reader", CountingReader)
+    monkeypatch.setattr(protocol, "_shared_reader", CountingReader())
     frames = [[b"SET", b"a\r\nb", b"x" * 20000], [b"GET", b"a\r\nb"]]
     data = b"".join(map(encode_command, frames))
     assert fed_in([data], RequestReader(parser="python")) == frames
-    assert made == []
+    assert replies == []
     monkeypatch.setattr(RequestReader, "_read_multibulk", refuse_exact_parser)
     assert fed_in([data], RequestReader(parser="hiredis")) == frames
-    assert len(made) == 1
+    assert replies[:2] == frames
 
 
 @pytest.mark.parametrize("parser", PARSERS)

@@ -1,5 +1,6 @@
 """Real Redis clients against our server: redis-py (RESP2 and RESP3), redis-cli, redis-benchmark."""
 import csv
+import os
 import re
 import shutil
 import subprocess
@@ -91,6 +92,8 @@ def test_info_reports_redis_version_and_sections(r):
     info = r.info()
     assert info["redis_version"] == "7.0.15"
     assert "mini_redis_version" in info
+    # The server the suite runs against parses requests with the parser this pass of tests/run.sh names.
+    assert info["request_parser"] == (os.environ.get("MINI_REDIS_PARSER") or "hiredis")
     assert info["connected_clients"] >= 1
     assert "used_memory" in info and "total_commands_processed" in info
     r.set("rc:info", 1)
