@@ -380,8 +380,9 @@ class Connection:
         return now - self._over_soft_limit_since > seconds
 
     def _send(self, data):
-        """What one send() of the OS socket took (0 if its buffer is full). One is enough almost always;
-        gevent's sendall() would ask the socket for its buffer size on every call."""
+        """How many bytes one send() of the OS socket took: 0 if its buffer is full, all of them if the
+        client is gone (the connection is closed, nothing is left to send). One send() is enough
+        almost always; gevent's sendall() would ask the socket for its buffer size on every call."""
         try:
             return self.sock._sock.send(data)
         except BlockingIOError:
