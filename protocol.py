@@ -267,7 +267,9 @@ class RequestReader:
         self.authenticated = True  # before AUTH, Redis's tighter limits apply: the exact parser only
 
     def feed(self, data):
+        """Buffer what arrived; return how many bytes are now buffered but not yet parsed."""
         self._buffer += data
+        return len(self._buffer) - self._pos
 
     def pending(self):
         """How many bytes are buffered but not yet parsed."""
@@ -537,8 +539,7 @@ class ReplyWriter:
     def take(self):
         """Everything written so far, leaving the buffer empty."""
         data = self.buffer.getvalue()
-        self.buffer.seek(0)
-        self.buffer.truncate()
+        self.buffer = BytesIO()  # cheaper than rewinding and truncating this one
         return data
 
     def _bulk(self, value):

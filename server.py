@@ -242,13 +242,13 @@ class Connection:
                 stats.net_input_bytes += len(data)
                 session.last_active = server.now
                 reader.max_bulk_len = settings["proto-max-bulk-len"]
-                reader.feed(data)
-                if reader.pending() > settings["client-query-buffer-limit"]:
+                if reader.feed(data) > settings["client-query-buffer-limit"]:
                     log.warning("Closing client that reached max query buffer length: %s (qbuf initial bytes: %r)",
                                 session.describe(), reader.head(64))
                     return
                 reader.authenticated = session.authenticated or not settings["requirepass"]
-                output_limits = self._output_limits(settings)
+                output_limits = settings["client-output-buffer-limit"][
+                    "pubsub" if session.channels or session.patterns else "normal"]  # as _output_limits()
                 hard_output_limit = output_limits[0]
                 try:
                     for argv in reader.frames():
@@ -352,9 +352,9 @@ class Connection:
         self._chunks.append(data)
         self._pending += len(data)
 
-    def _output_limits(self, settings=None):
+    def _output_limits(self):
         """client-output-buffer-limit (hard, soft, soft seconds) of this client's class: pubsub while subscribed."""
-        limits = (settings or self.server.config.values)["client-output-buffer-limit"]
+        limits = self.server.config["client-output-buffer-limit"]
         return limits["pubsub"] if self.session.channels or self.session.patterns else limits["normal"]
 
     def _close_if_over_output_limit(self):
