@@ -172,14 +172,8 @@ class Database:
 
     def get_typed(self, key, kind, read=True):
         """The key's value if it is of the kind (a type or tuple of types), None if missing; else WRONGTYPE."""
-        value = self.lookup(key)
-        if value is None:
-            if read:
-                self.keyspace.misses += 1
-            return None
-        if read:
-            self.keyspace.hits += 1
-        if not isinstance(value, kind):
+        value = self.lookup_read(key) if read else self.lookup(key)
+        if value is not None and not isinstance(value, kind):
             raise ReplyError(WRONGTYPE)
         return value
 

@@ -350,8 +350,7 @@ class RequestReader:
         global _shared_reader
         buffer, start, end = self._buffer, self._pos, len(self._buffer)
         screened = (buffer[start:] if start else buffer).translate(_SCREEN)
-        if b"+" in screened or _LARGE_LIST.match(screened) or (
-                screened.find(b"*", 1) >= 0 and _LARGE_LIST.search(screened, 1)):  # no other list: no search
+        if b"+" in screened or _LARGE_LIST.search(screened):
             return self._read_hiredis_frames_compared()
         reader = _shared_reader  # used within this call only, and left clean or replaced
         frames, complete = _hiredis_run(reader, buffer, start, end)

@@ -247,8 +247,7 @@ class Connection:
                                 session.describe(), reader.head(64))
                     return
                 reader.authenticated = session.authenticated or not settings["requirepass"]
-                output_limits = settings["client-output-buffer-limit"][
-                    "pubsub" if session.channels or session.patterns else "normal"]  # as _output_limits()
+                output_limits = self._output_limits()
                 hard_output_limit = output_limits[0]
                 try:
                     for argv in reader.frames():

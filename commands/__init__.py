@@ -65,8 +65,7 @@ def execute(commands, session, argv):
     session.argv = argv
     command = commands.get(argv[0].lower())
     try:
-        arity = command.arity if command is not None else 0
-        if not arity or command.subcommands or (len(argv) != arity if arity > 0 else len(argv) < -arity):
+        if command is None or command.subcommands or not arity_ok(command.arity, len(argv)):
             command, arguments = lookup(commands, argv)  # a container's subcommand, or the error to send
         else:
             arguments = argv[1:]
