@@ -324,8 +324,9 @@ def object_idletime(session, key):
         return None
     if db.keyspace.memory.lfu:
         raise ReplyError(LFU_SELECTED)
-    # Redis's LRU clock ticks in whole seconds.
-    return max(0, db.keyspace.clock() // 1000 - db.touched_at(key) // 1000)
+    # Redis's LRU clock ticks in whole seconds, and "now" is the same coarse cron-advanced clock that stamped
+    # the key: a key touched in this tick reads 0, never 1 because the stamp lagged the wall clock.
+    return max(0, db.keyspace.access_clock // 1000 - db.touched_at(key) // 1000)
 
 
 def object_freq(session, key):

@@ -459,9 +459,12 @@ def test_object_encoding_of_mutable_strings_and_other_types():
 
 
 def test_object_idletime_is_zero_after_an_access(server):
+    """SET and OBJECT in one transaction: no cron tick can fall between them, so the answer is exactly 0."""
     connection = connect(server.port)
-    connection.set("idle", "v")
-    assert connection.object("idletime", "idle") == 0
+    pipeline = connection.pipeline(transaction=True)
+    pipeline.set("idle", "v")
+    pipeline.object("idletime", "idle")
+    assert pipeline.execute() == [True, 0]
 
 
 # ------------------------------------------------------------------ FLUSHDB, FLUSHALL, FLUSH
