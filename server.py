@@ -25,7 +25,7 @@ from gevent.server import StreamServer
 import access
 import version
 from channels import PubSub
-from commands import build_table, execute
+from commands import arity_ok, build_table, execute, is_plain, plain_table, run_plain
 from config import Config, ConfigError
 from errors import MAX_CLIENTS, PROTECTED_MODE, protocol_error
 from keyspace import Keyspace
@@ -65,6 +65,7 @@ class Server:
         self.pubsub = PubSub()
         self.commands = build_table()
         access.apply_renames(self.commands, config.renames)
+        self.plain_commands = plain_table(self.commands)
         self.sessions = {}  # client id -> Session, for CLIENT LIST and INFO
         self.stats = Stats()
         self.started = time.time()
@@ -219,7 +220,7 @@ class Connection:
         """Read, run every complete command, send all the batch's replies at once."""
         server, session, writer = self.server, self.session, self.writer
         reader = self.reader = RequestReader()
-        commands, stats = server.commands, server.stats
+        commands, plain_commands, stats = server.commands, server.plain_commands, server.stats
         settings = server.config.values  # read directly: a batch looks up several of them
         blocking = server.keyspace.blocking
         # The OS socket's own recv, called once the socket is readable: gevent's recv() would try
@@ -250,16 +251,22 @@ class Connection:
                 output_limits = self._output_limits()
                 hard_output_limit = output_limits[0]
                 try:
+                    plain = is_plain(session)
                     for argv in reader.frames():
-                        reply = execute(commands, session, argv)
-                        # The next command is parsed after this one ran: AUTH lifts the limits for it.
-                        reader.authenticated = session.authenticated or not settings["requirepass"]
+                        command = plain_commands.get(argv[0]) if plain else None
+                        if command is not None and arity_ok(command.arity, len(argv)):
+                            reply = run_plain(session, command, argv)
+                        else:
+                            reply = execute(commands, session, argv)
+                            # The next command is parsed after this one ran: AUTH lifts the limits for it.
+                            reader.authenticated = session.authenticated or not settings["requirepass"]
+                            writer.protocol = session.protocol
+                            plain = is_plain(session)
                         if blocking.ready:
                             server.keyspace.serve_blocked()
                         stats.commands_processed += 1
                         if type(reply) is Error:
                             stats.error_replies += 1
-                        writer.protocol = session.protocol
                         writer.write(reply)
                         if session.close_after_reply:
                             break

@@ -424,6 +424,23 @@ def test_pipelined_batch(pair):
     pair.check_pipeline(batch[:200] + [("CLIENT", "GETNAME")])
 
 
+def test_one_batch_changes_what_the_next_commands_may_do(pair):
+    """State that decides how a command runs (MULTI, WATCH, subscriptions, the protocol) changes
+    mid-batch here: each command after the change must see it, as it would in its own send."""
+    pair.check_pipeline([
+        ("SET", "a", "1"), ("set", "b", "2"), ("SeT", "c", "3"), ("GET", "a"), ("get", "b"), ("gEt", "c"),
+        ("SET", "a"), ("GET", "a", "b"), ("get",), ("LPUSH", "l", "x"), ("GET", "l"), ("INCR", "l"),
+        ("MULTI",), ("SET", "a", "10"), ("get", "a"), ("GET",), ("EXEC",), ("GET", "a"),
+        ("MULTI",), ("SET", "a", "11"), ("DISCARD",), ("GET", "a"),
+        ("WATCH", "a"), ("SET", "a", "20"), ("MULTI",), ("GET", "a"), ("EXEC",),
+        ("WATCH", "b"), ("UNWATCH",), ("SET", "b", "21"), ("MULTI",), ("GET", "b"), ("EXEC",),
+        ("SUBSCRIBE", "news"), ("GET", "a"), ("SET", "a", "30"), ("UNSUBSCRIBE", "news"), ("GET", "a"),
+        ("HELLO", "3"), ("HGETALL", "nohash"), ("SET", "h", "v"), ("GET", "h"), ("HELLO", "2"), ("GET", "h"),
+        ("SELECT", "1"), ("GET", "a"), ("SET", "a", "db1"), ("SELECT", "0"), ("GET", "a"),
+        ("RESET",), ("GET", "a"), ("DBSIZE",),
+    ], normalise=mask_client_id)
+
+
 def test_pipelined_inline_commands(pair):
     pair.check_raw(b'PING\r\nSET k "a b"\r\nGET k\r\nECHO \'x\'\r\nMGET k nokey\nDBSIZE\r\n', replies=6)
     pair.check_raw(b"\r\n\r\nPING\r\n*0\r\nPING\r\n", replies=2)

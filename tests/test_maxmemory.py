@@ -184,6 +184,13 @@ def test_noeviction_refuses_writes_and_serves_reads_like_redis(pair):
     pair.check("SET", "new", "1")
 
 
+def test_a_limit_set_mid_batch_applies_to_the_next_write(pair):
+    pair.check_pipeline([
+        ("SET", "kept", "1"), ("CONFIG", "SET", "maxmemory", "1"), ("SET", "new", "1"), ("GET", "kept"),
+        ("INCR", "kept"), ("CONFIG", "SET", "maxmemory", "0"), ("SET", "new", "1"), ("GET", "new"),
+    ])
+
+
 def test_oom_inside_multi_aborts_exec_like_redis(pair):
     pair.check("CONFIG", "SET", "maxmemory", "1")
     pair.check_sequence([("MULTI",), ("GET", "a"), ("SET", "a", "1"), ("EXEC",)])

@@ -128,6 +128,14 @@ def test_inline_auth_and_pipelines_before_auth(guarded_pair):
     guarded_pair.check_raw(b"PING\r\nAUTH secret\r\nPING\r\nRESET\r\nPING\r\n", replies=5)
 
 
+def test_auth_and_reset_in_the_middle_of_a_batch(guarded_pair):
+    """Data commands before AUTH, between AUTH and RESET, and after, in one send."""
+    guarded_pair.check_pipeline([
+        ("SET", "k", "1"), ("GET", "k"), ("AUTH", PASSWORD), ("SET", "k", "2"), ("GET", "k"), ("RESET",),
+        ("GET", "k"), ("AUTH", PASSWORD), ("DEL", "k"),
+    ])
+
+
 @pytest.mark.parametrize("raw", [
     b"*11\r\n",
     b"*1\r\n$16385\r\n",
