@@ -243,6 +243,12 @@ def _between_frames(reader):
         return False
 
 
+# The one frame of a client that waits for each reply: its head, the canonical spelling of its lengths,
+# and the most bytes it is looked for in (a longer buffer is a pipeline, or a large value arriving).
+_LONE_FRAME_HEADS = {b"*%d\r\n" % count: count for count in range(1, 10)}
+_LONE_FRAME_HEADERS = {count: b"$%d\r\n" * count for count in range(1, 10)}
+_LONE_FRAME_MAX = 16 * 1024
+
 _shared_reader = hiredis.Reader() if hiredis else None  # see RequestReader._read_hiredis_frames
 
 
@@ -283,6 +289,11 @@ class RequestReader:
         """Yield every complete command; raise ProtocolError at malformed input."""
         buffer = self._buffer
         fast = self.authenticated
+        if fast and self._args is None and not self._pos:
+            command = self._read_lone_frame()
+            if command is not None:
+                yield command
+                fast = self.authenticated  # what arrived meanwhile (a blocked client's) is read below
         try:
             while self._pos < len(buffer):
                 if self._args is None and buffer[self._pos] != 0x2A:  # not '*'
@@ -307,6 +318,32 @@ class RequestReader:
             if self._pos:
                 del buffer[:self._pos]
                 self._pos = 0
+
+    def _read_lone_frame(self):
+        """The one canonical frame that is all the buffer holds, taken from it; else None.
+
+        The common case of a client that waits for each reply, read with one split. The length
+        lines, joined with what follows the frame, must be the canonical spelling of the lengths
+        found between the CRLFs and nothing more: no length line holds a CRLF, so the strings
+        match only piece by piece, and only if nothing follows. Anything else (several frames,
+        a CRLF inside an argument, ten arguments or more, a frame still arriving) is left to the
+        paths below. 16 KiB is under any proto-max-bulk-len.
+        """
+        buffer = self._buffer
+        if len(buffer) > _LONE_FRAME_MAX:
+            return None
+        data = bytes(buffer)
+        count = _LONE_FRAME_HEADS.get(data[:4])
+        if count is None:
+            return None
+        parts = data.split(b"\r\n", 2 * count + 1)  # what follows the frame, if anything, stays in one piece
+        if len(parts) != 2 * count + 2:
+            return None
+        args = parts[2::2]
+        if _LONE_FRAME_HEADERS[count] % tuple(map(len, args)) != b"\r\n".join(parts[1::2]):
+            return None
+        del buffer[:]
+        return args
 
     def _read_plain_frames(self):
         """The run of ordinary frames at the cursor, parsed in one split at CRLF: the fast path.

@@ -428,6 +428,9 @@ class ExactReader(RequestReader):
     def __init__(self, max_bulk_len=512 * 1024 * 1024):
         super().__init__(max_bulk_len, parser="python")
 
+    def _read_lone_frame(self):
+        return None
+
     def _read_plain_frames(self):
         return []
 
@@ -527,6 +530,34 @@ def test_a_pipelined_batch_of_canonical_frames_takes_the_fast_path(parser, monke
     batch += [[b"MSET", *[b"k%d" % i for i in range(20)]], [b"DEL", *[b"k"] * 10], [b"GET", b"k0"], [b"X", b""]]
     data = b"".join(map(encode_command, batch))
     assert fed_in([data], RequestReader(parser=parser)) == batch
+
+
+# One frame alone in the buffer, as an unpipelined client sends it; some only look canonical.
+LONE_FRAMES = [
+    b"*1\r\n$4\r\nPING\r\n", b"*1\r\n$0\r\n\r\n", b"*2\r\n$4\r\nECHO\r\n$2\r\na\r\r\n",
+    b"*9\r\n" + b"$1\r\nx\r\n" * 9, b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$16384\r\n" + b"v" * 16384 + b"\r\n",
+    b"*1\r\n$04\r\nPING\r\n", b"*1\r\n$+4\r\nPING\r\n", b"*01\r\n$4\r\nPING\r\n", b"*+1\r\n$4\r\nPING\r\n",
+    b"*2\r\n$3\r\nGET\r\n$2\r\nk\r\n", b"*2\r\n$3\r\nGET\r\n$0\r\nk\r\n", b"*2\r\n$3\r\nGET\r\n$13\r\nk\r\n",
+    b"*1\r\n$4\r\nPI\r\nNG\r\n", b"*1\r\n$6\r\nPI\r\nNG\r\n", b"*2\r\n$4\r\nPING\r\n", b"*1\r\n$4\r\nPING\r\n\r\n",
+    b"*1\r\n$4\r\nPING\r\n*1\r\n", b"*1\r\n$4\r\nPING\n", b"*1\r\n+PING\r\n", b"*1\r\n:1234\r\n",
+]
+
+
+@pytest.mark.parametrize("parser", PARSERS)
+@pytest.mark.parametrize("raw", LONE_FRAMES)
+def test_a_lone_frame_is_read_as_the_exact_parser_reads_it(parser, raw):
+    assert parse_all([raw], RequestReader(parser=parser)) == parse_all([raw], ExactReader())
+
+
+@pytest.mark.parametrize("parser", PARSERS)
+def test_a_lone_canonical_frame_is_read_in_one_split(parser, monkeypatch):
+    def refuse(self):
+        raise AssertionError("a lone canonical frame went past _read_lone_frame")
+
+    for path in ("_read_multibulk", "_read_plain_frames", "_read_hiredis_frames"):
+        monkeypatch.setattr(RequestReader, path, refuse)
+    for command in ([b"PING"], [b"GET", b"key:000000000001"], [b"SET", b"k", b"a\rb\nc"], [b"X"] * 9):
+        assert fed_in([encode_command(command)], RequestReader(parser=parser)) == [command]
 
 
 # Bytes after a frame in the same chunk that hiredis reads as commands but Redis 7.0.15 does not,
