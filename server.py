@@ -25,7 +25,7 @@ from gevent.server import StreamServer
 import access
 import version
 from channels import PubSub
-from commands import arity_ok, build_table, execute, is_plain, plain_table, run_plain
+from commands import arity_ok, build_table, call, execute, is_plain, plain_table
 from config import Config, ConfigError
 from errors import MAX_CLIENTS, PROTECTED_MODE, protocol_error
 from keyspace import Keyspace
@@ -255,7 +255,8 @@ class Connection:
                     for argv in reader.frames():
                         command = plain_commands.get(argv[0]) if plain else None
                         if command is not None and arity_ok(command.arity, len(argv)):
-                            reply = run_plain(session, command, argv)
+                            session.argv = argv  # what its errors quote
+                            reply = call(session, command, argv[1:])
                         else:
                             reply = execute(commands, session, argv)
                             # The next command is parsed after this one ran: AUTH lifts the limits for it.

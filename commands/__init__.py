@@ -98,8 +98,8 @@ _UNFINISHED = Error("ERR the command did not finish")  # a handler left by an ex
 
 
 def run(session, command, arguments):
-    """Call a command's handler; errors become Error replies, and a write breaks the WATCHes on what it changed."""
-    session.last_command = command.name
+    """call(), and what a plain session can do without (see is_plain): a write breaks the WATCHes on
+    what it changed, the AOF logs it, maxmemory re-sizes it."""
     keyspace = session.server.keyspace
     watched = keyspace.fingerprints(arguments) if keyspace.watched and "write" in command.flags else None
     propagator = keyspace.propagator  # the AOF while it logs: a write that worked is logged (persistence/aof.py)
@@ -113,31 +113,35 @@ def run(session, command, arguments):
             keyspace.touch_changed(watched)
         if propagator is not None:
             propagator.end(session, "write" in command.flags and type(reply) is not Error)
-    if "write" in command.flags and type(reply) is not Error:
-        keyspace.dirty += 1  # one change per write command: what save points count
-        if session.db.tracking:  # maxmemory is set: re-size what the command changed in place
-            keyspace.memory.account(session.db, command, arguments)
+    if session.db.tracking and "write" in command.flags and type(reply) is not Error:
+        keyspace.memory.account(session.db, command, arguments)  # maxmemory is set: re-size what changed
     return reply
 
 
 def call(session, command, arguments):
-    """The handler's reply; a ReplyError it raises becomes its Error reply, a failure is logged.
+    """Call a command's handler: a ReplyError it raises becomes its Error reply, a failure is logged,
+    and a write that worked counts as one change (what save points count).
 
     One or two arguments are passed spelled out: CPython calls that way several times faster
     than with *arguments, and most commands take one or two.
     """
+    session.last_command = command.name
     try:
         count = len(arguments)
         if count == 2:
-            return command.handler(session, arguments[0], arguments[1])
-        if count == 1:
-            return command.handler(session, arguments[0])
-        return command.handler(session, *arguments)
+            reply = command.handler(session, arguments[0], arguments[1])
+        elif count == 1:
+            reply = command.handler(session, arguments[0])
+        else:
+            reply = command.handler(session, *arguments)
     except ReplyError as error:
         return Error(error.message)
     except Exception:
         log.exception("command %r failed", command.name)
         return Error("ERR internal error while running '%s'" % command.name)
+    if "write" in command.flags and type(reply) is not Error:
+        session.server.keyspace.dirty += 1
+    return reply
 
 
 # The families whose commands only read and write data, and never wait: run for a plain session
@@ -155,7 +159,7 @@ def plain_table(commands):
 
 
 def is_plain(session):
-    """Whether a plain command may skip execute() and run() for this session: it is authenticated,
+    """Whether a plain command may go straight to call() for this session: it is authenticated,
     neither queuing a transaction nor subscribed, and the server has no WATCHed key, no AOF being
     written and no maxmemory. Only a command that is not plain changes any of that, and a plain
     one never waits, so a batch checks once, and again after each command that is not plain."""
@@ -163,16 +167,6 @@ def is_plain(session):
     return (session.authenticated and session.multi is None and not session.db.tracking
             and not (session.channels or session.patterns) and not keyspace.watched
             and keyspace.propagator is None)
-
-
-def run_plain(session, command, argv):
-    """A plain command for a plain session (see is_plain): what run() does that still applies."""
-    session.argv = argv
-    session.last_command = command.name
-    reply = call(session, command, argv[1:])
-    if "write" in command.flags and type(reply) is not Error:
-        session.server.keyspace.dirty += 1  # one change per write command: what save points count
-    return reply
 
 
 def build_table():
