@@ -22,18 +22,18 @@ import gevent.socket
 from gevent.pool import Pool
 from gevent.server import StreamServer
 
-import access
-import version
-from channels import PubSub
-from commands import arity_ok, build_table, call, execute, is_plain, plain_table
-from config import Config, ConfigError
+from commands import Replayer, arity_ok, call, execute, is_plain, plain_table
+from commands.families import build_table
 from errors import MAX_CLIENTS, PROTECTED_MODE, protocol_error
-from keyspace import Keyspace
 from persistence.aof import AOFError, AppendOnly
 from persistence.rdb import RDBError
 from persistence.snapshots import Snapshots
 from protocol import Error, ProtocolError, ReplyWriter, RequestReader
-from session import Session
+from serving import access, version
+from serving.channels import PubSub
+from serving.config import Config, ConfigError
+from serving.session import Session
+from storage.keyspace import Keyspace
 
 READ_SIZE = 64 * 1024
 HZ = 10  # Redis's default server.hz
@@ -121,6 +121,16 @@ class Server:
             return False
         self.stopping.set()
         return True
+
+    def replayer(self):
+        """What replays this server's AOF: a client without a connection, which knows the built-in
+        names and the renamed ones (commands were logged under their new names)."""
+        commands = build_table()
+        commands.update(self.commands)
+        session = Session(self, 0, "", "", -1)
+        session.authenticated = True
+        session.in_exec = True  # a blocking command answers at once instead of waiting
+        return Replayer(commands, session)
 
     def reset_stats(self):
         """CONFIG RESETSTAT: the counters INFO stats shows start again from zero."""
@@ -511,7 +521,7 @@ def main(argv=None):
     server = Server(config)
     try:
         if config["appendonly"]:  # as Redis: with AOF on, the AOF is the data, and dump.rdb is not read
-            server.aof.load()
+            server.aof.load(server.replayer())
             server.aof.open_at_start()
         else:
             server.snapshots.load()

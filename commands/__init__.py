@@ -5,15 +5,19 @@ Command rows, Redis's way: a positive arity is exact, a negative one a
 minimum, both counting the command name. A handler is called as
 handler(session, *arguments) and returns the reply; it raises ReplyError to
 answer with an error. A container command (CLIENT, CONFIG, COMMAND) carries
-its own table of subcommands, checked the same way.
+its own table of subcommands, checked the same way. The families import
+this module for their rows; commands/families.py imports the families and
+builds the full table.
+
+Imports: errors, protocol, storage, persistence, serving.
 """
 import logging
 from collections import namedtuple
 from types import MappingProxyType
 
 from errors import NOAUTH, OOM, ReplyError, unknown_command, unknown_subcommand, wrong_arity
-from eviction import evict_or_refuse
 from protocol import Error
+from storage.eviction import evict_or_refuse
 
 Command = namedtuple("Command", "name handler arity flags first_key last_key step subcommands group",
                      defaults=(MappingProxyType({}), "generic"))
@@ -169,12 +173,18 @@ def is_plain(session):
             and keyspace.propagator is None)
 
 
-def build_table():
-    """The full table of a server, from the family modules in the order they are listed."""
-    from commands import (admin, connection, expire, hashes, keys, lists, persistence, pubsub, sets, strings,
-                          transactions, zsets)
-    commands = {}
-    for family in (strings, lists, hashes, sets, zsets, keys, expire, pubsub, transactions, connection, admin,
-                   persistence):
-        commands.update(family.COMMANDS)
-    return commands
+class Replayer:
+    """Runs logged commands (the AOF's) as a client without a connection: each is looked up in a
+    table, then run() as any client's, so persistence replays a log without importing commands."""
+
+    def __init__(self, commands, session):
+        self.commands = commands
+        self.session = session
+
+    def lookup(self, argv):
+        """(command row, its arguments), or ReplyError for an unknown command or a wrong arity."""
+        return lookup(self.commands, argv)
+
+    def run(self, command, arguments, argv):
+        self.session.argv = argv
+        run(self.session, command, arguments)

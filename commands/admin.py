@@ -6,13 +6,12 @@ import time
 
 import gevent
 
-import eviction
-import version
-
 from commands import Command, subcommand_table, synopsis, table
-from config import ConfigError
 from errors import SYNTAX, ReplyError, printed
 from protocol import PARSER, SetReply, Verbatim
+from serving import version
+from serving.config import ConfigError
+from storage import eviction
 
 ACL_CATEGORY_BY_GROUP = {"string": "@string", "list": "@list", "hash": "@hash", "set": "@set",
                          "sortedset": "@sortedset", "keyspace": "@keyspace", "connection": "@connection",
@@ -142,7 +141,7 @@ def _clients_section(server):
 
 def _memory_section(server):
     memory = server.keyspace.memory
-    used, rss = memory.used(), _resident_memory()  # used: eviction.py's estimate, what maxmemory limits
+    used, rss = memory.used(), _resident_memory()  # used: storage/eviction.py's estimate, what maxmemory limits
     return [("used_memory", used), ("used_memory_human", _human(used)), ("used_memory_rss", rss),
             ("used_memory_rss_human", _human(rss)), ("used_memory_peak", memory.peak),
             ("used_memory_peak_human", _human(memory.peak)), ("used_memory_startup", eviction.STARTUP_MEMORY),

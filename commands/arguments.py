@@ -1,7 +1,7 @@
 """Option words as Redis reads them, shared by the command families."""
 from errors import SYNTAX, ReplyError
-from numeric import to_int
-from patterns import compile_pattern
+from storage.numeric import to_int
+from storage.patterns import compile_pattern
 
 SCAN_DEFAULT_COUNT = 10
 

@@ -1,11 +1,10 @@
 """Connection commands: PING, ECHO, QUIT, RESET, SELECT, AUTH, HELLO, CLIENT."""
-import access
 from commands import Command, subcommand_table, table
 from errors import (AUTH_NOT_CONFIGURED, DB_OUT_OF_RANGE, HELLO_NOAUTH, NO_PROTOCOL, SYNTAX, ReplyError,
                     printed, wrong_arity)
-from numeric import to_int32
 from protocol import Verbatim, string_to_int
-import version
+from serving import access, version
+from storage.numeric import to_int32
 
 REDIS_VERSION = version.REDIS_VERSION.encode()
 NAME_ERROR = "ERR Client names cannot contain spaces, newlines or special characters."

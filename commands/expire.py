@@ -8,7 +8,7 @@ from commands import Command, table
 from commands.arguments import keyword
 from commands.keys import read_untouched
 from errors import EXPIRE_GT_LT_CONFLICT, EXPIRE_NX_CONFLICT, ReplyError, invalid_expire_time, unsupported_option
-from numeric import INT64_MAX, to_int
+from storage.numeric import INT64_MAX, to_int
 
 SECONDS_LIMIT = INT64_MAX // 1000  # LLONG_MAX/1000; C's LLONG_MIN/1000 is its negation
 

@@ -11,33 +11,15 @@ from itertools import islice
 
 from commands import Command, table
 from commands.arguments import keyword, scan_options
-from cursors import parse_cursor
 from errors import (HASH_NOT_FLOAT, HASH_NOT_INTEGER, INCREMENT_OVERFLOW, INVALID_CURSOR,
                     NAN_OR_INFINITY_ARGUMENT, SYNTAX, VALUE_OUT_OF_RANGE, ReplyError, wrong_arity)
-from numeric import (INT64_MAX, INT64_MIN, NAN_OR_INFINITY, NOT_FLOAT, Infinite, format_long_double,
-                     parse_long_double, round_long_double, to_int, to_int_in_range)
 from protocol import string_to_int
+from storage.cursors import parse_cursor
+from storage.hashes import Hash
+from storage.numeric import (INT64_MAX, INT64_MIN, NAN_OR_INFINITY, NOT_FLOAT, Infinite, format_long_double,
+                     parse_long_double, round_long_double, to_int, to_int_in_range)
 
 WITHVALUES_COUNT_LIMIT = INT64_MAX // 2  # HRANDFIELD WITHVALUES: LONG_MAX/2, so count*2 cannot overflow
-
-
-class Hash(dict):
-    """A Redis hash: field -> value (bytes), with the encoding Redis would give it."""
-
-    __slots__ = ("compact",)
-    redis_type = "hash"
-
-    def __init__(self, *args):
-        super().__init__(*args)
-        self.compact = True  # a listpack until a size limit is crossed; never goes back
-
-    def encoding(self):
-        return "listpack" if self.compact else "hashtable"
-
-    def copy(self):
-        twin = Hash(self)
-        twin.compact = self.compact
-        return twin
 
 
 # ------------------------------------------------------------------ helpers

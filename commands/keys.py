@@ -11,15 +11,15 @@ without touching.
 """
 import copy
 
-from commands.arguments import keyword, scan_options
 from commands import Command, subcommand_table, table
-from cursors import parse_cursor
+from commands.arguments import keyword, scan_options
 from errors import (DB_OUT_OF_RANGE, FIRST_DB_INDEX, INVALID_CURSOR, LFU_NOT_SELECTED, LFU_SELECTED, NO_SUCH_KEY,
                     SAME_OBJECT, SECOND_DB_INDEX, SYNTAX, ReplyError)
-from keyspace import TYPE_NAMES, type_name
-from numeric import to_int32
-from patterns import compile_pattern
 from protocol import string_to_int
+from storage.cursors import parse_cursor
+from storage.keyspace import TYPE_NAMES, type_name
+from storage.numeric import to_int32
+from storage.patterns import compile_pattern
 
 SHARED_INTEGERS = 10000  # Redis's OBJ_SHARED_INTEGERS: 0..9999 are shared objects
 SHARED_REFCOUNT = 2**31 - 1  # OBJ_SHARED_REFCOUNT, what OBJECT REFCOUNT shows for them

@@ -2,7 +2,7 @@
 
 A list is a deque (O(1) at both ends, like Redis's quicklist). Every push
 signals the key as ready, so a client blocked in BLPOP, BLMOVE or BLMPOP is
-served right after the pushing command (blocking.py). Arguments are parsed
+served right after the pushing command (storage/blocking.py). Arguments are parsed
 in Redis's order, so a command with a bad argument and a wrong-type key gets
 the same error as from Redis.
 """
@@ -15,23 +15,11 @@ from commands import Command, table
 from errors import (COUNT_NEGATIVE, COUNT_NOT_POSITIVE, INDEX_OUT_OF_RANGE, MAXLEN_NEGATIVE, MUST_BE_POSITIVE,
                     NO_SUCH_KEY, NUMKEYS_NOT_POSITIVE, RANK_ZERO, SYNTAX, TIMEOUT_NEGATIVE, TIMEOUT_NOT_FLOAT,
                     ReplyError, wrong_arity)
-from numeric import INT64_MAX, INT64_MIN, Infinite, parse_long_double, round_long_double, to_int
 from protocol import NULL_ARRAY, Error, string_to_int
+from storage.lists import List
+from storage.numeric import INT64_MAX, INT64_MIN, Infinite, parse_long_double, round_long_double, to_int
 
 FOREVER_SECONDS = 2**31  # a longer timeout is as good as none (and keeps the event loop's timers sane)
-
-
-class List(deque):
-    """A Redis list."""
-
-    __slots__ = ()
-    redis_type = "list"
-
-    def encoding(self):
-        return "quicklist"  # Redis 7.0 keeps every list in a quicklist, however small
-
-    def copy(self):
-        return List(self)
 
 
 # ------------------------------------------------------------------ argument parsing

@@ -1,9 +1,9 @@
 """String commands, as Redis's t_string.c: GET/SET and their variants, counters, ranges, LCS."""
 from commands import Command, table
 from errors import INVALID_EXPIRE, NOT_INTEGER, STRING_TOO_LONG, SYNTAX, ReplyError, wrong_arity
-from keyspace import STRING, FloatString
-from numeric import INT64_MAX, INT64_MIN, increment_long_double, to_int
 from protocol import string_to_int
+from storage.keyspace import STRING, FloatString
+from storage.numeric import INT64_MAX, INT64_MIN, increment_long_double, to_int
 
 OVERFLOW = "ERR increment or decrement would overflow"
 

@@ -1,7 +1,7 @@
 """Sorted-set commands, as Redis's t_zset.c.
 
-The value they work on, a ZSet, and the reading of scores and range bounds
-live in commands/zset_value.py; every range command there is a bisection,
+The value they work on, a ZSet, is storage/zsets.py's, and the reading of
+scores and range bounds commands/zset_ranges.py's; every range command is a bisection,
 so ZADD, ZREM, ZRANK and the ZRANGE family stay logarithmic in the size of
 the set, plus the length of their reply.
 """
@@ -10,16 +10,17 @@ import random
 
 from commands import Command, table
 from commands.arguments import scan_options
-from commands.zset_value import (LONG_MAX, ZSet, int_in_range, lex_range, lex_span, limited, rank_span,
-                                 reply_pairs, score_range, score_span, timeout_seconds, to_score)
-from cursors import parse_cursor
+from commands.zset_ranges import (LONG_MAX, int_in_range, lex_range, reply_pairs, score_range, timeout_seconds,
+                                  to_score)
 from errors import (COUNT_NOT_POSITIVE, INVALID_CURSOR, LIMIT_NEGATIVE, MUST_BE_POSITIVE, NUMKEYS_NOT_POSITIVE,
                     SYNTAX, VALUE_OUT_OF_RANGE, WEIGHT_NOT_FLOAT, WRONGTYPE, ZADD_GT_LT_NX, ZADD_INCR_PAIRS,
                     ZADD_NX_XX, ZSET_LIMIT_NEEDS_RANGE, ZSET_NAN_SCORE, ZSET_WITHSCORES_BYLEX, ReplyError,
                     at_least_one_key)
-from keyspace import type_name
-from numeric import to_int, to_int_in_range
 from protocol import NULL_ARRAY, format_double
+from storage.cursors import parse_cursor
+from storage.keyspace import type_name
+from storage.numeric import to_int, to_int_in_range
+from storage.zsets import ZSet, lex_span, limited, rank_span, score_span
 
 
 def _limits(session):

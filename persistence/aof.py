@@ -30,10 +30,9 @@ import time
 import gevent
 import gevent.event
 
-from commands import build_table, lookup, run
 from errors import ReplyError
-from keyspace import type_name
 from persistence import run_in_child
+from storage.keyspace import type_name
 
 log = logging.getLogger("mini-redis")
 
@@ -473,8 +472,9 @@ class AppendOnly:
 
     # ------------------------------------------------------------------ loading
 
-    def load(self):
-        """Replay the AOF into the keyspace (start-up, appendonly yes); AOFError if it cannot be loaded.
+    def load(self, replayer):
+        """Replay the AOF into the keyspace through replayer (a commands.Replayer) at start-up with
+        appendonly yes; AOFError if it cannot be loaded.
 
         A torn last command is cut off when aof-load-truncated allows it; a
         bad command before the end stops start-up, naming its offset.
@@ -498,7 +498,7 @@ class AppendOnly:
         keyspace = self.server.keyspace
         clock, keyspace.clock = keyspace.clock, _never
         try:
-            replay = _Replay(self.server, data, name)
+            replay = _Replay(replayer, data, name)
             valid_up_to = replay.run()
         finally:
             keyspace.clock = clock
@@ -549,18 +549,13 @@ class AppendOnly:
 
 
 class _Replay:
-    """Reads an AOF's commands and runs them through the command table as a client without a connection."""
+    """Reads an AOF's commands and hands them to a commands.Replayer, a client without a connection."""
 
-    def __init__(self, server, data, name):
-        from session import Session
+    def __init__(self, replayer, data, name):
+        self.replayer = replayer
         self.data = data
         self.name = name
         self.commands = 0
-        self.table = dict(build_table())
-        self.table.update(server.commands)  # renamed commands were logged under their new names
-        self.session = Session(server, 0, "", "", -1)
-        self.session.authenticated = True
-        self.session.in_exec = True  # a blocking command answers at once instead of waiting
 
     def run(self):
         """Replay everything; the offset to truncate at when the tail is torn, else None."""
@@ -589,7 +584,7 @@ class _Replay:
             elif queued is not None:
                 queued.append((command, arguments, argv))
             else:
-                self._run(command, arguments, argv)
+                self.replayer.run(command, arguments, argv)
             valid_up_to = position
             self.commands += 1
             if not self.commands % 1024 and time.monotonic() >= next_report:
@@ -643,18 +638,14 @@ class _Replay:
 
     def _lookup(self, argv, offset):
         try:
-            return lookup(self.table, argv)
+            return self.replayer.lookup(argv)
         except ReplyError:
             raise AOFError("Unknown command '%s' reading the append only file %s (offset %d)"
                            % (argv[0].decode(errors="replace"), self.name, offset)) from None
 
-    def _run(self, command, arguments, argv):
-        self.session.argv = argv
-        run(self.session, command, arguments)
-
     def _exec(self, queued):
         for command, arguments, argv in queued:
-            self._run(command, arguments, argv)
+            self.replayer.run(command, arguments, argv)
 
 
 # ------------------------------------------------------------------ the rewritten file

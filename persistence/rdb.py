@@ -17,14 +17,14 @@ import os
 import struct
 import time
 
-from commands.hashes import Hash
-from commands.lists import List
-from commands.sets import INTSET_CAP, RedisSet
-from commands.zset_value import ZSet
-from keyspace import type_name
 from persistence.codecs import (CorruptData, crc64, intset_members, listpack_entries, lzf_compress,
                                 lzf_decompress, ziplist_entries)
 from protocol import string_to_int
+from storage.hashes import Hash
+from storage.keyspace import type_name
+from storage.lists import List
+from storage.sets import INTSET_CAP, RedisSet
+from storage.zsets import ZSet
 
 RDB_VERSION = 10
 REDIS_VERSION = b"7.0.15"

@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from client import Client, CommandError, PoolTimeout, WatchError
-from client_commands import ROWS, safe_to_repeat
+from clientlib.commands import ROWS, safe_to_repeat
 from conftest import start_real_redis
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

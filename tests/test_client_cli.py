@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from cli import Reply, format_tty
+from clientlib.cli import Reply, format_tty
 from conftest import start_real_redis
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

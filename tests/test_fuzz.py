@@ -21,7 +21,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from commands import build_table
+from commands.families import build_table
 from conftest import ROOT, start_ours
 from differential import ReplyFormatError, WireClient, encode_command, reply_end
 

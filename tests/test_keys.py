@@ -1,4 +1,4 @@
-"""Key-space commands (commands/keys.py) and SCAN's cursors (cursors.py), mostly side by side with Redis 7.0.15.
+"""Key-space commands (commands/keys.py) and SCAN's cursors (storage/cursors.py), mostly side by side with Redis 7.0.15.
 
 Redis lists keys in hash-table order and we in insertion order, so replies
 holding several keys are compared as sets; every other reply must be the
@@ -15,9 +15,9 @@ import pytest
 import redis
 
 from commands import keys as key_commands
-from cursors import CursorTable, parse_cursor
 from differential import WireClient
-from keyspace import Keyspace
+from storage.cursors import CursorTable, parse_cursor
+from storage.keyspace import Keyspace
 
 FAR_FUTURE_MS = 4102444800123  # 2100-01-01T00:00:00.123Z
 

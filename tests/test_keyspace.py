@@ -3,7 +3,7 @@ import random
 
 from hypothesis import given, settings, strategies as st
 
-from keyspace import ExpiryTable, Keyspace
+from storage.keyspace import ExpiryTable, Keyspace
 
 
 class ManualClock:

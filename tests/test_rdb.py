@@ -11,10 +11,10 @@ import pytest
 import redis
 
 from conftest import ROOT, start_ours, start_real_redis
-from config import Config
-from keyspace import Keyspace
 from persistence import rdb
 from persistence.codecs import crc64, intset_members, lzf_compress, lzf_decompress, ziplist_entries
+from serving.config import Config
+from storage.keyspace import Keyspace
 
 DATABASES = 16
 FAR_DEADLINE = 4102444800000  # 2100-01-01 in Unix ms

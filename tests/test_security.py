@@ -10,10 +10,10 @@ import time
 
 import pytest
 
-import access
-from config import Config, ConfigError
 from conftest import ROOT, free_port, start_ours, start_real_redis
 from differential import Pair, WireClient, encode_command, mask_client_id, unordered_pairs
+from serving import access
+from serving.config import Config, ConfigError
 
 PASSWORD = "secret"
 NOAUTH = b"-NOAUTH Authentication required.\r\n"
@@ -191,7 +191,7 @@ def test_password_check_compares_in_constant_time():
     for username, attempt in ((b"default", b"secreT"), (b"default", b""), (b"other", PASSWORD.encode())):
         with pytest.raises(Exception, match="WRONGPASS"):
             access.authenticate(config, username, attempt)
-    with open(os.path.join(ROOT, "access.py")) as source:
+    with open(os.path.join(ROOT, "serving", "access.py")) as source:
         assert "hmac.compare_digest" in source.read()
 
 

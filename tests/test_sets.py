@@ -11,8 +11,8 @@ import os
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from commands.sets import RedisSet
 from differential import Pair, WireClient, mask_client_id, reply_end
+from storage.sets import RedisSet
 
 EXAMPLES = int(os.environ.get("MINI_REDIS_DIFF_EXAMPLES", "200"))
 WRONGTYPE = b"-WRONGTYPE Operation against a key holding the wrong kind of value\r\n"

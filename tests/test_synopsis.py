@@ -3,8 +3,8 @@ import socket
 
 import pytest
 
-from commands import build_table
 from commands.admin import _summary
+from commands.families import build_table
 from commands.synopsis import SynopsisError, arguments
 from protocol import ReplyReader, ReplyWriter, encode_command
 

@@ -8,8 +8,8 @@ bind addresses.
 """
 import hmac
 
-from config import ConfigError
 from errors import WRONG_PASS, ReplyError
+from serving.config import ConfigError
 
 LOOPBACK = frozenset(("127.0.0.1", "::1"))  # Redis compares the peer's address as text with exactly these
 DEFAULT_USER = b"default"

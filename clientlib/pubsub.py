@@ -14,7 +14,8 @@ channel's messages instead of get_message().
 """
 import threading
 
-from client import CommandError, decode
+from clientlib.commands import decode
+from clientlib.connection import CommandError
 from protocol import Error, encode_command
 
 MESSAGE_KINDS = frozenset((b"message", b"pmessage", b"subscribe", b"unsubscribe",

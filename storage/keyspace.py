@@ -2,7 +2,8 @@
 
 A value's Python type is its Redis type: bytes or bytearray for a string
 (bytearray once APPEND or SETRANGE changed it in place, which Redis calls
-the "raw" encoding), and the aggregate types of the data-types module.
+the "raw" encoding), and for an aggregate one of this package's value types:
+List, Hash, RedisSet, ZSet.
 
 Expiry is lazy and active, as in Redis: every lookup drops a key whose time
 has passed, and Keyspace.expire_cycle(), run ten times a second, samples
@@ -14,10 +15,10 @@ import sys
 import time
 from itertools import islice
 
-from blocking import Blocking
-from cursors import CursorTable
 from errors import WRONGTYPE, ReplyError
-from eviction import Memory, charge, discharge
+from storage.blocking import Blocking
+from storage.cursors import CursorTable
+from storage.eviction import Memory, charge, discharge
 
 STRING = (bytes, bytearray)
 
@@ -123,7 +124,7 @@ class Database:
         self.data = {}
         self.expires = ExpiryTable()
         self.accessed = {}  # key -> keyspace.access_clock at its last read or write (OBJECT IDLETIME)
-        # While maxmemory is set (eviction.py): the keys' estimated bytes, and each mutable value's last estimate.
+        # While maxmemory is set (storage/eviction.py): the keys' estimated bytes, and each mutable value's last estimate.
         self.tracking = False
         self.estimate = 0
         self.sizes = {}

@@ -9,9 +9,8 @@ import os
 import re
 from collections import namedtuple
 
-import eviction
-import patterns
 from protocol import split_inline, string_to_int
+from storage import eviction, patterns
 
 Parameter = namedtuple("Parameter", "name default parse mutable alias", defaults=(None,))
 Parameter.__doc__ = "One setting; alias is its older name (Redis 7 keeps the ziplist-era names working)."
@@ -173,7 +172,7 @@ PARAMETERS = [
     Parameter("maxclients", "10000", _integer(1, 2**32 - 1), True),
     Parameter("databases", "16", _integer(1, 2**31 - 1), False),
     Parameter("proto-max-bulk-len", "512mb", _memory(1024 * 1024, LLONG_MAX), True),
-    # Access and limits: see access.py and server.py.
+    # Access and limits: see serving/access.py and server.py.
     Parameter("requirepass", "", _text, True),
     Parameter("protected-mode", "yes", _yes_no, True),
     Parameter("timeout", "0", _integer(0, 2**31 - 1), True),
@@ -199,7 +198,7 @@ PARAMETERS = [
     Parameter("zset-max-listpack-entries", "128", _integer(0, LLONG_MAX), True, "zset-max-ziplist-entries"),
     Parameter("zset-max-listpack-value", "64", _integer(0, LLONG_MAX), True, "zset-max-ziplist-value"),
     Parameter("list-max-listpack-size", "-2", _integer(-(2**31), 2**31 - 1), True, "list-max-ziplist-size"),
-    # Memory cap and eviction: see eviction.py.
+    # Memory cap and eviction: see storage/eviction.py.
     Parameter("maxmemory", "0", _unsigned_memory, True),
     Parameter("maxmemory-policy", "noeviction", _one_of(eviction.POLICIES), True),
     Parameter("maxmemory-samples", "5", _integer(1, 2**31 - 1), True),

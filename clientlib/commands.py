@@ -88,6 +88,17 @@ def _number(text):
     return text
 
 
+def decode(reply):
+    """decode_responses: bytes to str, inside lists, sets and maps too; other values pass through."""
+    if isinstance(reply, bytes):
+        return reply.decode()
+    if isinstance(reply, (list, set)):
+        return type(reply)(decode(item) for item in reply)
+    if isinstance(reply, dict):
+        return {decode(key): decode(value) for key, value in reply.items()}
+    return reply
+
+
 # ---------------------------------------------------------------- argument builders
 
 

@@ -9,9 +9,14 @@ its own and, until pipe.multi(), runs commands at once (so func can read the
 current values); EXEC then answers nil, raised as WatchError, if another client
 changed a watched key in between. Client.transaction() retries that loop.
 """
-import client_commands
-from client import CommandError, WatchError, decode
+from clientlib import commands as client_commands
+from clientlib.commands import decode
+from clientlib.connection import CommandError
 from protocol import NULL_ARRAY, Error, encode_command
+
+
+class WatchError(Exception):
+    """EXEC returned nil: a WATCHed key changed, so the transaction did not run."""
 
 
 @client_commands.install

@@ -1,22 +1,12 @@
-"""The sorted-set value and the ranges it answers: what the sorted-set commands work on.
+"""The sorted-set value and the spans of it that ranges select: what the sorted-set commands work on.
 
 A ZSet is a dict of member -> score, for O(1) ZSCORE and membership, beside a
 SortedList of (score, member) pairs, which is Redis's skiplist order (score,
 then member bytes). Ranks, score ranges and lex ranges are bisections of that
-list and reading the k-th pair is O(log n). Scores and range bounds are read
-as Redis reads them (strtod, "(" exclusive bounds, "[" "(" "+" "-" lex bounds).
+list and reading the k-th pair is O(log n). Reading the ranges from a
+command's arguments is commands/zset_ranges.py's.
 """
-import math
-import re
-
 from sortedcontainers import SortedList
-
-from errors import TIMEOUT_NEGATIVE, TIMEOUT_NOT_FLOAT, ZSET_LEX_RANGE, ZSET_SCORE_RANGE, ReplyError
-from numeric import INT64_MAX, NOT_FLOAT, parse_long_double, round_long_double, to_int
-
-INF = float("inf")
-LONG_MAX = INT64_MAX
-FOREVER_MS = 10**15  # a timeout this long (31,000 years) is a wait without end
 
 
 class ZSet(dict):
@@ -111,132 +101,20 @@ class _Above:
 ABOVE = _Above()
 
 
-# ------------------------------------------------------------------ numbers
-
-
-_SPACES = b" \t\n\v\f\r"
-_DECIMAL = re.compile(rb"[+-]?(\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
-_HEX = re.compile(rb"[+-]?0[xX]([0-9a-fA-F]+\.?[0-9a-fA-F]*|\.[0-9a-fA-F]+)(?:[pP][+-]?\d+)?")
-_INFINITY = re.compile(rb"([+-]?)(?:inf|infinity)", re.IGNORECASE)
-_NONZERO = re.compile(rb"[1-9a-fA-F]")
-
-
-def _strtod(text):
-    """C's strtod when it must consume all of text: (value, out of range), or None.
-
-    Out of range is strtod's ERANGE that Redis refuses: a finite number too
-    big (HUGE_VAL) or a nonzero one too small (zero).
-    """
-    infinity = _INFINITY.fullmatch(text)
-    if infinity:
-        return (-INF if infinity.group(1) == b"-" else INF), False
-    number = _DECIMAL.fullmatch(text) or _HEX.fullmatch(text)
-    if number is None:
-        return None
-    try:
-        value = float(text) if number.re is _DECIMAL else float.fromhex(text.decode())
-    except OverflowError:
-        return (-INF if text[:1] == b"-" else INF), True
-    out_of_range = math.isinf(value) or (value == 0 and _NONZERO.search(number.group(1)) is not None)
-    return value, out_of_range
-
-
-def parse_score(raw):
-    """A score as Redis's string2d reads it (whole string, no leading space, no NaN, no ERANGE); None if invalid."""
-    if not raw or raw[:1] in _SPACES:
-        return None
-    parsed = _strtod(raw)
-    if parsed is None or parsed[1]:
-        return None
-    return parsed[0]
-
-
-def to_score(raw, message=NOT_FLOAT):
-    score = parse_score(raw)
-    if score is None:
-        raise ReplyError(message)
-    return score
-
-
-def _range_bound(raw):
-    """One end of a score range, as zslParseRange: '(' makes it exclusive; strtod up to the first NUL."""
-    exclusive = raw[:1] == b"("
-    text = (raw[1:] if exclusive else raw).split(b"\0", 1)[0]
-    if not text:
-        return 0.0, exclusive  # strtod converts nothing and stops on the terminator: Redis takes the 0
-    text = text.lstrip(_SPACES)  # strtod skips leading space, but must then convert something
-    parsed = _strtod(text) if text else None
-    if parsed is None:
-        raise ReplyError(ZSET_SCORE_RANGE)
-    return parsed[0], exclusive
-
-
-def score_range(low, high):
-    return _range_bound(low), _range_bound(high)
-
-
-def int_in_range(raw, low, high, message):
-    """An int64 within [low, high]; one error text for every failure, as Redis's *OrReply(..., msg) helpers."""
-    try:
-        value = to_int(raw)
-    except ReplyError:
-        raise ReplyError(message) from None
-    if not low <= value <= high:
-        raise ReplyError(message)
-    return value
-
-
-def timeout_seconds(raw):
-    """A blocking command's timeout as Redis 7.0 reads it: seconds, or None to wait for ever.
-
-    Seconds are a long double; times 1000 and rounded up to whole
-    milliseconds (0.0001 waits 1 ms, -0.0001 for ever); an infinity or a
-    product outside int64 converts to INT64_MIN, as on x86, so reads as negative.
-    """
-    value = parse_long_double(raw)
-    if value is None:
-        raise ReplyError(TIMEOUT_NOT_FLOAT)
-    if isinstance(value, float):
-        raise ReplyError(TIMEOUT_NEGATIVE)
-    milliseconds = math.ceil(round_long_double(value * 1000))
-    if not 0 <= milliseconds <= INT64_MAX:
-        raise ReplyError(TIMEOUT_NEGATIVE)
-    if milliseconds == 0 or milliseconds >= FOREVER_MS:
-        return None
-    return milliseconds / 1000
-
-
 # ------------------------------------------------------------------ ranges
 
 
-_LEX_MIN, _LEX_MAX = object(), object()
-
-
-def _lex_bound(raw):
-    """One end of a lex range: (value, exclusive), value _LEX_MIN / _LEX_MAX for '-' and '+'."""
-    first = raw[:1]
-    if first in (b"-", b"+"):
-        if raw[1:2] not in (b"", b"\0"):
-            raise ReplyError(ZSET_LEX_RANGE)
-        return (_LEX_MIN if first == b"-" else _LEX_MAX), True
-    if first == b"(":
-        return raw[1:], True
-    if first == b"[":
-        return raw[1:], False
-    raise ReplyError(ZSET_LEX_RANGE)
-
-
-def lex_range(low, high):
-    return _lex_bound(low), _lex_bound(high)
+# The ends of a lex range that '-' and '+' name: below and above every member.
+LEX_MIN, LEX_MAX = object(), object()
 
 
 def _compare_lex(a, b):
     """sdscmplex: - below and + above everything."""
     if a is b:
         return 0
-    if a is _LEX_MIN or b is _LEX_MAX:
+    if a is LEX_MIN or b is LEX_MAX:
         return -1
-    if a is _LEX_MAX or b is _LEX_MIN:
+    if a is LEX_MAX or b is LEX_MIN:
         return 1
     return (a > b) - (a < b)
 
@@ -343,12 +221,3 @@ def limited(order, start, stop, reverse, offset, limit):
     if reverse:
         return list(order.islice(stop - offset - count, stop - offset, reverse=True))
     return list(order.islice(start + offset, start + offset + count))
-
-
-def reply_pairs(session, pairs, withscores):
-    """(score, member) pairs as Redis replies them: members, or members and scores (nested in RESP3)."""
-    if not withscores:
-        return [member for _, member in pairs]
-    if session.protocol > 2:
-        return [[member, score] for score, member in pairs]
-    return [item for score, member in pairs for item in (member, score)]

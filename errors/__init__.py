@@ -1,7 +1,11 @@
 """Redis's error replies, word for word, built in one place.
 
 Commands raise ReplyError; the dispatcher turns it into an error reply, so a
-deep helper (an integer parser, a type check) can fail a command directly.
+deep helper (an integer parser, a type check) can fail a command directly. The
+texts sit below every layer, storage included, since a type check deep down
+answers WRONGTYPE as surely as a command does.
+
+Imports: none.
 """
 
 

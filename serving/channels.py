@@ -4,8 +4,8 @@ Delivery never waits for a subscriber: a message is encoded once per
 protocol version and handed to each subscriber's Session.deliver(), which
 only queues it for that client's connection (server.py bounds the queue).
 """
-import patterns
 from protocol import Push, ReplyWriter
+from storage import patterns
 
 
 class PubSub:

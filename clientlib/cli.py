@@ -18,7 +18,7 @@ import os
 import sys
 from collections import namedtuple
 
-from client import Connection
+from clientlib.connection import Connection
 from protocol import ReplyReader, _Incomplete, encode_command, split_inline
 
 HISTORY = os.path.expanduser("~/.mini_redis_cli_history")

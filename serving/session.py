@@ -6,7 +6,7 @@ consults the flags and supplies deliver() and wait_for().
 """
 import time
 
-from blocking import Waiter, wait_without_connection
+from storage.blocking import Waiter, wait_without_connection
 
 
 def _undeliverable(data):
