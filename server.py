@@ -370,9 +370,11 @@ class Connection:
     def buffer_sizes(self):
         """CLIENT LIST's byte counts: (qbuf, qbuf-free, read size, obl, oll, omem, events).
 
-        obl is the batch's replies not yet handed to the socket, oll and omem what waits to be sent."""
+        obl is the batch's replies not yet handed to the socket; oll counts the blocks waiting to be
+        sent (the one a flush is sending among them), omem their bytes."""
         pending = self.reader.pending()
-        return (pending, max(0, READ_SIZE - pending), READ_SIZE, self.writer.buffer.tell(), len(self._chunks),
+        blocks = len(self._chunks) + (1 if self._flushing and self._pending else 0)
+        return (pending, max(0, READ_SIZE - pending), READ_SIZE, self.writer.buffer.tell(), blocks,
                 self._pending, "rw" if self._flushing else "r")
 
     def close(self):

@@ -19,7 +19,7 @@ from errors import NOAUTH, OOM, REPLICA_KEYSPACE, ReplyError, unknown_command, u
 from protocol import Error
 from serving.monitors import feed_monitors
 from serving.pause import wait_while_paused
-from serving.session import REPLY_ON
+from serving.session import NO_REPLY, REPLY_ON
 from storage.eviction import evict_or_refuse
 
 Command = namedtuple("Command", "name handler arity flags first_key last_key step subcommands group",
@@ -76,6 +76,7 @@ def execute(commands, session, argv):
             command, arguments = lookup(commands, argv)  # a container's subcommand, or the error to send
         else:
             arguments = argv[1:]
+        session.last_command = command.name  # CLIENT LIST's cmd: set when looked up, queued or refused too
         if not session.authenticated and "no_auth" not in command.flags and session.server.config["requirepass"]:
             raise ReplyError(NOAUTH)
         if session.multi is not None and "no_multi" in command.flags:
@@ -97,8 +98,9 @@ def execute(commands, session, argv):
         if session.multi is not None:
             session.multi_failed = True
         return Error(error.message)
-    if session.server.pause is not None:  # CLIENT PAUSE: the command waits here, as Redis postpones it
-        wait_while_paused(session, command)
+    if session.server.pause is not None and not wait_while_paused(session, command):  # CLIENT PAUSE
+        session.close_after_reply = True  # the client left while its command waited: drop it
+        return NO_REPLY
     if session.multi is not None and command.name not in TRANSACTION_CONTROL:
         session.multi.append((command, arguments, argv))
         return "QUEUED"

@@ -75,14 +75,12 @@ def client_list(session, *filters):
         if option == b"type" and len(filters) == 2:
             kind = _parse_type(filters[1])
             sessions = [other for other in sessions if _client_type(other) == kind]
-        elif option == b"id" and len(filters) >= 2:
-            ids = set()
-            for raw in filters[1:]:
-                wanted = string_to_int(raw)
-                if wanted is None or wanted <= 0:
-                    raise ReplyError(INVALID_CLIENT_ID)
-                ids.add(wanted)
-            sessions = [other for other in sessions if other.id in ids]
+        elif option == b"id" and len(filters) >= 2:  # in the order asked, as often as asked
+            ids = [string_to_int(raw) for raw in filters[1:]]
+            if None in ids:  # any integer will do, even one no client can have
+                raise ReplyError(INVALID_CLIENT_ID)
+            by_id = session.server.sessions
+            sessions = [by_id[wanted] for wanted in ids if wanted in by_id]
         else:
             raise ReplyError(SYNTAX)
     return Verbatim("txt", b"".join(other.describe(session).encode() + b"\n" for other in sessions))

@@ -5,7 +5,7 @@ The server holds a ClientPause only while one is on: with none, nothing here cos
 """
 import time
 
-import gevent.event
+from gevent.event import AsyncResult
 
 PAUSE_WRITE, PAUSE_ALL = 1, 2
 
@@ -16,7 +16,8 @@ class ClientPause:
     def __init__(self, mode, deadline):
         self.mode = mode
         self.deadline = deadline
-        self.released = gevent.event.Event()
+        self.ended = False
+        self._waiting = {}  # one result per paused client, in the order they came: released in that order
 
     def extend(self, mode, deadline):
         """pauseClients(): the wider mode and the later deadline win."""
@@ -24,7 +25,13 @@ class ClientPause:
         self.deadline = max(self.deadline, deadline)
 
     def over(self):
-        return self.released.is_set() or time.monotonic() >= self.deadline
+        return self.ended or time.monotonic() >= self.deadline
+
+    def release(self):
+        self.ended = True
+        for result in list(self._waiting):
+            if not result.ready():
+                result.set(True)
 
     def holds(self, command, queued):
         """Whether this command must wait: every one under ALL; under WRITE, writes and the
@@ -35,10 +42,21 @@ class ClientPause:
             return True
         return command.name == "exec" and queued is not None and any(_may_replicate(row) for row, _, _ in queued)
 
-    def wait(self):
-        """Sleep until the pause ends (UNPAUSE, or its deadline)."""
+    def wait(self, session):
+        """Wait until the pause ends (UNPAUSE, or its deadline); False if the client hung up meanwhile.
+
+        The session's wait_for watches the socket as for a blocked command, so a client that
+        leaves is noticed and its command never runs, as Redis frees a postponed client."""
         while not self.over():
-            self.released.wait(self.deadline - time.monotonic())
+            result = AsyncResult()
+            self._waiting[result] = None
+            try:
+                released = session.wait_for(result, max(0.0, self.deadline - time.monotonic()))
+            finally:
+                self._waiting.pop(result, None)
+            if released is None and not self.over():
+                return False
+        return True
 
 
 def _may_replicate(command):
@@ -63,24 +81,23 @@ def end_pause(server):
     if pause is not None:
         server.pause = None
         server.keyspace.paused = False
-        pause.released.set()
+        pause.release()
 
 
 def wait_while_paused(session, command):
-    """Before a command (off the plain lane, which a pause turns off): wait while the pause holds it."""
+    """Before a command (off the plain lane, which a pause turns off): wait while the pause holds it.
+    False if the client hung up while it waited: its command must not run."""
     server = session.server
     pause = server.pause
     if pause is None or session.monitoring:  # Redis never pauses a replica, and a monitor is one
-        return
+        return True
     if not pause.holds(command, session.multi if command.name == "exec" else None):
-        return
-    if pause.over():
-        end_pause(server)
-        return
+        return True
     session.paused = True
     try:
-        pause.wait()
+        stayed = pause.wait(session)
     finally:
         session.paused = False
-    if server.pause is pause:
+    if server.pause is pause and pause.over():
         end_pause(server)
+    return stayed
