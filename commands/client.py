@@ -13,7 +13,7 @@ from errors import (CLIENT_ID_NOT_POSITIVE, INVALID_CLIENT_ID, NO_SUCH_CLIENT, N
 from protocol import Verbatim, string_to_int
 from serving.access import DEFAULT_USER
 from serving.pause import PAUSE_ALL, PAUSE_WRITE, end_pause, pause_clients
-from serving.session import REPLY_OFF, REPLY_ON, REPLY_SKIP_NEXT
+from serving.session import NO_REPLY, REPLY_OFF, REPLY_ON, REPLY_SKIP_NEXT
 from storage.blocking import UNBLOCK_ERROR
 
 CLIENT_TYPES = {b"normal": "normal", b"master": "master", b"replica": "replica", b"slave": "replica",
@@ -256,9 +256,10 @@ def monitor(session):
     """MONITOR"""
     if session.in_exec:  # Redis denies it to a client that may not block, as inside EXEC
         raise ReplyError("ERR MONITOR isn't allowed for DENY BLOCKING client")
-    if not session.monitoring:
-        session.monitoring = True
-        session.server.monitors.append(session)
+    if session.monitoring:
+        return NO_REPLY  # Redis ignores it, without a word, from a client that monitors already
+    session.monitoring = True
+    session.server.monitors.append(session)
     return "OK"
 
 
