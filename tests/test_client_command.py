@@ -371,3 +371,21 @@ def test_unblock_with_timeout_and_error(fresh, command):
         seen += [blocked.call("PING")]
         return seen
     same_on_both(fresh, scenario)
+
+
+def test_eviction_waits_during_a_pause(fresh):
+    def scenario(port):
+        control, reader = connect(port, 2)
+        control.call("CONFIG", "SET", "maxmemory-policy", "allkeys-random")
+        for index in range(100):
+            control.call("SET", "key:%d" % index, "v" * 100)
+        seen = [control.call("CLIENT", "PAUSE", "2000", "WRITE"), control.call("CONFIG", "SET", "maxmemory", "1")]
+        time.sleep(0.3)  # the cron ran, and so did reads: nothing may be evicted while paused
+        seen += [reader.call("DBSIZE"), reader.call("GET", "key:1"), _stat(control, b"evicted_keys")]
+        seen += [control.call("CLIENT", "UNPAUSE")]
+        time.sleep(0.3)
+        seen += [reader.call("DBSIZE"), _stat(control, b"evicted_keys")]
+        control.call("CONFIG", "SET", "maxmemory", "0")
+        return seen
+    observed = same_on_both(fresh, scenario)
+    assert observed[2] == b":100\r\n" and observed[-2] == b":0\r\n"
