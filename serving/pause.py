@@ -27,6 +27,9 @@ class ClientPause:
     def over(self):
         return self.ended or time.monotonic() >= self.deadline
 
+    def waiting(self):
+        return len(self._waiting)
+
     def release(self):
         self.ended = True
         for result in list(self._waiting):
@@ -82,6 +85,11 @@ def end_pause(server):
         server.pause = None
         server.keyspace.paused = False
         pause.release()
+
+
+def paused_clients(server):
+    """How many clients wait out the pause: INFO counts them among blocked_clients, as Redis does."""
+    return server.pause.waiting() if server.pause is not None else 0
 
 
 def wait_while_paused(session, command):

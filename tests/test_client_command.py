@@ -284,6 +284,7 @@ def test_pause_write_holds_writes_and_lets_reads_run(fresh):
         writer.send_raw(_encode(("SET", "k", "after")))
         publisher.send_raw(_encode(("PUBLISH", "ch", "m")))
         seen += [silent(writer), silent(publisher)]  # both wait
+        seen += [masked_lines(control.call("CLIENT", "LIST")), _clients_info(control)]
         seen += [reader.call("MULTI"), reader.call("GET", "k"), reader.call("EXEC")]  # a read-only transaction runs
         seen += [control.call("CLIENT", "UNPAUSE"), writer.read_reply(), publisher.read_reply()]
         seen += [reader.call("GET", "k")]
@@ -336,6 +337,12 @@ def test_expiry_waits_during_a_pause(fresh):
         return seen
     observed = same_on_both(fresh, scenario)
     assert observed[2] == b":2\r\n" and observed[-1] == b"expired_keys:1"
+
+
+def _clients_info(client):
+    """INFO clients' counts of connected and blocked clients."""
+    lines = client.call("INFO", "clients").split(b"\r\n")
+    return [line for line in lines if line.split(b":")[0] in (b"connected_clients", b"blocked_clients")]
 
 
 def _stat(client, name):
