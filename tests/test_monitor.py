@@ -69,7 +69,8 @@ def test_commands_from_several_clients_in_redis_format(fresh):
         monitor, alice, bob = clients["monitor"], clients["alice"], clients["bob"]
         seen = [monitor.call("MONITOR")]
         seen += [alice.call("SET", "k", b'v\n"x\x01\\\t\x7f\xff'), bob.call("GET", "k"), alice.call("SELECT", "2"),
-                 alice.call("SET", "a", "b"), bob.call("PING"), alice.call("ECHO", ""), bob.call("CLIENT", "SETNAME", "b"),
+                 alice.call("SET", "a", "b"), bob.call("PING"), alice.call("ECHO", ""),
+                 bob.call("CLIENT", "SETNAME", "b"),
                  alice.call("INCR", "a"), alice.call("SELECT", "0")]
         seen += [bob.call("NOSUCH", "x"), bob.call("GET")]  # never run: not shown
         seen += [bob.call("CLIENT", "LIST")[:1], bob.call("CONFIG", "GET", "maxmemory"), bob.call("CLIENT", "ID")[:1]]
@@ -142,11 +143,12 @@ def test_monitor_inside_a_transaction(fresh):
 def test_several_monitors_and_client_list(fresh):
     def scenario(port):
         clients, names = named_clients(port, "first", "second", "client")
-        seen = [clients["first"].call("MONITOR"), clients["second"].call("MONITOR"), clients["client"].call("SET", "a", "1")]
-        seen += [monitor_lines(clients["first"], names), monitor_lines(clients["second"], names)]
-        listing = clients["client"].call("CLIENT", "LIST")
+        first, second, client = clients["first"], clients["second"], clients["client"]
+        seen = [first.call("MONITOR"), second.call("MONITOR"), client.call("SET", "a", "1")]
+        seen += [monitor_lines(first, names), monitor_lines(second, names)]
+        listing = client.call("CLIENT", "LIST")
         seen += [re.findall(rb"flags=(\w+)", listing), re.findall(rb"cmd=(\S+)", listing)]
-        seen += [clients["client"].call("CLIENT", "KILL", "TYPE", "normal")]  # monitors are normal clients
+        seen += [client.call("CLIENT", "KILL", "TYPE", "normal")]  # monitors are normal clients
         return seen
     same_on_both(fresh, scenario)
 
