@@ -6,6 +6,8 @@ it, so feeding costs nothing when nobody watches.
 """
 import time
 
+from serving.session import REPLY_ON
+
 REDACTED = b'"(redacted)"'
 _ESCAPES = {ord("\\"): b"\\\\", ord('"'): b'\\"', ord("\n"): b"\\n", ord("\r"): b"\\r", ord("\t"): b"\\t",
             0x07: b"\\a", 0x08: b"\\b"}
@@ -52,5 +54,5 @@ def feed_monitors(session, command, argv):
     for monitor in session.server.monitors:
         if monitor is session:
             session.own_monitor_lines.append(line.decode("ascii"))  # escaped: ASCII only
-        else:
+        elif monitor.replies is REPLY_ON:  # CLIENT REPLY OFF or SKIP drops the lines too, as in Redis
             monitor.deliver(pushed)

@@ -62,18 +62,21 @@ class Session:
         """What goes out for a reply when CLIENT REPLY is OFF or SKIP, or this is a monitor (off the
         plain lane): NO_REPLY when withheld; a monitor's own command's line after its reply.
 
-        SKIP withholds its own reply and the next command's, as Redis's resetClient() counts."""
-        if self.own_monitor_lines:
-            reply = Frames([reply, *self.own_monitor_lines])
-            self.own_monitor_lines.clear()
-        mode = self.replies
-        if mode == REPLY_ON:
-            return reply
+        SKIP withholds its own reply and the next command's, as Redis's resetClient() counts; a
+        monitor still sees the SKIP itself, whose line Redis writes before the skipping starts."""
+        lines, mode = self.own_monitor_lines, self.replies
         if mode == REPLY_SKIP_NEXT:
             self.replies = REPLY_SKIP
-        elif mode == REPLY_SKIP:
-            self.replies = REPLY_ON
-        return NO_REPLY
+            reply = NO_REPLY
+        elif mode != REPLY_ON:
+            if mode == REPLY_SKIP:
+                self.replies = REPLY_ON
+            lines.clear()
+            return NO_REPLY
+        if lines:
+            reply = Frames([reply, *lines])
+            lines.clear()
+        return reply
 
     def select(self, index):
         self.db = self.server.keyspace[index]

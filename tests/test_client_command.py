@@ -268,6 +268,18 @@ def test_reply_skip_and_off_combined(pair):
     pair.check_raw(b"".join(_encode(command) for command in commands), replies=5)
 
 
+def test_pushed_messages_still_arrive_while_replies_are_off(fresh):
+    def scenario(port):
+        subscriber, publisher = connect(port, 2)
+        seen = [subscriber.call("HELLO", "3")[:1], subscriber.call("SUBSCRIBE", "c")]
+        subscriber.send_raw(_encode(("CLIENT", "REPLY", "OFF")))
+        seen += [silent(subscriber), publisher.call("PUBLISH", "c", "m"), subscriber.read_reply()]
+        subscriber.send_raw(_encode(("CLIENT", "REPLY", "ON")))
+        seen += [subscriber.read_reply(), publisher.call("PUBLISH", "c", "n"), subscriber.read_reply()]
+        return seen
+    same_on_both(fresh, scenario)
+
+
 def _encode(command):
     from differential import encode_command
     return encode_command(command)

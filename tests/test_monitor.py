@@ -133,6 +133,22 @@ def test_a_monitor_sees_its_own_commands_after_their_replies_and_may_not_touch_k
     same_on_both(fresh, scenario)
 
 
+def test_a_monitor_with_replies_off_gets_no_lines(fresh):
+    def scenario(port):
+        clients, names = named_clients(port, "monitor", "client")
+        monitor, client = clients["monitor"], clients["client"]
+        seen = [monitor.call("MONITOR")]
+        for mode in ("OFF", "SKIP"):
+            monitor.send_raw(encode_command(("CLIENT", "REPLY", mode)))
+            seen += everything(monitor, names)  # quiet for a while: the mode is set
+            seen += [client.call("SET", "x", mode)] + everything(monitor, names)
+            monitor.send_raw(encode_command(("CLIENT", "REPLY", "ON")))
+            seen += everything(monitor, names)
+        seen += [client.call("SET", "x", "on")] + everything(monitor, names)
+        return seen
+    same_on_both(fresh, scenario)
+
+
 def test_monitor_inside_a_transaction(fresh):
     def scenario(port):
         client = WireClient(port, timeout=QUIET)
