@@ -46,20 +46,19 @@ class ClientPause:
         return command.name == "exec" and queued is not None and any(_may_replicate(row) for row, _, _ in queued)
 
     def wait(self, session):
-        """Wait until the pause ends (UNPAUSE, or its deadline); False if the client hung up meanwhile.
+        """Wait until the pause ends; False if the client hung up meanwhile.
 
-        The session's wait_for watches the socket as for a blocked command, so a client that
-        leaves is noticed and its command never runs, as Redis frees a postponed client."""
-        while not self.over():
-            result = AsyncResult()
-            self._waiting[result] = None
-            try:
-                released = session.wait_for(result, max(0.0, self.deadline - time.monotonic()))
-            finally:
-                self._waiting.pop(result, None)
-            if released is None and not self.over():
-                return False
-        return True
+        Only end_pause() (UNPAUSE, or the cron or a command finding the deadline passed, as
+        Redis's checks run) releases the waiters, all at once in the order they came, so their
+        commands run in that order. The session's wait_for watches the socket as for a blocked
+        command: a client that leaves is noticed, and its command never runs."""
+        result = AsyncResult()
+        self._waiting[result] = None
+        try:
+            released = session.wait_for(result, None)
+        finally:
+            self._waiting.pop(result, None)
+        return released is not None
 
 
 def _may_replicate(command):
@@ -79,7 +78,7 @@ def pause_clients(server, mode, milliseconds):
 
 
 def end_pause(server):
-    """CLIENT UNPAUSE, or the deadline passed (the cron, or a waiting client, notices): release everyone."""
+    """CLIENT UNPAUSE, or the deadline passed (the cron, or a command, notices): release everyone, in order."""
     pause = server.pause
     if pause is not None:
         server.pause = None
@@ -101,11 +100,11 @@ def wait_while_paused(session, command):
         return True
     if not pause.holds(command, session.multi if command.name == "exec" else None):
         return True
+    if pause.over():  # its deadline passed, and the cron has not noticed yet
+        end_pause(server)
+        return True
     session.paused = True
     try:
-        stayed = pause.wait(session)
+        return pause.wait(session)
     finally:
         session.paused = False
-    if server.pause is pause and pause.over():
-        end_pause(server)
-    return stayed
