@@ -31,10 +31,15 @@ class ClientPause:
         return len(self._waiting)
 
     def release(self):
+        """Wake the first waiter; each hands the turn on as it goes (see wait)."""
         self.ended = True
-        for result in list(self._waiting):
+        self._wake_next()
+
+    def _wake_next(self):
+        for result in self._waiting:
             if not result.ready():
                 result.set(True)
+                return
 
     def holds(self, command, queued):
         """Whether this command must wait: every one under ALL; under WRITE, writes and the
@@ -49,15 +54,19 @@ class ClientPause:
         """Wait until the pause ends; False if the client hung up meanwhile.
 
         Only end_pause() (UNPAUSE, or the cron or a command finding the deadline passed, as
-        Redis's checks run) releases the waiters, all at once in the order they came, so their
-        commands run in that order. The session's wait_for watches the socket as for a blocked
-        command: a client that leaves is noticed, and its command never runs."""
+        Redis's checks run) releases the waiters, one after the other in the order they came:
+        each wakes the next as it leaves, and runs its command before that one can run (a
+        greenlet runs on until it waits), so the commands run in that order, as in Redis. The
+        session's wait_for watches the socket as for a blocked command: a client that leaves is
+        noticed, and its command never runs."""
         result = AsyncResult()
         self._waiting[result] = None
         try:
             released = session.wait_for(result, None)
         finally:
-            self._waiting.pop(result, None)
+            del self._waiting[result]
+            if self.ended:
+                self._wake_next()
         return released is not None
 
 
