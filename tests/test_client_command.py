@@ -155,8 +155,10 @@ def test_client_list_shows_every_state_as_redis_does(fresh):
         pubsub = masked_lines(control.call("CLIENT", "LIST", "TYPE", "pubsub"))
         normal = masked_lines(control.call("CLIENT", "LIST", "TYPE", "normal"))
         mine = masked_lines(named.call("CLIENT", "INFO"))
-        return listing, pubsub, normal, mine
-    listing, pubsub, normal, _ = same_on_both(fresh, scenario)
+        verbatim = resp3.call("CLIENT", "INFO")  # RESP3: a verbatim string
+        return listing, pubsub, normal, mine, verbatim[:1], masked_lines(verbatim)
+    listing, pubsub, normal, _, verbatim, _ = same_on_both(fresh, scenario)
+    assert verbatim == b"="
     assert len(listing) == 9 and len(pubsub) == 2 and len(normal) == 7
 
 
@@ -410,3 +412,32 @@ def test_eviction_waits_during_a_pause(fresh):
         return seen
     observed = same_on_both(fresh, scenario)
     assert observed[2] == b":100\r\n" and observed[-2] == b":0\r\n"
+
+
+# ------------------------------------------------------------------ the plain lane
+
+
+def test_the_plain_lane_is_left_only_while_a_lever_is_used(tmp_path, monkeypatch):
+    """MONITOR, CLIENT PAUSE and CLIENT REPLY make sessions leave the plain lane (is_plain), and
+    only while they are in use: unused, they cost the plain lane nothing."""
+    import server as server_module
+    from commands import is_plain
+    from serving.pause import PAUSE_WRITE, end_pause, pause_clients
+    from serving.session import REPLY_OFF, REPLY_ON, Session
+    monkeypatch.chdir(tmp_path)
+    server = server_module.Server(server_module.Config())
+    client, monitor = Session(server, 1, "", "", -1), Session(server, 2, "", "", -1)
+    assert is_plain(client)
+    monitor.monitoring = True
+    server.monitors.append(monitor)
+    assert not is_plain(client) and not is_plain(monitor)
+    monitor.close()  # a monitor that leaves takes its cost with it
+    assert server.monitors == [] and is_plain(client)
+    pause_clients(server, PAUSE_WRITE, 10_000)
+    assert not is_plain(client) and server.keyspace.paused
+    end_pause(server)
+    assert is_plain(client) and not server.keyspace.paused
+    client.replies = REPLY_OFF
+    assert not is_plain(client) and is_plain(monitor)
+    client.replies = REPLY_ON
+    assert is_plain(client)
