@@ -441,3 +441,22 @@ def test_the_plain_lane_is_left_only_while_a_lever_is_used(tmp_path, monkeypatch
     assert not is_plain(client) and is_plain(monitor)
     client.replies = REPLY_ON
     assert is_plain(client)
+
+
+def test_unblock_leaves_a_paused_client_waiting(tmp_path):
+    """Redis 7.0.15 crashes on CLIENT UNBLOCK of a client a pause holds (an assertion); we answer 0
+    and the client's command runs when the pause ends."""
+    running = start_ours(tmp_path)
+    try:
+        control, paused = connect(running.port, 2)
+        target = paused.call("CLIENT", "ID")[1:-2]
+        control.call("CLIENT", "PAUSE", "5000", "WRITE")
+        paused.send_raw(_encode(("SET", "k", "v")))
+        assert silent(paused) == b""
+        assert control.call("CLIENT", "UNBLOCK", target) == b":0\r\n"
+        assert control.call("CLIENT", "UNBLOCK", target, "ERROR") == b":0\r\n"
+        assert silent(paused) == b""
+        assert control.call("CLIENT", "UNPAUSE") == b"+OK\r\n"
+        assert paused.read_reply() == b"+OK\r\n" and control.call("GET", "k") == b"$1\r\nv\r\n"
+    finally:
+        running.stop()
