@@ -32,7 +32,8 @@ from protocol import Error, ProtocolError, ReplyWriter, RequestReader
 from serving import access, version
 from serving.channels import PubSub
 from serving.config import Config, ConfigError
-from serving.session import Session
+from serving.pause import end_pause
+from serving.session import REPLY_ON, Session
 from storage.keyspace import Keyspace
 
 READ_SIZE = 64 * 1024
@@ -67,6 +68,8 @@ class Server:
         access.apply_renames(self.commands, config.renames)
         self.plain_commands = plain_table(self.commands)
         self.sessions = {}  # client id -> Session, for CLIENT LIST and INFO
+        self.monitors = []  # the sessions in MONITOR mode (serving/monitors.py)
+        self.pause = None  # the CLIENT PAUSE on, if any (serving/pause.py)
         self.stats = Stats()
         self.started = time.time()
         self.run_id = os.urandom(20).hex()
@@ -146,8 +149,11 @@ class Server:
             self.now = time.monotonic()
             if ticks % HZ == 0:
                 self._close_idle_clients()
-            self.keyspace.expire_cycle()
-            self.keyspace.memory.cron()
+            if self.pause is not None and self.pause.over():
+                end_pause(self)
+            if self.pause is None:  # a CLIENT PAUSE holds active expiry and eviction too
+                self.keyspace.expire_cycle()
+                self.keyspace.memory.cron()
             self.snapshots.cron()
             self.aof.cron()
 
@@ -215,6 +221,7 @@ class Connection:
         self.sock = sock
         self.session = session
         self.writer = ReplyWriter()
+        self.reader = RequestReader()
         self._chunks = []
         self._pending = 0  # bytes queued and not yet sent
         self._flushing = False
@@ -225,11 +232,12 @@ class Connection:
         self.blocked = False  # inside a blocking command: the idle timeout spares it
         session.wait_for = self.wait_for
         session.deliver = self.deliver
+        session.connection = self
 
     def serve(self):
         """Read, run every complete command, send all the batch's replies at once."""
         server, session, writer = self.server, self.session, self.writer
-        reader = self.reader = RequestReader()
+        reader = self.reader
         commands, plain_commands, stats = server.commands, server.plain_commands, server.stats
         settings = server.config.values  # read directly: a batch looks up several of them
         blocking = server.keyspace.blocking
@@ -269,6 +277,8 @@ class Connection:
                             reply = call(session, command, argv[1:])
                         else:
                             reply = execute(commands, session, argv)
+                            if session.replies is not REPLY_ON or session.monitoring:  # CLIENT REPLY, MONITOR
+                                reply = session.outgoing(reply)
                             # The next command is parsed after this one ran: AUTH lifts the limits for it.
                             reader.authenticated = session.authenticated or not settings["requirepass"]
                             writer.protocol = session.protocol
@@ -356,6 +366,16 @@ class Connection:
             if not result.ready():
                 result.set(None)  # timed out: a push that comes while the watcher dies must pass it by
             watcher.kill()
+
+    def buffer_sizes(self):
+        """CLIENT LIST's byte counts: (qbuf, qbuf-free, read size, obl, oll, omem, events).
+
+        obl is the batch's replies not yet handed to the socket; oll counts the blocks waiting to be
+        sent (the one a flush is sending among them), omem their bytes."""
+        pending = self.reader.pending()
+        blocks = len(self._chunks) + (1 if self._flushing and self._pending else 0)
+        return (pending, max(0, READ_SIZE - pending), READ_SIZE, self.writer.buffer.tell(), blocks,
+                self._pending, "rw" if self._flushing else "r")
 
     def close(self):
         self._closed = True

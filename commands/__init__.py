@@ -15,8 +15,11 @@ import logging
 from collections import namedtuple
 from types import MappingProxyType
 
-from errors import NOAUTH, OOM, ReplyError, unknown_command, unknown_subcommand, wrong_arity
+from errors import NOAUTH, OOM, REPLICA_KEYSPACE, ReplyError, unknown_command, unknown_subcommand, wrong_arity
 from protocol import Error
+from serving.monitors import feed_monitors
+from serving.pause import wait_while_paused
+from serving.session import NO_REPLY, REPLY_ON
 from storage.eviction import evict_or_refuse
 
 Command = namedtuple("Command", "name handler arity flags first_key last_key step subcommands group",
@@ -73,12 +76,15 @@ def execute(commands, session, argv):
             command, arguments = lookup(commands, argv)  # a container's subcommand, or the error to send
         else:
             arguments = argv[1:]
+        session.last_command = command.name  # CLIENT LIST's cmd: set when looked up, queued or refused too
         if not session.authenticated and "no_auth" not in command.flags and session.server.config["requirepass"]:
             raise ReplyError(NOAUTH)
         if session.multi is not None and "no_multi" in command.flags:
             raise ReplyError("ERR Command not allowed inside a transaction")
         if session.db.tracking and evict_or_refuse(command, session):  # maxmemory is set
             raise ReplyError(OOM)
+        if session.monitoring and _touches_keyspace(command):  # Redis's monitor is a replica
+            raise ReplyError(REPLICA_KEYSPACE)
         if (session.channels or session.patterns) and session.protocol == 2 \
                 and command.name not in SUBSCRIBED_CONTEXT:
             raise ReplyError("ERR Can't execute '%s': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / "
@@ -92,10 +98,18 @@ def execute(commands, session, argv):
         if session.multi is not None:
             session.multi_failed = True
         return Error(error.message)
+    if session.server.pause is not None and not wait_while_paused(session, command):  # CLIENT PAUSE
+        session.close_after_reply = True  # the client left while its command waited: drop it
+        return NO_REPLY
     if session.multi is not None and command.name not in TRANSACTION_CONTROL:
         session.multi.append((command, arguments, argv))
         return "QUEUED"
     return run(session, command, arguments)
+
+
+def _touches_keyspace(command):
+    flags = command.flags
+    return "readonly" in flags or "write" in flags or "may_replicate" in flags
 
 
 _UNFINISHED = Error("ERR the command did not finish")  # a handler left by an exception: nothing to log
@@ -103,8 +117,11 @@ _UNFINISHED = Error("ERR the command did not finish")  # a handler left by an ex
 
 def run(session, command, arguments):
     """call(), and what a plain session can do without (see is_plain): a write breaks the WATCHes on
-    what it changed, the AOF logs it, maxmemory re-sizes it."""
+    what it changed, the AOF logs it, maxmemory re-sizes it, MONITOR shows it."""
     keyspace = session.server.keyspace
+    monitored = session.server.monitors and session.argv
+    if monitored and "blocking" in command.flags:  # shown as it starts, since it may wait (Redis: as it blocks)
+        feed_monitors(session, command, monitored)
     watched = keyspace.fingerprints(arguments) if keyspace.watched and "write" in command.flags else None
     propagator = keyspace.propagator  # the AOF while it logs: a write that worked is logged (persistence/aof.py)
     if propagator is not None:
@@ -119,6 +136,8 @@ def run(session, command, arguments):
             propagator.end(session, "write" in command.flags and type(reply) is not Error)
     if session.db.tracking and "write" in command.flags and type(reply) is not Error:
         keyspace.memory.account(session.db, command, arguments)  # maxmemory is set: re-size what changed
+    if monitored and "blocking" not in command.flags:  # after it ran: SELECT shows its new database
+        feed_monitors(session, command, monitored)
     return reply
 
 
@@ -164,13 +183,16 @@ def plain_table(commands):
 
 def is_plain(session):
     """Whether a plain command may go straight to call() for this session: it is authenticated,
-    neither queuing a transaction nor subscribed, and the server has no WATCHed key, no AOF being
-    written and no maxmemory. Only a command that is not plain changes any of that, and a plain
-    one never waits, so a batch checks once, and again after each command that is not plain."""
-    keyspace = session.server.keyspace
+    neither queuing a transaction nor subscribed, gets its replies (CLIENT REPLY), and the server
+    has no WATCHed key, no AOF being written, no maxmemory, no MONITOR and no CLIENT PAUSE. Only a
+    command that is not plain changes any of that, and a plain one never waits, so a batch checks
+    once, and again after each command that is not plain."""
+    server = session.server
+    keyspace = server.keyspace
     return (session.authenticated and session.multi is None and not session.db.tracking
             and not (session.channels or session.patterns) and not keyspace.watched
-            and keyspace.propagator is None)
+            and keyspace.propagator is None and session.replies is REPLY_ON and not server.monitors
+            and server.pause is None)
 
 
 class Replayer:

@@ -11,6 +11,7 @@ from errors import SYNTAX, ReplyError, printed
 from protocol import PARSER, SetReply, Verbatim
 from serving import version
 from serving.config import ConfigError
+from serving.pause import paused_clients
 from storage import eviction
 
 ACL_CATEGORY_BY_GROUP = {"string": "@string", "list": "@list", "hash": "@hash", "set": "@set",
@@ -136,7 +137,7 @@ def _server_section(server):
 
 def _clients_section(server):
     return [("connected_clients", len(server.sessions)), ("maxclients", server.config["maxclients"]),
-            ("blocked_clients", server.keyspace.blocking.blocked_clients)]
+            ("blocked_clients", server.keyspace.blocking.blocked_clients + paused_clients(server))]
 
 
 def _memory_section(server):

@@ -83,6 +83,15 @@ ZSET_LEX_RANGE = "ERR min or max not valid string range item"
 ZSET_LIMIT_NEEDS_RANGE = "ERR syntax error, LIMIT is only supported in combination with either BYSCORE or BYLEX"
 ZSET_WITHSCORES_BYLEX = "ERR syntax error, WITHSCORES not supported in combination with BYLEX"
 WEIGHT_NOT_FLOAT = "ERR weight value is not a float"
+REPLICA_KEYSPACE = "ERR Replica can't interact with the keyspace"
+UNBLOCKED = "UNBLOCKED client unblocked via CLIENT UNBLOCK"
+NO_SUCH_CLIENT = "ERR No such client"
+CLIENT_ID_NOT_POSITIVE = "ERR client-id should be greater than 0"
+INVALID_CLIENT_ID = "ERR Invalid client ID"
+PAUSE_TIMEOUT_NOT_INTEGER = "ERR timeout is not an integer or out of range"
+PAUSE_MODE = "ERR CLIENT PAUSE mode must be WRITE or ALL"
+UNBLOCK_REASON = "ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR"
+CLIENT_NAME = "ERR Client names cannot contain spaces, newlines or special characters."
 
 
 def _c_string(arg, limit=128):

@@ -2,8 +2,9 @@
 
 config.py holds the settings (defaults, files, CONFIG's parsing), session.py one
 client's state, access.py who may connect and run what (passwords, protected
-mode, renames), channels.py the pub/sub registry, version.py the versions INFO
-and HELLO report. Commands read and change all of it; server.py owns the sockets.
+mode, renames), channels.py the pub/sub registry, monitors.py MONITOR's feed,
+pause.py CLIENT PAUSE, version.py the versions INFO and HELLO report. Commands
+read and change all of it; server.py owns the sockets.
 
 Imports: errors, protocol, storage.
 """

@@ -6,7 +6,12 @@ consults the flags and supplies deliver() and wait_for().
 """
 import time
 
-from storage.blocking import Waiter, wait_without_connection
+from errors import UNBLOCKED, ReplyError
+from protocol import Frames
+from storage.blocking import UNBLOCK_ERROR, Waiter, wait_without_connection
+
+REPLY_ON, REPLY_OFF, REPLY_SKIP_NEXT, REPLY_SKIP = "on", "off", "skip-next", "skip"
+NO_REPLY = Frames()  # what the writer writes for a reply CLIENT REPLY OFF or SKIP withholds: nothing
 
 
 def _undeliverable(data):
@@ -17,9 +22,10 @@ class Session:
     """One client: its id, addresses, database, protocol version and names."""
 
     __slots__ = ("server", "id", "address", "local_address", "fd", "created", "last_active",
-                 "db", "protocol", "name", "lib_name", "lib_version", "last_command", "argv",
+                 "db", "protocol", "name", "last_command", "argv",
                  "close_after_reply", "in_exec", "wait_for", "deliver", "authenticated",
-                 "multi", "multi_failed", "watching", "watch_dirty", "channels", "patterns")
+                 "multi", "multi_failed", "watching", "watch_dirty", "channels", "patterns",
+                 "connection", "replies", "monitoring", "own_monitor_lines", "no_evict", "waiter", "paused")
 
     def __init__(self, server, client_id, address, local_address, fd):
         self.server = server
@@ -31,8 +37,6 @@ class Session:
         self.db = server.keyspace[0]
         self.protocol = 2
         self.name = b""
-        self.lib_name = b""
-        self.lib_version = b""
         self.last_command = "NULL"
         self.argv = []  # the command being run, as sent (for errors that quote it)
         self.close_after_reply = False  # QUIT: send the reply, then close
@@ -46,6 +50,33 @@ class Session:
         self.watch_dirty = False
         self.channels = set()
         self.patterns = set()
+        self.connection = None  # server.py's Connection: CLIENT LIST reads its buffers
+        self.replies = REPLY_ON  # CLIENT REPLY: on, off, or skipping (see outgoing)
+        self.monitoring = False  # MONITOR
+        self.own_monitor_lines = []  # a monitor's own commands, shown after their replies
+        self.no_evict = False  # CLIENT NO-EVICT: only shown, there is no client eviction
+        self.waiter = None  # while blocked on keys: what CLIENT UNBLOCK wakes
+        self.paused = False  # waiting out a CLIENT PAUSE
+
+    def outgoing(self, reply):
+        """What goes out for a reply when CLIENT REPLY is OFF or SKIP, or this is a monitor (off the
+        plain lane): NO_REPLY when withheld; a monitor's own command's line after its reply.
+
+        SKIP withholds its own reply and the next command's, as Redis's resetClient() counts; a
+        monitor still sees the SKIP itself, whose line Redis writes before the skipping starts."""
+        lines, mode = self.own_monitor_lines, self.replies
+        if mode == REPLY_SKIP_NEXT:
+            self.replies = REPLY_SKIP
+            reply = NO_REPLY
+        elif mode != REPLY_ON:
+            if mode == REPLY_SKIP:
+                self.replies = REPLY_ON
+            lines.clear()
+            return NO_REPLY
+        if lines:
+            reply = Frames([reply, *lines])
+            lines.clear()
+        return reply
 
     def select(self, index):
         self.db = self.server.keyspace[index]
@@ -59,16 +90,20 @@ class Session:
         if self.in_exec:
             return None
         blocking = self.server.keyspace.blocking
-        waiter = Waiter(self.db, keys, serve)
+        waiter = self.waiter = Waiter(self.db, keys, serve)
         blocking.block(waiter)
         propagator = self.server.keyspace.propagator  # other clients' commands run while this one waits
         held = propagator.detach() if propagator is not None else None
         try:
-            return self.wait_for(waiter.result, timeout or None)
+            reply = self.wait_for(waiter.result, timeout or None)
         finally:
+            self.waiter = None
             blocking.unblock(waiter)
             if held is not None:
                 propagator.attach(held)
+        if reply is UNBLOCK_ERROR:
+            raise ReplyError(UNBLOCKED)
+        return reply
 
     def propagate(self, *commands):
         """Log these commands (argv lists of bytes, in this client's database) to the AOF instead of the
@@ -140,6 +175,9 @@ class Session:
         self.protocol = 2
         self.name = b""
         self.authenticated = not self.server.config["requirepass"]
+        self.replies = REPLY_ON
+        self.no_evict = False
+        self.stop_monitoring()
 
     def leave_channels(self):
         for channel in list(self.channels):
@@ -151,20 +189,37 @@ class Session:
         """The connection is gone: drop everything that refers to this session."""
         self.unwatch()
         self.leave_channels()
+        self.stop_monitoring()
+
+    def stop_monitoring(self):
+        if self.monitoring:
+            self.monitoring = False
+            self.server.monitors.remove(self)
 
     def _flags(self):
-        """CLIENT LIST's flags: x in MULTI, P subscribed, N for none."""
-        flags = ("x" if self.multi is not None else "") + ("P" if self.subscription_count() else "")
+        """CLIENT LIST's flags, in Redis's order: O monitor, P subscribed, x in MULTI, b blocked, d a
+        WATCHed key changed, c closing after the reply, e no-evict; N for none."""
+        flags = "".join(letter for letter, on in (
+            ("O", self.monitoring), ("P", self.subscription_count()), ("x", self.multi is not None),
+            ("b", self.waiter is not None or self.paused), ("d", self.watch_dirty),
+            ("c", self.close_after_reply), ("e", self.no_evict)) if on)
         return flags or "N"
 
-    def describe(self):
-        """The CLIENT LIST / CLIENT INFO line, with Redis's field names."""
+    def describe(self, caller=None):
+        """The CLIENT LIST / CLIENT INFO line, with Redis 7.0's fields in its order; the byte counts are
+        our buffers': the query buffer, the command's arguments (the caller's, or a blocked one's),
+        the queued transaction's, and the replies waiting to be sent."""
         now = time.monotonic()
+        argv_mem = sum(map(len, self.argv)) if self is caller or self.waiter is not None else 0
+        multi_mem = sum(len(arg) for _, _, argv in self.multi for arg in argv) if self.multi else 0
+        sizes = self.connection.buffer_sizes() if self.connection is not None else (0, 0, 0, 0, 0, 0, "r")
+        qbuf, qbuf_free, read_size, obl, oll, omem, events = sizes
+        total = qbuf + qbuf_free + read_size + argv_mem + multi_mem + obl + omem
         return ("id=%d addr=%s laddr=%s fd=%d name=%s age=%d idle=%d flags=%s db=%d sub=%d psub=%d "
-                "ssub=0 multi=%d qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 "
-                "omem=0 tot-mem=0 events=r cmd=%s user=default redir=-1 resp=%d lib-name=%s lib-ver=%s"
+                "ssub=0 multi=%d qbuf=%d qbuf-free=%d argv-mem=%d multi-mem=%d rbs=%d rbp=%d obl=%d oll=%d "
+                "omem=%d tot-mem=%d events=%s cmd=%s user=default redir=-1 resp=%d"
                 % (self.id, self.address, self.local_address, self.fd,
                    self.name.decode(errors="replace"), now - self.created, now - self.last_active,
                    self._flags(), self.db.index, len(self.channels), len(self.patterns),
-                   -1 if self.multi is None else len(self.multi), self.last_command, self.protocol,
-                   self.lib_name.decode(errors="replace"), self.lib_version.decode(errors="replace")))
+                   -1 if self.multi is None else len(self.multi), qbuf, qbuf_free, argv_mem, multi_mem,
+                   read_size, read_size, obl, oll, omem, total, events, self.last_command, self.protocol))

@@ -12,6 +12,8 @@ from collections import deque
 
 from gevent.event import AsyncResult
 
+UNBLOCK_ERROR = object()  # a waiter's result when CLIENT UNBLOCK ... ERROR ends its wait
+
 
 class Waiter:
     """One blocked client: its database, its keys, and how to serve it from a ready key.

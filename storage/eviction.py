@@ -352,7 +352,7 @@ class Memory:
         next commands and by the cron, as Redis's eviction time proc does.
         """
         used = self.used()
-        if used <= self.maxmemory:
+        if used <= self.maxmemory or self.keyspace.paused:  # a CLIENT PAUSE holds eviction, as in Redis
             return True
         if self.policy == "noeviction":
             return False

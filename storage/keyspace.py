@@ -137,11 +137,13 @@ class Database:
     # -- reading
 
     def _expire_if_due(self, key):
-        """Delete the key if its deadline passed; True if it did."""
+        """Delete the key if its deadline passed; True if it did, or would but for a CLIENT PAUSE (then
+        the key reads as missing and stays until the pause ends, as Redis's expireIfNeeded keeps it)."""
         deadline = self.expires.get(key)
         if deadline is None or deadline > self.keyspace.clock():
             return False
-        self._delete_expired(key)
+        if not self.keyspace.paused:
+            self._delete_expired(key)
         return True
 
     def _delete_expired(self, key):
@@ -200,17 +202,25 @@ class Database:
         if self.expires.deadlines:
             now = self.keyspace.clock()
             deadlines = self.expires.deadlines
-            for key in [k for k, deadline in deadlines.items() if deadline <= now]:
+            expired = [k for k, deadline in deadlines.items() if deadline <= now]
+            if self.keyspace.paused:  # a CLIENT PAUSE keeps them: leave them out without deleting
+                expired = set(expired)
+                return [key for key in self.data if key not in expired]
+            for key in expired:
                 self._delete_expired(key)
         return list(self.data)
 
     def random_key(self):
         """A random live key or None, as RANDOMKEY: expired picks are deleted and another is tried."""
+        tries = 100  # under a CLIENT PAUSE expired keys stay: give up looking for a live one
         while self.data:
             # A dict has no random access: skip a random distance into it (C speed, no copy).
             key = next(islice(self.data, random.randrange(len(self.data)), None))
             if not self._expire_if_due(key):
                 return key
+            tries -= 1
+            if not tries and self.keyspace.paused:
+                return None
         return None
 
     # -- writing
@@ -330,6 +340,7 @@ class Keyspace:
         self.memory = Memory(self)  # maxmemory: size estimates and eviction
         self.dirty = 0  # writes since the last snapshot (INFO's rdb_changes_since_last_save, save points)
         self.propagator = None  # the append-only file while it logs (persistence/aof.py): see propagate()
+        self.paused = False  # a CLIENT PAUSE is on: expiry and eviction wait (serving/pause.py)
         self.reset_stats()
 
     def reset_stats(self):

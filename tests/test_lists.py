@@ -483,3 +483,54 @@ def test_a_transaction_that_pushes_serves_waiters_after_exec(clients):
         == b"*1\r\n:2\r\n"
     assert waiter.read_reply() == bulks(b"k", b"x")
     assert control.call("LRANGE", "k", 0, -1) == bulks(b"y")
+
+
+# ------------------------------------------------------------------ the hand-off when a woken command fails
+
+HANDOFF_SCENARIOS = {
+    "brpoplpush into a string, then a good destination": (
+        [("SET", "d", "x")], [("BRPOPLPUSH", "s", "d", 0), ("BRPOPLPUSH", "s", "e", 0)],
+        [("RPUSH", "s", "v")], [("LRANGE", "e", 0, -1), ("LRANGE", "s", 0, -1), ("GET", "d")]),
+    "two blmoves fail, a blpop gets it": (
+        [("SET", "d", "x"), ("SADD", "d2", "m")],
+        [("BLMOVE", "s", "d", "LEFT", "RIGHT", 0), ("BLMOVE", "s", "d2", "RIGHT", "LEFT", 0), ("BLPOP", "s", 0)],
+        [("RPUSH", "s", "v")], [("LRANGE", "s", 0, -1), ("EXISTS", "s")]),
+    "a pushed transaction feeds the second waiter": (
+        [("SET", "d", "x")], [("BRPOPLPUSH", "s", "d", 0), ("BRPOPLPUSH", "s", "e", 0)],
+        [("MULTI",), ("RPUSH", "s", "v", "w"), ("EXEC",)], [("LRANGE", "e", 0, -1), ("LRANGE", "s", 0, -1)]),
+    "the failed waiter is done, a later push goes to the next": (
+        [("SET", "d", "x")], [("BLMOVE", "s", "d", "LEFT", "LEFT", 0), ("BZPOPMIN", "z", 0), ("BLPOP", "s", 0)],
+        [("RPUSH", "s", "v"), ("ZADD", "z", 1, "a")], [("LRANGE", "s", 0, -1)]),
+    "a move onto its own source between failures": (
+        [("SET", "d", "x")],
+        [("BLMOVE", "s", "d", "LEFT", "LEFT", 0), ("BLMOVE", "s", "s", "LEFT", "RIGHT", 0), ("BLPOP", "s", 0)],
+        [("RPUSH", "s", "v")], [("LRANGE", "s", 0, -1)]),
+    "nobody can take it: the element stays": (
+        [("SET", "d", "x"), ("HSET", "h", "f", "v")],
+        [("BRPOPLPUSH", "s", "d", 0), ("BLMOVE", "s", "h", "LEFT", "LEFT", 0)],
+        [("RPUSH", "s", "v")], [("LRANGE", "s", 0, -1), ("LLEN", "s")]),
+}
+
+
+def _handoff(port, setup, waiters, pushes, checks):
+    """Everything every client saw: the waiters' replies, then the state of the keys."""
+    from differential import BlockingClients
+    clients = BlockingClients(port)
+    try:
+        for command in setup:
+            clients.control.call(*command)
+        blocked = [clients.block(*command) for command in waiters]
+        seen = [clients.control.call(*command) for command in pushes]
+        seen += [client.read_reply() for client in blocked]
+        seen += [clients.control.call(*command) for command in checks]
+        seen += [client.call("PING") for client in blocked]  # none is left waiting or out of step
+        return seen
+    finally:
+        clients.close()
+
+
+@pytest.mark.parametrize("name", list(HANDOFF_SCENARIOS))
+def test_a_woken_command_that_fails_hands_the_element_on_as_redis_does(server, real_redis, name):
+    expected = _handoff(real_redis.port, *HANDOFF_SCENARIOS[name])
+    assert WRONGTYPE in expected
+    assert _handoff(server.port, *HANDOFF_SCENARIOS[name]) == expected
