@@ -32,26 +32,15 @@ from protocol import Error, ProtocolError, ReplyWriter, RequestReader
 from serving import access, version
 from serving.channels import PubSub
 from serving.config import Config, ConfigError
+from serving.latency import LatencyMonitor
 from serving.session import Session
+from serving.slowlog import SlowLog
+from serving.stats import Stats
 from storage.keyspace import Keyspace
 
 READ_SIZE = 64 * 1024
 HZ = 10  # Redis's default server.hz
 log = logging.getLogger("mini-redis")
-
-
-class Stats:
-    """Counters that INFO stats reports."""
-
-    __slots__ = ("connections_received", "commands_processed", "rejected_connections",
-                 "net_input_bytes", "net_output_bytes", "error_replies")
-
-    def __init__(self):
-        self.reset()
-
-    def reset(self):
-        for name in self.__slots__:
-            setattr(self, name, 0)
 
 
 class Server:
@@ -67,9 +56,12 @@ class Server:
         access.apply_renames(self.commands, config.renames)
         self.plain_commands = plain_table(self.commands)
         self.sessions = {}  # client id -> Session, for CLIENT LIST and INFO
-        self.stats = Stats()
+        self.stats = Stats(config)
+        self.slowlog = SlowLog()
+        self.latency = LatencyMonitor()
         self.started = time.time()
         self.run_id = os.urandom(20).hex()
+        self.replication_id = os.urandom(20).hex()  # INFO replication's master_replid
         self.snapshots = Snapshots(self)
         self.aof = AppendOnly(self)
         self.stopping = gevent.event.Event()  # set once a shutdown is decided (SHUTDOWN, SIGTERM)
@@ -133,9 +125,22 @@ class Server:
         return Replayer(commands, session)
 
     def reset_stats(self):
-        """CONFIG RESETSTAT: the counters INFO stats shows start again from zero."""
+        """CONFIG RESETSTAT: what INFO counts starts again from zero (the slow log and the latency
+        monitor keep theirs, as in Redis)."""
         self.stats.reset()
         self.keyspace.reset_stats()
+        for command in self.commands.values():
+            command.stats.reset()
+            for subcommand in command.subcommands.values():
+                subcommand.stats.reset()
+
+    def latency_event(self, event, started_ns):
+        """Record an event that began at started_ns (perf_counter_ns) if it took latency-monitor-threshold."""
+        threshold = self.config["latency-monitor-threshold"]
+        if threshold:
+            ms = (time.perf_counter_ns() - started_ns) // 1_000_000
+            if ms >= threshold:
+                self.latency.add(event, ms)
 
     def _run_cron(self):
         """Background work, HZ times a second, between commands: active expiry, background saves, timeouts."""
@@ -146,8 +151,15 @@ class Server:
             self.now = time.monotonic()
             if ticks % HZ == 0:
                 self._close_idle_clients()
+            self.stats.sample(ticks)
+            started = time.perf_counter_ns()
             self.keyspace.expire_cycle()
-            self.keyspace.memory.cron()
+            self.stats.expire_cycle_ns += time.perf_counter_ns() - started
+            self.latency_event("expire-cycle", started)
+            if self.keyspace.memory.maxmemory:
+                started = time.perf_counter_ns()
+                self.keyspace.memory.cron()
+                self.latency_event("eviction-cycle", started)
             self.snapshots.cron()
             self.aof.cron()
 
@@ -251,6 +263,7 @@ class Connection:
                     return
                 ready = len(data) == READ_SIZE
                 stats.net_input_bytes += len(data)
+                stats.reads_processed += 1
                 session.last_active = server.now
                 reader.max_bulk_len = settings["proto-max-bulk-len"]
                 if reader.feed(data) > settings["client-query-buffer-limit"]:
@@ -276,8 +289,6 @@ class Connection:
                         if blocking.ready:
                             server.keyspace.serve_blocked()
                         stats.commands_processed += 1
-                        if type(reply) is Error:
-                            stats.error_replies += 1
                         writer.write(reply)
                         if session.close_after_reply:
                             break
@@ -286,7 +297,9 @@ class Connection:
                 except ProtocolError as error:
                     log.debug("Protocol error (%s) from client id=%d addr=%s", error.message, session.id,
                               session.address)
-                    writer.write(Error(protocol_error(error.message)))
+                    message = protocol_error(error.message)
+                    stats.count_error(message)
+                    writer.write(Error(message))
                     session.close_after_reply = True
                 self.send_replies(output_limits)
             self._flushed.wait()  # QUIT or a protocol error: the last reply goes out before the close
@@ -304,6 +317,7 @@ class Connection:
         if not output:
             return
         server.stats.net_output_bytes += len(output)
+        server.stats.writes_processed += 1
         hard, soft, _ = output_limits or self._output_limits()
         if not (hard or soft or self._flushing or self._closed):  # nothing queued ahead: send it now
             sent = self._send(output)

@@ -83,6 +83,8 @@ ZSET_LEX_RANGE = "ERR min or max not valid string range item"
 ZSET_LIMIT_NEEDS_RANGE = "ERR syntax error, LIMIT is only supported in combination with either BYSCORE or BYLEX"
 ZSET_WITHSCORES_BYLEX = "ERR syntax error, WITHSCORES not supported in combination with BYLEX"
 WEIGHT_NOT_FLOAT = "ERR weight value is not a float"
+SLOWLOG_COUNT = "ERR count should be greater than or equal to -1"
+LATENCY_NO_SAMPLES = "ERR No samples available for event '%s'"
 
 
 def _c_string(arg, limit=128):

@@ -19,7 +19,7 @@ class Session:
     __slots__ = ("server", "id", "address", "local_address", "fd", "created", "last_active",
                  "db", "protocol", "name", "lib_name", "lib_version", "last_command", "argv",
                  "close_after_reply", "in_exec", "wait_for", "deliver", "authenticated",
-                 "multi", "multi_failed", "watching", "watch_dirty", "channels", "patterns")
+                 "multi", "multi_failed", "watching", "watch_dirty", "channels", "patterns", "blocked_ns")
 
     def __init__(self, server, client_id, address, local_address, fd):
         self.server = server
@@ -46,6 +46,7 @@ class Session:
         self.watch_dirty = False
         self.channels = set()
         self.patterns = set()
+        self.blocked_ns = 0  # time spent blocked, which the command's duration leaves out (see commands.slow_call)
 
     def select(self, index):
         self.db = self.server.keyspace[index]
@@ -63,9 +64,11 @@ class Session:
         blocking.block(waiter)
         propagator = self.server.keyspace.propagator  # other clients' commands run while this one waits
         held = propagator.detach() if propagator is not None else None
+        started = time.perf_counter_ns()
         try:
             return self.wait_for(waiter.result, timeout or None)
         finally:
+            self.blocked_ns += time.perf_counter_ns() - started
             blocking.unblock(waiter)
             if held is not None:
                 propagator.attach(held)
