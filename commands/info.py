@@ -202,8 +202,11 @@ def _errorstats(server):
 
 
 def _latencystats(server):
+    """Empty while latency-tracking is off, as in Redis, whatever the histograms hold."""
     percentiles = server.config["latency-tracking-info-percentiles"]
     fields = []
+    if not server.config["latency-tracking"]:
+        return fields
     for command in command_rows(server):
         histogram = command.stats.histogram
         if command.stats.timed():
