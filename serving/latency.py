@@ -56,7 +56,7 @@ class LatencyMonitor:
 
 DISABLED = ("I'm sorry, Dave, I can't do that. Latency monitoring is disabled in this Redis instance. You may use "
             "\"CONFIG SET latency-monitor-threshold <milliseconds>.\" in order to enable it. If we weren't in a deep "
-            "space mission I'd suggest to take a look at https://redis.io/topics/latency-monitor.")
+            "space mission I'd suggest to take a look at https://redis.io/topics/latency-monitor.\n")
 OBSERVED = ("Dave, I have observed latency spikes in this Redis instance. You don't mind talking about it, "
             "do you Dave?\n\n")
 EVENT_LINE = ("%d. %s: %d latency spikes (average %dms, mean deviation %dms, period %.2f sec). "

@@ -50,9 +50,9 @@ def _render_range(values, labels, low, high):
         row += 1
 
 
-def latency_graph(event, series):
-    """The graph of one event's samples (an EventSeries), oldest first."""
-    now = int(time.time())
+def latency_graph(event, series, now=None):
+    """The graph of one event's samples (an EventSeries), oldest first, aged from now (Unix seconds)."""
+    now = int(time.time()) if now is None else now
     values = [latency for _, latency in series.samples]
     labels = [_age(now - moment) for moment, _ in series.samples]
     low, high = min(values), max(values)
