@@ -23,7 +23,7 @@ from gevent.pool import Pool
 from gevent.server import StreamServer
 
 from commands import Replayer, arity_ok, call, execute, is_plain, plain_table
-from commands.families import build_table
+from commands.families import build_table, with_stats
 from errors import MAX_CLIENTS, PROTECTED_MODE, protocol_error
 from persistence.aof import AOFError, AppendOnly
 from persistence.rdb import RDBError
@@ -116,9 +116,10 @@ class Server:
 
     def replayer(self):
         """What replays this server's AOF: a client without a connection, which knows the built-in
-        names and the renamed ones (commands were logged under their new names)."""
+        names and the renamed ones (commands were logged under their new names). Its rows count on
+        statistics of their own: as in Redis, INFO does not count what loading ran."""
         commands = build_table()
-        commands.update(self.commands)
+        commands.update((name, with_stats(command)) for name, command in self.commands.items())
         session = Session(self, 0, "", "", -1)
         session.authenticated = True
         session.in_exec = True  # a blocking command answers at once instead of waiting
@@ -536,6 +537,7 @@ def main(argv=None):
     try:
         if config["appendonly"]:  # as Redis: with AOF on, the AOF is the data, and dump.rdb is not read
             server.aof.load(server.replayer())
+            server.stats.reset()  # the replies the replay had are nobody's errors
             server.aof.open_at_start()
         else:
             server.snapshots.load()

@@ -17,11 +17,11 @@ def build_table():
     """A new table of every command (name -> Command row): each server owns one, and renames its rows."""
     commands = {}
     for family in FAMILIES:
-        commands.update((name, _with_stats(command)) for name, command in family.COMMANDS.items())
+        commands.update((name, with_stats(command)) for name, command in family.COMMANDS.items())
     return commands
 
 
-def _with_stats(command):
+def with_stats(command):
     """The row with its own CommandStats, and its subcommands' rows with theirs."""
-    subcommands = MappingProxyType({name: _with_stats(sub) for name, sub in command.subcommands.items()})
+    subcommands = MappingProxyType({name: with_stats(sub) for name, sub in command.subcommands.items()})
     return command._replace(stats=CommandStats(), subcommands=subcommands)
