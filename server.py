@@ -135,6 +135,13 @@ class Server:
             for subcommand in command.subcommands.values():
                 subcommand.stats.reset()
 
+    def record_fork(self, started_ns):
+        """A background save or rewrite forked: INFO's fork figures, and the latency monitor's fork event."""
+        self.stats.forks += 1
+        usec = self.stats.latest_fork_usec = max(1, (time.perf_counter_ns() - started_ns) // 1000)
+        self.stats.fork_rate = self.keyspace.memory.used() * 1_000_000 / usec / 1024**3  # GB/s, as Redis
+        self.latency_event("fork", started_ns)
+
     def latency_event(self, event, started_ns):
         """Record an event that began at started_ns (perf_counter_ns) if it took latency-monitor-threshold."""
         threshold = self.config["latency-monitor-threshold"]

@@ -137,7 +137,7 @@ def _stats(server):
         ("total_eviction_exceeded_time", 0), ("current_eviction_exceeded_time", 0),
         ("keyspace_hits", keyspace.hits), ("keyspace_misses", keyspace.misses),
         ("pubsub_channels", len(server.pubsub.channels)), ("pubsub_patterns", len(server.pubsub.patterns)),
-        ("pubsubshard_channels", 0), ("latest_fork_usec", 0), ("total_forks", 0),
+        ("pubsubshard_channels", 0), ("latest_fork_usec", stats.latest_fork_usec), ("total_forks", stats.forks),
         ("migrate_cached_sockets", 0), ("slave_expires_tracked_keys", 0),
         ("active_defrag_hits", 0), ("active_defrag_misses", 0), ("active_defrag_key_hits", 0),
         ("active_defrag_key_misses", 0), ("total_active_defrag_time", 0), ("current_active_defrag_time", 0),

@@ -38,7 +38,8 @@ def latency_graph(session, event):
 def latency_doctor(session):
     """LATENCY DOCTOR"""
     server = session.server
-    return Verbatim("txt", doctor_report(server.latency, server.config).encode("utf-8", "surrogateescape"))
+    report = doctor_report(server.latency, server.config, server.stats.fork_rate)
+    return Verbatim("txt", report.encode("utf-8", "surrogateescape"))
 
 
 def _histogram(stats):

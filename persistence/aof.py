@@ -366,6 +366,7 @@ class AppendOnly:
     def rewrite_in_background(self):
         """Fork a child that writes the keyspace as fresh commands; True if it started."""
         self.rewrite_started = time.monotonic()
+        started = time.perf_counter_ns()
         try:
             pid = os.fork()
         except OSError as error:
@@ -375,6 +376,7 @@ class AppendOnly:
             return False
         if pid == 0:
             self._child()
+        self.server.record_fork(started)
         self.child_pid = pid
         self.rewrite_buffer = bytearray()
         self.selected = -1  # the rewritten file ends in any database: the next command says which

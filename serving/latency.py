@@ -67,6 +67,10 @@ NO_ADVICE = ("\nWhile there are latency events logged, I'm not able to suggest a
              "community to get some help, providing this report in your help request.\n")
 # The advice texts in the order the report gives them; %d is latency-monitor-threshold in microseconds.
 ADVICE = {
+    "better_vm": "- If you are using a virtual machine, consider upgrading it with a faster one using a hypervisior "
+                 "that provides less latency during fork() calls. Xen is known to have poor fork() performance. Even "
+                 "in the context of the same VM provider, certain kinds of instances can execute fork faster than "
+                 "others.\n",
     "slowlog_enabled": "- There are latency issues with potentially slow commands you are using. Try to enable the "
                        "Slow Log Redis feature using the command 'CONFIG SET slowlog-log-slower-than %d'. If the Slow "
                        "log is disabled Redis is not able to log slow commands execution for you.\n",
@@ -132,7 +136,16 @@ def _advice_for(event, config):
             "eviction-cycle": ["mass_eviction"]}.get(event, [])
 
 
-def doctor_report(monitor, config, hz=10):
+def _fork_quality(rate):
+    """(Redis's word for a fork rate in GB/s, whether it calls for a better VM)."""
+    if rate < 10:
+        return "terrible", True
+    if rate < 25:
+        return "poor", True
+    return ("good" if rate < 100 else "excellent"), False
+
+
+def doctor_report(monitor, config, fork_rate=0.0, hz=10):
     """LATENCY DOCTOR's text (Redis's createLatencyReport) for the events this server records."""
     threshold = config["latency-monitor-threshold"]
     if not monitor.events and not threshold:
@@ -142,8 +155,13 @@ def doctor_report(monitor, config, hz=10):
         if number == 1:
             report += OBSERVED
         samples, average, deviation, period = _analysis(series)
-        report += EVENT_LINE % (number, event, samples, average, deviation, period / samples, series.max) + "\n"
+        report += EVENT_LINE % (number, event, samples, average, deviation, period / samples, series.max)
         wanted = _advice_for(event, config)
+        if event == "fork":
+            quality, slow = _fork_quality(fork_rate)
+            report += " Fork rate is %.2f GB/sec (%s)." % (fork_rate, quality)
+            wanted = ["better_vm"] if slow else []
+        report += "\n"
         advice.update(wanted)
         advices += len(wanted)
     if _anonymous_huge_pages():

@@ -91,7 +91,7 @@ class Stats:
 
     COUNTERS = ("connections_received", "commands_processed", "rejected_connections", "net_input_bytes",
                 "net_output_bytes", "error_replies", "reads_processed", "writes_processed",
-                "expire_cycle_ns")
+                "expire_cycle_ns", "forks", "latest_fork_usec", "fork_rate")
 
     __slots__ = COUNTERS + ("errors", "errors_enabled", "samples", "last_sample", "slow_ns", "tracking")
 

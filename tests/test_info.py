@@ -255,3 +255,16 @@ def test_histogram_buckets_keep_an_eighth_of_precision():
     assert 1000 <= value_at_percentile(stats.histogram, 50) <= 1125
     assert 50_000 <= value_at_percentile(stats.histogram, 99) <= 56_250
     assert 900_000 <= value_at_percentile(stats.histogram, 99.9) <= 1_012_500
+
+
+def test_a_background_save_counts_a_fork(both):
+    both.check("SET", "k", "v")
+    both.check("BGSAVE")
+    for client in (both.ours, both.redis):
+        deadline = time.monotonic() + 10
+        while fields(client, "persistence")["rdb_bgsave_in_progress"] != "0" and time.monotonic() < deadline:
+            time.sleep(0.05)
+        stats = fields(client, "stats")
+        assert stats["total_forks"] == "1" and int(stats["latest_fork_usec"]) > 0
+    both.check("CONFIG", "RESETSTAT")
+    assert fields(both.ours, "stats")["total_forks"] == fields(both.redis, "stats")["total_forks"]

@@ -8,7 +8,8 @@ import pytest
 
 from conftest import start_ours, start_real_redis
 from differential import Pair
-from serving.latency import HISTORY_LENGTH, EventSeries, LatencyMonitor
+from serving.config import Config
+from serving.latency import HISTORY_LENGTH, EventSeries, LatencyMonitor, doctor_report
 
 
 @pytest.fixture(scope="module")
@@ -126,3 +127,15 @@ def test_history_is_capped():
     monitor = LatencyMonitor()
     monitor.add("command", 5)
     assert monitor.reset(["command", "command", "fork"]) == 1 and monitor.latest() == []
+
+
+def test_doctor_on_a_slow_fork():
+    monitor = LatencyMonitor()
+    monitor.add("fork", 150)
+    config = Config()
+    config.set("latency-monitor-threshold", "100")
+    report = doctor_report(monitor, config, fork_rate=5.0)
+    assert "1. fork: 1 latency spikes (average 150ms, mean deviation 0ms, period 1.00 sec). Worst all time event " \
+           "150ms. Fork rate is 5.00 GB/sec (terrible).\n" in report
+    assert "\n- If you are using a virtual machine, consider upgrading it" in report
+    assert "Fork rate is 150.00 GB/sec (excellent)" in doctor_report(monitor, config, fork_rate=150.0)
