@@ -160,6 +160,7 @@ class Server:
             if ticks % HZ == 0:
                 self._close_idle_clients()
             self.stats.sample(ticks)
+            self.stats.configure(self.config)  # CONFIG SET does it at once; this catches any other way in
             started = time.perf_counter_ns()
             self.keyspace.expire_cycle()
             self.stats.expire_cycle_ns += time.perf_counter_ns() - started

@@ -18,6 +18,7 @@ from types import MappingProxyType
 
 from errors import NOAUTH, OOM, ReplyError, unknown_command, unknown_subcommand, wrong_arity
 from protocol import Error
+from serving.stats import FAST_BUCKETS, FAST_SHIFT, bucket_of
 from storage.eviction import evict_or_refuse
 
 Command = namedtuple("Command", "name handler arity flags first_key last_key step subcommands group stats",
@@ -138,8 +139,9 @@ def run(session, command, arguments):
 
 def call(session, command, arguments):
     """Call a command's handler: a ReplyError it raises becomes its Error reply, a failure is logged,
-    and a write that worked counts as one change (what save points count). Its calls, time and
-    failures count on the row's stats; one that took long enough goes to slow_call().
+    and a write that worked counts as one change (what save points count). Its time goes into the
+    row's stats (a total and a histogram bucket, which counts the calls too), and its failure; one
+    that took long enough goes to slow_call().
 
     One or two arguments are passed spelled out: CPython calls that way several times faster
     than with *arguments, and most commands take one or two.
@@ -160,28 +162,29 @@ def call(session, command, arguments):
         log.exception("command %r failed", command.name)
         reply = Error("ERR internal error while running '%s'" % command.name)
     duration = perf_counter_ns() - start
-    stats, server_stats = command.stats, session.server.stats
-    if duration >= server_stats.slow_ns:
-        duration = slow_call(session, command, duration)
-    stats.calls += 1
-    stats.ns += duration
-    if server_stats.tracking:
-        bits = duration.bit_length()
-        stats.histogram[(bits << 3) | (duration >> (bits - 4) & 7) if bits > 4 else duration] += 1
+    stats = command.stats
+    if duration < session.server.stats.slow_ns:  # the usual case: a time and a bucket (see serving/stats.py)
+        stats.ns += duration
+        stats.histogram[FAST_BUCKETS[duration >> FAST_SHIFT]] += 1
+    else:
+        slow_call(session, command, duration)
     if type(reply) is Error:
         stats.failed += 1
-        server_stats.count_error(reply.message)
+        session.server.stats.count_error(reply.message)
     elif "write" in command.flags:
         session.server.keyspace.dirty += 1
     return reply
 
 
 def slow_call(session, command, duration):
-    """A call that took at least stats.slow_ns: take out the time it spent blocked, then log it to the
-    slow log and the latency monitor if it is over their thresholds. Its duration without the wait."""
+    """A call that took at least stats.slow_ns: count it without the time it spent blocked, then log it
+    to the slow log and the latency monitor if it is over their thresholds."""
     if "blocking" in command.flags:
         duration = max(0, duration - session.blocked_ns)
         session.blocked_ns = 0
+    stats = command.stats
+    stats.ns += duration
+    stats.histogram[bucket_of(duration)] += 1
     server = session.server
     settings = server.config.values
     usec = duration // 1000
@@ -190,7 +193,6 @@ def slow_call(session, command, duration):
     threshold = settings["latency-monitor-threshold"]
     if threshold and usec // 1000 >= threshold:
         server.latency.add("fast-command" if "fast" in command.flags else "command", usec // 1000)
-    return duration
 
 
 # The families whose commands only read and write data, and never wait: run for a plain session

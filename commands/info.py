@@ -209,7 +209,7 @@ def _latencystats(server):
         return fields
     for command in command_rows(server):
         histogram = command.stats.histogram
-        if command.stats.timed():
+        if command.stats.used() and any(command.stats.histogram):
             fields.append(("latency_percentiles_usec_" + command.name, ",".join(
                 "p%s=%.3f" % (shown_double(percentile), value_at_percentile(histogram, percentile) / 1000)
                 for percentile in percentiles)))

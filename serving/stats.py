@@ -2,10 +2,11 @@
 latency, and the instantaneous rates sampled by the cron.
 
 A command's numbers live on its own CommandStats, hung off its row of the
-table, so counting a call is a few attribute updates rather than a lookup
-by name. Its latency goes into a histogram of log2 buckets split in eight,
-as cheap to update as a counter; percentiles are read out only when INFO
-or LATENCY HISTOGRAM asks.
+table, so counting a call is two updates rather than a lookup by name: its
+time is added to a total and its bucket counted in a histogram (log2 buckets
+split in eight, as HdrHistogram's, whose counts are the calls). A duration
+under FAST_LIMIT finds its bucket in a table with one shift; percentiles are
+read out only when INFO or LATENCY HISTOGRAM asks.
 """
 import time
 
@@ -13,13 +14,17 @@ ERROR_CODES_CAP = 128  # Redis's ERROR_STATS_NUMBER: more distinct codes than th
 METRIC_SAMPLES = 16  # Redis's STATS_METRIC_SAMPLES, one every 100 ms
 SUB_BUCKET_BITS = 3
 HISTOGRAM_SIZE = (64 << SUB_BUCKET_BITS) + (1 << SUB_BUCKET_BITS)
-NEVER = 1 << 62  # a threshold no duration reaches
 
 
 def bucket_of(ns):
     """The histogram bucket of a duration in nanoseconds: its bit length and the three bits after the top one."""
     bits = ns.bit_length()
     return (bits << 3) | (ns >> (bits - 4) & 7) if bits > 4 else ns
+
+
+FAST_SHIFT = 6  # the table's slots are 64 ns wide
+FAST_LIMIT = 1 << (FAST_SHIFT + 16)  # 4.19 ms: what the table covers; call() sends longer ones to bucket_of()
+FAST_BUCKETS = [bucket_of((slot << FAST_SHIFT) + (1 << FAST_SHIFT - 1)) for slot in range(1 << 16)]
 
 
 def highest_in_bucket(index):
@@ -65,21 +70,22 @@ def cumulative_usec(histogram):
 class CommandStats:
     """One command's INFO commandstats and latencystats numbers."""
 
-    __slots__ = ("calls", "ns", "rejected", "failed", "histogram")
+    __slots__ = ("ns", "rejected", "failed", "histogram")
 
     def __init__(self):
         self.reset()
 
     def reset(self):
-        self.calls = self.ns = self.rejected = self.failed = 0
+        self.ns = self.rejected = self.failed = 0
         self.histogram = [0] * HISTOGRAM_SIZE
 
-    def used(self):
-        return self.calls or self.rejected or self.failed
+    @property
+    def calls(self):
+        return sum(self.histogram)
 
-    def timed(self):
-        """Whether the latency histogram holds anything (calls made while latency-tracking was on)."""
-        return self.calls and any(self.histogram)
+    def used(self):
+        """Whether INFO shows it: called (a call takes some nanoseconds), refused or failed."""
+        return self.ns or self.rejected or self.failed
 
 
 class Stats:
@@ -93,11 +99,9 @@ class Stats:
                 "net_output_bytes", "error_replies", "reads_processed", "writes_processed",
                 "expire_cycle_ns", "forks", "latest_fork_usec", "fork_rate")
 
-    __slots__ = COUNTERS + ("errors", "errors_enabled", "samples", "last_sample", "slow_ns", "tracking")
+    __slots__ = COUNTERS + ("errors", "errors_enabled", "samples", "last_sample", "slow_ns")
 
     def __init__(self, config):
-        self.slow_ns = NEVER
-        self.tracking = True
         self.reset()
         self.configure(config)
 
@@ -112,13 +116,12 @@ class Stats:
 
     def configure(self, config):
         """Take the thresholds from the settings; call after any CONFIG SET."""
-        thresholds = [1_000_000]  # a blocked command's wait is taken out of anything this long
+        thresholds = [1_000_000]  # a blocked command's wait is taken out of anything this long (< FAST_LIMIT)
         if config["slowlog-log-slower-than"] >= 0:
             thresholds.append(config["slowlog-log-slower-than"] * 1000)
         if config["latency-monitor-threshold"]:
             thresholds.append(config["latency-monitor-threshold"] * 1_000_000)
         self.slow_ns = min(thresholds)
-        self.tracking = config["latency-tracking"]
 
     def count_error(self, message):
         """Redis's afterErrorReply: total_error_replies, and the code's count (the first word, or ERR)."""
