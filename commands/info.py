@@ -11,8 +11,10 @@ import resource
 import sys
 import time
 
+import gevent
+
 from commands import Command, table
-from protocol import Verbatim
+from protocol import PARSER, Verbatim
 from serving import version
 from serving.config import shown_double
 from serving.stats import value_at_percentile
@@ -66,7 +68,14 @@ def _server(server):
         ("hz", 10), ("configured_hz", 10), ("lru_clock", int(time.time()) & LRU_CLOCK_MAX),
         ("executable", os.path.abspath(sys.argv[0])), ("config_file", server.config.config_file),
         ("io_threads_active", 0),
-    ]
+    ] + own_fields()
+
+
+def own_fields():
+    """Ours, after all of Redis's (a client that reads INFO skips names it does not know): what runs this
+    server, and which request parser (the CI passes check the one they asked for)."""
+    return [("mini_redis_version", version.VERSION), ("python_version", platform.python_version()),
+            ("gevent_version", gevent.__version__), ("request_parser", PARSER)]
 
 
 def _clients(server):
@@ -222,7 +231,8 @@ def _cluster(server):
 
 def _keyspace(server):
     now = server.keyspace.clock()
-    return [("db%d" % db.index, "keys=%d,expires=%d,avg_ttl=%d" % (len(db), len(db.expires), db.expires.average_ttl(now)))
+    return [("db%d" % db.index,
+             "keys=%d,expires=%d,avg_ttl=%d" % (len(db), len(db.expires), db.expires.average_ttl(now)))
             for db in server.keyspace.databases if len(db)]
 
 

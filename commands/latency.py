@@ -62,7 +62,8 @@ def latency_histogram(session, *names):
                 rows.extend(command.subcommands.values())
     else:
         rows = command_rows(server)
-    return {command.name.encode(): _histogram(command.stats) for command in rows if command.stats.used() and any(command.stats.histogram)}
+    return {command.name.encode(): _histogram(command.stats) for command in rows
+            if command.stats.used() and any(command.stats.histogram)}
 
 
 LATENCY_HELP = [

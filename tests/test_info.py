@@ -6,12 +6,14 @@ import time
 import hiredis
 import pytest
 
+from commands.info import own_fields
 from conftest import start_ours, start_real_redis
 from differential import Pair, WireClient, encode_command
 from serving.stats import ERROR_CODES_CAP, CommandStats, Stats, bucket_of, highest_in_bucket, value_at_percentile
 from serving.config import Config
 
 DYNAMIC_PREFIXES = ("cmdstat_", "errorstat_", "latency_percentiles_usec_", "db")
+OWN_FIELDS = [name for name, _ in own_fields()]  # ours, at the end of the Server section
 
 
 @pytest.fixture(scope="module")
@@ -56,10 +58,18 @@ def fields(client, *sections):
 
 
 def shape(client, *sections):
-    """Headers and field names in order, without the fields that name commands, error codes or databases."""
-    return [line if line.startswith("#") or not line else line.split(":", 1)[0]
-            for line in info_lines(client, *sections)
-            if not line.startswith(DYNAMIC_PREFIXES)]
+    """Headers and field names in order, without the fields that name commands, error codes or databases,
+    nor our own."""
+    names = [line if line.startswith("#") or not line else line.split(":", 1)[0]
+             for line in info_lines(client, *sections)
+             if not line.startswith(DYNAMIC_PREFIXES)]
+    return [name for name in names if name not in OWN_FIELDS]
+
+
+def test_our_own_fields_end_the_server_section(both):
+    lines = info_lines(both.ours, "server")
+    assert [line.split(":")[0] for line in lines[-len(OWN_FIELDS):]] == OWN_FIELDS
+    assert fields(both.ours)["redis_version"] == "7.0.15"
 
 
 @pytest.mark.parametrize("sections", [(), ("default",), ("all",), ("everything",), ("ALL",), ("server",),
@@ -118,6 +128,8 @@ def test_command_and_error_statistics_after_the_same_commands(both):
     both.check("LPUSH", "k", "x")  # WRONGTYPE: a failed call
     both.check("INCR", "k")  # ERR not an integer: failed
     both.check("CONFIG", "NOSUCH")  # unknown subcommand: no command to blame
+    both.check("CONFIG")  # the container's arity: config's rejected call
+    both.check("CONFIG", "GET")  # the subcommand's: config|get's
     both.check("NOSUCHCOMMAND", "a")
     both.check("CONFIG", "GET", "maxclients")
     both.check("CLIENT", "ID", normalise=lambda reply: b":<id>" if reply.startswith(b":") else reply)
@@ -127,8 +139,10 @@ def test_command_and_error_statistics_after_the_same_commands(both):
     assert _statistics(both.ours) == _statistics(both.redis)
     commands, errors, total = _statistics(both.ours)
     assert commands["cmdstat_get"] == "calls=1,rejected_calls=2,failed_calls=0"
-    assert errors == {"errorstat_ERR": "count=5", "errorstat_WRONGTYPE": "count=2", "errorstat_EXECABORT": "count=1"}
-    assert total == "8"
+    assert errors == {"errorstat_ERR": "count=7", "errorstat_WRONGTYPE": "count=2", "errorstat_EXECABORT": "count=1"}
+    assert total == "10"
+    assert commands["cmdstat_config"] == "calls=0,rejected_calls=1,failed_calls=0"
+    assert commands["cmdstat_config|get"] == "calls=1,rejected_calls=1,failed_calls=0"
 
 
 def test_protocol_error_counts(servers):
