@@ -33,7 +33,6 @@ def exec_(session):
     if aborted:
         return NULL_ARRAY
     session.in_exec = True
-    exec_argv = session.argv
     try:
         replies = []
         for command, arguments, argv in queued:
@@ -42,7 +41,6 @@ def exec_(session):
         return replies
     finally:
         session.in_exec = False
-        session.argv = exec_argv  # EXEC's own, for the slow log
 
 
 def discard(session):
