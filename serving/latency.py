@@ -86,6 +86,24 @@ ADVICE = {
                  "  4) Check with 'redis-cli --intrinsic-latency 100' what is the intrinsic latency in your system.\n"
                  "  5) Check if the problem is allocator-related by recompiling Redis with MALLOC=libc, if you are "
                  "using Jemalloc. However this may create fragmentation problems.\n",
+    "local_disk": "- It is strongly advised to use local disks for persistence, especially if you are using AOF. "
+                  "Remote disks provided by platform-as-a-service providers are known to be slow.\n",
+    "ssd": "- SSD disks are able to reduce fsync latency, and total time needed for snapshotting and AOF log "
+           "rewriting (resulting in smaller memory usage). With extremely high write load SSD disks can be a good "
+           "option. However Redis should perform reasonably with high load using normal disks. Use this advice as "
+           "a last resort.\n",
+    "data_writeback": "- Mounting ext3/4 filesystems with data=writeback can provide a performance boost compared to "
+                      "data=ordered, however this mode of operation provides less guarantees, and sometimes it can "
+                      "happen that after a hard crash the AOF file will have a half-written command at the end and "
+                      "will require to be repaired before Redis restarts.\n",
+    "disk_contention": "- Try to lower the disk contention. This is often caused by other disk intensive processes "
+                       "running in the same computer (including other Redis instances).\n",
+    "no_appendfsync": "- Assuming from the point of view of data safety this is viable in your environment, you could "
+                      "try to enable the 'no-appendfsync-on-rewrite' option, so that fsync will not be performed "
+                      "while there is a child rewriting the AOF file or producing an RDB file (the moment where there "
+                      "is high disk contention).\n",
+    "relax_fsync_policy": "- Your fsync policy is set to 'always'. It is very hard to get good performances with such "
+                          "a setup, if possible try to relax the fsync policy to 'onesec'.\n",
     "hz": "- In order to make the Redis keys expiring process more incremental, try to set the 'hz' configuration "
           "parameter to 100 using 'CONFIG SET hz 100'.\n",
     "large_objects": "- Deleting, expiring or evicting (because of maxmemory policy) large objects is a blocking "
@@ -133,7 +151,11 @@ def _advice_for(event, config):
             first = ["slowlog_tuning"]
         return first + ["slowlog_inspect", "large_objects"]
     return {"fast-command": ["scheduler"], "expire-cycle": ["hz", "large_objects"],
-            "eviction-cycle": ["mass_eviction"]}.get(event, [])
+            "eviction-cycle": ["mass_eviction"],
+            "aof-write-pending-fsync": ["local_disk", "disk_contention", "ssd", "data_writeback"],
+            "aof-write-active-child": ["no_appendfsync", "data_writeback", "ssd"],
+            "aof-write-alone": ["local_disk", "data_writeback", "ssd"],
+            "aof-fsync-always": ["relax_fsync_policy"]}.get(event, [])
 
 
 def _fork_quality(rate):

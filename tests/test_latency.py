@@ -139,3 +139,33 @@ def test_doctor_on_a_slow_fork():
            "150ms. Fork rate is 5.00 GB/sec (terrible).\n" in report
     assert "\n- If you are using a virtual machine, consider upgrading it" in report
     assert "Fork rate is 150.00 GB/sec (excellent)" in doctor_report(monitor, config, fork_rate=150.0)
+
+
+def test_doctor_advice_for_the_aof_events_in_redis_order():
+    monitor = LatencyMonitor()
+    monitor.add("aof-write-alone", 120)
+    monitor.add("aof-fsync-always", 130)
+    config = Config()
+    config.set("latency-monitor-threshold", "100")
+    report = doctor_report(monitor, config)
+    advice = [line[:40] for line in report.split("\n") if line.startswith("- ")]
+    assert advice[:4] == ["- It is strongly advised to use local di", "- SSD disks are able to reduce fsync lat",
+                          "- Mounting ext3/4 filesystems with data=", "- Your fsync policy is set to 'always'. "]
+
+
+def test_aof_writes_and_fsyncs_with_the_monitor_on(tmp_path):
+    """With appendfsync always and a 1 ms threshold, writing still works (events only if the disk is slow)."""
+    from differential import WireClient
+    server = start_ours(tmp_path, "--appendonly", "yes", "--appendfsync", "always", "--dir", str(tmp_path),
+                        "--latency-monitor-threshold", "1")
+    try:
+        with WireClient(server.port) as client:
+            for index in range(50):
+                assert client.call("SET", "k%d" % index, "v") == b"+OK\r\n"
+            events = {event for event, *_ in parse(client.call("LATENCY", "LATEST"))}
+            assert events <= {b"aof-write", b"aof-write-alone", b"aof-write-pending-fsync", b"aof-fsync-always",
+                              b"command", b"fast-command", b"expire-cycle"}
+            assert client.call("DBSIZE") == b":50\r\n"
+        assert "Traceback" not in server.log()
+    finally:
+        server.stop()
