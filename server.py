@@ -35,7 +35,7 @@ from serving.config import Config, ConfigError
 from serving.latency import LatencyMonitor
 from serving.session import Session
 from serving.slowlog import SlowLog
-from serving.stats import Stats
+from serving.stats import ONE_READ, ONE_WRITE, Stats
 from storage.keyspace import Keyspace
 
 READ_SIZE = 64 * 1024
@@ -271,8 +271,7 @@ class Connection:
                 if not data:
                     return
                 ready = len(data) == READ_SIZE
-                stats.net_input_bytes += len(data)
-                stats.reads_processed += 1
+                stats.reads += len(data) + ONE_READ  # one update counts the bytes and the read
                 session.last_active = server.now
                 reader.max_bulk_len = settings["proto-max-bulk-len"]
                 if reader.feed(data) > settings["client-query-buffer-limit"]:
@@ -325,8 +324,7 @@ class Connection:
         output = self.writer.take()
         if not output:
             return
-        server.stats.net_output_bytes += len(output)
-        server.stats.writes_processed += 1
+        server.stats.writes += len(output) + ONE_WRITE
         hard, soft, _ = output_limits or self._output_limits()
         if not (hard or soft or self._flushing or self._closed):  # nothing queued ahead: send it now
             sent = self._send(output)

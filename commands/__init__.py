@@ -180,7 +180,7 @@ def slow_call(session, command, duration):
     """A call that took at least stats.slow_ns: count it without the time it spent blocked, then log it
     to the slow log and the latency monitor if it is over their thresholds."""
     if "blocking" in command.flags:
-        duration = max(0, duration - session.blocked_ns)
+        duration = max(1, duration - session.blocked_ns)  # a call takes time: used() reads ns
         session.blocked_ns = 0
     stats = command.stats
     stats.ns += duration

@@ -25,6 +25,10 @@ def bucket_of(ns):
 FAST_SHIFT = 6  # the table's slots are 64 ns wide
 FAST_LIMIT = 1 << (FAST_SHIFT + 16)  # 4.19 ms, what the table covers: slow_ns never exceeds it
 FAST_BUCKETS = [bucket_of((slot << FAST_SHIFT) + (1 << FAST_SHIFT - 1)) for slot in range(FAST_LIMIT >> FAST_SHIFT)]
+# reads and writes pack two counters in one int, the calls above bit 64 and the bytes below, so that
+# the connection loop counts both with one update per read and per write.
+ONE_READ = ONE_WRITE = 1 << 64
+BYTES = ONE_READ - 1
 BLOCKED_WAIT_CHECK_NS = 1_000_000  # a blocking command this slow may have waited: slow_call() takes the wait out
 
 
@@ -96,8 +100,8 @@ class Stats:
     take out): one comparison per command decides whether anything beyond counting happens.
     """
 
-    COUNTERS = ("connections_received", "commands_processed", "rejected_connections", "net_input_bytes",
-                "net_output_bytes", "error_replies", "reads_processed", "writes_processed",
+    COUNTERS = ("connections_received", "commands_processed", "rejected_connections", "reads", "writes",
+                "error_replies",
                 "expire_cycle_ns", "forks", "latest_fork_usec", "fork_rate")
 
     __slots__ = COUNTERS + ("errors", "errors_enabled", "samples", "last_sample", "slow_ns")
@@ -123,6 +127,22 @@ class Stats:
         if config["latency-monitor-threshold"]:
             thresholds.append(config["latency-monitor-threshold"] * 1_000_000)
         self.slow_ns = min(thresholds)
+
+    @property
+    def net_input_bytes(self):
+        return self.reads & BYTES
+
+    @property
+    def reads_processed(self):
+        return self.reads >> 64
+
+    @property
+    def net_output_bytes(self):
+        return self.writes & BYTES
+
+    @property
+    def writes_processed(self):
+        return self.writes >> 64
 
     def count_error(self, message):
         """Redis's afterErrorReply: total_error_replies, and the code's count (the first word, or ERR)."""
