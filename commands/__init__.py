@@ -17,7 +17,7 @@ from time import perf_counter_ns
 from types import MappingProxyType
 
 from errors import NOAUTH, OOM, ReplyError, unknown_command, unknown_subcommand, wrong_arity
-from protocol import Error
+from protocol import NULL_ARRAY, Error
 from serving.stats import FAST_BUCKETS, FAST_SHIFT, bucket_of
 from storage.eviction import evict_or_refuse
 
@@ -167,7 +167,7 @@ def call(session, command, arguments):
         stats.ns += duration
         stats.histogram[FAST_BUCKETS[duration >> FAST_SHIFT]] += 1
     else:
-        slow_call(session, command, duration)
+        slow_call(session, command, duration, reply)
     if type(reply) is Error:
         stats.failed += 1
         session.server.stats.count_error(reply.message)
@@ -176,15 +176,20 @@ def call(session, command, arguments):
     return reply
 
 
-def slow_call(session, command, duration):
+def slow_call(session, command, duration, reply):
     """A call that took at least stats.slow_ns: count it without the time it spent blocked, then log it
-    to the slow log and the latency monitor if it is over their thresholds."""
+    to the slow log and the latency monitor if it is over their thresholds. As in Redis, a blocking
+    command that timed out (a null reply after a wait) is counted but not logged."""
+    timed_out = False
     if "blocking" in command.flags:
+        timed_out = session.blocked_ns > 0 and (reply is None or reply is NULL_ARRAY)
         duration = max(1, duration - session.blocked_ns)  # a call takes time: used() reads ns
         session.blocked_ns = 0
     stats = command.stats
     stats.ns += duration
     stats.histogram[bucket_of(duration)] += 1
+    if timed_out:
+        return
     server = session.server
     settings = server.config.values
     usec = duration // 1000

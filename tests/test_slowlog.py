@@ -1,4 +1,6 @@
 """SLOWLOG against real Redis: entries as Redis writes them, the thresholds, the cap, the errors."""
+import time
+
 import hiredis
 import pytest
 
@@ -121,3 +123,32 @@ def test_trimming_and_redaction_rules():
     for index in range(300):
         log.push(Client, [b"SET", b"%d" % index], 1, 128)
     assert len(log.entries) == 128 and log.entries[0][0] == 299
+
+
+def test_time_blocked_is_not_slowness(both):
+    both.check("CONFIG", "SET", "slowlog-log-slower-than", "100000")  # 100 ms
+    both.check("SLOWLOG", "RESET")
+    both.check("BLPOP", "nosuchlist", "0.3")  # waits 300 ms, works a few microseconds
+    assert both.check("SLOWLOG", "LEN") == b":0\r\n"
+    both.check("CONFIG", "SET", "slowlog-log-slower-than", "0")
+    both.check("BLPOP", "nosuchlist", "0.2")  # timed out: Redis logs nothing
+    both.check("RPUSH", "other", "x")
+    both.check("BLPOP", "nosuchlist", "other", "0.2")  # served at once
+    ours, redis = entries(both.ours, "3"), entries(both.redis, "3")
+    assert ours == redis
+    assert [argv[0] for argv, _, _ in ours] == [b"BLPOP", b"RPUSH", b"CONFIG"]
+
+
+def test_a_served_blocking_command_is_logged_without_its_wait(both):
+    from differential import WireClient, encode_command
+    durations = []
+    for port in (both.ours.port, both.redis.port):
+        with WireClient(port) as waiting, WireClient(port) as pusher:
+            waiting.send_raw(encode_command(("BLPOP", "queue", "5")))
+            time.sleep(0.3)
+            pusher.call("RPUSH", "queue", "x")
+            assert waiting.read_reply() == b"*2\r\n$5\r\nqueue\r\n$1\r\nx\r\n"
+            newest = parse(pusher.call("SLOWLOG", "GET", "2"))
+        assert [entry[3] for entry in newest] == [[b"BLPOP", b"queue", b"5"], [b"RPUSH", b"queue", b"x"]]
+        durations.append(newest[0][2])
+    assert durations[0] < 100_000  # ours; Redis's own is a few microseconds
