@@ -47,7 +47,8 @@ def digits_masked(reply):
     ("LATENCY", "HISTORY", "command"), ("LATENCY", "GRAPH"), ("LATENCY", "GRAPH", "command"),
     ("LATENCY", "GRAPH", "no such event"), ("LATENCY", "DOCTOR", "x"), ("LATENCY", "HELP", "x"),
     ("LATENCY", "RESET"), ("LATENCY", "RESET", "command", "foo"), ("LATENCY", "LATEST"), ("LATENCY", "DOCTOR"),
-    ("LATENCY", "HISTOGRAM", "nosuchcommand"),
+    ("LATENCY", "HISTOGRAM", "nosuchcommand"), ("DEBUG", "SLEEP"), ("DEBUG", "SLEEP", "abc"),
+    ("DEBUG", "SLEEP", "0.01x"), ("DEBUG", "SLEEP", "-1"), ("DEBUG", "SLEEP", "0", "0"),
 ])
 def test_help_errors_and_empty_answers(both, command):
     both.check(*command)
