@@ -208,6 +208,7 @@ def test_latency_tracking_off_adds_no_histograms(both):
     both.check("GET", "a")
     assert sorted(fields(both.ours, "latencystats")) == sorted(fields(both.redis, "latencystats"))
     assert "latency_percentiles_usec_get" not in fields(both.ours, "latencystats")
+    both.check("LATENCY", "HISTOGRAM", "set", "get")
 
 
 @pytest.mark.parametrize("command", [
