@@ -101,8 +101,7 @@ class Stats:
     """
 
     COUNTERS = ("connections_received", "commands_processed", "rejected_connections", "reads", "writes",
-                "error_replies",
-                "expire_cycle_ns", "forks", "latest_fork_usec", "fork_rate")
+                "error_replies", "expire_cycle_ns", "forks", "latest_fork_usec", "fork_rate")
 
     __slots__ = COUNTERS + ("errors", "errors_enabled", "samples", "last_sample", "slow_ns")
 
