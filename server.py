@@ -23,7 +23,7 @@ from gevent.pool import Pool
 from gevent.server import StreamServer
 
 from commands import Replayer, arity_ok, call, execute, is_plain, plain_table
-from commands.families import build_table
+from commands.families import build_table, with_stats
 from errors import MAX_CLIENTS, PROTECTED_MODE, protocol_error
 from persistence.aof import AOFError, AppendOnly
 from persistence.rdb import RDBError
@@ -32,27 +32,16 @@ from protocol import Error, ProtocolError, ReplyWriter, RequestReader
 from serving import access, version
 from serving.channels import PubSub
 from serving.config import Config, ConfigError
+from serving.latency import LatencyMonitor
 from serving.pause import end_pause
 from serving.session import REPLY_ON, Session
+from serving.slowlog import SlowLog
+from serving.stats import ONE_READ, ONE_WRITE, Stats
 from storage.keyspace import Keyspace
 
 READ_SIZE = 64 * 1024
 HZ = 10  # Redis's default server.hz
 log = logging.getLogger("mini-redis")
-
-
-class Stats:
-    """Counters that INFO stats reports."""
-
-    __slots__ = ("connections_received", "commands_processed", "rejected_connections",
-                 "net_input_bytes", "net_output_bytes", "error_replies")
-
-    def __init__(self):
-        self.reset()
-
-    def reset(self):
-        for name in self.__slots__:
-            setattr(self, name, 0)
 
 
 class Server:
@@ -70,9 +59,12 @@ class Server:
         self.sessions = {}  # client id -> Session, for CLIENT LIST and INFO
         self.monitors = []  # the sessions in MONITOR mode (serving/monitors.py)
         self.pause = None  # the CLIENT PAUSE on, if any (serving/pause.py)
-        self.stats = Stats()
+        self.stats = Stats(config)
+        self.slowlog = SlowLog()
+        self.latency = LatencyMonitor()
         self.started = time.time()
         self.run_id = os.urandom(20).hex()
+        self.replication_id = os.urandom(20).hex()  # INFO replication's master_replid
         self.snapshots = Snapshots(self)
         self.aof = AppendOnly(self)
         self.stopping = gevent.event.Event()  # set once a shutdown is decided (SHUTDOWN, SIGTERM)
@@ -127,18 +119,39 @@ class Server:
 
     def replayer(self):
         """What replays this server's AOF: a client without a connection, which knows the built-in
-        names and the renamed ones (commands were logged under their new names)."""
+        names and the renamed ones (commands were logged under their new names). Its rows count on
+        statistics of their own: as in Redis, INFO does not count what loading ran."""
         commands = build_table()
-        commands.update(self.commands)
+        commands.update((name, with_stats(command)) for name, command in self.commands.items())
         session = Session(self, 0, "", "", -1)
         session.authenticated = True
         session.in_exec = True  # a blocking command answers at once instead of waiting
         return Replayer(commands, session)
 
     def reset_stats(self):
-        """CONFIG RESETSTAT: the counters INFO stats shows start again from zero."""
+        """CONFIG RESETSTAT: what INFO counts starts again from zero (the slow log and the latency
+        monitor keep theirs, as in Redis)."""
         self.stats.reset()
         self.keyspace.reset_stats()
+        for command in self.commands.values():
+            command.stats.reset()
+            for subcommand in command.subcommands.values():
+                subcommand.stats.reset()
+
+    def record_fork(self, started_ns):
+        """A background save or rewrite forked: INFO's fork figures, and the latency monitor's fork event."""
+        self.stats.forks += 1
+        usec = self.stats.latest_fork_usec = max(1, (time.perf_counter_ns() - started_ns) // 1000)
+        self.stats.fork_rate = self.keyspace.memory.used() * 1_000_000 / usec / 1024**3  # GB/s, as Redis
+        self.latency_event("fork", started_ns)
+
+    def latency_event(self, event, started_ns):
+        """Record an event that began at started_ns (perf_counter_ns) if it took latency-monitor-threshold."""
+        threshold = self.config["latency-monitor-threshold"]
+        if threshold:
+            ms = (time.perf_counter_ns() - started_ns) // 1_000_000
+            if ms >= threshold:
+                self.latency.add(event, ms)
 
     def _run_cron(self):
         """Background work, HZ times a second, between commands: active expiry, background saves, timeouts."""
@@ -149,11 +162,19 @@ class Server:
             self.now = time.monotonic()
             if ticks % HZ == 0:
                 self._close_idle_clients()
+            self.stats.sample(ticks)
+            self.stats.configure(self.config)  # CONFIG SET does it at once; this catches any other way in
             if self.pause is not None and self.pause.over():
                 end_pause(self)
             if self.pause is None:  # a CLIENT PAUSE holds active expiry and eviction too
+                started = time.perf_counter_ns()
                 self.keyspace.expire_cycle()
-                self.keyspace.memory.cron()
+                self.stats.expire_cycle_ns += time.perf_counter_ns() - started
+                self.latency_event("expire-cycle", started)
+                if self.keyspace.memory.maxmemory:
+                    started = time.perf_counter_ns()
+                    self.keyspace.memory.cron()
+                    self.latency_event("eviction-cycle", started)
             self.snapshots.cron()
             self.aof.cron()
 
@@ -258,7 +279,7 @@ class Connection:
                 if not data:
                     return
                 ready = len(data) == READ_SIZE
-                stats.net_input_bytes += len(data)
+                stats.reads += len(data) + ONE_READ  # one update counts the bytes and the read
                 session.last_active = server.now
                 reader.max_bulk_len = settings["proto-max-bulk-len"]
                 if reader.feed(data) > settings["client-query-buffer-limit"]:
@@ -286,8 +307,6 @@ class Connection:
                         if blocking.ready:
                             server.keyspace.serve_blocked()
                         stats.commands_processed += 1
-                        if type(reply) is Error:
-                            stats.error_replies += 1
                         writer.write(reply)
                         if session.close_after_reply:
                             break
@@ -296,7 +315,9 @@ class Connection:
                 except ProtocolError as error:
                     log.debug("Protocol error (%s) from client id=%d addr=%s", error.message, session.id,
                               session.address)
-                    writer.write(Error(protocol_error(error.message)))
+                    message = protocol_error(error.message)
+                    stats.count_error(message)
+                    writer.write(Error(message))
                     session.close_after_reply = True
                 self.send_replies(output_limits)
             self._flushed.wait()  # QUIT or a protocol error: the last reply goes out before the close
@@ -313,7 +334,7 @@ class Connection:
         output = self.writer.take()
         if not output:
             return
-        server.stats.net_output_bytes += len(output)
+        server.stats.writes += len(output) + ONE_WRITE
         hard, soft, _ = output_limits or self._output_limits()
         if not (hard or soft or self._flushing or self._closed):  # nothing queued ahead: send it now
             sent = self._send(output)
@@ -542,6 +563,7 @@ def main(argv=None):
     try:
         if config["appendonly"]:  # as Redis: with AOF on, the AOF is the data, and dump.rdb is not read
             server.aof.load(server.replayer())
+            server.stats.reset()  # the replies the replay had are nobody's errors
             server.aof.open_at_start()
         else:
             server.snapshots.load()

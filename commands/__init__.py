@@ -13,18 +13,21 @@ Imports: errors, protocol, storage, persistence, serving.
 """
 import logging
 from collections import namedtuple
+from time import perf_counter_ns
 from types import MappingProxyType
 
 from errors import NOAUTH, OOM, REPLICA_KEYSPACE, ReplyError, unknown_command, unknown_subcommand, wrong_arity
-from protocol import Error
+from protocol import NULL_ARRAY, Error
 from serving.monitors import feed_monitors
 from serving.pause import wait_while_paused
 from serving.session import NO_REPLY, REPLY_ON
+from serving.stats import FAST_BUCKETS, FAST_SHIFT, bucket_of
 from storage.eviction import evict_or_refuse
 
-Command = namedtuple("Command", "name handler arity flags first_key last_key step subcommands group",
-                     defaults=(MappingProxyType({}), "generic"))
-Command.__doc__ = "One row of the command table: flags is a tuple of Redis's flag names."
+Command = namedtuple("Command", "name handler arity flags first_key last_key step subcommands group stats",
+                     defaults=(MappingProxyType({}), "generic", None))
+Command.__doc__ = ("One row of the command table: flags is a tuple of Redis's flag names; stats the server's "
+                   "serving.stats.CommandStats for it (see families.build_table).")
 
 log = logging.getLogger("mini-redis")
 
@@ -90,6 +93,7 @@ def execute(commands, session, argv):
             raise ReplyError("ERR Can't execute '%s': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / "
                              "RESET are allowed in this context" % command.name)
     except ReplyError as error:
+        _count_rejection(commands, session, argv, error.message)
         if argv[0].lower() == b"exec":  # EXEC itself refused: Redis drops any transaction and WATCH
             session.discard_transaction()
             session.unwatch()
@@ -110,6 +114,17 @@ def execute(commands, session, argv):
 def _touches_keyspace(command):
     flags = command.flags
     return "readonly" in flags or "write" in flags or "may_replicate" in flags
+
+
+def _count_rejection(commands, session, argv, message):
+    """A command refused before it ran: its error counts, and so does the row's rejected_calls if the
+    name (and subcommand) were known, as Redis's rejectCommand counts them."""
+    session.server.stats.count_error(message)
+    command = commands.get(argv[0].lower())
+    if command is not None and command.subcommands and len(argv) > 1:
+        command = command.subcommands.get(argv[1].lower())
+    if command is not None and command.stats is not None:
+        command.stats.rejected += 1
 
 
 _UNFINISHED = Error("ERR the command did not finish")  # a handler left by an exception: nothing to log
@@ -143,12 +158,15 @@ def run(session, command, arguments):
 
 def call(session, command, arguments):
     """Call a command's handler: a ReplyError it raises becomes its Error reply, a failure is logged,
-    and a write that worked counts as one change (what save points count).
+    and a write that worked counts as one change (what save points count). Its time goes into the
+    row's stats (a total and a histogram bucket, which counts the calls too), and its failure; one
+    that took long enough goes to slow_call().
 
     One or two arguments are passed spelled out: CPython calls that way several times faster
     than with *arguments, and most commands take one or two.
     """
     session.last_command = command.name
+    start = perf_counter_ns()
     try:
         count = len(arguments)
         if count == 2:
@@ -158,13 +176,47 @@ def call(session, command, arguments):
         else:
             reply = command.handler(session, *arguments)
     except ReplyError as error:
-        return Error(error.message)
+        reply = Error(error.message)
     except Exception:
         log.exception("command %r failed", command.name)
-        return Error("ERR internal error while running '%s'" % command.name)
-    if "write" in command.flags and type(reply) is not Error:
+        reply = Error("ERR internal error while running '%s'" % command.name)
+    duration = perf_counter_ns() - start
+    stats = command.stats
+    if duration < session.server.stats.slow_ns:  # the usual case: a time and a bucket (see serving/stats.py)
+        stats.ns += duration
+        stats.histogram[FAST_BUCKETS[duration >> FAST_SHIFT]] += 1
+    else:
+        slow_call(session, command, duration, reply)
+    if type(reply) is Error:
+        stats.failed += 1
+        session.server.stats.count_error(reply.message)
+    elif "write" in command.flags:
         session.server.keyspace.dirty += 1
     return reply
+
+
+def slow_call(session, command, duration, reply):
+    """A call that took at least stats.slow_ns: count it without the time it spent blocked, then log it
+    to the slow log and the latency monitor if it is over their thresholds. As in Redis, a blocking
+    command that timed out (a null reply after a wait) is counted but not logged."""
+    timed_out = False
+    if "blocking" in command.flags:
+        timed_out = session.blocked_ns > 0 and (reply is None or reply is NULL_ARRAY)
+        duration = max(1, duration - session.blocked_ns)  # a call takes time: used() reads ns
+        session.blocked_ns = 0
+    stats = command.stats
+    stats.ns += duration
+    stats.histogram[bucket_of(duration)] += 1
+    if timed_out:
+        return
+    server = session.server
+    settings = server.config.values
+    usec = duration // 1000
+    if 0 <= settings["slowlog-log-slower-than"] <= usec and "skip_slowlog" not in command.flags:
+        server.slowlog.push(session, session.argv, usec, settings["slowlog-max-len"])
+    threshold = settings["latency-monitor-threshold"]
+    if threshold and usec // 1000 >= threshold:
+        server.latency.add("fast-command" if "fast" in command.flags else "command", usec // 1000)
 
 
 # The families whose commands only read and write data, and never wait: run for a plain session

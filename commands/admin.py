@@ -1,18 +1,10 @@
-"""Server commands: COMMAND, INFO, CONFIG, TIME."""
-import os
-import platform
-import sys
+"""Server commands: COMMAND, CONFIG, TIME."""
 import time
-
-import gevent
 
 from commands import Command, subcommand_table, synopsis, table
 from errors import SYNTAX, ReplyError, printed
-from protocol import PARSER, SetReply, Verbatim
-from serving import version
+from protocol import SetReply
 from serving.config import ConfigError
-from serving.pause import paused_clients
-from storage import eviction
 
 ACL_CATEGORY_BY_GROUP = {"string": "@string", "list": "@list", "hash": "@hash", "set": "@set",
                          "sortedset": "@sortedset", "keyspace": "@keyspace", "connection": "@connection",
@@ -101,99 +93,6 @@ COMMAND_SUBCOMMANDS = subcommand_table(
 )
 
 
-# ------------------------------------------------------------------ INFO
-
-PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
-
-
-def _resident_memory():
-    """The process's resident set size in bytes (Linux /proc)."""
-    with open("/proc/self/statm") as statm:
-        return int(statm.read().split()[1]) * PAGE_SIZE
-
-
-def _human(size):
-    """Redis's bytesToHuman: 1.18M, 512B."""
-    for unit, scale in (("G", 1024**3), ("M", 1024**2), ("K", 1024)):
-        if size >= scale:
-            return "%.2f%s" % (size / scale, unit)
-    return "%dB" % size
-
-
-def _server_section(server):
-    uptime = int(time.time() - server.started)
-    uname = os.uname()
-    return [
-        ("redis_version", version.REDIS_VERSION), ("mini_redis_version", version.VERSION),
-        ("redis_mode", "standalone"), ("os", "%s %s %s" % (uname.sysname, uname.release, uname.machine)),
-        ("arch_bits", 64 if sys.maxsize > 2**32 else 32), ("python_version", platform.python_version()),
-        ("gevent_version", gevent.__version__), ("request_parser", PARSER),  # hiredis, or pure Python
-        ("process_id", os.getpid()), ("run_id", server.run_id),
-        ("tcp_port", server.port), ("server_time_usec", time.time_ns() // 1000),
-        ("uptime_in_seconds", uptime), ("uptime_in_days", uptime // 86400),
-        ("executable", os.path.abspath(sys.argv[0])), ("config_file", server.config.config_file),
-    ]
-
-
-def _clients_section(server):
-    return [("connected_clients", len(server.sessions)), ("maxclients", server.config["maxclients"]),
-            ("blocked_clients", server.keyspace.blocking.blocked_clients + paused_clients(server))]
-
-
-def _memory_section(server):
-    memory = server.keyspace.memory
-    used, rss = memory.used(), _resident_memory()  # used: storage/eviction.py's estimate, what maxmemory limits
-    return [("used_memory", used), ("used_memory_human", _human(used)), ("used_memory_rss", rss),
-            ("used_memory_rss_human", _human(rss)), ("used_memory_peak", memory.peak),
-            ("used_memory_peak_human", _human(memory.peak)), ("used_memory_startup", eviction.STARTUP_MEMORY),
-            ("maxmemory", memory.maxmemory), ("maxmemory_human", _human(memory.maxmemory)),
-            ("maxmemory_policy", memory.policy)]
-
-
-def _stats_section(server):
-    stats = server.stats
-    keyspace = server.keyspace
-    return [("total_connections_received", stats.connections_received),
-            ("total_commands_processed", stats.commands_processed),
-            ("total_net_input_bytes", stats.net_input_bytes),
-            ("total_net_output_bytes", stats.net_output_bytes),
-            ("rejected_connections", stats.rejected_connections),
-            ("expired_keys", keyspace.expired_keys),
-            ("evicted_keys", keyspace.evicted_keys),
-            ("keyspace_hits", keyspace.hits),
-            ("keyspace_misses", keyspace.misses),
-            ("pubsub_channels", len(server.pubsub.channels)),
-            ("pubsub_patterns", len(server.pubsub.patterns)),
-            ("total_error_replies", stats.error_replies)]
-
-
-def _keyspace_section(server):
-    return [("db%d" % db.index, "keys=%d,expires=0,avg_ttl=0" % len(db)) for db in server.keyspace.databases if len(db)]
-
-
-def _persistence_section(server):
-    """The snapshot fields, with the append-only file's own in place of its aof_* ones."""
-    aof_fields, aof_extra = server.aof.info()
-    return [(name, aof_fields.get(name, value)) for name, value in server.snapshots.info()] + aof_extra
-
-
-INFO_SECTIONS = {"server": _server_section, "clients": _clients_section, "memory": _memory_section,
-                 "persistence": _persistence_section, "stats": _stats_section, "keyspace": _keyspace_section}
-
-
-def info(session, *sections):
-    """INFO [section ...]"""
-    wanted = {section.decode(errors="replace").lower() for section in sections} or {"default"}
-    if wanted & {"all", "everything", "default"}:
-        wanted = INFO_SECTIONS.keys()
-    texts = []
-    for name, fields in INFO_SECTIONS.items():
-        if name in wanted:
-            lines = ["# " + name.capitalize()] + ["%s:%s" % field for field in fields(session.server)]
-            texts.append("\r\n".join(lines) + "\r\n")
-    return Verbatim("txt", "\r\n".join(texts).encode())
-
-
 # ------------------------------------------------------------------ CONFIG
 
 
@@ -231,6 +130,7 @@ def config_set(session, *arguments):
     except ConfigError as error:
         raise _set_failed(*error.args) from None
     session.server.keyspace.memory.configure(config)
+    session.server.stats.configure(config)  # the slow log's and latency monitor's thresholds
     if not session.server.aof.switch(config["appendonly"]):
         config.values["appendonly"] = False
         raise _set_failed("appendonly", "Unable to turn on AOF. Check server logs.")
@@ -288,7 +188,6 @@ def time_(session):
 
 COMMANDS = table(
     Command("command", command_, -1, ("loading", "stale"), 0, 0, 0, COMMAND_SUBCOMMANDS),
-    Command("info", info, -1, ("loading", "stale"), 0, 0, 0),
     Command("config", None, -2, (), 0, 0, 0, CONFIG_SUBCOMMANDS),
     Command("time", time_, 1, ("loading", "stale", "fast"), 0, 0, 0),
     group="server",

@@ -3,16 +3,25 @@
 Kept apart from commands/__init__.py, which every family imports for its Command rows: the
 families import the table's helpers, this module imports the families, and nothing goes round.
 """
-from commands import (admin, client, connection, expire, hashes, keys, lists, persistence, pubsub, sets, strings,
-                      transactions, zsets)
+from types import MappingProxyType
 
-FAMILIES = (strings, lists, hashes, sets, zsets, keys, expire, pubsub, transactions, connection, client, admin,
-            persistence)
+from commands import (admin, client, connection, expire, hashes, info, keys, latency, lists, persistence, pubsub,
+                      sets, slowlog, strings, transactions, zsets)
+from serving.stats import CommandStats
+
+FAMILIES = (strings, lists, hashes, sets, zsets, keys, expire, pubsub, transactions, connection, client, admin, info,
+            slowlog, latency, persistence)
 
 
 def build_table():
     """A new table of every command (name -> Command row): each server owns one, and renames its rows."""
     commands = {}
     for family in FAMILIES:
-        commands.update(family.COMMANDS)
+        commands.update((name, with_stats(command)) for name, command in family.COMMANDS.items())
     return commands
+
+
+def with_stats(command):
+    """The row with its own CommandStats, and its subcommands' rows with theirs."""
+    subcommands = MappingProxyType({name: with_stats(sub) for name, sub in command.subcommands.items()})
+    return command._replace(stats=CommandStats(), subcommands=subcommands)

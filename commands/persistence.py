@@ -1,10 +1,12 @@
 """Persistence commands, as Redis's rdb.c, aof.c and server.c: SAVE, BGSAVE, BGREWRITEAOF, LASTSAVE, SHUTDOWN,
-DEBUG RELOAD.
+DEBUG RELOAD and DEBUG SLEEP.
 
 The snapshot machinery is persistence/snapshots.py; these only check
 arguments and state, and answer as Redis does.
 """
 import logging
+import re
+import time
 
 from commands import Command, table
 from errors import SYNTAX, ReplyError, subcommand_syntax
@@ -91,7 +93,22 @@ def debug(session, subcommand, *arguments):
     """DEBUG subcommand [argument ...]"""
     if subcommand.lower() == b"reload":
         return _debug_reload(session, arguments)
+    if subcommand.lower() == b"sleep" and len(arguments) == 1:
+        return _debug_sleep(arguments[0])
     raise subcommand_syntax(session.argv)
+
+
+_LEADING_NUMBER = re.compile(rb"\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
+
+
+def _debug_sleep(seconds):
+    """DEBUG SLEEP seconds: the whole server stops that long, as Redis's nanosleep() does (a latency
+    monitor's test tool). The number is read as strtod() reads it: its longest leading number, else 0."""
+    match = _LEADING_NUMBER.match(seconds)
+    delay = float(match.group()) if match else 0.0
+    if delay > 0:
+        time.sleep(delay)
+    return "OK"
 
 
 def _debug_reload(session, options):

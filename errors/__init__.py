@@ -92,6 +92,8 @@ PAUSE_TIMEOUT_NOT_INTEGER = "ERR timeout is not an integer or out of range"
 PAUSE_MODE = "ERR CLIENT PAUSE mode must be WRITE or ALL"
 UNBLOCK_REASON = "ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR"
 CLIENT_NAME = "ERR Client names cannot contain spaces, newlines or special characters."
+SLOWLOG_COUNT = "ERR count should be greater than or equal to -1"
+LATENCY_NO_SAMPLES = "ERR No samples available for event '%s'"
 
 
 def _c_string(arg, limit=128):

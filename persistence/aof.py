@@ -182,6 +182,7 @@ class AppendOnly:
             return
         data, self.buffer = self.buffer, bytearray()
         size_before = self.current_size
+        started = time.perf_counter_ns() if self.config["latency-monitor-threshold"] else None
         try:
             view = memoryview(data)
             while view:
@@ -198,9 +199,21 @@ class AppendOnly:
                 log.warning("Can't recover from AOF write error when the AOF fsync policy is 'always'. Exiting...")
                 os._exit(1)
             return
+        if started is not None:
+            self._write_latency(started)
         if not self.last_write_ok:
             log.warning("AOF write error looks solved, Redis can write again.")
             self.last_write_ok = True
+
+    def _write_latency(self, started):
+        """The latency monitor's events for a write, named by what else was going on, as Redis names them."""
+        if self._syncing is not None:
+            self.server.latency_event("aof-write-pending-fsync", started)
+        elif self.child_pid is not None or self.server.snapshots.child_pid is not None:
+            self.server.latency_event("aof-write-active-child", started)
+        else:
+            self.server.latency_event("aof-write-alone", started)
+        self.server.latency_event("aof-write", started)
 
     def _undo_partial_write(self, size_before):
         """Cut a half-written command back off, as Redis does, so the file stays loadable."""
@@ -223,8 +236,11 @@ class AppendOnly:
             if fd is None:
                 return
             done = self._syncing = gevent.event.Event()
+            started = time.perf_counter_ns()
             try:
                 gevent.get_hub().threadpool.apply(os.fsync, (fd,))
+                if self.config["appendfsync"] == "always":
+                    self.server.latency_event("aof-fsync-always", started)
             except OSError as error:
                 self._fsync_failed(error)
                 return
@@ -366,6 +382,7 @@ class AppendOnly:
     def rewrite_in_background(self):
         """Fork a child that writes the keyspace as fresh commands; True if it started."""
         self.rewrite_started = time.monotonic()
+        started = time.perf_counter_ns()
         try:
             pid = os.fork()
         except OSError as error:
@@ -375,6 +392,7 @@ class AppendOnly:
             return False
         if pid == 0:
             self._child()
+        self.server.record_fork(started)
         self.child_pid = pid
         self.rewrite_buffer = bytearray()
         self.selected = -1  # the rewritten file ends in any database: the next command says which

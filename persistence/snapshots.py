@@ -90,6 +90,7 @@ class Snapshots:
         config = self.server.config
         self.last_bgsave_try = int(time.time())
         self.dirty_before_child = self.server.keyspace.dirty
+        started = time.perf_counter_ns()
         try:
             pid = os.fork()
         except OSError as error:
@@ -98,6 +99,7 @@ class Snapshots:
             return False
         if pid == 0:
             self._child(config)
+        self.server.record_fork(started)
         self.child_pid = pid
         self.child_started = time.monotonic()
         self.scheduled = False

@@ -89,6 +89,33 @@ def _save_points(text):
     return " ".join(words)
 
 
+class Percentiles(tuple):
+    """latency-tracking-info-percentiles: floats from 0 to 100, shown as Redis trims them (99.9, 50)."""
+
+    def __str__(self):
+        return " ".join(shown_double(value) for value in self)
+
+
+def shown_double(value):
+    """A double as Redis's "%f" then trimDoubleString prints it: 99.900000 -> 99.9."""
+    return ("%f" % value).rstrip("0").rstrip(".")
+
+
+def _percentiles(text):
+    values = []
+    for word in text.split():
+        try:
+            if "_" in word:
+                raise ValueError(word)
+            value = float(word)
+        except ValueError:
+            raise ConfigError("Invalid latency-tracking-info-percentiles parameters") from None
+        if not 0.0 <= value <= 100.0:
+            raise ConfigError("latency-tracking-info-percentiles parameters should sit between [0.0,100.0]")
+        values.append(value)
+    return Percentiles(values)
+
+
 def _text(text):
     return text
 
@@ -204,6 +231,12 @@ PARAMETERS = [
     Parameter("maxmemory-samples", "5", _integer(1, 2**31 - 1), True),
     Parameter("lfu-log-factor", "10", _integer(0, 2**31 - 1), True),
     Parameter("lfu-decay-time", "1", _integer(0, 2**31 - 1), True),
+    # The slow log, the latency monitor and latency tracking: see serving/stats.py, slowlog.py, latency.py.
+    Parameter("slowlog-log-slower-than", "10000", _integer(-1, LLONG_MAX), True),
+    Parameter("slowlog-max-len", "128", _integer(0, LLONG_MAX), True),
+    Parameter("latency-monitor-threshold", "0", _integer(0, LLONG_MAX), True),
+    Parameter("latency-tracking", "yes", _yes_no, True),
+    Parameter("latency-tracking-info-percentiles", "50 99 99.9", _percentiles, True),
 ]
 BY_NAME = {name: parameter for parameter in PARAMETERS for name in (parameter.name, parameter.alias) if name}
 

@@ -25,7 +25,8 @@ class Session:
                  "db", "protocol", "name", "last_command", "argv",
                  "close_after_reply", "in_exec", "wait_for", "deliver", "authenticated",
                  "multi", "multi_failed", "watching", "watch_dirty", "channels", "patterns",
-                 "connection", "replies", "monitoring", "own_monitor_lines", "no_evict", "waiter", "paused")
+                 "connection", "replies", "monitoring", "own_monitor_lines", "no_evict", "waiter", "paused",
+                 "blocked_ns")
 
     def __init__(self, server, client_id, address, local_address, fd):
         self.server = server
@@ -50,6 +51,7 @@ class Session:
         self.watch_dirty = False
         self.channels = set()
         self.patterns = set()
+        self.blocked_ns = 0  # time spent blocked, which the command's duration leaves out (see commands.slow_call)
         self.connection = None  # server.py's Connection: CLIENT LIST reads its buffers
         self.replies = REPLY_ON  # CLIENT REPLY: on, off, or skipping (see outgoing)
         self.monitoring = False  # MONITOR
@@ -94,10 +96,12 @@ class Session:
         blocking.block(waiter)
         propagator = self.server.keyspace.propagator  # other clients' commands run while this one waits
         held = propagator.detach() if propagator is not None else None
+        started = time.perf_counter_ns()
         try:
             reply = self.wait_for(waiter.result, timeout or None)
         finally:
             self.waiter = None
+            self.blocked_ns += time.perf_counter_ns() - started
             blocking.unblock(waiter)
             if held is not None:
                 propagator.attach(held)

@@ -1,0 +1,285 @@
+"""INFO against real Redis: the sections and field names in order, and the values that the same
+commands make the same on both (command and error statistics, keyspace, replication, cluster)."""
+import re
+import time
+
+import hiredis
+import pytest
+
+from commands.info import own_fields
+from conftest import start_ours, start_real_redis
+from differential import Pair, WireClient, encode_command
+from serving.stats import ERROR_CODES_CAP, CommandStats, Stats, bucket_of, highest_in_bucket, value_at_percentile
+from serving.config import Config
+
+DYNAMIC_PREFIXES = ("cmdstat_", "errorstat_", "latency_percentiles_usec_", "db")
+OWN_FIELDS = [name for name, _ in own_fields()]  # ours, at the end of the Server section
+
+
+@pytest.fixture(scope="module")
+def servers(tmp_path_factory):
+    """A server of ours and a real Redis of this module's own: statistics are server-wide."""
+    ours = start_ours(tmp_path_factory.mktemp("ours"))
+    redis = start_real_redis(tmp_path_factory.mktemp("redis"), "--enable-debug-command", "yes")
+    yield ours, redis
+    ours.stop()
+    redis.stop()
+
+
+@pytest.fixture
+def both(servers):
+    """Fresh connections to both, with the data, the statistics and the settings this module changes
+    back to where they start."""
+    ours, redis = servers
+    with Pair(ours.port, redis.port) as pair:
+        for command in (("FLUSHALL",), ("CONFIG", "SET", "latency-tracking", "yes"),
+                        ("CONFIG", "SET", "latency-tracking-info-percentiles", "50 99 99.9"),
+                        ("CONFIG", "RESETSTAT")):
+            pair.check(*command)
+        yield pair
+
+
+def parse(raw):
+    reader = hiredis.Reader()
+    reader.feed(raw)
+    return reader.gets()
+
+
+def info_lines(client, *sections):
+    """INFO's text as lines (headers, fields, blank separators)."""
+    text = parse(client.call("INFO", *sections)).decode()
+    assert text == "" or text.endswith("\r\n")
+    return text.split("\r\n")[:-1]
+
+
+def fields(client, *sections):
+    """INFO's fields as a dict of strings."""
+    return dict(line.split(":", 1) for line in info_lines(client, *sections) if line and not line.startswith("#"))
+
+
+def shape(client, *sections):
+    """Headers and field names in order, without the fields that name commands, error codes or databases,
+    nor our own."""
+    names = [line if line.startswith("#") or not line else line.split(":", 1)[0]
+             for line in info_lines(client, *sections)
+             if not line.startswith(DYNAMIC_PREFIXES)]
+    return [name for name in names if name not in OWN_FIELDS]
+
+
+def test_our_own_fields_end_the_server_section(both):
+    lines = info_lines(both.ours, "server")
+    assert [line.split(":")[0] for line in lines[-len(OWN_FIELDS):]] == OWN_FIELDS
+    assert fields(both.ours)["redis_version"] == "7.0.15"
+
+
+@pytest.mark.parametrize("sections", [(), ("default",), ("all",), ("everything",), ("ALL",), ("server",),
+                                      ("server", "clients"), ("keyspace", "server"), ("default", "commandstats"),
+                                      ("commandstats", "latencystats", "errorstats"), ("CPU",), ("modules",),
+                                      ("cluster", "replication"), ("memory", "persistence", "stats"),
+                                      ("foo",), ("foo", "server")])
+def test_sections_and_field_names_in_order(both, sections):
+    assert shape(both.ours, *sections) == shape(both.redis, *sections)
+
+
+def test_headers_of_the_section_sets(both):
+    headers = {}
+    for sections in [(), ("all",), ("everything",), ("default",)]:
+        ours = [line for line in info_lines(both.ours, *sections) if line.startswith("#")]
+        assert ours == [line for line in info_lines(both.redis, *sections) if line.startswith("#")]
+        headers[sections] = ours
+    assert "# Commandstats" not in headers[()] and "# Latencystats" in headers[("all",)]
+    assert headers[()] == headers[("default",)] and headers[("all",)] == headers[("everything",)]
+
+
+def test_unknown_section_is_an_empty_reply(both):
+    both.check("INFO", "nosuchsection")
+
+
+def test_idle_fields_match(both):
+    """Replication of a master without replicas, cluster, and the idle values of absent features."""
+    names = ["role", "connected_slaves", "master_failover_state", "master_replid2", "master_repl_offset",
+             "second_repl_offset", "repl_backlog_active", "repl_backlog_size", "repl_backlog_first_byte_offset",
+             "repl_backlog_histlen", "cluster_enabled", "redis_version", "redis_mode", "arch_bits", "hz",
+             "configured_hz", "io_threads_active", "tracking_clients", "maxclients", "used_memory_lua",
+             "number_of_cached_scripts", "used_memory_scripts", "maxmemory_policy", "loading", "aof_enabled",
+             "sync_full", "pubsub_channels", "total_forks", "unexpected_error_replies", "mem_replication_backlog",
+             "used_cpu_sys_children", "used_cpu_user_children", "blocked_clients"]
+    ours, redis = fields(both.ours, "everything"), fields(both.redis, "everything")
+    assert {name: ours[name] for name in names} == {name: redis[name] for name in names}
+    assert re.fullmatch("[0-9a-f]{40}", ours["master_replid"])
+    for name in ("used_cpu_sys", "used_cpu_user", "used_cpu_sys_main_thread", "used_cpu_user_main_thread"):
+        assert re.fullmatch(r"\d+\.\d{6}", ours[name])
+    assert int(ours["tcp_port"]) == both.ours.port
+
+
+def _statistics(client):
+    """cmdstat_* without the times, errorstat_* and total_error_replies."""
+    stats = fields(client, "commandstats", "errorstats", "stats")
+    commands = {name: re.sub(r"usec=\d+,usec_per_call=[\d.]+,", "", value)
+                for name, value in stats.items() if name.startswith("cmdstat_")}
+    errors = {name: value for name, value in stats.items() if name.startswith("errorstat_")}
+    return commands, errors, stats["total_error_replies"]
+
+
+def test_command_and_error_statistics_after_the_same_commands(both):
+    both.check("SET", "k", "v")
+    both.check("GET", "k")
+    both.check("GET")  # wrong arity: a rejected call
+    both.check("LPUSH", "k", "x")  # WRONGTYPE: a failed call
+    both.check("INCR", "k")  # ERR not an integer: failed
+    both.check("CONFIG", "NOSUCH")  # unknown subcommand: no command to blame
+    both.check("CONFIG")  # the container's arity: config's rejected call
+    both.check("CONFIG", "GET")  # the subcommand's: config|get's
+    both.check("NOSUCHCOMMAND", "a")
+    both.check("CONFIG", "GET", "maxclients")
+    both.check("CLIENT", "ID", normalise=lambda reply: b":<id>" if reply.startswith(b":") else reply)
+    both.check_pipeline([("MULTI",), ("SET", "m", "1"), ("LPUSH", "k", "x"), ("EXEC",)])
+    both.check_pipeline([("MULTI",), ("GET",), ("EXEC",)])  # queued with an error: EXECABORT
+    both.check_raw(b"*3\r\n$3\r\nSET\r\n$1\r\na\r\n$1\r\nb\r\n*1\r\n$4\r\nPING\r\n", replies=2)
+    assert _statistics(both.ours) == _statistics(both.redis)
+    commands, errors, total = _statistics(both.ours)
+    assert commands["cmdstat_get"] == "calls=1,rejected_calls=2,failed_calls=0"
+    assert errors == {"errorstat_ERR": "count=7", "errorstat_WRONGTYPE": "count=2", "errorstat_EXECABORT": "count=1"}
+    assert total == "10"
+    assert commands["cmdstat_config"] == "calls=0,rejected_calls=1,failed_calls=0"
+    assert commands["cmdstat_config|get"] == "calls=1,rejected_calls=1,failed_calls=0"
+
+
+def test_protocol_error_counts(servers):
+    totals = []
+    for server in servers:
+        with WireClient(server.port) as client:
+            client.call("CONFIG", "RESETSTAT")
+            with WireClient(server.port) as bad:
+                bad.send_raw(b"*1\r\n$x\r\n")
+                assert bad.read_until_closed() == b"-ERR Protocol error: invalid bulk length\r\n"
+            stats = fields(client, "errorstats", "stats")
+            totals.append((stats["errorstat_ERR"], stats["total_error_replies"]))
+    assert totals[0] == totals[1] == ("count=1", "1")
+
+
+def test_config_resetstat_resets_what_redis_resets(both):
+    for command in [("SET", "a", "1"), ("GET",), ("LPUSH", "a", "x"), ("GET", "a"), ("GET", "missing")]:
+        both.check(*command)
+    both.check("CONFIG", "RESETSTAT")
+    ours, redis = fields(both.ours, "everything"), fields(both.redis, "everything")
+    reset = ["total_commands_processed", "total_error_replies", "keyspace_hits", "keyspace_misses",
+             "expired_keys", "evicted_keys", "rejected_connections", "total_connections_received"]
+    assert {name: ours[name] for name in reset} == {name: redis[name] for name in reset}
+    assert sorted(name for name in ours if name.startswith(("cmdstat_", "errorstat_"))) == \
+        sorted(name for name in redis if name.startswith(("cmdstat_", "errorstat_"))) == ["cmdstat_config|resetstat"]
+    assert int(ours["total_net_input_bytes"]) < 200 and int(ours["rdb_changes_since_last_save"]) > 0
+
+
+def test_keyspace_counts_keys_expires_and_average_ttl(both):
+    for index in range(10):
+        both.check("SET", "plain%d" % index, "v")
+    for index in range(5):
+        both.check("SET", "ttl%d" % index, "v", "EX", "100")
+    both.check("SELECT", "3")
+    both.check("SET", "three", "v", "PX", "50000")
+    ours, redis = fields(both.ours, "keyspace"), fields(both.redis, "keyspace")
+    assert ours.keys() == redis.keys() == {"db0", "db3"}
+    for db, ttl in (("db0", 100_000), ("db3", 50_000)):
+        ours_counts, ours_ttl = ours[db].rsplit(",", 1)
+        assert ours_counts == redis[db].rsplit(",", 1)[0]
+        assert ttl - 5000 <= int(ours_ttl.split("=")[1]) <= ttl
+    assert ours["db0"].startswith("keys=15,expires=5,")
+
+
+def test_latencystats_lines_follow_the_percentiles_setting(both):
+    for index in range(20):
+        both.check("SET", "k%d" % index, "v")
+    pattern = re.compile(r"p50=\d+\.\d{3},p99=\d+\.\d{3},p99\.9=\d+\.\d{3}")
+    for client in (both.ours, both.redis):
+        assert pattern.fullmatch(fields(client, "latencystats")["latency_percentiles_usec_set"])
+    both.check("CONFIG", "SET", "latency-tracking-info-percentiles", "0 12.5 100")
+    both.check("CONFIG", "GET", "latency-tracking-info-percentiles")
+    ours = fields(both.ours, "latencystats")["latency_percentiles_usec_set"]
+    assert re.sub(r"=[\d.]+", "=", ours) == re.sub(r"=[\d.]+", "=", fields(both.redis, "latencystats")[
+        "latency_percentiles_usec_set"]) == "p0=,p12.5=,p100="
+    both.check("CONFIG", "SET", "latency-tracking-info-percentiles", "")
+    assert fields(both.ours, "latencystats")["latency_percentiles_usec_set"] == ""
+
+
+def test_latency_tracking_off_adds_no_histograms(both):
+    both.check("CONFIG", "SET", "latency-tracking", "no")
+    both.check("SET", "a", "1")
+    both.check("GET", "a")
+    assert sorted(fields(both.ours, "latencystats")) == sorted(fields(both.redis, "latencystats"))
+    assert "latency_percentiles_usec_get" not in fields(both.ours, "latencystats")
+    both.check("LATENCY", "HISTOGRAM", "set", "get")
+
+
+@pytest.mark.parametrize("command", [
+    ("CONFIG", "SET", "slowlog-log-slower-than", "-2"), ("CONFIG", "SET", "slowlog-max-len", "-1"),
+    ("CONFIG", "SET", "latency-monitor-threshold", "-1"), ("CONFIG", "SET", "latency-tracking", "maybe"),
+    ("CONFIG", "SET", "latency-tracking-info-percentiles", "101"),
+    ("CONFIG", "SET", "latency-tracking-info-percentiles", "abc"),
+    ("CONFIG", "SET", "slowlog-log-slower-than", "x"),
+    ("CONFIG", "GET", "slowlog-*"), ("CONFIG", "GET", "latency-*"),
+])
+def test_settings_errors_and_values(both, command):
+    from differential import unordered_pairs
+    both.check(*command, normalise=unordered_pairs)
+
+
+def test_instantaneous_ops_are_sampled(servers):
+    """A burst of commands shows in instantaneous_ops_per_sec (and input kbps) within a few samples."""
+    with WireClient(servers[0].port) as client:
+        batch = encode_command(("PING",)) * 500
+        deadline = time.monotonic() + 1.0
+        sent = 0
+        while time.monotonic() < deadline and sent < 40:
+            client.send_raw(batch)
+            client.read_replies(500)
+            sent += 1
+            time.sleep(0.02)
+        stats = fields(client, "stats")
+    assert int(stats["instantaneous_ops_per_sec"]) > 0
+    assert float(stats["instantaneous_input_kbps"]) > 0
+
+
+# ------------------------------------------------------------------ the statistics themselves
+
+
+def test_error_codes_are_capped_as_redis_caps_them():
+    stats = Stats(Config())
+    for code in range(ERROR_CODES_CAP):
+        stats.count_error("CODE%d something went wrong" % code)
+    assert len(stats.errors) == ERROR_CODES_CAP
+    stats.count_error("ONEMORE and errorstats stop")
+    assert stats.errors == {} and stats.error_replies == ERROR_CODES_CAP + 1
+    stats.count_error("ERR still counted in the total")
+    assert stats.errors == {} and stats.error_replies == ERROR_CODES_CAP + 2
+    stats.reset()
+    stats.count_error("ERR back")
+    stats.count_error("NOSPACEINTHEFIRSTTHIRTYONECHARACTERSATALL")
+    assert stats.errors == {"ERR": 2}
+
+
+def test_histogram_buckets_keep_an_eighth_of_precision():
+    for ns in (1, 7, 15, 16, 17, 1000, 1023, 1024, 123_456, 10**9, 2**40 + 12345):
+        index = bucket_of(ns)
+        assert ns <= highest_in_bucket(index) <= ns * 1.125 + 1
+        previous = index - 1 if index != 40 else 15  # 16 to 39 are never used
+        assert index == 0 or highest_in_bucket(previous) < ns
+    stats = CommandStats()
+    for ns in [1000] * 98 + [50_000, 900_000]:
+        stats.histogram[bucket_of(ns)] += 1
+    assert 1000 <= value_at_percentile(stats.histogram, 50) <= 1125
+    assert 50_000 <= value_at_percentile(stats.histogram, 99) <= 56_250
+    assert 900_000 <= value_at_percentile(stats.histogram, 99.9) <= 1_012_500
+
+
+def test_a_background_save_counts_a_fork(both):
+    both.check("SET", "k", "v")
+    both.check("BGSAVE")
+    for client in (both.ours, both.redis):
+        deadline = time.monotonic() + 10
+        while fields(client, "persistence")["rdb_bgsave_in_progress"] != "0" and time.monotonic() < deadline:
+            time.sleep(0.05)
+        stats = fields(client, "stats")
+        assert stats["total_forks"] == "1" and int(stats["latest_fork_usec"]) > 0
+    both.check("CONFIG", "RESETSTAT")
+    assert fields(both.ours, "stats")["total_forks"] == fields(both.redis, "stats")["total_forks"]
