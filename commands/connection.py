@@ -242,12 +242,12 @@ CLIENT_SUBCOMMANDS = subcommand_table(
 
 COMMANDS = table(
     Command("ping", ping, -1, ("fast",), 0, 0, 0),
-    Command("echo", echo, 2, ("fast",), 0, 0, 0),
+    Command("echo", echo, 2, ("loading", "stale", "fast"), 0, 0, 0),
     Command("quit", quit_, -1, ("allow_busy", "noscript", "loading", "stale", "fast", "no_auth"), 0, 0, 0),
-    Command("reset", reset, 1, ("noscript", "loading", "stale", "fast", "no_auth"), 0, 0, 0),
+    Command("reset", reset, 1, ("noscript", "loading", "stale", "fast", "no_auth", "allow_busy"), 0, 0, 0),
     Command("select", select, 2, ("loading", "stale", "fast"), 0, 0, 0),
-    Command("auth", auth, -2, ("noscript", "loading", "stale", "fast", "no_auth"), 0, 0, 0),
-    Command("hello", hello, -1, ("noscript", "loading", "stale", "fast", "no_auth"), 0, 0, 0),
+    Command("auth", auth, -2, ("noscript", "loading", "stale", "fast", "no_auth", "allow_busy"), 0, 0, 0),
+    Command("hello", hello, -1, ("noscript", "loading", "stale", "fast", "no_auth", "allow_busy"), 0, 0, 0),
     Command("client", None, -2, (), 0, 0, 0, CLIENT_SUBCOMMANDS),
     group="connection",
 )

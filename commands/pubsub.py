@@ -98,7 +98,7 @@ COMMANDS = table(
     Command("unsubscribe", unsubscribe, -1, ("pubsub", "noscript", "loading", "stale"), 0, 0, 0),
     Command("psubscribe", psubscribe, -2, ("pubsub", "noscript", "loading", "stale"), 0, 0, 0),
     Command("punsubscribe", punsubscribe, -1, ("pubsub", "noscript", "loading", "stale"), 0, 0, 0),
-    Command("publish", publish, 3, ("pubsub", "loading", "stale", "fast", "may_replicate"), 0, 0, 0),
+    Command("publish", publish, 3, ("pubsub", "loading", "stale", "fast"), 0, 0, 0),
     Command("pubsub", None, -2, (), 0, 0, 0, PUBSUB_SUBCOMMANDS),
     group="pubsub",
 )
