@@ -17,6 +17,7 @@ from types import MappingProxyType
 
 from errors import NOAUTH, OOM, ReplyError, unknown_command, unknown_subcommand, wrong_arity
 from protocol import Error
+from serving import access
 from storage.eviction import evict_or_refuse
 
 Command = namedtuple("Command", "name handler arity flags first_key last_key step subcommands group",
@@ -73,6 +74,8 @@ def execute(commands, session, argv):
             command, arguments = lookup(commands, argv)  # a container's subcommand, or the error to send
         else:
             arguments = argv[1:]
+        if "protected" in command.flags:  # DEBUG: allowed by enable-debug-command
+            access.check_protected(session, command.name)
         if not session.authenticated and "no_auth" not in command.flags and session.server.config["requirepass"]:
             raise ReplyError(NOAUTH)
         if session.multi is not None and "no_multi" in command.flags:

@@ -204,6 +204,10 @@ PARAMETERS = [
     Parameter("maxmemory-samples", "5", _integer(1, 2**31 - 1), True),
     Parameter("lfu-log-factor", "10", _integer(0, 2**31 - 1), True),
     Parameter("lfu-decay-time", "1", _integer(0, 2**31 - 1), True),
+    # Who may run DEBUG and MODULE and set the protected configs: no one, local clients, or all (start-up only).
+    Parameter("enable-protected-configs", "no", _one_of(("no", "yes", "local")), False),
+    Parameter("enable-debug-command", "no", _one_of(("no", "yes", "local")), False),
+    Parameter("enable-module-command", "no", _one_of(("no", "yes", "local")), False),
 ]
 BY_NAME = {name: parameter for parameter in PARAMETERS for name in (parameter.name, parameter.alias) if name}
 

@@ -330,6 +330,8 @@ class Keyspace:
         self.memory = Memory(self)  # maxmemory: size estimates and eviction
         self.dirty = 0  # writes since the last snapshot (INFO's rdb_changes_since_last_save, save points)
         self.propagator = None  # the append-only file while it logs (persistence/aof.py): see propagate()
+        self.active_expire = True  # DEBUG SET-ACTIVE-EXPIRE 0 leaves expired keys until they are read
+        self.quicklist_packed_threshold = 1 << 30  # a list element this long takes a node alone (DEBUG OBJECT)
         self.reset_stats()
 
     def reset_stats(self):
@@ -415,7 +417,7 @@ class Keyspace:
         now = self.access_clock = self.clock()
         deadline_ns = time.monotonic_ns() + budget_ms * 1_000_000
         for database in self.databases:
-            if database.expires.deadlines:
+            if database.expires.deadlines and self.active_expire:
                 database.expire_some(now, deadline_ns)
             database.compact()
             if time.monotonic_ns() > deadline_ns:
