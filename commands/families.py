@@ -3,11 +3,11 @@
 Kept apart from commands/__init__.py, which every family imports for its Command rows: the
 families import the table's helpers, this module imports the families, and nothing goes round.
 """
-from commands import (admin, connection, debug, expire, hashes, introspection, keys, lists, persistence, pubsub,
-                      sets, strings, transactions, zsets)
+from commands import (admin, connection, debug, expire, hashes, introspection, keys, lists, lolwut, memory,
+                      persistence, pubsub, sets, strings, transactions, zsets)
 
 FAMILIES = (strings, lists, hashes, sets, zsets, keys, expire, pubsub, transactions, connection, admin, introspection,
-            persistence, debug)
+            memory, persistence, debug, lolwut)
 
 
 def build_table():

@@ -4,7 +4,7 @@ import pytest
 
 from commands.families import build_table
 from commands.introspection import METADATA
-from differential import Pair, WireClient, mask_integer, reply_end
+from differential import Node, Pair, WireClient, mask_integer
 
 TABLE = build_table()
 CONTAINERS = [name.decode() for name, command in TABLE.items() if command.subcommands]
@@ -12,31 +12,6 @@ SIMPLE = [name.decode() for name, command in TABLE.items() if not command.subcom
 SUBCOMMANDS = [sub.name for command in TABLE.values() for sub in command.subcommands.values()]
 NOT_IN_REDIS_7_0 = {"delete", "flush", "client|setinfo"}
 ROW_ONLY_FLAGS = {"protected"}  # Redis 7.0 keeps CMD_PROTECTED (DEBUG, MODULE) out of COMMAND INFO
-
-
-class Node:
-    """One reply cut out of the raw bytes: its own line (and blob), and the replies inside it."""
-
-    def __init__(self, raw, start=0):
-        line_end = raw.index(b"\r\n", start) + 2
-        self.end = reply_end(raw, start)
-        kind = raw[start:start + 1]
-        self.children = []
-        if kind in (b"*", b"~", b"%"):
-            position = line_end
-            while position < self.end:
-                child = Node(raw, position)
-                self.children.append(child)
-                position = child.end
-            self.head = raw[start:line_end]
-        else:
-            self.head = raw[start:self.end]
-
-    def bytes(self):
-        return self.head + b"".join(child.bytes() for child in self.children)
-
-    def pairs(self):
-        return dict(zip((child.bytes() for child in self.children[::2]), self.children[1::2]))
 
 
 def bulk(text):

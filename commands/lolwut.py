@@ -1,0 +1,133 @@
+"""LOLWUT, as Redis 7.0's lolwut.c: a version line, or for VERSION 5 Georg Nees's "Schotter" in braille.
+
+Redis picks the art by the version asked for: 5 draws Schotter (rows of
+squares that tumble more the lower they are, at random), 7 and anything
+else it does not know only print the version line.
+"""
+import math
+import random
+
+from commands import Command, table
+from errors import NOT_INTEGER, ReplyError
+from protocol import Verbatim, string_to_int
+from serving.version import REDIS_VERSION
+
+LONG_RANGE = (-2**63, 2**63 - 1)
+
+
+def _long(raw):
+    number = string_to_int(raw)
+    if number is None or not LONG_RANGE[0] <= number <= LONG_RANGE[1]:
+        raise ReplyError(NOT_INTEGER)
+    return number
+
+
+def lolwut(session, *arguments):
+    """LOLWUT [VERSION version]"""
+    version = REDIS_VERSION
+    if len(arguments) >= 2 and arguments[0].lower() == b"version":
+        version = "%d.0.0" % (_long(arguments[1]) % 2**32)  # C's (unsigned int) cast
+        arguments = arguments[2:]
+    if (version.startswith("5.") and version[2:3] != "9") or version.startswith("4.9"):
+        return Verbatim("txt", schotter(*_schotter_options(arguments)).encode())
+    return Verbatim("txt", ("Redis ver. %s\n" % REDIS_VERSION).encode())
+
+
+def _schotter_options(arguments):
+    """[columns [squares per row [squares per column]]], each clamped as Redis clamps it."""
+    columns, per_row, per_column = 66, 8, 12
+    if arguments:
+        columns = _long(arguments[0])
+    if len(arguments) > 1:
+        per_row = _long(arguments[1])
+    if len(arguments) > 2:
+        per_column = _long(arguments[2])
+    return min(max(columns, 1), 1000), min(max(per_row, 1), 200), min(max(per_column, 1), 200)
+
+
+def schotter(columns, per_row, per_column):
+    """lwDrawSchotter rendered as renderCanvas does, with the signature line."""
+    canvas = _draw_schotter(columns, per_row, per_column)
+    return _render(canvas) + "\nGeorg Nees - schotter, plotter on paper, 1968. Redis ver. %s\n" % REDIS_VERSION
+
+
+class Canvas:
+    def __init__(self, width, height):
+        self.width, self.height = width, height
+        self.pixels = bytearray(width * height)
+
+    def set(self, x, y):
+        if 0 <= x < self.width and 0 <= y < self.height:
+            self.pixels[y * self.width + x] = 1
+
+    def get(self, x, y):
+        return 0 <= x < self.width and 0 <= y < self.height and self.pixels[y * self.width + x]
+
+
+def _draw_schotter(columns, per_row, per_column):
+    width = columns * 2
+    padding = 2 if width > 4 else 0
+    side = (width - padding * 2) / per_row
+    canvas = Canvas(width, int(side * per_column + padding * 2))
+    for y in range(per_column):
+        for x in range(per_row):
+            square_x = int(x * side + side / 2 + padding)
+            square_y = int(y * side + side / 2 + padding)
+            angle = 0.0
+            if y > 1:  # the lower the row, the more its squares turn and shift
+                r1, r2, r3 = (random.random() / per_column * y * random.choice((1, -1)) for _ in range(3))
+                angle = r1
+                square_x = int(square_x + r2 * side / 3)
+                square_y = int(square_y + r3 * side / 3)
+            _draw_square(canvas, square_x, square_y, side, angle)
+    return canvas
+
+
+def _draw_square(canvas, x, y, size, angle):
+    """lwDrawSquare: a square inscribed in the circle of radius size, turned by angle."""
+    size = round(size / 1.4142135623)
+    corners = []
+    k = math.pi / 4 + angle
+    for _ in range(4):
+        corners.append((round(math.sin(k) * size + x), round(math.cos(k) * size + y)))
+        k += math.pi / 2
+    for index in range(4):
+        _draw_line(canvas, *corners[index], *corners[(index + 1) % 4])
+
+
+def _draw_line(canvas, x1, y1, x2, y2):
+    """Bresenham's line, as lwDrawLine."""
+    dx, dy = abs(x2 - x1), abs(y2 - y1)
+    step_x, step_y = (1 if x1 < x2 else -1), (1 if y1 < y2 else -1)
+    error = dx - dy
+    while True:
+        canvas.set(x1, y1)
+        if x1 == x2 and y1 == y2:
+            return
+        doubled = error * 2
+        if doubled > -dy:
+            error -= dy
+            x1 += step_x
+        if doubled < dx:
+            error += dx
+            y1 += step_y
+
+
+# Which bit of a braille character each pixel of its 2x4 cell sets, by (dx, dy).
+BRAILLE_BITS = ((0, 0, 0), (0, 1, 1), (0, 2, 2), (1, 0, 3), (1, 1, 4), (1, 2, 5), (0, 3, 6), (1, 3, 7))
+
+
+def _render(canvas):
+    """renderCanvas: each 2x4 block of pixels one braille character, a newline after each row of them."""
+    rows = []
+    for y in range(0, canvas.height, 4):
+        row = "".join(chr(0x2800 + sum(1 << bit for dx, dy, bit in BRAILLE_BITS if canvas.get(x + dx, y + dy)))
+                      for x in range(0, canvas.width, 2))
+        rows.append(row + ("\n" if y != canvas.height - 1 else ""))
+    return "".join(rows)
+
+
+COMMANDS = table(
+    Command("lolwut", lolwut, -1, ("readonly", "fast"), 0, 0, 0),
+    group="server",
+)
