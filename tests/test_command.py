@@ -1,5 +1,8 @@
 """COMMAND against Redis 7.0.15: INFO and DOCS of every served command byte for byte, COUNT, LIST and its
 filters, GETKEYS and GETKEYSANDFLAGS, and the metadata's agreement with the rows that drive dispatch."""
+import re
+import time
+
 import pytest
 
 from commands.families import build_table
@@ -188,3 +191,55 @@ def test_every_command_s_docs_are_what_redis_cli_can_read():
         assert entry["docs"]["summary"], name
         for argument in entry["docs"].get("arguments", []):
             _check_argument(argument)
+
+
+# ------------------------------------------------------------------ redis-cli, which reads COMMAND DOCS
+
+
+def redis_cli_transcript(port, lines, width=200):
+    """What an interactive redis-cli prints (help, hints as it is typed) for lines typed into a terminal."""
+    import os
+    import pty
+    import select
+    import shutil
+    import signal
+    pid, terminal = pty.fork()
+    if pid == 0:
+        os.execv(shutil.which("redis-cli"), ["redis-cli", "-p", str(port)])
+    output, queries = b"", 0
+
+    def read_until_quiet(deadline=5.0):
+        nonlocal output, queries
+        end = time.monotonic() + deadline
+        while time.monotonic() < end:
+            ready, _, _ = select.select([terminal], [], [], 0.3)
+            if not ready:
+                return
+            chunk = os.read(terminal, 65536)
+            for _ in range(chunk.count(b"\x1b[6n")):  # linenoise asks where the cursor is to learn the width
+                queries += 1
+                os.write(terminal, b"\x1b[1;%dR" % (1 if queries % 2 else width))
+            output += chunk
+
+    try:
+        read_until_quiet()
+        for line in lines:
+            os.write(terminal, line.encode() + b"\r")
+            read_until_quiet()
+    finally:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        os.close(terminal)
+    return re.sub(rb"\x1b\[\d+C", b"<cursor>", output.replace(str(port).encode(), b"<port>"))  # the port's width
+
+
+def test_redis_cli_help_and_hints_are_the_ones_it_shows_for_redis(server, real_redis):
+    lines = ["help set", "help lmpop", "help client kill", "help command getkeys", "help memory usage",
+             "zunionstore d 2 a b WEIGHTS 1 2", "set k v EX 10", "object freq k", "lolwut version"]
+    for port in (server.port, real_redis.port):
+        with WireClient(port) as client:
+            client.call("FLUSHALL")
+    ours, theirs = (redis_cli_transcript(port, lines) for port in (server.port, real_redis.port))
+    assert b"key value [NX|XX] [GET] [EX seconds|PX milliseconds|EXAT unix-time-seconds" in theirs  # help
+    assert b"\x1b[0;90;49m [key ...] [WEIGHTS weight [weight ...]] [AGGREGATE SUM|MIN|MAX]\x1b[0m" in theirs  # a hint
+    assert ours == theirs
