@@ -178,17 +178,16 @@ def _spec_keys(spec, argv):
 
 
 def _keyword_position(spec, argv):
-    """Just past the keyword, searched from startfrom (backwards when negative); 0 if it is absent."""
-    startfrom, keyword, argc = spec["startfrom"], spec["keyword"].encode(), len(argv)
-    start = startfrom if startfrom > 0 else argc + startfrom
+    """Just past the keyword, searched from startfrom (backwards when negative) up to, not including, the
+    last place Redis's loop stops at; 0 if it is absent."""
+    startfrom, keyword, argc = spec["startfrom"], spec["keyword"].lower().encode(), len(argv)
+    position = startfrom if startfrom > 0 else argc + startfrom
     end = argc - 1 if startfrom > 0 else 1
-    position = start
-    while 1 <= position < argc:
-        if argv[position].lower() == keyword.lower():
+    step = 1 if position <= end else -1
+    while position != end and 1 <= position < argc:
+        if argv[position].split(b"\0", 1)[0].lower() == keyword:
             return position + 1
-        if position == end:
-            break
-        position += 1 if start <= end else -1
+        position += step
     return 0
 
 
@@ -238,7 +237,7 @@ def _keys_and_flags(session, argv):
     if command is None:
         raise ReplyError(INVALID_COMMAND)
     info = _info(command)
-    if not info["key_specs"]:
+    if not any("not_key" not in spec["flags"] for spec in info["key_specs"]):  # doesCommandHaveKeys
         raise ReplyError(NO_KEY_ARGUMENTS)
     arity = info["arity"]
     if (arity > 0 and arity != len(argv)) or len(argv) < -arity:

@@ -243,3 +243,41 @@ def test_redis_cli_help_and_hints_are_the_ones_it_shows_for_redis(server, real_r
     assert b"key value [NX|XX] [GET] [EX seconds|PX milliseconds|EXAT unix-time-seconds" in theirs  # help
     assert b"\x1b[0;90;49m [key ...] [WEIGHTS weight [weight ...]] [AGGREGATE SUM|MIN|MAX]\x1b[0m" in theirs  # a hint
     assert ours == theirs
+
+
+def _as_json(value):
+    """A RESP3 reply read by protocol.ReplyReader, as metadata.json holds it."""
+    if isinstance(value, dict):
+        return {_as_json(name): _as_json(member) for name, member in value.items()}
+    if isinstance(value, (list, set, tuple)):
+        return [_as_json(member) for member in value]
+    return value.decode() if isinstance(value, bytes) else value
+
+
+@pytest.mark.parametrize("argv", [
+    ("xread", "STREAMS", "a", "b", "0", "0"), ("xread", "COUNT", "2", "STREAMS", "a", "0"),
+    ("xread", "STREAMS", "a", "b", "c", "1", "2", "3"), ("xreadgroup", "GROUP", "g", "c", "STREAMS", "s", ">"),
+    ("xread", "COUNT", "1", "BLOCK", "0", "streams", "x", "y", "0", "0"), ("xread", "STREAMS"),
+    ("xread", "COUNT", "1", "STREAMS", "a"),
+])
+def test_keyword_key_specs_find_the_keys_redis_finds(argv, real_redis):
+    """No served command begins its keys at a keyword yet: check the search on Redis's XREAD specs."""
+    import socket
+    from commands.introspection import InvalidSpec, _spec_keys
+    from protocol import ReplyReader, encode_command
+    with socket.create_connection(("127.0.0.1", real_redis.port), timeout=5) as sock:
+        reader, replies = ReplyReader(), []
+        sock.sendall(encode_command(["HELLO", "3"]) + encode_command(["COMMAND", "INFO", argv[0]]) +
+                     encode_command(["COMMAND", "GETKEYS", *argv]))
+        while len(replies) < 3:
+            reader.feed(sock.recv(65536))
+            replies.extend(reader.frames())
+    specs = _as_json(replies[1][0][8])
+    found = []
+    try:
+        for spec in specs:
+            found.extend(argv[position].encode() for position, _ in _spec_keys(spec, list(map(str.encode, argv))))
+    except InvalidSpec:
+        found = []
+    expected = replies[2] if isinstance(replies[2], list) else []
+    assert found == expected
