@@ -1,8 +1,9 @@
-"""LOLWUT, as Redis 7.0's lolwut.c: a version line, or for VERSION 5 Georg Nees's "Schotter" in braille.
+"""LOLWUT, as Redis 7.0's lolwut.c: a version line, VERSION 5's "Schotter" or VERSION 6's skyline.
 
-Redis picks the art by the version asked for: 5 draws Schotter (rows of
-squares that tumble more the lower they are, at random), 7 and anything
-else it does not know only print the version line.
+Redis picks the art by the version asked for: 5 draws Georg Nees's
+Schotter in braille (rows of squares that tumble more the lower they are,
+at random), 6 a city skyline in terminal colours, and 7 or anything else
+only prints the version line.
 """
 import math
 import random
@@ -30,6 +31,8 @@ def lolwut(session, *arguments):
         arguments = arguments[2:]
     if (version.startswith("5.") and version[2:3] != "9") or version.startswith("4.9"):
         return Verbatim("txt", schotter(*_schotter_options(arguments)).encode())
+    if (version.startswith("6.") and version[2:3] != "9") or version.startswith("5.9"):
+        return Verbatim("txt", skyline(*_skyline_options(arguments)).encode())
     return Verbatim("txt", ("Redis ver. %s\n" % REDIS_VERSION).encode())
 
 
@@ -52,13 +55,15 @@ def schotter(columns, per_row, per_column):
 
 
 class Canvas:
-    def __init__(self, width, height):
-        self.width, self.height = width, height
-        self.pixels = bytearray(width * height)
+    """lwCanvas: a grid of pixels, each a colour number (0 is empty for Schotter)."""
 
-    def set(self, x, y):
+    def __init__(self, width, height, background=0):
+        self.width, self.height = width, height
+        self.pixels = bytearray([background]) * (width * height)
+
+    def set(self, x, y, color=1):
         if 0 <= x < self.width and 0 <= y < self.height:
-            self.pixels[y * self.width + x] = 1
+            self.pixels[y * self.width + x] = color
 
     def get(self, x, y):
         return 0 <= x < self.width and 0 <= y < self.height and self.pixels[y * self.width + x]
@@ -125,6 +130,74 @@ def _render(canvas):
                       for x in range(0, canvas.width, 2))
         rows.append(row + ("\n" if y != canvas.height - 1 else ""))
     return "".join(rows)
+
+
+# ------------------------------------------------------------------ VERSION 6
+
+
+def _skyline_options(arguments):
+    """[columns [rows]], clamped to 1..1000 as Redis clamps them."""
+    columns = _long(arguments[0]) if arguments else 80
+    rows = _long(arguments[1]) if len(arguments) > 1 else 20
+    return min(max(columns, 1), 1000), min(max(rows, 1), 1000)
+
+
+def skyline(columns, rows):
+    """lolwut6Command: generateSkyline on a white canvas, each pixel one coloured space."""
+    canvas = Canvas(columns, rows, background=3)
+    _generate_skyline(canvas)
+    lines = []
+    for y in range(rows):
+        lines.append("".join("\033[%s \033[0m" % SKYLINE_COLORS[canvas.get(x, y)] for x in range(columns)))
+    return ("\n".join(lines) + "\nDedicated to the 8 bit game developers of past and present.\n"
+            "Original 8 bit image from Plaguemon by hikikomori. Redis ver. %s\n" % REDIS_VERSION)
+
+
+SKYLINE_COLORS = ("0;30;40m", "0;90;100m", "0;37;47m", "0;97;107m")  # black, two grays, white
+
+
+def _rand():
+    return random.randrange(2**31)
+
+
+def _generate_skyline(canvas):
+    """Two rows of gray skyscrapers behind, then black ones with lit windows in front."""
+    height = canvas.height
+    for color in (2, 1):
+        offset = -10
+        while offset < canvas.width:
+            offset += _rand() % 8
+            width = 10 + _rand() % 9
+            tall = height // 2 + (_rand() % height) // (2 if color == 2 else 3)
+            _draw_skyscraper(canvas, offset, width, tall, color, windows=False)
+            offset += width // 2 if color == 2 else width + 1
+    offset = -10
+    while offset < canvas.width:
+        offset += _rand() % 8
+        width = 5 + _rand() % 14
+        if width % 4:
+            width += width % 3
+        tall = height // 3 + (_rand() % height) // 2
+        _draw_skyscraper(canvas, offset, width, tall, 0, windows=True)
+        offset += width + 5
+
+
+def _draw_skyscraper(canvas, left, width, height, color, windows):
+    """generateSkyscraper: a block with a roof two pixels narrower each side, windows two pixels wide."""
+    bottom = canvas.height - 1
+    top = bottom - height + 1
+    for y in range(bottom, top - 1, -1):
+        for x in range(left, left + width):
+            if y == top and (x <= left + 1 or x >= left + width - 2):
+                continue
+            pixel = color
+            if windows and left + 1 < x < left + width - 2 and top + 1 < y < bottom - 1:
+                across, down = x - (left + 1), y - (top + 1)
+                if across // 2 % 2 and down % 2:
+                    pixel = 1 + _rand() % 2
+                    if across % 2:
+                        pixel = canvas.get(x - 1, y)
+            canvas.set(x, y, pixel)
 
 
 COMMANDS = table(

@@ -131,3 +131,23 @@ def test_lolwut_5_draws_schotter_in_redis_s_shape(options, pair):
         assert all(0x2800 <= ord(char) <= 0x28FF for line in art for char in line)
         shapes.append([len(line) for line in art])
     assert shapes[0] == shapes[1]
+
+
+_CELL = re.compile(rb"\x1b\[(0;30;40m|0;90;100m|0;37;47m|0;97;107m) \x1b\[0m")
+_DEDICATION = (b"\nDedicated to the 8 bit game developers of past and present.\n"
+               b"Original 8 bit image from Plaguemon by hikikomori. Redis ver. 7.0.15\n")
+
+
+@pytest.mark.parametrize("options", [(), ("30", "8"), ("2", "1"), ("0", "5000")])
+def test_lolwut_6_draws_a_skyline_in_redis_s_shape(options, pair):
+    shapes = []
+    for client in (pair.ours, pair.redis):
+        reply = client.call("LOLWUT", "VERSION", "6", *options)
+        header, body = reply.split(b"\r\n", 1)
+        text = body[:-2]
+        assert int(header[1:]) == len(text) and text.endswith(_DEDICATION)
+        rows = text[:-len(_DEDICATION)].split(b"\n")
+        assert all(_CELL.sub(b"", row) == b"" for row in rows)
+        shapes.append([len(_CELL.findall(row)) for row in rows])
+    assert shapes[0] == shapes[1]
+    pair.check_sequence([("LOLWUT", "VERSION", "6", "x"), ("LOLWUT", "VERSION", "6", "1", "x")])
