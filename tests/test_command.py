@@ -139,8 +139,10 @@ def test_getkeys_and_getkeysandflags_are_redis_s(args, both):
 
 def test_a_renamed_command_is_found_by_its_new_name_and_shown_by_its_own(tmp_path):
     from conftest import start_ours, start_real_redis
-    ours = start_ours(tmp_path, "--rename-command", "GET", "FETCH")
-    redis = start_real_redis(tmp_path, "--rename-command", "GET", "FETCH")
+    (tmp_path / "ours").mkdir()
+    (tmp_path / "redis").mkdir()
+    ours = start_ours(tmp_path / "ours", "--rename-command", "GET", "FETCH")
+    redis = start_real_redis(tmp_path / "redis", "--rename-command", "GET", "FETCH")
     try:
         with Pair(ours.port, redis.port) as pair:
             pair.check_sequence([("COMMAND", "GETKEYS", "fetch", "k"), ("COMMAND", "GETKEYS", "get", "k"),

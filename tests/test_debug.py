@@ -33,9 +33,11 @@ def both(debug_servers):
 @pytest.mark.parametrize("setting", [None, "no", "local", "yes"])
 def test_enable_debug_command_gates_debug_as_redis_does(setting, tmp_path):
     options = () if setting is None else ("--enable-debug-command", setting)
-    ours, redis = start_ours(tmp_path, *options), None
+    (tmp_path / "ours").mkdir()
+    (tmp_path / "redis").mkdir()
+    ours, redis = start_ours(tmp_path / "ours", *options), None
     try:
-        redis = start_real_redis(tmp_path, *options)
+        redis = start_real_redis(tmp_path / "redis", *options)
         with Pair(ours.port, redis.port) as pair:
             pair.check_sequence([("DEBUG", "HELP"), ("debug", "nosuch"), ("DEBUG",)])
             pair.check("CONFIG", "GET", "enable-*", normalise=unordered_pairs)

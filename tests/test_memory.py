@@ -88,8 +88,10 @@ def test_malloc_stats_is_what_a_libc_build_of_redis_answers(server):
 
 
 def test_object_freq_counts_accesses_under_lfu(tmp_path):
-    ours = start_ours(tmp_path, "--maxmemory-policy", "allkeys-lfu")
-    redis = start_real_redis(tmp_path, "--maxmemory-policy", "allkeys-lfu")
+    (tmp_path / "ours").mkdir()
+    (tmp_path / "redis").mkdir()
+    ours = start_ours(tmp_path / "ours", "--maxmemory-policy", "allkeys-lfu")
+    redis = start_real_redis(tmp_path / "redis", "--maxmemory-policy", "allkeys-lfu")
     try:
         with Pair(ours.port, redis.port) as pair:
             pair.check_sequence([("SET", "k", "v"), ("OBJECT", "FREQ", "k"), ("GET", "k"), ("OBJECT", "FREQ", "k"),
