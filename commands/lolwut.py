@@ -55,18 +55,11 @@ def schotter(columns, per_row, per_column):
 
 
 class Canvas:
-    """lwCanvas: a grid of pixels, each a colour number (0 is empty for Schotter)."""
+    """lwCanvas: a grid of pixels, each a colour number (Schotter's are 0 or 1)."""
 
     def __init__(self, width, height, background=0):
         self.width, self.height = width, height
-        self.pixels = bytearray([background]) * (width * height)
-
-    def set(self, x, y, color=1):
-        if 0 <= x < self.width and 0 <= y < self.height:
-            self.pixels[y * self.width + x] = color
-
-    def get(self, x, y):
-        return 0 <= x < self.width and 0 <= y < self.height and self.pixels[y * self.width + x]
+        self.pixels = bytearray([background]) * (width * height)  # row after row
 
 
 def _draw_schotter(columns, per_row, per_column):
@@ -101,12 +94,14 @@ def _draw_square(canvas, x, y, size, angle):
 
 
 def _draw_line(canvas, x1, y1, x2, y2):
-    """Bresenham's line, as lwDrawLine."""
+    """Bresenham's line, as lwDrawLine (pixels off the canvas are skipped)."""
+    pixels, width, height = canvas.pixels, canvas.width, canvas.height
     dx, dy = abs(x2 - x1), abs(y2 - y1)
     step_x, step_y = (1 if x1 < x2 else -1), (1 if y1 < y2 else -1)
     error = dx - dy
     while True:
-        canvas.set(x1, y1)
+        if 0 <= x1 < width and 0 <= y1 < height:
+            pixels[y1 * width + x1] = 1
         if x1 == x2 and y1 == y2:
             return
         doubled = error * 2
@@ -118,17 +113,28 @@ def _draw_line(canvas, x1, y1, x2, y2):
             y1 += step_y
 
 
-# Which bit of a braille character each pixel of its 2x4 cell sets, by (dx, dy).
-BRAILLE_BITS = ((0, 0, 0), (0, 1, 1), (0, 2, 2), (1, 0, 3), (1, 1, 4), (1, 2, 5), (0, 3, 6), (1, 3, 7))
+BRAILLE = [chr(0x2800 + bits) for bits in range(256)]
 
 
 def _render(canvas):
-    """renderCanvas: each 2x4 block of pixels one braille character, a newline after each row of them."""
+    """renderCanvas: each 2x4 block of pixels one braille character, a newline after each row of them.
+
+    A block's bits come from eight pixel columns at once: the pixels (0 or 1) of
+    a row's even or odd columns, read as one big integer, shift into their bit of
+    every byte together (no carry can cross a byte)."""
+    width, height = canvas.width + canvas.width % 2, canvas.height
+    padded = bytearray(width * (height + 3))
+    for y in range(height):
+        padded[y * width:y * width + canvas.width] = canvas.pixels[y * canvas.width:(y + 1) * canvas.width]
     rows = []
-    for y in range(0, canvas.height, 4):
-        row = "".join(chr(0x2800 + sum(1 << bit for dx, dy, bit in BRAILLE_BITS if canvas.get(x + dx, y + dy)))
-                      for x in range(0, canvas.width, 2))
-        rows.append(row + ("\n" if y != canvas.height - 1 else ""))
+    for y in range(0, height, 4):
+        lines = [padded[(y + dy) * width:(y + dy + 1) * width] for dy in range(4)]
+        bits = 0
+        for column, row, bit in ((0, 0, 0), (0, 1, 1), (0, 2, 2), (1, 0, 3), (1, 1, 4), (1, 2, 5), (0, 3, 6),
+                                 (1, 3, 7)):
+            bits |= int.from_bytes(lines[row][column::2], "big") << bit
+        row_text = "".join(map(BRAILLE.__getitem__, bits.to_bytes(width // 2, "big")))
+        rows.append(row_text + ("\n" if y != height - 1 else ""))
     return "".join(rows)
 
 
@@ -148,12 +154,13 @@ def skyline(columns, rows):
     _generate_skyline(canvas)
     lines = []
     for y in range(rows):
-        lines.append("".join("\033[%s \033[0m" % SKYLINE_COLORS[canvas.get(x, y)] for x in range(columns)))
+        lines.append("".join(map(CELLS.__getitem__, canvas.pixels[y * columns:(y + 1) * columns])))
     return ("\n".join(lines) + "\nDedicated to the 8 bit game developers of past and present.\n"
             "Original 8 bit image from Plaguemon by hikikomori. Redis ver. %s\n" % REDIS_VERSION)
 
 
-SKYLINE_COLORS = ("0;30;40m", "0;90;100m", "0;37;47m", "0;97;107m")  # black, two grays, white
+CELLS = ["\033[%s \033[0m" % color for color in ("0;30;40m", "0;90;100m", "0;37;47m", "0;97;107m")]  # black,
+# two grays, white: one space each, in both the foreground and background colour
 
 
 def _rand():
@@ -184,20 +191,22 @@ def _generate_skyline(canvas):
 
 def _draw_skyscraper(canvas, left, width, height, color, windows):
     """generateSkyscraper: a block with a roof two pixels narrower each side, windows two pixels wide."""
+    pixels, canvas_width = canvas.pixels, canvas.width
     bottom = canvas.height - 1
     top = bottom - height + 1
-    for y in range(bottom, top - 1, -1):
-        for x in range(left, left + width):
-            if y == top and (x <= left + 1 or x >= left + width - 2):
-                continue
-            pixel = color
-            if windows and left + 1 < x < left + width - 2 and top + 1 < y < bottom - 1:
-                across, down = x - (left + 1), y - (top + 1)
-                if across // 2 % 2 and down % 2:
-                    pixel = 1 + _rand() % 2
+    for y in range(max(top, 0), bottom + 1):
+        start, end = (left + 2, left + width - 2) if y == top else (left, left + width)
+        start, end = max(start, 0), min(end, canvas_width)
+        if start < end:
+            pixels[y * canvas_width + start:y * canvas_width + end] = bytes([color]) * (end - start)
+        if windows and top + 1 < y < bottom - 1 and (y - top - 1) % 2:
+            for x in range(max(left + 2, 0), min(left + width - 2, canvas_width)):
+                across = x - (left + 1)
+                if across // 2 % 2:  # a window: two pixels, lit alike
                     if across % 2:
-                        pixel = canvas.get(x - 1, y)
-            canvas.set(x, y, pixel)
+                        pixels[y * canvas_width + x] = pixels[y * canvas_width + x - 1] if x else 0
+                    else:
+                        pixels[y * canvas_width + x] = 1 + _rand() % 2
 
 
 COMMANDS = table(
