@@ -119,7 +119,8 @@ def test_lolwut_prints_the_version_as_redis_does(pair):
                              ("LOLWUT", "VERSION", "5", "1")])
 
 
-@pytest.mark.parametrize("options", [(), ("40",), ("20", "4", "3"), ("5000", "1", "1"), ("0", "0", "0")])
+@pytest.mark.parametrize("options", [(), ("40",), ("20", "4", "3"), ("5000", "1", "1"), ("0", "0", "0"),
+                                     ("1000", "200", "200")])
 def test_lolwut_5_draws_schotter_in_redis_s_shape(options, pair):
     pair.check("HELLO", "3", normalise=lambda reply: b"")
     shapes = []
@@ -140,7 +141,7 @@ _DEDICATION = (b"\nDedicated to the 8 bit game developers of past and present.\n
                b"Original 8 bit image from Plaguemon by hikikomori. Redis ver. 7.0.15\n")
 
 
-@pytest.mark.parametrize("options", [(), ("30", "8"), ("2", "1"), ("0", "5000")])
+@pytest.mark.parametrize("options", [(), ("30", "8"), ("2", "1"), ("0", "5000"), ("5000", "5000")])
 def test_lolwut_6_draws_a_skyline_in_redis_s_shape(options, pair):
     shapes = []
     for client in (pair.ours, pair.redis):
