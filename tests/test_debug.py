@@ -227,3 +227,9 @@ def test_loadaof_replays_the_append_only_file(tmp_path):
             assert client.call("LLEN", "l") == b":2\r\n"
     finally:
         running.stop()
+
+
+def test_reload_options_merge_the_file_into_the_data(both):
+    both.check_sequence([("SET", "a", "1"), ("SAVE",), ("SET", "a", "changed"), ("SET", "b", "2"),
+                         ("DEBUG", "RELOAD", "NOSAVE", "NOFLUSH", "MERGE"), ("MGET", "a", "b"),
+                         ("DEBUG", "RELOAD", "NOSAVE"), ("MGET", "a", "b"), ("DEBUG", "RELOAD", "nosave", "bad")])
