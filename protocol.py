@@ -68,6 +68,10 @@ class SetReply(list):
     """A set whose members go out in this order (RESP3 ``~``, RESP2 ``*``), as Redis's fixed-order sets."""
 
 
+class Attribute(dict):
+    """RESP3 attributes (``|``) about the reply written after them; RESP2 leaves them out, as Redis does."""
+
+
 class Frames(list):
     """Several replies to one command, written one after another (SUBSCRIBE answers once per channel)."""
 
@@ -533,7 +537,7 @@ class ReplyWriter:
     Python types map to RESP types: bytes -> bulk, str -> simple string,
     int -> integer, bool -> boolean, float -> double, None -> null,
     list/tuple -> array, dict -> map, set -> set, Error -> error, plus the
-    Verbatim, BigNumber, Push, SetReply, Frames and NULL_ARRAY markers. RESP2 folds the RESP3
+    Verbatim, BigNumber, Push, SetReply, Attribute, Frames and NULL_ARRAY markers. RESP2 folds the RESP3
     types back into the RESP2 ones as Redis does.
     """
 
@@ -547,6 +551,7 @@ class ReplyWriter:
             list: self._array, tuple: self._array, dict: self._map,
             set: self._set, frozenset: self._set, SetReply: self._set, Error: self._error,
             Verbatim: self._verbatim, BigNumber: self._big_number, Push: self._push, Frames: self._frames,
+            Attribute: self._attribute,
         }
 
     def write(self, reply):
@@ -636,6 +641,10 @@ class ReplyWriter:
             self._aggregate(b"%", len(mapping), pairs)
         else:
             self._aggregate(b"*", len(pairs), pairs)
+
+    def _attribute(self, mapping):
+        if self.protocol == 3:
+            self._aggregate(b"|", len(mapping), [item for pair in mapping.items() for item in pair])
 
     def _verbatim(self, verbatim):
         if self.protocol == 3:

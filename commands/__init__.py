@@ -18,6 +18,7 @@ from types import MappingProxyType
 
 from errors import NOAUTH, OOM, REPLICA_KEYSPACE, ReplyError, unknown_command, unknown_subcommand, wrong_arity
 from protocol import NULL_ARRAY, Error
+from serving import access
 from serving.monitors import feed_monitors
 from serving.pause import wait_while_paused
 from serving.session import NO_REPLY, REPLY_ON
@@ -79,6 +80,8 @@ def execute(commands, session, argv):
             command, arguments = lookup(commands, argv)  # a container's subcommand, or the error to send
         else:
             arguments = argv[1:]
+        if "protected" in command.flags:  # DEBUG: allowed by enable-debug-command
+            access.check_protected(session, command.name)
         session.last_command = command.name  # CLIENT LIST's cmd: set when looked up, queued or refused too
         if not session.authenticated and "no_auth" not in command.flags and session.server.config["requirepass"]:
             raise ReplyError(NOAUTH)

@@ -1,96 +1,9 @@
-"""Server commands: COMMAND, CONFIG, TIME."""
+"""Server commands: CONFIG, TIME."""
 import time
 
-from commands import Command, subcommand_table, synopsis, table
+from commands import Command, subcommand_table, table
 from errors import SYNTAX, ReplyError, printed
-from protocol import SetReply
 from serving.config import ConfigError
-
-ACL_CATEGORY_BY_GROUP = {"string": "@string", "list": "@list", "hash": "@hash", "set": "@set",
-                         "sortedset": "@sortedset", "keyspace": "@keyspace", "connection": "@connection",
-                         "server": "@server"}
-
-
-def _all_commands(session):
-    return session.server.commands.values()
-
-
-def _acl_categories(command, group):
-    flags = command.flags
-    categories = ["@write" if "write" in flags else "@read" if "readonly" in flags else None,
-                  "@admin" if "admin" in flags else None,
-                  "@fast" if "fast" in flags else "@slow",
-                  ACL_CATEGORY_BY_GROUP.get(group)]
-    return [category for category in categories if category]
-
-
-def _info_row(command, group=None):
-    """One entry of COMMAND INFO, in Redis 7's ten-field layout."""
-    group = group or command.group
-    return [command.name.encode(), command.arity, SetReply(command.flags), command.first_key,
-            command.last_key, command.step, SetReply(_acl_categories(command, group)), [], [],
-            [_info_row(sub, group) for sub in command.subcommands.values()]]
-
-
-def _summary(command):
-    """The first line of a handler's docstring: the command's wire form."""
-    handler = command.handler
-    doc = handler.__doc__ if handler else None
-    return (doc or command.name.upper()).strip().splitlines()[0].encode()
-
-
-def _docs(command, group=None):
-    group = group or command.group
-    summary = _summary(command)
-    docs = {b"summary": summary, b"since": b"1.0.0", b"group": group.encode()}
-    arguments = synopsis.arguments(summary.decode(), command.name)
-    if arguments:
-        docs[b"arguments"] = arguments
-    if command.subcommands:
-        docs[b"subcommands"] = {sub.name.encode(): _docs(sub, group) for sub in command.subcommands.values()}
-    return docs
-
-
-def command_(session):
-    """COMMAND"""
-    return [_info_row(command) for command in _all_commands(session)]
-
-
-def command_count(session):
-    """COMMAND COUNT"""
-    return len(session.server.commands)
-
-
-def command_list(session, *filters):
-    """COMMAND LIST"""
-    if filters:
-        raise ReplyError("ERR syntax error")
-    return [command.name.encode() for command in _all_commands(session)]
-
-
-def command_info(session, *names):
-    """COMMAND INFO [command-name ...]"""
-    if not names:
-        return command_(session)
-    commands = session.server.commands
-    return [_info_row(commands[name.lower()]) if name.lower() in commands else None for name in names]
-
-
-def command_docs(session, *names):
-    """COMMAND DOCS [command-name ...]"""
-    commands = session.server.commands
-    wanted = [commands[name.lower()] for name in names if name.lower() in commands] if names \
-        else list(commands.values())
-    return {command.name.encode(): _docs(command) for command in wanted}
-
-
-COMMAND_SUBCOMMANDS = subcommand_table(
-    "command",
-    Command("count", command_count, 2, ("loading", "stale"), 0, 0, 0),
-    Command("list", command_list, -2, ("loading", "stale"), 0, 0, 0),
-    Command("info", command_info, -2, ("loading", "stale"), 0, 0, 0),
-    Command("docs", command_docs, -2, ("loading", "stale"), 0, 0, 0),
-)
 
 
 # ------------------------------------------------------------------ CONFIG
@@ -187,7 +100,6 @@ def time_(session):
 
 
 COMMANDS = table(
-    Command("command", command_, -1, ("loading", "stale"), 0, 0, 0, COMMAND_SUBCOMMANDS),
     Command("config", None, -2, (), 0, 0, 0, CONFIG_SUBCOMMANDS),
     Command("time", time_, 1, ("loading", "stale", "fast"), 0, 0, 0),
     group="server",

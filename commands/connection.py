@@ -103,11 +103,11 @@ def hello(session, *arguments):
 
 COMMANDS = table(
     Command("ping", ping, -1, ("fast",), 0, 0, 0),
-    Command("echo", echo, 2, ("fast",), 0, 0, 0),
+    Command("echo", echo, 2, ("loading", "stale", "fast"), 0, 0, 0),
     Command("quit", quit_, -1, ("allow_busy", "noscript", "loading", "stale", "fast", "no_auth"), 0, 0, 0),
-    Command("reset", reset, 1, ("noscript", "loading", "stale", "fast", "no_auth"), 0, 0, 0),
+    Command("reset", reset, 1, ("noscript", "loading", "stale", "fast", "no_auth", "allow_busy"), 0, 0, 0),
     Command("select", select, 2, ("loading", "stale", "fast"), 0, 0, 0),
-    Command("auth", auth, -2, ("noscript", "loading", "stale", "fast", "no_auth"), 0, 0, 0),
-    Command("hello", hello, -1, ("noscript", "loading", "stale", "fast", "no_auth"), 0, 0, 0),
+    Command("auth", auth, -2, ("noscript", "loading", "stale", "fast", "no_auth", "allow_busy"), 0, 0, 0),
+    Command("hello", hello, -1, ("noscript", "loading", "stale", "fast", "no_auth", "allow_busy"), 0, 0, 0),
     group="connection",
 )

@@ -306,8 +306,11 @@ def object_encoding(session, key):
 def object_refcount(session, key):
     """OBJECT REFCOUNT key"""
     value = read_untouched(session.db, key)
-    if value is None:
-        return None
+    return None if value is None else refcount(value)
+
+
+def refcount(value):
+    """A value's references as Redis counts them: a shared small integer has the shared objects' count."""
     return SHARED_REFCOUNT if type(value) is bytes and _is_shared_integer(value) else 1
 
 

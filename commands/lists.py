@@ -6,7 +6,6 @@ served right after the pushing command (storage/blocking.py). Arguments are pars
 in Redis's order, so a command with a bad argument and a wrong-type key gets
 the same error as from Redis.
 """
-from collections import deque
 from functools import partial
 from itertools import islice
 from math import ceil

@@ -1,19 +1,11 @@
-"""Persistence commands, as Redis's rdb.c, aof.c and server.c: SAVE, BGSAVE, BGREWRITEAOF, LASTSAVE, SHUTDOWN,
-DEBUG RELOAD and DEBUG SLEEP.
+"""Persistence commands, as Redis's rdb.c, aof.c and server.c: SAVE, BGSAVE, BGREWRITEAOF, LASTSAVE, SHUTDOWN.
 
 The snapshot machinery is persistence/snapshots.py; these only check
 arguments and state, and answer as Redis does.
 """
-import logging
-import re
-import time
-
 from commands import Command, table
-from errors import SYNTAX, ReplyError, subcommand_syntax
-from persistence.rdb import RDBError
+from errors import SYNTAX, ReplyError
 from protocol import Frames
-
-log = logging.getLogger("mini-redis")
 
 SAVE_IN_PROGRESS = "ERR Background save already in progress"
 CHILD_ACTIVE = ("ERR Another child process is active (AOF?): can't BGSAVE right now. Use BGSAVE SCHEDULE in order "
@@ -22,8 +14,6 @@ REWRITE_IN_PROGRESS = "ERR Background append only file rewriting already in prog
 REWRITE_FAILED = ("ERR Can't execute an AOF background rewriting. Please check the server logs for more "
                   "information.")
 SHUTDOWN_FAILED = "ERR Errors trying to SHUTDOWN. Check logs."
-RELOAD_OPTIONS = "ERR DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE options."
-RELOAD_FAILED = "ERR Error trying to load the RDB dump, check server logs."
 
 
 def save(session):
@@ -89,52 +79,6 @@ def shutdown(session, *options):
     return Frames()  # no reply: the connection closes as the server exits
 
 
-def debug(session, subcommand, *arguments):
-    """DEBUG subcommand [argument ...]"""
-    if subcommand.lower() == b"reload":
-        return _debug_reload(session, arguments)
-    if subcommand.lower() == b"sleep" and len(arguments) == 1:
-        return _debug_sleep(arguments[0])
-    raise subcommand_syntax(session.argv)
-
-
-_LEADING_NUMBER = re.compile(rb"\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
-
-
-def _debug_sleep(seconds):
-    """DEBUG SLEEP seconds: the whole server stops that long, as Redis's nanosleep() does (a latency
-    monitor's test tool). The number is read as strtod() reads it: its longest leading number, else 0."""
-    match = _LEADING_NUMBER.match(seconds)
-    delay = float(match.group()) if match else 0.0
-    if delay > 0:
-        time.sleep(delay)
-    return "OK"
-
-
-def _debug_reload(session, options):
-    """DEBUG RELOAD [MERGE] [NOFLUSH] [NOSAVE]: save, empty the keyspace, load the file back."""
-    flags = {option.lower() for option in options}
-    if not flags <= {b"merge", b"noflush", b"nosave"}:
-        raise ReplyError(RELOAD_OPTIONS)
-    server = session.server
-    snapshots = server.snapshots
-    if b"nosave" not in flags:
-        snapshots.kill_child()
-        if not snapshots.save():
-            raise ReplyError("ERR")
-    if b"noflush" not in flags:
-        server.keyspace.flush_all()
-    try:
-        loaded = snapshots.load()
-    except RDBError as error:
-        log.warning("%s", error)
-        loaded = False
-    if not loaded:
-        raise ReplyError(RELOAD_FAILED)
-    log.warning("DB reloaded by DEBUG RELOAD")
-    return "OK"
-
-
 COMMANDS = table(
     Command("save", save, 1, ("admin", "noscript", "no_async_loading", "no_multi"), 0, 0, 0),
     Command("bgsave", bgsave, -1, ("admin", "noscript", "no_async_loading"), 0, 0, 0),
@@ -142,6 +86,5 @@ COMMANDS = table(
     Command("lastsave", lastsave, 1, ("loading", "stale", "fast"), 0, 0, 0),
     Command("shutdown", shutdown, -1, ("admin", "noscript", "loading", "stale", "no_multi", "allow_busy"),
             0, 0, 0),
-    Command("debug", debug, -2, ("admin", "noscript", "loading", "stale"), 0, 0, 0),
     group="server",
 )

@@ -8,7 +8,6 @@ answer in that order, and we do too. A hash table's order is Redis's hash
 order, which nobody can match; ours is Python's.
 """
 import random
-from itertools import islice
 
 from commands import Command, table
 from commands.arguments import keyword, scan_options

@@ -151,6 +151,13 @@ def protocol_error(message):
     return "ERR Protocol error: " + message
 
 
+def protected_command(name, option):
+    """DEBUG or MODULE refused by its enable-*-command setting."""
+    return ReplyError('ERR %s command not allowed. If the %s option is set to "local", you can run it from a local '
+                      'connection, otherwise you need to set this option in the configuration file, and then restart '
+                      'the server.' % (name, option))
+
+
 def at_least_one_key(fullname):
     """ZUNION, ZINTER, ZDIFF and their STORE and CARD forms given numkeys < 1."""
     return ReplyError("ERR at least 1 input key is needed for '%s' command" % fullname)

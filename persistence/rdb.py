@@ -124,6 +124,11 @@ def _encode_value(value, compress):
     raise RDBError("cannot save a value of type %s" % kind)
 
 
+def serialized_length(value, compress=True):
+    """How many bytes the value takes in our dump (DEBUG OBJECT's serializedlength)."""
+    return len(_encode_value(value, compress)[1])
+
+
 def _aux(name, value):
     return b"\xfa" + encode_string(name) + encode_string(value)
 

@@ -1,4 +1,4 @@
-"""Who may talk to the server, and with which commands: requirepass, protected mode, rename-command.
+"""Who may talk to the server, and with which commands: requirepass, protected mode, rename-command, DEBUG.
 
 Redis 7.0's rules: with a password set, a new connection is not
 authenticated and may only run the commands flagged no_auth (AUTH, HELLO,
@@ -8,10 +8,12 @@ bind addresses.
 """
 import hmac
 
-from errors import WRONG_PASS, ReplyError
+from errors import WRONG_PASS, ReplyError, protected_command
 from serving.config import ConfigError
 
 LOOPBACK = frozenset(("127.0.0.1", "::1"))  # Redis compares the peer's address as text with exactly these
+# The commands flagged protected, and the setting that allows each: 'no', 'local' (loopback clients) or 'yes'.
+PROTECTED_COMMANDS = {"debug": "enable-debug-command", "module": "enable-module-command"}
 DEFAULT_USER = b"default"
 
 
@@ -36,6 +38,14 @@ def is_authenticated(session):
 def protected_mode_denies(config, peer_host):
     """Protected mode refuses a client that is not on loopback while the default user has no password."""
     return config["protected-mode"] and not config["requirepass"] and peer_host not in LOOPBACK
+
+
+def check_protected(session, name):
+    """Redis's allowProtectedAction for DEBUG and MODULE; raise its error when the setting refuses the client."""
+    setting = session.server.config[PROTECTED_COMMANDS[name]]
+    host = session.address.rsplit(":", 1)[0].strip("[]")
+    if setting != "yes" and not (setting == "local" and host in LOOPBACK):
+        raise protected_command(name.upper(), PROTECTED_COMMANDS[name])
 
 
 def apply_renames(commands, renames):

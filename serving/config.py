@@ -237,6 +237,10 @@ PARAMETERS = [
     Parameter("latency-monitor-threshold", "0", _integer(0, LLONG_MAX), True),
     Parameter("latency-tracking", "yes", _yes_no, True),
     Parameter("latency-tracking-info-percentiles", "50 99 99.9", _percentiles, True),
+    # Who may run DEBUG and MODULE and set the protected configs: no one, local clients, or all (start-up only).
+    Parameter("enable-protected-configs", "no", _one_of(("no", "yes", "local")), False),
+    Parameter("enable-debug-command", "no", _one_of(("no", "yes", "local")), False),
+    Parameter("enable-module-command", "no", _one_of(("no", "yes", "local")), False),
 ]
 BY_NAME = {name: parameter for parameter in PARAMETERS for name in (parameter.name, parameter.alias) if name}
 

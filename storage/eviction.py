@@ -48,6 +48,7 @@ INT_SIZE = 32  # an int above 256 (small ones are shared)
 FLOAT_SIZE = 32
 PAIR_SIZE = 64  # a (score, member) tuple in a sorted set's order
 POINTER = 8
+TABLE_SLOT = 3 * POINTER  # a dict entry: hash, key, value (Redis counts its dictEntry likewise)
 MEMBERS_SAMPLED = 16
 EXACT_UP_TO = 10_000  # with maxmemory 0, INFO measures databases this small key by key, and samples bigger ones
 SAMPLE_RUNS = 4
@@ -64,11 +65,11 @@ def string_size(value):
     return allocated(BYTES_HEADER + len(value))
 
 
-def _members_size(members, count, each):
-    """The members' cost: exact for small aggregates, else count times the mean of the first few."""
-    if count <= MEMBERS_SAMPLED:
+def _members_size(members, count, each, sampled=MEMBERS_SAMPLED):
+    """The members' cost: exact up to `sampled` members, else count times the mean of the first `sampled`."""
+    if count <= sampled:
         return sum(each(member) for member in members)
-    sample = list(islice(members, MEMBERS_SAMPLED))
+    sample = list(islice(members, sampled))
     return sum(each(member) for member in sample) * count // len(sample)
 
 
@@ -81,21 +82,27 @@ def _zset_member_size(member):
 
 
 AGGREGATE_SIZES = {
-    "list": lambda value: _members_size(value, len(value), string_size),
-    "set": lambda value: _members_size(value, len(value), string_size),
-    "hash": lambda value: _members_size(value.items(), len(value), _field_pair_size),
-    "zset": lambda value: _members_size(value, len(value), _zset_member_size),
+    "list": lambda value, sampled: _members_size(value, len(value), string_size, sampled),
+    "set": lambda value, sampled: _members_size(value, len(value), string_size, sampled),
+    "hash": lambda value, sampled: _members_size(value.items(), len(value), _field_pair_size, sampled),
+    "zset": lambda value, sampled: _members_size(value, len(value), _zset_member_size, sampled),
 }
 
 
-def value_size(value):
-    """A value's estimated bytes: its own memory_usage() if its type offers one, else by its Redis type."""
+def value_size(value, sampled=MEMBERS_SAMPLED):
+    """A value's estimated bytes: its own memory_usage() if its type offers one, else by its Redis type
+    (an aggregate from its first `sampled` members)."""
     if isinstance(value, (bytes, bytearray)):
         return string_size(value)
     own = getattr(value, "memory_usage", None)
     if own is not None:
         return own()
-    return sys.getsizeof(value) + AGGREGATE_SIZES[value.redis_type](value)
+    return sys.getsizeof(value) + AGGREGATE_SIZES[value.redis_type](value, sampled)
+
+
+def key_usage(key, value, sampled):
+    """MEMORY USAGE: the key, the value (sized from `sampled` members) and its slot in the keys' table."""
+    return allocated(BYTES_HEADER + len(key)) + value_size(value, sampled) + TABLE_SLOT
 
 
 def entry_size(key, value):

@@ -341,6 +341,8 @@ class Keyspace:
         self.dirty = 0  # writes since the last snapshot (INFO's rdb_changes_since_last_save, save points)
         self.propagator = None  # the append-only file while it logs (persistence/aof.py): see propagate()
         self.paused = False  # a CLIENT PAUSE is on: expiry and eviction wait (serving/pause.py)
+        self.active_expire = True  # DEBUG SET-ACTIVE-EXPIRE 0 leaves expired keys until they are read
+        self.quicklist_packed_threshold = 1 << 30  # a list element this long takes a node alone (DEBUG OBJECT)
         self.reset_stats()
 
     def reset_stats(self):
@@ -426,7 +428,7 @@ class Keyspace:
         now = self.access_clock = self.clock()
         deadline_ns = time.monotonic_ns() + budget_ms * 1_000_000
         for database in self.databases:
-            if database.expires.deadlines:
+            if database.expires.deadlines and self.active_expire:
                 database.expire_some(now, deadline_ns)
             database.compact()
             if time.monotonic_ns() > deadline_ns:

@@ -69,6 +69,32 @@ def reply_end(buffer, start=0):
     return pos
 
 
+class Node:
+    """One reply cut out of raw bytes, to compare its parts: its own line (or whole blob), and the replies
+    inside an aggregate (COMMAND INFO's fields, a map's pairs by pairs())."""
+
+    def __init__(self, raw, start=0):
+        line_end = raw.index(b"\r\n", start) + 2
+        self.end = reply_end(raw, start)
+        kind = raw[start:start + 1]
+        self.children = []
+        if kind in (b"*", b"~", b"%"):
+            position = line_end
+            while position < self.end:
+                child = Node(raw, position)
+                self.children.append(child)
+                position = child.end
+            self.head = raw[start:line_end]
+        else:
+            self.head = raw[start:self.end]
+
+    def bytes(self):
+        return self.head + b"".join(child.bytes() for child in self.children)
+
+    def pairs(self):
+        return dict(zip((child.bytes() for child in self.children[::2]), self.children[1::2]))
+
+
 class WireClient:
     """A raw socket to 127.0.0.1:port that hands back each reply's exact bytes.
 

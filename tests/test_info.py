@@ -19,7 +19,7 @@ OWN_FIELDS = [name for name, _ in own_fields()]  # ours, at the end of the Serve
 @pytest.fixture(scope="module")
 def servers(tmp_path_factory):
     """A server of ours and a real Redis of this module's own: statistics are server-wide."""
-    ours = start_ours(tmp_path_factory.mktemp("ours"))
+    ours = start_ours(tmp_path_factory.mktemp("ours"), "--enable-debug-command", "yes")
     redis = start_real_redis(tmp_path_factory.mktemp("redis"), "--enable-debug-command", "yes")
     yield ours, redis
     ours.stop()

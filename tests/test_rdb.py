@@ -345,7 +345,7 @@ def test_shutdown_save_and_nosave(tmp_path):
 
 
 def test_debug_reload_changes_nothing(tmp_path):
-    running = start_ours(tmp_path)
+    running = start_ours(tmp_path, "--enable-debug-command", "yes")
     try:
         client = connect(running)
         fill(client)

@@ -11,7 +11,7 @@ from serving.slowlog import SlowLog, redacted, trimmed
 
 @pytest.fixture(scope="module")
 def servers(tmp_path_factory):
-    ours = start_ours(tmp_path_factory.mktemp("ours"))
+    ours = start_ours(tmp_path_factory.mktemp("ours"), "--enable-debug-command", "yes")
     redis = start_real_redis(tmp_path_factory.mktemp("redis"), "--enable-debug-command", "yes")
     yield ours, redis
     ours.stop()
