@@ -29,14 +29,14 @@ from persistence.aof import AOFError, AppendOnly
 from persistence.rdb import RDBError
 from persistence.snapshots import Snapshots
 from protocol import Error, ProtocolError, ReplyWriter, RequestReader
-from serving import access, version
+from serving import access, logs, version
 from serving.channels import PubSub
-from serving.config import Config, ConfigError
+from serving.config import Config, ConfigError, ConfigFileError
 from serving.session import Session
 from storage.keyspace import Keyspace
 
 READ_SIZE = 64 * 1024
-HZ = 10  # Redis's default server.hz
+RESERVED_FDS = 32  # Redis's CONFIG_MIN_RESERVED_FDS: descriptors kept for files and listeners, beyond maxclients
 log = logging.getLogger("mini-redis")
 
 
@@ -87,7 +87,7 @@ class Server:
         """Listen on every bind address (all on one port), then start the cron."""
         port = self.config["port"]
         for address in self.config["bind"].split():
-            sock = _listen(address, port)
+            sock = _listen(address, port, self.config["tcp-backlog"])
             if sock is None:
                 continue
             port = sock.getsockname()[1]  # with port 0, the other addresses take the one the first got
@@ -97,8 +97,7 @@ class Server:
         if not self._listeners:
             raise OSError("no bind address could be listened on")
         self._cron = gevent.spawn(self._run_cron)
-        log.info("Server initialized")
-        log.info("Ready to accept connections tcp")
+        log.info("Ready to accept connections")
 
     def stop(self, timeout=2):
         """Stop accepting, then close every client connection."""
@@ -132,19 +131,23 @@ class Server:
         session.in_exec = True  # a blocking command answers at once instead of waiting
         return Replayer(commands, session)
 
+    def fit_open_files(self, maxclients):
+        """CONFIG SET maxclients: how many clients the descriptor limit allows, raised as far as it goes."""
+        return fit_open_files(maxclients)
+
     def reset_stats(self):
         """CONFIG RESETSTAT: the counters INFO stats shows start again from zero."""
         self.stats.reset()
         self.keyspace.reset_stats()
 
     def _run_cron(self):
-        """Background work, HZ times a second, between commands: active expiry, background saves, timeouts."""
-        ticks = 0
+        """Background work, hz times a second, between commands: active expiry, background saves, timeouts."""
+        idle_checked = time.monotonic()
         while True:
-            gevent.sleep(1 / HZ)
-            ticks += 1
+            gevent.sleep(1 / self.config["hz"])
             self.now = time.monotonic()
-            if ticks % HZ == 0:
+            if self.now - idle_checked >= 1:
+                idle_checked = self.now
                 self._close_idle_clients()
             self.keyspace.expire_cycle()
             self.keyspace.memory.cron()
@@ -186,6 +189,7 @@ class Server:
             self._refuse(sock, PROTECTED_MODE)
             return
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        _keep_alive(sock, self.config["tcp-keepalive"])
         client_id, self._next_id = self._next_id, self._next_id + 1
         session = Session(self, client_id, _address(address), _address(sock.getsockname()), sock.fileno())
         connection = Connection(self, sock, session)
@@ -439,7 +443,19 @@ def _address(address):
     return ("[%s]:%d" if ":" in host else "%s:%d") % (host, port)
 
 
-def _listen(address, port):
+def _keep_alive(sock, interval):
+    """tcp-keepalive as Redis's anetKeepAlive sets it: probes after interval seconds idle, then every third of it."""
+    if interval > 0:
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE, interval)
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL, max(interval // 3, 1))
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPCNT, 3)
+        except OSError:
+            pass  # an interval past the kernel's limit: the connection is served without probes, as in Redis
+
+
+def _listen(address, port, backlog):
     """A listening socket on one bind address ('*' is every IPv4 one, '::*' every IPv6 one).
 
     A leading '-' makes the address optional, as in Redis's default 'bind * -::*': None if it is
@@ -455,7 +471,7 @@ def _listen(address, port):
         if family == socket.AF_INET6:
             sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)  # '::' must not take IPv4 too
         sock.bind((host, port))
-        sock.listen(511)
+        sock.listen(backlog)
     except OSError as error:
         sock.close()
         if optional and error.errno in (errno.EADDRNOTAVAIL, errno.EAFNOSUPPORT, errno.EPROTONOSUPPORT):
@@ -465,25 +481,41 @@ def _listen(address, port):
     return sock
 
 
-def _raise_open_files_limit(maxclients):
-    """Like Redis, ask for enough file descriptors to serve maxclients (plus a few of our own)."""
+def fit_open_files(maxclients):
+    """Redis's adjustOpenFilesLimit: raise the descriptor limit to serve maxclients (plus a few of our own).
+
+    Returns how many clients the limit allows: maxclients, or fewer when the
+    hard limit stops short (Redis then steps down 16 at a time; we compute it).
+    """
+    wanted = maxclients + RESERVED_FDS
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    wanted = maxclients + 32
-    if soft != resource.RLIM_INFINITY and soft < wanted:
-        new_soft = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
-        resource.setrlimit(resource.RLIMIT_NOFILE, (new_soft, hard))
-        if new_soft < wanted:
-            log.warning("You requested maxclients of %d requiring at least %d max file descriptors; "
-                        "the limit is %d", maxclients, wanted, new_soft)
+    if soft == resource.RLIM_INFINITY or soft >= wanted:
+        return maxclients
+    best = wanted
+    if hard != resource.RLIM_INFINITY and best > hard:
+        best -= -(-(best - hard) // 16) * 16
+    while best > soft:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (best, hard))
+            break
+        except (ValueError, OSError):
+            best -= 16
+    best = max(best, soft)
+    return maxclients if best >= wanted else best - RESERVED_FDS
 
 
-USAGE = """Usage: python server.py [/path/to/mini-redis.conf] [options]
+USAGE = """Usage: python server.py [/path/to/redis.conf] [options] [-]
        python server.py -v or --version
        python server.py -h or --help
 
+Examples:
+       python server.py (run the server with default conf)
+       python server.py /etc/redis/6379.conf
+       python server.py --port 7777
+       python server.py /etc/myredis.conf --loglevel verbose
+
 Options are configuration directives with -- in front, as for redis-server:
-  --port 4000  --bind 127.0.0.1  --maxclients 10000  --databases 16  --proto-max-bulk-len 512mb
-  --requirepass secret  --timeout 300  --client-output-buffer-limit "normal 64mb 16mb 60"
+  --port 4000  --bind 127.0.0.1  --maxclients 10000  --daemonize yes  --logfile server.log
 A config file may also say: rename-command FLUSHALL ""
 """
 
@@ -491,12 +523,29 @@ A config file may also say: rename-command FLUSHALL ""
 def load_config(argv):
     """A Config from the command line: an optional config file first, then --options."""
     config = Config()
-    if argv and not argv[0].startswith("--"):
-        config.load_file(argv[0])
-        argv = argv[1:]
-    config.load_options(argv)
+    path = argv[0] if argv and not argv[0].startswith("-") else None
+    config.load(path, argv[1:] if path else argv)
     access.apply_renames(build_table(), config.renames)  # a bad rename-command is a config error, as in Redis
     return config
+
+
+def daemonize():
+    """Redis's daemonize(): the parent exits, the child leaves the terminal, its standard files go to /dev/null."""
+    if gevent.fork():
+        os._exit(0)
+    os.setsid()
+    null = os.open(os.devnull, os.O_RDWR)
+    for descriptor in (0, 1, 2):
+        os.dup2(null, descriptor)
+    os.close(null)
+
+
+def write_pid_file(path):
+    try:
+        with open(path, "w") as f:
+            f.write("%d\n" % os.getpid())
+    except OSError as error:
+        log.warning("Failed to write PID file: %s", error.strerror)
 
 
 def main(argv=None):
@@ -505,20 +554,52 @@ def main(argv=None):
         print(USAGE)
         return 0
     if argv and argv[0] in ("-v", "--version"):
-        print("mini-redis v=%s (redis_version %s)" % (version.VERSION, version.REDIS_VERSION))
+        print("Redis server v=%s sha=00000000:0 malloc=libc bits=64 build=0 (mini-redis %s)"
+              % (version.REDIS_VERSION, version.VERSION))
         return 0
-    logging.basicConfig(level=logging.INFO, format="%(process)d:M %(asctime)s.%(msecs)03d * %(message)s",
-                        datefmt="%d %b %Y %H:%M:%S")
+    logs.configure("", "notice")
     try:
         config = load_config(argv)
-    except (ConfigError, OSError) as error:
-        print("\n*** FATAL CONFIG FILE ERROR (mini-redis %s) ***\n%s" % (version.VERSION, error),
-              file=sys.stderr)
+    except ConfigFileError as error:
+        log.warning("%s", error)
         return 1
-    log.info("mini-redis %s (redis_version %s), pid=%d, just started", version.VERSION,
-             version.REDIS_VERSION, os.getpid())
-    _raise_open_files_limit(config["maxclients"])
+    except ConfigError as error:
+        sys.stderr.write("\n*** FATAL CONFIG FILE ERROR (Redis %s) ***\n%s\n" % (version.REDIS_VERSION, error))
+        return 1
+    logs.configure(config["logfile"], config["loglevel"])
+    log.warning("oO0OoO0OoO0Oo Redis is starting oO0OoO0OoO0Oo")
+    log.warning("Redis version=%s, bits=64, commit=00000000, modified=0, pid=%d, just started",
+                version.REDIS_VERSION, os.getpid())
+    if config.config_file:
+        log.warning("Configuration loaded")
+    else:
+        log.warning("Warning: no config file specified, using the default config. In order to specify a config "
+                    "file use %s /path/to/redis.conf", sys.argv[0])
+    background = config["daemonize"] and config["supervised"] == "no"
+    if background:
+        daemonize()
+        if not config["pidfile"]:
+            config.values["pidfile"] = "/var/run/redis.pid"  # Redis's CONFIG_DEFAULT_PID_FILE
+    logs.server_started()
+    return serve(config)
+
+
+def serve(config):
+    """Run the server until SHUTDOWN or a signal: the pid file, the data, the listeners, then the last lines."""
+    possible = fit_open_files(config["maxclients"])
+    if possible < config["maxclients"]:
+        log.warning("You requested maxclients of %d requiring at least %d max file descriptors.",
+                    config["maxclients"], config["maxclients"] + RESERVED_FDS)
+        log.warning("Redis can't set maximum open files to %d because of OS error.",
+                    config["maxclients"] + RESERVED_FDS)
+        log.warning("Current maximum open files is %d. maxclients has been reduced to %d to compensate for low "
+                    "ulimit. If you need higher maxclients increase 'ulimit -n'.", possible + RESERVED_FDS, possible)
+        config.values["maxclients"] = possible
+    if config["pidfile"]:
+        write_pid_file(config["pidfile"])
     server = Server(config)
+    log.info("Running mode=standalone, port=%d.", config["port"])
+    log.warning("Server initialized")
     try:
         if config["appendonly"]:  # as Redis: with AOF on, the AOF is the data, and dump.rdb is not read
             server.aof.load(server.replayer())
@@ -526,28 +607,38 @@ def main(argv=None):
         else:
             server.snapshots.load()
     except AOFError as error:
-        log.error("%s", error)
+        log.warning("%s", error)
         return 1
     except RDBError as error:
-        log.error("%s", error)
-        log.error("Fatal error loading the DB (%s): mini-redis cannot start.", server.snapshots.path)
+        log.warning("%s", error)
+        log.warning("Fatal error loading the DB (%s): mini-redis cannot start.", server.snapshots.path)
         return 1
     try:
         server.start()
     except OSError as error:
-        log.error("Failed listening on %s:%d: %s", config["bind"], config["port"], error)
+        log.warning("Failed listening on %s:%d: %s", config["bind"], config["port"], error)
         return 1
     for signum in (signal.SIGINT, signal.SIGTERM):
         gevent.signal_handler(signum, _on_signal, signum, server)
     server.stopping.wait()
     server.stop()
-    log.info("mini-redis is now ready to exit, bye bye...")
+    if config["pidfile"]:
+        log.info("Removing the pid file.")
+        try:
+            os.unlink(config["pidfile"])
+        except OSError:
+            pass
+    log.warning("Redis is now ready to exit, bye bye...")
     return 0
 
 
 def _on_signal(signum, server):
-    log.info("Received %s scheduling shutdown...", signal.Signals(signum).name)
-    gevent.spawn(server.shutdown)  # the final save runs in a greenlet, not inside the signal callback
+    """SIGINT, SIGTERM: shutdown-on-sigint / shutdown-on-sigterm say whether to save first (and how hard)."""
+    name = signal.Signals(signum).name
+    logs.signal_line("Received %s scheduling shutdown..." % name)
+    flags = server.config["shutdown-on-" + name.lower()].split()
+    save = True if "save" in flags else False if "nosave" in flags else None
+    gevent.spawn(server.shutdown, save, "force" in flags)  # not inside the signal callback: the save may take a while
 
 
 if __name__ == "__main__":

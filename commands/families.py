@@ -3,10 +3,11 @@
 Kept apart from commands/__init__.py, which every family imports for its Command rows: the
 families import the table's helpers, this module imports the families, and nothing goes round.
 """
-from commands import (admin, connection, expire, hashes, keys, lists, persistence, pubsub, sets, strings,
-                      transactions, zsets)
+from commands import (admin, config, connection, expire, hashes, keys, lists, persistence, pubsub, sets,
+                      strings, transactions, zsets)
 
-FAMILIES = (strings, lists, hashes, sets, zsets, keys, expire, pubsub, transactions, connection, admin, persistence)
+FAMILIES = (strings, lists, hashes, sets, zsets, keys, expire, pubsub, transactions, connection, admin, config,
+            persistence)
 
 
 def build_table():
