@@ -173,7 +173,8 @@ class Config:
             with open(path, "rb") as f:
                 return f.read().decode("utf-8", "surrogateescape")
         except OSError as error:
-            raise ConfigFileError("Fatal error, can't open config file '%s': %s" % (path, error.strerror)) from None
+            raise ConfigFileError("Fatal error, can't open config file '%s': %s"
+                                  % (os.path.abspath(path), error.strerror)) from None
 
     def _load_text(self, text, depth=0):
         """Redis's loadServerConfigFromString: every line, in order; the first bad one stops it all."""
