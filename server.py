@@ -567,19 +567,19 @@ def main(argv=None):
         sys.stderr.write("\n*** FATAL CONFIG FILE ERROR (Redis %s) ***\n%s\n" % (version.REDIS_VERSION, error))
         return 1
     logs.configure(config["logfile"], config["loglevel"])
-    log.warning("oO0OoO0OoO0Oo Redis is starting oO0OoO0OoO0Oo")
-    log.warning("Redis version=%s, bits=64, commit=00000000, modified=0, pid=%d, just started",
-                version.REDIS_VERSION, os.getpid())
-    if config.config_file:
-        log.warning("Configuration loaded")
-    else:
-        log.warning("Warning: no config file specified, using the default config. In order to specify a config "
-                    "file use %s /path/to/redis.conf", sys.argv[0])
     background = config["daemonize"] and config["supervised"] == "no"
     if background:
         daemonize()
         if not config["pidfile"]:
             config.values["pidfile"] = "/var/run/redis.pid"  # Redis's CONFIG_DEFAULT_PID_FILE
+    log.warning("oO0OoO0OoO0Oo Redis is starting oO0OoO0OoO0Oo")
+    log.warning("Redis version=%s, bits=64, commit=00000000, modified=0, pid=%d, just started",
+                version.REDIS_VERSION, os.getpid())
+    if argv:
+        log.warning("Configuration loaded")
+    else:
+        log.warning("Warning: no config file specified, using the default config. In order to specify a config "
+                    "file use %s /path/to/redis.conf", sys.argv[0])
     logs.server_started()
     return serve(config)
 
@@ -597,6 +597,9 @@ def serve(config):
         config.values["maxclients"] = possible
     if config["pidfile"]:
         write_pid_file(config["pidfile"])
+    if not config["bind"]:
+        log.warning("Configured to not listen anywhere, exiting.")
+        return 1
     server = Server(config)
     log.info("Running mode=standalone, port=%d.", config["port"])
     log.warning("Server initialized")

@@ -21,6 +21,10 @@ class ConfigFileError(ConfigError):
     """A config file that cannot be read: Redis logs this as a log line, not as a config error."""
 
 
+class LocatedError(ConfigError):
+    """A bad line, its place already named (a line of an included file): not named again by the including one."""
+
+
 class UnknownParameter(Exception):
     """CONFIG SET of a name Redis does not know: its own error text."""
 
@@ -83,7 +87,8 @@ class Config:
             self.values[parameter.name] = self._parse(parameter, value_words(parameter, parameter.default))
         self.config_file = ""
         self.renames = []  # rename-command (old, new, where) in file order, for access.apply_renames
-        self._save_from_file = False  # the file's first save line replaces the default, later ones add to it
+        self._reading_file = False  # Redis's reading_config_file: set while a file's lines are read
+        self._save_loaded = False  # the file's first save line replaces the default, later ones add to it
 
     def _parse(self, parameter, words):
         value = parameter.parse(words)
@@ -125,9 +130,9 @@ class Config:
                 raise UnknownParameter(name)
             if not parameter.mutable or (parameter.mutable == PROTECTED and not protected_allowed):
                 raise ConfigError(name, "can't set %s config" % ("immutable" if not parameter.mutable else "protected"))
-            if parameter.name in seen:
+            if name.lower() in seen:  # as in Redis, an alias and its name are two entries: both may be set
                 raise ConfigError(name, "duplicate parameter")
-            seen.add(parameter.name)
+            seen.add(name.lower())
         parsed = {}
         for name, text in pairs:
             parameter = self.find(name)
@@ -178,6 +183,7 @@ class Config:
 
     def _load_text(self, text, depth=0):
         """Redis's loadServerConfigFromString: every line, in order; the first bad one stops it all."""
+        self._reading_file = True
         for number, line in enumerate(text.split("\n"), 1):
             line = line.strip(" \t\r\n")
             if not line or line.startswith("#"):
@@ -185,16 +191,17 @@ class Config:
             where = "Reading the configuration file, at line %d\n>>> '%s'" % (number, line)
             words = split_inline(line.encode("utf-8", "surrogateescape"))
             if words is None:
-                raise ConfigError("%s\nUnbalanced quotes in configuration line" % where)
+                raise LocatedError("%s\nUnbalanced quotes in configuration line" % where)
             if not words:
                 continue
             words = [word.decode("utf-8", "surrogateescape") for word in words]
             try:
                 self._apply_directive(words[0].lower(), words[1:], where, depth)
-            except ConfigFileError:
+            except (ConfigFileError, LocatedError):
                 raise
             except ConfigError as error:
-                raise ConfigError("%s\n%s" % (where, error)) from None
+                raise LocatedError("%s\n%s" % (where, error)) from None
+        self._reading_file = False  # also for the lines after an include, as in Redis
 
     def _apply_directive(self, directive, arguments, where, depth):
         parameter = BY_NAME.get(directive)
@@ -205,12 +212,10 @@ class Config:
                 split = split_inline(arguments[0].encode("utf-8", "surrogateescape"))
                 arguments = arguments if split is None else [word.decode("utf-8", "surrogateescape") for word in split]
             value = self._parse(parameter, arguments)
-            if parameter.name == "save":
-                if self._save_from_file and value:
+            if parameter.name == "save" and self._reading_file and arguments != [""]:
+                if self._save_loaded:
                     value = " ".join(filter(None, (self.values["save"], value)))
-                elif self._save_from_file:
-                    value = self.values["save"]
-                self._save_from_file = True
+                self._save_loaded = True
             self.values[parameter.name] = value
         elif directive in IGNORED_DIRECTIVES and len(arguments) == 1:
             return

@@ -97,7 +97,7 @@ PARAMETERS = [
     yes_no("crash-log-enabled", "yes"),
     yes_no("crash-memcheck-enabled", "yes"),
     yes_no("disable-thp", "yes", mutable=False),
-    enum("oom-score-adj", "no", ("no", "yes", "absolute"), same_as={"relative": "yes"}),
+    enum("oom-score-adj", "no", ("no", "yes", "relative", "absolute"), same_as={"relative": "yes"}),
     words("oom-score-adj-values", "0 200 800", v.oom_score_adj_values),
     words("shutdown-on-sigint", "default", v.shutdown_flags),
     words("shutdown-on-sigterm", "default", v.shutdown_flags),

@@ -94,8 +94,8 @@ def one_of(names, same_as=None):
     """An enum: the name as Redis keeps it (a synonym in same_as reads as its first name)."""
     def parse(words):
         lowered = words[0].lower()
-        if lowered not in names and lowered not in (same_as or {}):
-            raise ConfigError("argument(s) must be one of the following: " + ", ".join(names + tuple(same_as or ())))
+        if lowered not in names:
+            raise ConfigError("argument(s) must be one of the following: " + ", ".join(names))
         return (same_as or {}).get(lowered, lowered)
     return parse
 
