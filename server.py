@@ -78,31 +78,68 @@ class Server:
         self._pool = Pool()
         self._cron = None
         self._listeners = []
+        self._listening = None  # the (bind, port) the listeners were opened for
 
     @property
     def port(self):
-        return self._listeners[0].server_port
+        return self._listeners[0].server_port if self._listeners else self.config["port"]
 
     def start(self):
         """Listen on every bind address (all on one port), then start the cron."""
-        port = self.config["port"]
-        for address in self.config["bind"].split():
-            sock = _listen(address, port, self.config["tcp-backlog"])
-            if sock is None:
-                continue
-            port = sock.getsockname()[1]  # with port 0, the other addresses take the one the first got
-            listener = StreamServer(sock, self._accept, spawn=self._pool)
-            listener.start()
-            self._listeners.append(listener)
+        self._listeners = self._open_listeners(self.config["bind"], self.config["port"])
         if not self._listeners:
             raise OSError("no bind address could be listened on")
         self._cron = gevent.spawn(self._run_cron)
         log.info("Ready to accept connections")
 
-    def stop(self, timeout=2):
-        """Stop accepting, then close every client connection."""
+    def listen_again(self):
+        """CONFIG SET port or bind: new listeners replace the old ones, or the old ones stay and the answer is
+        False. As Redis does, a new port is opened before the old one closes; new addresses after the old
+        ones close (they may share the port), and the old ones open again if the new cannot listen."""
+        bind, port = self.config["bind"], self.config["port"]
+        if self._listening == (bind, port):
+            return True
+        old_bind, old_port = self._listening
+        if bind != old_bind:
+            self._close_listeners()
+        try:
+            listeners = self._open_listeners(bind, port)
+        except OSError as error:
+            log.warning("Could not create server TCP listening socket %s:%d: %s", bind, port, error.strerror)
+            if bind != old_bind:
+                self._listeners = self._open_listeners(old_bind, old_port)
+            return False
+        self._close_listeners()
+        self._listeners = listeners
+        return True
+
+    def _close_listeners(self):
         for listener in self._listeners:
             listener.close()
+        self._listeners = []
+
+    def _open_listeners(self, bind, port):
+        """Started listeners on every bind address, all on one port; OSError, with none left open, if one fails."""
+        listeners, wanted = [], (bind, port)
+        try:
+            for address in bind.split():
+                sock = _listen(address, port, self.config["tcp-backlog"])
+                if sock is None:
+                    continue
+                port = sock.getsockname()[1]  # with port 0, the other addresses take the one the first got
+                listeners.append(StreamServer(sock, self._accept, spawn=self._pool))
+        except OSError:
+            for listener in listeners:
+                listener.close()
+            raise
+        for listener in listeners:
+            listener.start()
+        self._listening = wanted
+        return listeners
+
+    def stop(self, timeout=2):
+        """Stop accepting, then close every client connection."""
+        self._close_listeners()
         if self._cron is not None:
             self._cron.kill()
         self.kill(list(self.sessions.values()))

@@ -50,13 +50,14 @@ def config_set(session, *arguments):
     failure = _put_into_effect(session.server, changed)
     if failure is not None:
         config.values.update(before)
-        _put_into_effect(session.server, changed)
+        _put_into_effect(session.server, [name for name in changed if name != failure[0]])
         raise config_set_failed(*failure)
     return "OK"
 
 
 def _put_into_effect(server, changed):
-    """What a changed setting sets off at once; (name, reason) if one could not take effect."""
+    """What changed settings set off at once; (name, reason) for the first that could not take effect
+    (which left its own part as it was)."""
     config = server.config
     server.keyspace.memory.configure(config)
     logs.set_level(config["loglevel"])
@@ -67,6 +68,10 @@ def _put_into_effect(server, changed):
                                   "try with %d" % possible)
     if "appendonly" in changed and not server.aof.switch(config["appendonly"]):
         return "appendonly", "Unable to turn on AOF. Check server logs."
+    if ("port" in changed or "bind" in changed) and not server.listen_again():
+        if "bind" in changed:
+            return "bind", "Failed to bind to specified addresses."
+        return "port", "Unable to listen on this port. Check server logs."
     return None
 
 

@@ -52,8 +52,8 @@ PROTECTED_ACTION = ("no", "yes", "local")
 
 PARAMETERS = [
     # The network and the clients: see server.py.
-    words("bind", "127.0.0.1", v.bind_addresses, mutable=False),
-    number("port", "4000", 0, 65535, mutable=False),
+    words("bind", "127.0.0.1", v.bind_addresses),
+    number("port", "4000", 0, 65535),
     number("tcp-backlog", "511", 0, INT, mutable=False),
     number("tcp-keepalive", "300", 0, INT),
     number("timeout", "0", 0, INT),

@@ -3,6 +3,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -459,5 +460,35 @@ def test_save_lines_add_up_as_in_redis(tmp_path, content, options):
         with Pair(ours.port, redis.port) as pair:
             pair.check("CONFIG", "GET", "save")
     finally:
+        ours.stop()
+        redis.stop()
+
+
+def test_config_set_port_and_bind_listen_again_as_in_redis(tmp_path_factory):
+    ours = start_ours(tmp_path_factory.mktemp("ours-port"))
+    redis = start_real_redis(tmp_path_factory.mktemp("redis-port"))
+    blocker = socket.socket()
+    try:
+        blocker.bind(("127.0.0.1", 0))
+        blocker.listen(1)
+        replies = []
+        for running in (ours, redis):
+            with WireClient(running.port) as client:
+                new_port = free_port()
+                got = [client.call("CONFIG", "SET", "port", str(blocker.getsockname()[1])),  # taken: the old stays
+                       client.call("CONFIG", "SET", "bind", "192.0.2.1"),  # not an address of this machine
+                       client.call("CONFIG", "GET", "bind"),
+                       client.call("CONFIG", "SET", "port", str(new_port)),
+                       client.call("PING")]  # a connection made before stays
+                with WireClient(new_port) as moved:
+                    got.append(moved.call("CONFIG", "SET", "bind", "127.0.0.1 127.0.0.2", "port", str(new_port)))
+                    got.append(moved.call("CONFIG", "GET", "bind"))
+                with WireClient(new_port, host="127.0.0.2") as second:
+                    got.append(second.call("CONFIG", "SET", "bind", "127.0.0.1"))
+                replies.append(got)
+        assert replies[0] == replies[1]
+        assert replies[0][0].startswith(b"-ERR CONFIG SET failed (possibly related to argument 'port')")
+    finally:
+        blocker.close()
         ours.stop()
         redis.stop()
