@@ -79,6 +79,7 @@ class Server:
         self._cron = None
         self._listeners = []
         self._listening = None  # the (bind, port) the listeners were opened for
+        self._unix_listener = None
 
     @property
     def port(self):
@@ -91,6 +92,11 @@ class Server:
             raise OSError("no bind address could be listened on")
         self._cron = gevent.spawn(self._run_cron)
         log.info("Ready to accept connections")
+        if self.config["unixsocket"]:
+            sock = _listen_unix(self.config["unixsocket"], self.config["unixsocketperm"], self.config["tcp-backlog"])
+            self._unix_listener = StreamServer(sock, self._accept, spawn=self._pool)
+            self._unix_listener.start()
+            log.info("The server is now ready to accept connections at %s", self.config["unixsocket"])
 
     def listen_again(self):
         """CONFIG SET port or bind: new listeners replace the old ones, or the old ones stay and the answer is
@@ -140,6 +146,8 @@ class Server:
     def stop(self, timeout=2):
         """Stop accepting, then close every client connection."""
         self._close_listeners()
+        if self._unix_listener is not None:
+            self._unix_listener.close()
         if self._cron is not None:
             self._cron.kill()
         self.kill(list(self.sessions.values()))
@@ -222,13 +230,17 @@ class Server:
         if len(self.sessions) >= self.config["maxclients"]:
             self._refuse(sock, MAX_CLIENTS)
             return
-        if access.protected_mode_denies(self.config, address[0]):
-            self._refuse(sock, PROTECTED_MODE)
-            return
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        _keep_alive(sock, self.config["tcp-keepalive"])
+        if sock.family == socket.AF_UNIX:  # local by nature: Redis shows the socket's path as both ends
+            peer = here = "%s:0" % self.config["unixsocket"]
+        else:
+            if access.protected_mode_denies(self.config, address[0]):
+                self._refuse(sock, PROTECTED_MODE)
+                return
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            _keep_alive(sock, self.config["tcp-keepalive"])
+            peer, here = _address(address), _address(sock.getsockname())
         client_id, self._next_id = self._next_id, self._next_id + 1
-        session = Session(self, client_id, _address(address), _address(sock.getsockname()), sock.fileno())
+        session = Session(self, client_id, peer, here, sock.fileno())
         connection = Connection(self, sock, session)
         self.sessions[client_id] = session
         self._connections[client_id] = connection
@@ -518,6 +530,24 @@ def _listen(address, port, backlog):
     return sock
 
 
+def _listen_unix(path, permissions, backlog):
+    """unixsocket: a listening Unix socket at path (an old one there is replaced), chmod unixsocketperm if set."""
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+    sock = gevent.socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        sock.bind(path)
+        if permissions:
+            os.chmod(path, permissions)
+        sock.listen(backlog)
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
 def fit_open_files(maxclients):
     """Redis's adjustOpenFilesLimit: raise the descriptor limit to serve maxclients (plus a few of our own).
 
@@ -581,8 +611,8 @@ def write_pid_file(path):
     try:
         with open(path, "w") as f:
             f.write("%d\n" % os.getpid())
-    except OSError as error:
-        log.warning("Failed to write PID file: %s", error.strerror)
+    except (OSError, ValueError) as error:  # ValueError: a NUL in the path
+        log.warning("Failed to write PID file: %s", getattr(error, "strerror", None) or "Invalid argument")
 
 
 def main(argv=None):
@@ -657,17 +687,19 @@ def serve(config):
         server.start()
     except OSError as error:
         log.warning("Failed listening on %s:%d: %s", config["bind"], config["port"], error)
+        server.stop()
         return 1
     for signum in (signal.SIGINT, signal.SIGTERM):
         gevent.signal_handler(signum, _on_signal, signum, server)
     server.stopping.wait()
     server.stop()
-    if config["pidfile"]:
-        log.info("Removing the pid file.")
-        try:
-            os.unlink(config["pidfile"])
-        except OSError:
-            pass
+    for path, what in ((config["pidfile"], "pid file"), (config["unixsocket"], "unix socket file")):
+        if path:
+            log.info("Removing the %s.", what)
+            try:
+                os.unlink(path)
+            except (OSError, ValueError):
+                pass
     log.warning("Redis is now ready to exit, bye bye...")
     return 0
 

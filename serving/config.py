@@ -240,8 +240,9 @@ class Config:
         if self.values["logfile"]:
             try:
                 open(self.values["logfile"], "a").close()
-            except OSError as error:
-                raise ConfigError("Can't open the log file: %s" % error.strerror) from None
+            except (OSError, ValueError) as error:  # ValueError: a NUL in the path
+                raise ConfigError("Can't open the log file: %s"
+                                  % (getattr(error, "strerror", None) or "Invalid argument")) from None
 
     # ------------------------------------------------------------------ CONFIG REWRITE
 

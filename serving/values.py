@@ -340,7 +340,7 @@ def percentiles(words):
             value = float(word)
         except ValueError:
             value = None
-        if value is None or word != word.strip() or value != value:
+        if value is None or word != word.strip() or "_" in word or value != value:  # Python's float takes 1_0
             raise ConfigError("Invalid latency-tracking-info-percentiles parameters")
         if not 0.0 <= value <= 100.0:
             raise ConfigError("latency-tracking-info-percentiles parameters should sit between [0.0,100.0]")

@@ -492,3 +492,28 @@ def test_config_set_port_and_bind_listen_again_as_in_redis(tmp_path_factory):
         blocker.close()
         ours.stop()
         redis.stop()
+
+
+def unix_call(path, *words):
+    with socket.socket(socket.AF_UNIX) as sock:
+        sock.settimeout(5)
+        sock.connect(path)
+        sock.sendall(b"%s\r\n" % " ".join(words).encode())
+        return sock.recv(65536)
+
+
+def test_unixsocket_and_its_permissions(tmp_path):
+    path = str(tmp_path / "ours.sock")
+    running = start_ours(tmp_path, "--unixsocket", path, "--unixsocketperm", "700")
+    try:
+        assert oct(os.stat(path).st_mode & 0o777) == "0o700"
+        assert unix_call(path, "PING") == b"+PONG\r\n"
+        assert b" addr=%s:0 laddr=%s:0 " % (path.encode(), path.encode()) in unix_call(path, "CLIENT", "INFO")
+        assert unix_call(path, "CONFIG", "GET", "unixsocketperm") == b"*2\r\n$14\r\nunixsocketperm\r\n$3\r\n700\r\n"
+    finally:
+        running.stop()
+    assert not os.path.exists(path)
+    messages = without_prefix(running.log())
+    assert messages.index("* The server is now ready to accept connections at %s" % path) == \
+        messages.index("* Ready to accept connections") + 1
+    assert messages[-2:] == ["* Removing the unix socket file.", "# Redis is now ready to exit, bye bye..."]
