@@ -10,7 +10,6 @@ what makes pipelining cheap.
 import errno
 import logging
 import os
-import resource
 import signal
 import socket
 import sys
@@ -29,14 +28,13 @@ from persistence.aof import AOFError, AppendOnly
 from persistence.rdb import RDBError
 from persistence.snapshots import Snapshots
 from protocol import Error, ProtocolError, ReplyWriter, RequestReader
-from serving import access, logs, version
+from serving import access, logs, process, version
 from serving.channels import PubSub
 from serving.config import Config, ConfigError, ConfigFileError
 from serving.session import Session
 from storage.keyspace import Keyspace
 
 READ_SIZE = 64 * 1024
-RESERVED_FDS = 32  # Redis's CONFIG_MIN_RESERVED_FDS: descriptors kept for files and listeners, beyond maxclients
 log = logging.getLogger("mini-redis")
 
 
@@ -178,7 +176,7 @@ class Server:
 
     def fit_open_files(self, maxclients):
         """CONFIG SET maxclients: how many clients the descriptor limit allows, raised as far as it goes."""
-        return fit_open_files(maxclients)
+        return process.fit_open_files(maxclients)
 
     def reset_stats(self):
         """CONFIG RESETSTAT: the counters INFO stats shows start again from zero."""
@@ -548,29 +546,6 @@ def _listen_unix(path, permissions, backlog):
     return sock
 
 
-def fit_open_files(maxclients):
-    """Redis's adjustOpenFilesLimit: raise the descriptor limit to serve maxclients (plus a few of our own).
-
-    Returns how many clients the limit allows: maxclients, or fewer when the
-    hard limit stops short (Redis then steps down 16 at a time; we compute it).
-    """
-    wanted = maxclients + RESERVED_FDS
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft == resource.RLIM_INFINITY or soft >= wanted:
-        return maxclients
-    best = wanted
-    if hard != resource.RLIM_INFINITY and best > hard:
-        best -= -(-(best - hard) // 16) * 16
-    while best > soft:
-        try:
-            resource.setrlimit(resource.RLIMIT_NOFILE, (best, hard))
-            break
-        except (ValueError, OSError):
-            best -= 16
-    best = max(best, soft)
-    return maxclients if best >= wanted else best - RESERVED_FDS
-
-
 USAGE = """Usage: python server.py [/path/to/redis.conf] [options] [-]
        python server.py -v or --version
        python server.py -h or --help
@@ -596,25 +571,6 @@ def load_config(argv):
     return config
 
 
-def daemonize():
-    """Redis's daemonize(): the parent exits, the child leaves the terminal, its standard files go to /dev/null."""
-    if gevent.fork():
-        os._exit(0)
-    os.setsid()
-    null = os.open(os.devnull, os.O_RDWR)
-    for descriptor in (0, 1, 2):
-        os.dup2(null, descriptor)
-    os.close(null)
-
-
-def write_pid_file(path):
-    try:
-        with open(path, "w") as f:
-            f.write("%d\n" % os.getpid())
-    except (OSError, ValueError) as error:  # ValueError: a NUL in the path
-        log.warning("Failed to write PID file: %s", getattr(error, "strerror", None) or "Invalid argument")
-
-
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     if argv and argv[0] in ("-h", "--help"):
@@ -636,7 +592,7 @@ def main(argv=None):
     logs.configure(config["logfile"], config["loglevel"])
     background = config["daemonize"] and config["supervised"] == "no"
     if background:
-        daemonize()
+        process.daemonize()
         if not config["pidfile"]:
             config.values["pidfile"] = "/var/run/redis.pid"  # Redis's CONFIG_DEFAULT_PID_FILE
     log.warning("oO0OoO0OoO0Oo Redis is starting oO0OoO0OoO0Oo")
@@ -653,17 +609,9 @@ def main(argv=None):
 
 def serve(config):
     """Run the server until SHUTDOWN or a signal: the pid file, the data, the listeners, then the last lines."""
-    possible = fit_open_files(config["maxclients"])
-    if possible < config["maxclients"]:
-        log.warning("You requested maxclients of %d requiring at least %d max file descriptors.",
-                    config["maxclients"], config["maxclients"] + RESERVED_FDS)
-        log.warning("Redis can't set maximum open files to %d because of OS error.",
-                    config["maxclients"] + RESERVED_FDS)
-        log.warning("Current maximum open files is %d. maxclients has been reduced to %d to compensate for low "
-                    "ulimit. If you need higher maxclients increase 'ulimit -n'.", possible + RESERVED_FDS, possible)
-        config.values["maxclients"] = possible
+    process.fit_maxclients_at_start(config)
     if config["pidfile"]:
-        write_pid_file(config["pidfile"])
+        process.write_pid_file(config["pidfile"])
     if not config["bind"]:
         log.warning("Configured to not listen anywhere, exiting.")
         return 1
@@ -693,13 +641,7 @@ def serve(config):
         gevent.signal_handler(signum, _on_signal, signum, server)
     server.stopping.wait()
     server.stop()
-    for path, what in ((config["pidfile"], "pid file"), (config["unixsocket"], "unix socket file")):
-        if path:
-            log.info("Removing the %s.", what)
-            try:
-                os.unlink(path)
-            except (OSError, ValueError):
-                pass
+    process.remove_files(config)
     log.warning("Redis is now ready to exit, bye bye...")
     return 0
 
