@@ -28,9 +28,10 @@ def config_get(session, *patterns):
 
 def _protected_allowed(session):
     """enable-protected-configs: yes for everyone, local for clients on the loopback (Redis's islocalClient)."""
-    setting = session.server.config["enable-protected-configs"]
+    config = session.server.config
     host = session.address.rsplit(":", 1)[0].strip("[]")
-    return setting == "yes" or (setting == "local" and host in access.LOOPBACK)
+    local = host in access.LOOPBACK or (config["unixsocket"] and host == config["unixsocket"])
+    return config["enable-protected-configs"] == "yes" or (config["enable-protected-configs"] == "local" and local)
 
 
 def config_set(session, *arguments):

@@ -218,7 +218,7 @@ def test_debian_stock_redis_conf_loads_unchanged(tmp_path):
         pytest.fail("Debian's /etc/redis/redis.conf must be readable for this test: %s" % error)
     conf = tmp_path / "redis.conf"
     conf.write_bytes(stock)
-    options = ("--daemonize", "no", "--logfile", "", "--pidfile", "", "--bind", "127.0.0.1")
+    options = ("--daemonize", "no", "--logfile", "", "--pidfile", "")  # the pid file is the system service's
     ours, redis = start_both_with_file(tmp_path, conf, *options)
     try:
         with WireClient(ours.port) as client:
@@ -517,3 +517,43 @@ def test_unixsocket_and_its_permissions(tmp_path):
     assert messages.index("* The server is now ready to accept connections at %s" % path) == \
         messages.index("* Ready to accept connections") + 1
     assert messages[-2:] == ["* Removing the unix socket file.", "# Redis is now ready to exit, bye bye..."]
+
+
+def keepalive_timers(port):
+    """What `ss` says of the server's side of its established connections: their keepalive timers."""
+    ss = shutil.which("ss")
+    if ss is None:
+        pytest.fail("ss (Debian's iproute2) is needed to see a socket's keepalive timer")
+    listing = subprocess.run([ss, "-tnoH", "state", "established", "( sport = :%d )" % port],
+                             capture_output=True, text=True, timeout=10).stdout
+    return re.findall(r"timer:\(keepalive,([^,]+),", listing)
+
+
+def test_tcp_keepalive_sets_the_probe_timer(tmp_path):
+    running = start_ours(tmp_path, "--tcp-keepalive", "77")
+    try:
+        with WireClient(running.port) as client:
+            assert client.call("PING") == b"+PONG\r\n"
+            timers = keepalive_timers(running.port)
+            assert len(timers) == 1 and re.fullmatch(r"1min1\dsec", timers[0]), timers
+            assert client.call("CONFIG", "SET", "tcp-keepalive", "0") == b"+OK\r\n"
+    finally:
+        running.stop()
+    running = start_ours(tmp_path, "--tcp-keepalive", "0")
+    try:
+        with WireClient(running.port) as client:
+            assert client.call("PING") == b"+PONG\r\n"  # as above, where the timer showed
+            assert keepalive_timers(running.port) == []
+    finally:
+        running.stop()
+
+
+def test_enable_protected_configs_lets_config_set_change_dir(tmp_path):
+    running = start_ours(tmp_path, "--enable-protected-configs", "local")
+    try:
+        with WireClient(running.port) as client:
+            assert client.call("CONFIG", "SET", "dir", str(tmp_path), "dbfilename", "other.rdb") == b"+OK\r\n"
+            assert client.call("SAVE") == b"+OK\r\n"
+        assert (tmp_path / "other.rdb").exists()
+    finally:
+        running.stop()
