@@ -12,11 +12,12 @@ from collections import namedtuple
 from serving import values as v
 from storage import eviction
 
-Parameter = namedtuple("Parameter", "name default parse show mutable alias multi hidden",
-                       defaults=(str, True, None, False, False))
+Parameter = namedtuple("Parameter", "name default parse show mutable alias multi hidden written",
+                       defaults=(str, True, None, False, False, None))
 Parameter.__doc__ = """One setting. parse(words) gives the running value and show(value) what CONFIG GET prints;
 mutable is True, False (CONFIG SET refuses it) or PROTECTED; multi means its value is several words;
-hidden ones answer CONFIG GET by exact name only, as Redis's HIDDEN_CONFIG."""
+hidden ones answer CONFIG GET by exact name only, as Redis's HIDDEN_CONFIG; written(value), if set, is
+how CONFIG REWRITE writes it when that differs from show (sizes with units, strings quoted)."""
 
 PROTECTED = "protected"  # Redis's PROTECTED_CONFIG: settable only with enable-protected-configs
 
@@ -28,7 +29,7 @@ def yes_no(name, default, mutable=True, alias=None, valid=None, hidden=False):
 
 def number(name, default, low, high, mutable=True, alias=None, hidden=False, **flags):
     kind = v.Number(low, high, **flags)
-    return Parameter(name, default, kind, kind.show, mutable, alias, hidden=hidden)
+    return Parameter(name, default, kind, kind.show, mutable, alias, hidden=hidden, written=kind.written)
 
 
 def memory(name, default, low, high, mutable=True, **flags):
@@ -40,7 +41,7 @@ def enum(name, default, names, mutable=True, same_as=None):
 
 
 def text(name, default="", mutable=True, alias=None, parse=v.text):
-    return Parameter(name, default, parse, str, mutable, alias)
+    return Parameter(name, default, parse, str, mutable, alias, written=v.quoted)
 
 
 def words(name, default, parse, mutable=True, alias=None, show=str):
@@ -111,8 +112,8 @@ PARAMETERS = [
     yes_no("jemalloc-bg-thread", "yes"),
     # Snapshots: see persistence/snapshots.py.
     words("save", "", v.save_points),
-    Parameter("dir", ".", v.directory, str, PROTECTED),
-    Parameter("dbfilename", "dump.rdb", v.base_name("dbfilename"), str, PROTECTED),
+    Parameter("dir", ".", v.directory, str, PROTECTED, written=v.quoted),
+    Parameter("dbfilename", "dump.rdb", v.base_name("dbfilename"), str, PROTECTED, written=v.quoted),
     yes_no("rdbcompression", "yes"),
     yes_no("rdbchecksum", "yes", mutable=False),
     yes_no("stop-writes-on-bgsave-error", "yes"),
@@ -165,7 +166,8 @@ PARAMETERS = [
     memory("stream-node-max-bytes", "4096", 0, LONG, unsigned=True),
     number("stream-node-max-entries", "100", 0, LONG),
     number("tracking-table-max-keys", "1000000", 0, LONG, unsigned=True),
-    Parameter("notify-keyspace-events", "", v.keyspace_events, v.show_keyspace_events),
+    Parameter("notify-keyspace-events", "", v.keyspace_events, v.show_keyspace_events,
+              written=lambda flags: v.quoted(v.show_keyspace_events(flags))),
     # Introspection: read by SLOWLOG, LATENCY and INFO.
     number("slowlog-log-slower-than", "10000", -1, LONG),
     number("slowlog-max-len", "128", 0, LONG, unsigned=True),

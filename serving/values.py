@@ -152,6 +152,14 @@ class Number:
         elif not self.low <= value <= self.high:
             raise ConfigError("argument must be between %d and %d inclusive" % (self.low, self.high))
 
+    def written(self, value):
+        """As CONFIG REWRITE writes it: a size in the largest unit that divides it (1gb, 64mb)."""
+        if self.memory and value > 0 and not (self.percent and value < 0):
+            for unit, size in (("gb", 1024**3), ("mb", 1024**2), ("kb", 1024)):
+                if value % size == 0:
+                    return "%d%s" % (value // size, unit)
+        return self.show(value)
+
     def show(self, value):
         if self.percent and value < 0:
             return "%d%%" % -value
@@ -164,6 +172,23 @@ class Number:
 
 def text(words):
     return words[0]
+
+
+def quoted(text):
+    """Redis's sdscatrepr: the text in double quotes, with escapes for what is not printable."""
+    out = ['"']
+    for byte in text.encode("utf-8", "surrogateescape"):
+        char = chr(byte)
+        if char in '\\"':
+            out.append("\\" + char)
+        elif char in "\n\r\t\a\b":
+            out.append({"\n": "\\n", "\r": "\\r", "\t": "\\t", "\a": "\\a", "\b": "\\b"}[char])
+        elif 32 <= byte < 127:
+            out.append(char)
+        else:
+            out.append("\\x%02x" % byte)
+    out.append('"')
+    return "".join(out)
 
 
 # ------------------------------------------------------------------ checks of particular strings
