@@ -66,14 +66,6 @@ def memtoull(text):
     return min(int(digits or "0"), 2**64 - 1) * _UNITS[unit.lower()] % 2**64
 
 
-def parse_memory(text):
-    """memtoull's result read as a signed long long, or ConfigError."""
-    value = memtoull(text)
-    if value is None:
-        raise ConfigError("argument must be a memory value")
-    return value - 2**64 if value >= 2**63 else value
-
-
 # ------------------------------------------------------------------ the types
 
 
@@ -263,10 +255,6 @@ def tls_port(words):
     value = Number(0, 65535)(words)
     refuse_tls(value)
     return value
-
-
-def tls_switch(words):
-    return yes_no(words, refuse_tls)
 
 
 # ------------------------------------------------------------------ multi-word values
