@@ -560,3 +560,18 @@ def test_enable_protected_configs_lets_config_set_change_dir(tmp_path):
         assert (tmp_path / "other.rdb").exists()
     finally:
         running.stop()
+
+
+@pytest.mark.parametrize("options, saved", [
+    (("--save", "3600 1", "--shutdown-on-sigterm", "nosave"), False), (("--shutdown-on-sigterm", "save"), True),
+    (("--save", "3600 1"), True), ((), False),
+])
+def test_shutdown_on_sigterm_chooses_the_final_save(tmp_path, options, saved):
+    running = start_ours(tmp_path, "--dir", str(tmp_path), *options)
+    try:
+        with WireClient(running.port) as client:
+            assert client.call("SET", "k", "v") == b"+OK\r\n"
+    finally:
+        running.stop()  # SIGTERM
+    assert (tmp_path / "dump.rdb").exists() is saved
+    assert ("* Saving the final RDB snapshot before exiting." in without_prefix(running.log())) is saved
