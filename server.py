@@ -237,6 +237,9 @@ class Server:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             _keep_alive(sock, self.config["tcp-keepalive"])
             peer, here = _address(address), _address(sock.getsockname())
+        if log.isEnabledFor(logs.VERBOSE):
+            log.log(logs.VERBOSE, "Accepted %s" % peer if sock.family != socket.AF_UNIX else
+                    "Accepted connection to %s" % self.config["unixsocket"])
         client_id, self._next_id = self._next_id, self._next_id + 1
         session = Session(self, client_id, peer, here, sock.fileno())
         connection = Connection(self, sock, session)
@@ -299,6 +302,8 @@ class Connection:
                     ready = False
                     continue
                 if not data:
+                    if log.isEnabledFor(logs.VERBOSE):
+                        log.log(logs.VERBOSE, "Client closed connection %s", session.describe())
                     return
                 ready = len(data) == READ_SIZE
                 stats.net_input_bytes += len(data)

@@ -575,3 +575,18 @@ def test_shutdown_on_sigterm_chooses_the_final_save(tmp_path, options, saved):
         running.stop()  # SIGTERM
     assert (tmp_path / "dump.rdb").exists() is saved
     assert ("* Saving the final RDB snapshot before exiting." in without_prefix(running.log())) is saved
+
+
+def test_loglevel_verbose_writes_connections_as_redis(tmp_path):
+    running = start_ours(tmp_path, "--loglevel", "verbose")
+    try:
+        with WireClient(running.port) as client:
+            assert client.call("PING") == b"+PONG\r\n"
+            peer = client.sock.getsockname()
+        closed = "- Client closed connection id=2 addr=%s:%d " % peer  # id 1 was the harness's probe
+        assert wait_until(lambda: any(line.startswith(closed) for line in without_prefix(running.log())))
+    finally:
+        running.stop()
+    messages = without_prefix(running.log())
+    assert messages.index("- Accepted %s:%d" % peer) + 1 == \
+        [index for index, message in enumerate(messages) if message.startswith(closed)][0]
