@@ -31,6 +31,7 @@ from protocol import Error, ProtocolError, ReplyWriter, RequestReader
 from serving import access, logs, process, version
 from serving.channels import PubSub
 from serving.config import Config, ConfigError, ConfigFileError
+from serving.parameters import TLS_SWITCHES
 from serving.session import Session
 from storage.keyspace import Keyspace
 
@@ -619,6 +620,11 @@ def serve(config):
         process.write_pid_file(config["pidfile"])
     if not config["bind"]:
         log.warning("Configured to not listen anywhere, exiting.")
+        return 1
+    if any(config[name] for name in TLS_SWITCHES):  # TLS is not built: as Redis when it cannot configure it
+        if not config["tls-cert-file"]:
+            log.warning("No tls-cert-file configured!")
+        log.warning("Failed to configure TLS. Check logs for more info.")
         return 1
     server = Server(config)
     log.info("Running mode=standalone, port=%d.", config["port"])

@@ -10,6 +10,7 @@ from errors import (NO_CONFIG_FILE, SYNTAX, ReplyError, config_rewrite_failed, c
                     config_unknown_option, printed)
 from serving import access, logs
 from serving.config import ConfigError, UnknownParameter
+from serving.parameters import TLS_SWITCHES
 
 
 def _text(raw):
@@ -62,6 +63,9 @@ def _put_into_effect(server, changed):
     config = server.config
     server.keyspace.memory.configure(config)
     logs.set_level(config["loglevel"])
+    for name in TLS_SWITCHES:
+        if name in changed and config[name]:  # TLS is not built: Redis's answer when it cannot be configured
+            return name, "Unable to update TLS configuration. Check server logs."
     if "maxclients" in changed:
         possible = server.fit_open_files(config["maxclients"])
         if possible < config["maxclients"]:

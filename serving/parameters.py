@@ -219,10 +219,10 @@ PARAMETERS = [
     yes_no("cluster-allow-reads-when-down", "no"),
     yes_no("cluster-allow-pubsubshard-when-down", "yes"),
     memory("cluster-link-sendbuf-limit", "0", 0, 2**64 - 1, unsigned=True),
-    # TLS: known and checked, not built (turning it on fails as it does without certificates).
-    Parameter("tls-port", "0", v.tls_port, str),
-    yes_no("tls-replication", "no", valid=v.refuse_tls),
-    yes_no("tls-cluster", "no", valid=v.refuse_tls),
+    # TLS: known and checked, not built (turning it on fails as it does without certificates: see TLS_SWITCHES).
+    number("tls-port", "0", 0, 65535),
+    yes_no("tls-replication", "no"),
+    yes_no("tls-cluster", "no"),
     enum("tls-auth-clients", "yes", ("no", "yes", "optional")),
     yes_no("tls-prefer-server-ciphers", "no"),
     yes_no("tls-session-caching", "yes"),
@@ -241,6 +241,9 @@ PARAMETERS = [
 ]
 
 BY_NAME = {name: parameter for parameter in PARAMETERS for name in (parameter.name, parameter.alias) if name}
+
+# What turns TLS on: CONFIG SET of one fails, and a start with one set stops, as in a Redis without certificates.
+TLS_SWITCHES = ("tls-port", "tls-replication", "tls-cluster")
 
 # Directives of older versions that a config file may still hold: read and ignored, as Redis does
 # (each with exactly one argument).

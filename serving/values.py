@@ -245,18 +245,6 @@ def refuse_active_defrag(enabled):
                           "a modified Jemalloc like the one shipped by default with the Redis source distribution")
 
 
-def refuse_tls(enabled):
-    """TLS is not built: turning it on fails as Redis's does without certificates."""
-    if enabled:
-        raise ConfigError("Unable to update TLS configuration. Check server logs.")
-
-
-def tls_port(words):
-    value = Number(0, 65535)(words)
-    refuse_tls(value)
-    return value
-
-
 # ------------------------------------------------------------------ multi-word values
 
 

@@ -590,3 +590,46 @@ def test_loglevel_verbose_writes_connections_as_redis(tmp_path):
     messages = without_prefix(running.log())
     assert messages.index("- Accepted %s:%d" % peer) + 1 == \
         [index for index, message in enumerate(messages) if message.startswith(closed)][0]
+
+
+@pytest.mark.parametrize("option", [("--tls-port", "16999"), ("--tls-replication", "yes"), ("--tls-cluster", "yes")])
+def test_tls_in_a_file_stops_the_start_as_redis_without_certificates(tmp_path, option):
+    conf = tmp_path / "tls.conf"
+    conf.write_text("%s %s\n" % (option[0][2:], option[1]))
+    runs = [subprocess.run(binary + [str(conf), "--port", str(free_port()), "--save", ""], cwd=str(tmp_path),
+                           capture_output=True, timeout=30) for binary in ([REDIS_SERVER], OURS)]
+    assert runs[0].returncode == runs[1].returncode == 1
+    expected, got = (without_prefix(run.stdout.decode())[-2:] for run in runs)
+    assert got == expected == ["# No tls-cert-file configured!", "# Failed to configure TLS. Check logs for more info."]
+
+
+def commented_examples():
+    """Every '# directive value' line of Debian's redis.conf whose directive is a parameter (prose included)."""
+    try:
+        text = open("/etc/redis/redis.conf").read()
+    except OSError as error:
+        pytest.fail("Debian's /etc/redis/redis.conf must be readable for this test: %s" % error)
+    from serving.parameters import BY_NAME
+    return [match.group(1) + " " + match.group(2) for match in re.finditer(r"(?m)^# ?([a-z][a-z0-9_-]+) (\S.*)$", text)
+            if match.group(1) in BY_NAME]
+
+
+def test_every_example_line_of_redis_conf_reads_as_in_redis(tmp_path):
+    """Each commented example alone in a file: Redis and ours accept the same ones, and refuse the others
+    (prose that happens to start with a parameter's name) with the same words."""
+    from serving.config import Config, ConfigError
+    safe = ["--port", "0", "--daemonize", "no", "--logfile", "", "--pidfile", "", "--unixsocket", "",
+            "--cluster-enabled", "no", "--dir", str(tmp_path)]
+    examples = commented_examples()
+    assert len(examples) > 100
+    conf = tmp_path / "one.conf"
+    for line in examples:
+        conf.write_text(line + "\n")
+        redis = subprocess.run([REDIS_SERVER, str(conf), *safe], cwd=str(tmp_path), capture_output=True,
+                               text=True, timeout=30)
+        try:
+            Config().load(str(conf), safe)
+            ours = ""
+        except ConfigError as error:
+            ours = "\n*** FATAL CONFIG FILE ERROR (Redis 7.0.15) ***\n%s\n" % error
+        assert ours == redis.stderr, line
