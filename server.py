@@ -10,7 +10,6 @@ what makes pipelining cheap.
 import errno
 import logging
 import os
-import resource
 import signal
 import socket
 import sys
@@ -29,10 +28,11 @@ from persistence.aof import AOFError, AppendOnly
 from persistence.rdb import RDBError
 from persistence.snapshots import Snapshots
 from protocol import Error, ProtocolError, ReplyWriter, RequestReader
-from serving import access, version
+from serving import access, logs, process, version
 from serving.channels import PubSub
-from serving.config import Config, ConfigError
+from serving.config import Config, ConfigError, ConfigFileError
 from serving.latency import LatencyMonitor
+from serving.parameters import TLS_SWITCHES
 from serving.pause import end_pause
 from serving.session import REPLY_ON, Session
 from serving.slowlog import SlowLog
@@ -40,7 +40,6 @@ from serving.stats import ONE_READ, ONE_WRITE, Stats
 from storage.keyspace import Keyspace
 
 READ_SIZE = 64 * 1024
-HZ = 10  # Redis's default server.hz
 log = logging.getLogger("mini-redis")
 
 
@@ -73,32 +72,76 @@ class Server:
         self._pool = Pool()
         self._cron = None
         self._listeners = []
+        self._listening = None  # the (bind, port) the listeners were opened for
+        self._unix_listener = None
 
     @property
     def port(self):
-        return self._listeners[0].server_port
+        return self._listeners[0].server_port if self._listeners else self.config["port"]
 
     def start(self):
         """Listen on every bind address (all on one port), then start the cron."""
-        port = self.config["port"]
-        for address in self.config["bind"].split():
-            sock = _listen(address, port)
-            if sock is None:
-                continue
-            port = sock.getsockname()[1]  # with port 0, the other addresses take the one the first got
-            listener = StreamServer(sock, self._accept, spawn=self._pool)
-            listener.start()
-            self._listeners.append(listener)
+        self._listeners = self._open_listeners(self.config["bind"], self.config["port"])
         if not self._listeners:
             raise OSError("no bind address could be listened on")
         self._cron = gevent.spawn(self._run_cron)
-        log.info("Server initialized")
-        log.info("Ready to accept connections tcp")
+        log.info("Ready to accept connections")
+        if self.config["unixsocket"]:
+            sock = _listen_unix(self.config["unixsocket"], self.config["unixsocketperm"], self.config["tcp-backlog"])
+            self._unix_listener = StreamServer(sock, self._accept, spawn=self._pool)
+            self._unix_listener.start()
+            log.info("The server is now ready to accept connections at %s", self.config["unixsocket"])
+
+    def listen_again(self):
+        """CONFIG SET port or bind: new listeners replace the old ones, or the old ones stay and the answer is
+        False. As Redis does, a new port is opened before the old one closes; new addresses after the old
+        ones close (they may share the port), and the old ones open again if the new cannot listen."""
+        bind, port = self.config["bind"], self.config["port"]
+        if self._listening == (bind, port):
+            return True
+        old_bind, old_port = self._listening
+        if bind != old_bind:
+            self._close_listeners()
+        try:
+            listeners = self._open_listeners(bind, port)
+        except OSError as error:
+            log.warning("Could not create server TCP listening socket %s:%d: %s", bind, port, error.strerror)
+            if bind != old_bind:
+                self._listeners = self._open_listeners(old_bind, old_port)
+            return False
+        self._close_listeners()
+        self._listeners = listeners
+        return True
+
+    def _close_listeners(self):
+        for listener in self._listeners:
+            listener.close()
+        self._listeners = []
+
+    def _open_listeners(self, bind, port):
+        """Started listeners on every bind address, all on one port; OSError, with none left open, if one fails."""
+        listeners, wanted = [], (bind, port)
+        try:
+            for address in bind.split():
+                sock = _listen(address, port, self.config["tcp-backlog"])
+                if sock is None:
+                    continue
+                port = sock.getsockname()[1]  # with port 0, the other addresses take the one the first got
+                listeners.append(StreamServer(sock, self._accept, spawn=self._pool))
+        except OSError:
+            for listener in listeners:
+                listener.close()
+            raise
+        for listener in listeners:
+            listener.start()
+        self._listening = wanted
+        return listeners
 
     def stop(self, timeout=2):
         """Stop accepting, then close every client connection."""
-        for listener in self._listeners:
-            listener.close()
+        self._close_listeners()
+        if self._unix_listener is not None:
+            self._unix_listener.close()
         if self._cron is not None:
             self._cron.kill()
         self.kill(list(self.sessions.values()))
@@ -128,6 +171,10 @@ class Server:
         session.in_exec = True  # a blocking command answers at once instead of waiting
         return Replayer(commands, session)
 
+    def fit_open_files(self, maxclients):
+        """CONFIG SET maxclients: how many clients the descriptor limit allows, raised as far as it goes."""
+        return process.fit_open_files(maxclients)
+
     def reset_stats(self):
         """CONFIG RESETSTAT: what INFO counts starts again from zero (the slow log and the latency
         monitor keep theirs, as in Redis)."""
@@ -154,15 +201,19 @@ class Server:
                 self.latency.add(event, ms)
 
     def _run_cron(self):
-        """Background work, HZ times a second, between commands: active expiry, background saves, timeouts."""
-        ticks = 0
+        """Background work, hz times a second, between commands: active expiry, background saves, timeouts."""
+        idle_checked = sampled = time.monotonic()
+        samples = 0
         while True:
-            gevent.sleep(1 / HZ)
-            ticks += 1
+            gevent.sleep(1 / self.config["hz"])
             self.now = time.monotonic()
-            if ticks % HZ == 0:
+            if self.now - idle_checked >= 1:
+                idle_checked = self.now
                 self._close_idle_clients()
-            self.stats.sample(ticks)
+            if self.now - sampled >= 0.1:  # Redis samples the instantaneous rates every 100 ms, whatever hz is
+                sampled = self.now
+                self.stats.sample(samples)
+                samples += 1
             self.stats.configure(self.config)  # CONFIG SET does it at once; this catches any other way in
             if self.pause is not None and self.pause.over():
                 end_pause(self)
@@ -209,12 +260,20 @@ class Server:
         if len(self.sessions) >= self.config["maxclients"]:
             self._refuse(sock, MAX_CLIENTS)
             return
-        if access.protected_mode_denies(self.config, address[0]):
-            self._refuse(sock, PROTECTED_MODE)
-            return
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if sock.family == socket.AF_UNIX:  # local by nature: Redis shows the socket's path as both ends
+            peer = here = "%s:0" % self.config["unixsocket"]
+        else:
+            if access.protected_mode_denies(self.config, address[0]):
+                self._refuse(sock, PROTECTED_MODE)
+                return
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            _keep_alive(sock, self.config["tcp-keepalive"])
+            peer, here = _address(address), _address(sock.getsockname())
+        if log.isEnabledFor(logs.VERBOSE):
+            log.log(logs.VERBOSE, "Accepted %s" % peer if sock.family != socket.AF_UNIX else
+                    "Accepted connection to %s" % self.config["unixsocket"])
         client_id, self._next_id = self._next_id, self._next_id + 1
-        session = Session(self, client_id, _address(address), _address(sock.getsockname()), sock.fileno())
+        session = Session(self, client_id, peer, here, sock.fileno())
         connection = Connection(self, sock, session)
         self.sessions[client_id] = session
         self._connections[client_id] = connection
@@ -277,6 +336,8 @@ class Connection:
                     ready = False
                     continue
                 if not data:
+                    if log.isEnabledFor(logs.VERBOSE):
+                        log.log(logs.VERBOSE, "Client closed connection %s", session.describe())
                     return
                 ready = len(data) == READ_SIZE
                 stats.reads += len(data) + ONE_READ  # one update counts the bytes and the read
@@ -480,7 +541,19 @@ def _address(address):
     return ("[%s]:%d" if ":" in host else "%s:%d") % (host, port)
 
 
-def _listen(address, port):
+def _keep_alive(sock, interval):
+    """tcp-keepalive as Redis's anetKeepAlive sets it: probes after interval seconds idle, then every third of it."""
+    if interval > 0:
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE, interval)
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL, max(interval // 3, 1))
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPCNT, 3)
+        except OSError:
+            pass  # an interval past the kernel's limit: the connection is served without probes, as in Redis
+
+
+def _listen(address, port, backlog):
     """A listening socket on one bind address ('*' is every IPv4 one, '::*' every IPv6 one).
 
     A leading '-' makes the address optional, as in Redis's default 'bind * -::*': None if it is
@@ -496,7 +569,7 @@ def _listen(address, port):
         if family == socket.AF_INET6:
             sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)  # '::' must not take IPv4 too
         sock.bind((host, port))
-        sock.listen(511)
+        sock.listen(backlog)
     except OSError as error:
         sock.close()
         if optional and error.errno in (errno.EADDRNOTAVAIL, errno.EAFNOSUPPORT, errno.EPROTONOSUPPORT):
@@ -506,25 +579,36 @@ def _listen(address, port):
     return sock
 
 
-def _raise_open_files_limit(maxclients):
-    """Like Redis, ask for enough file descriptors to serve maxclients (plus a few of our own)."""
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    wanted = maxclients + 32
-    if soft != resource.RLIM_INFINITY and soft < wanted:
-        new_soft = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
-        resource.setrlimit(resource.RLIMIT_NOFILE, (new_soft, hard))
-        if new_soft < wanted:
-            log.warning("You requested maxclients of %d requiring at least %d max file descriptors; "
-                        "the limit is %d", maxclients, wanted, new_soft)
+def _listen_unix(path, permissions, backlog):
+    """unixsocket: a listening Unix socket at path (an old one there is replaced), chmod unixsocketperm if set."""
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+    sock = gevent.socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        sock.bind(path)
+        if permissions:
+            os.chmod(path, permissions)
+        sock.listen(backlog)
+    except OSError:
+        sock.close()
+        raise
+    return sock
 
 
-USAGE = """Usage: python server.py [/path/to/mini-redis.conf] [options]
+USAGE = """Usage: python server.py [/path/to/redis.conf] [options] [-]
        python server.py -v or --version
        python server.py -h or --help
 
+Examples:
+       python server.py (run the server with default conf)
+       python server.py /etc/redis/6379.conf
+       python server.py --port 7777
+       python server.py /etc/myredis.conf --loglevel verbose
+
 Options are configuration directives with -- in front, as for redis-server:
-  --port 4000  --bind 127.0.0.1  --maxclients 10000  --databases 16  --proto-max-bulk-len 512mb
-  --requirepass secret  --timeout 300  --client-output-buffer-limit "normal 64mb 16mb 60"
+  --port 4000  --bind 127.0.0.1  --maxclients 10000  --daemonize yes  --logfile server.log
 A config file may also say: rename-command FLUSHALL ""
 """
 
@@ -532,10 +616,8 @@ A config file may also say: rename-command FLUSHALL ""
 def load_config(argv):
     """A Config from the command line: an optional config file first, then --options."""
     config = Config()
-    if argv and not argv[0].startswith("--"):
-        config.load_file(argv[0])
-        argv = argv[1:]
-    config.load_options(argv)
+    path = argv[0] if argv and not argv[0].startswith("-") else None
+    config.load(path, argv[1:] if path else argv)
     access.apply_renames(build_table(), config.renames)  # a bad rename-command is a config error, as in Redis
     return config
 
@@ -546,20 +628,52 @@ def main(argv=None):
         print(USAGE)
         return 0
     if argv and argv[0] in ("-v", "--version"):
-        print("mini-redis v=%s (redis_version %s)" % (version.VERSION, version.REDIS_VERSION))
+        print("Redis server v=%s sha=00000000:0 malloc=libc bits=64 build=0 (mini-redis %s)"
+              % (version.REDIS_VERSION, version.VERSION))
         return 0
-    logging.basicConfig(level=logging.INFO, format="%(process)d:M %(asctime)s.%(msecs)03d * %(message)s",
-                        datefmt="%d %b %Y %H:%M:%S")
+    logs.configure("", "notice")
     try:
         config = load_config(argv)
-    except (ConfigError, OSError) as error:
-        print("\n*** FATAL CONFIG FILE ERROR (mini-redis %s) ***\n%s" % (version.VERSION, error),
-              file=sys.stderr)
+    except ConfigFileError as error:
+        log.warning("%s", error)
         return 1
-    log.info("mini-redis %s (redis_version %s), pid=%d, just started", version.VERSION,
-             version.REDIS_VERSION, os.getpid())
-    _raise_open_files_limit(config["maxclients"])
+    except ConfigError as error:
+        sys.stderr.write("\n*** FATAL CONFIG FILE ERROR (Redis %s) ***\n%s\n" % (version.REDIS_VERSION, error))
+        return 1
+    logs.configure(config["logfile"], config["loglevel"])
+    background = config["daemonize"] and config["supervised"] == "no"
+    if background:
+        process.daemonize()
+        if not config["pidfile"]:
+            config.values["pidfile"] = "/var/run/redis.pid"  # Redis's CONFIG_DEFAULT_PID_FILE
+    log.warning("oO0OoO0OoO0Oo Redis is starting oO0OoO0OoO0Oo")
+    log.warning("Redis version=%s, bits=64, commit=00000000, modified=0, pid=%d, just started",
+                version.REDIS_VERSION, os.getpid())
+    if argv:
+        log.warning("Configuration loaded")
+    else:
+        log.warning("Warning: no config file specified, using the default config. In order to specify a config "
+                    "file use %s /path/to/redis.conf", sys.argv[0])
+    logs.server_started()
+    return serve(config)
+
+
+def serve(config):
+    """Run the server until SHUTDOWN or a signal: the pid file, the data, the listeners, then the last lines."""
+    process.fit_maxclients_at_start(config)
+    if config["pidfile"]:
+        process.write_pid_file(config["pidfile"])
+    if not config["bind"]:
+        log.warning("Configured to not listen anywhere, exiting.")
+        return 1
+    if any(config[name] for name in TLS_SWITCHES):  # TLS is not built: as Redis when it cannot configure it
+        if not config["tls-cert-file"]:
+            log.warning("No tls-cert-file configured!")
+        log.warning("Failed to configure TLS. Check logs for more info.")
+        return 1
     server = Server(config)
+    log.info("Running mode=standalone, port=%d.", config["port"])
+    log.warning("Server initialized")
     try:
         if config["appendonly"]:  # as Redis: with AOF on, the AOF is the data, and dump.rdb is not read
             server.aof.load(server.replayer())
@@ -568,28 +682,34 @@ def main(argv=None):
         else:
             server.snapshots.load()
     except AOFError as error:
-        log.error("%s", error)
+        log.warning("%s", error)
         return 1
     except RDBError as error:
-        log.error("%s", error)
-        log.error("Fatal error loading the DB (%s): mini-redis cannot start.", server.snapshots.path)
+        log.warning("%s", error)
+        log.warning("Fatal error loading the DB (%s): mini-redis cannot start.", server.snapshots.path)
         return 1
     try:
         server.start()
     except OSError as error:
-        log.error("Failed listening on %s:%d: %s", config["bind"], config["port"], error)
+        log.warning("Failed listening on %s:%d: %s", config["bind"], config["port"], error)
+        server.stop()
         return 1
     for signum in (signal.SIGINT, signal.SIGTERM):
         gevent.signal_handler(signum, _on_signal, signum, server)
     server.stopping.wait()
     server.stop()
-    log.info("mini-redis is now ready to exit, bye bye...")
+    process.remove_files(config)
+    log.warning("Redis is now ready to exit, bye bye...")
     return 0
 
 
 def _on_signal(signum, server):
-    log.info("Received %s scheduling shutdown...", signal.Signals(signum).name)
-    gevent.spawn(server.shutdown)  # the final save runs in a greenlet, not inside the signal callback
+    """SIGINT, SIGTERM: shutdown-on-sigint / shutdown-on-sigterm say whether to save first (and how hard)."""
+    name = signal.Signals(signum).name
+    logs.signal_line("Received %s scheduling shutdown..." % name)
+    flags = server.config["shutdown-on-" + name.lower()].split()
+    save = True if "save" in flags else False if "nosave" in flags else None
+    gevent.spawn(server.shutdown, save, "force" in flags)  # not inside the signal callback: the save may take a while
 
 
 if __name__ == "__main__":

@@ -19,7 +19,7 @@ from errors import NO_SUCH_KEY, ReplyError, subcommand_syntax
 from persistence.aof import AOFError
 from persistence.rdb import RDBError, serialized_length
 from protocol import Attribute, BigNumber, Frames, Push, SetReply, Verbatim
-from serving.config import ConfigError, parse_memory
+from serving.values import memtoull
 from storage.keyspace import type_name
 
 log = logging.getLogger("mini-redis")
@@ -373,11 +373,8 @@ def debug_set_active_expire(session, enabled):
 
 def debug_quicklist_packed_threshold(session, size):
     """DEBUG QUICKLIST-PACKED-THRESHOLD size: the element size from which a list node holds one plain element."""
-    try:
-        threshold = parse_memory(size.decode("utf-8", "surrogateescape")) % 2**64
-    except ConfigError:
-        raise ReplyError(PACKED_THRESHOLD_RANGE) from None
-    if threshold > (1 << 32) - (1 << 20):
+    threshold = memtoull(size.decode("utf-8", "surrogateescape"))
+    if threshold is None or threshold > (1 << 32) - (1 << 20):
         raise ReplyError(PACKED_THRESHOLD_RANGE)
     session.server.keyspace.quicklist_packed_threshold = threshold or 1 << 30
     return "OK"

@@ -16,7 +16,6 @@ import gevent
 from commands import Command, table
 from protocol import PARSER, Verbatim
 from serving import version
-from serving.config import shown_double
 from serving.pause import paused_clients
 from serving.stats import value_at_percentile
 from storage import eviction
@@ -213,7 +212,7 @@ def _errorstats(server):
 
 def _latencystats(server):
     """Empty while latency-tracking is off, as in Redis, whatever the histograms hold."""
-    percentiles = server.config["latency-tracking-info-percentiles"]
+    percentiles = server.config["latency-tracking-info-percentiles"].split()  # as Redis shows them: 99.9
     fields = []
     if not server.config["latency-tracking"]:
         return fields
@@ -221,7 +220,7 @@ def _latencystats(server):
         histogram = command.stats.histogram
         if command.stats.used() and any(command.stats.histogram):
             fields.append(("latency_percentiles_usec_" + command.name, ",".join(
-                "p%s=%.3f" % (shown_double(percentile), value_at_percentile(histogram, percentile) / 1000)
+                "p%s=%.3f" % (percentile, value_at_percentile(histogram, float(percentile)) / 1000)
                 for percentile in percentiles)))
     return fields
 

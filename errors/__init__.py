@@ -161,3 +161,19 @@ def protected_command(name, option):
 def at_least_one_key(fullname):
     """ZUNION, ZINTER, ZDIFF and their STORE and CARD forms given numkeys < 1."""
     return ReplyError("ERR at least 1 input key is needed for '%s' command" % fullname)
+
+
+NO_CONFIG_FILE = "ERR The server is running without a config file"
+
+
+def config_set_failed(name, reason):
+    """CONFIG SET's refusal of one of its parameters (name as the client wrote it, or Redis's own name)."""
+    return ReplyError("ERR CONFIG SET failed (possibly related to argument '%s') - %s" % (name, reason))
+
+
+def config_unknown_option(raw_name):
+    return ReplyError("ERR Unknown option or number of arguments for CONFIG SET - '%s'" % printed(raw_name))
+
+
+def config_rewrite_failed(reason):
+    return ReplyError("ERR Rewriting config file: %s" % reason)

@@ -133,9 +133,10 @@ def test_options_and_config_file_set_the_limit(tmp_path):
                              "--lfu-log-factor", "3"], port, str(tmp_path))
     try:
         with WireClient(running.port) as client:
-            assert client.call("CONFIG", "GET", "maxmemory*") == (
-                b"*6\r\n$9\r\nmaxmemory\r\n$8\r\n10485760\r\n$16\r\nmaxmemory-policy\r\n$12\r\nvolatile-lfu\r\n"
-                b"$17\r\nmaxmemory-samples\r\n$1\r\n7\r\n")
+            assert client.call("CONFIG", "GET", "maxmemory") == b"*2\r\n$9\r\nmaxmemory\r\n$8\r\n10485760\r\n"
+            assert client.call("CONFIG", "GET", "maxmemory-policy") == \
+                b"*2\r\n$16\r\nmaxmemory-policy\r\n$12\r\nvolatile-lfu\r\n"
+            assert client.call("CONFIG", "GET", "maxmemory-samples") == b"*2\r\n$17\r\nmaxmemory-samples\r\n$1\r\n7\r\n"
             assert client.call("CONFIG", "GET", "lfu-log-factor") == b"*2\r\n$14\r\nlfu-log-factor\r\n$1\r\n3\r\n"
             memory = info(client, "memory")
             assert (memory["maxmemory"], memory["maxmemory_human"], memory["maxmemory_policy"]) == \
