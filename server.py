@@ -59,6 +59,7 @@ class Server:
         self.monitors = []  # the sessions in MONITOR mode (serving/monitors.py)
         self.pause = None  # the CLIENT PAUSE on, if any (serving/pause.py)
         self.stats = Stats(config)
+        self._fit_command_stats()
         self.slowlog = SlowLog()
         self.latency = LatencyMonitor()
         self.started = time.time()
@@ -160,6 +161,20 @@ class Server:
         self.stopping.set()
         return True
 
+    def configure_stats(self):
+        """Put the slow log's and latency monitor's thresholds into effect: every row's fast span."""
+        before = self.stats.fast_usec
+        self.stats.configure(self.config)
+        if self.stats.fast_usec != before:
+            self._fit_command_stats()
+
+    def _fit_command_stats(self):
+        fast_usec = self.stats.fast_usec
+        for command in self.commands.values():
+            command.stats.resize(fast_usec)
+            for subcommand in command.subcommands.values():
+                subcommand.stats.resize(fast_usec)
+
     def replayer(self):
         """What replays this server's AOF: a client without a connection, which knows the built-in
         names and the renamed ones (commands were logged under their new names). Its rows count on
@@ -214,7 +229,7 @@ class Server:
                 sampled = self.now
                 self.stats.sample(samples)
                 samples += 1
-            self.stats.configure(self.config)  # CONFIG SET does it at once; this catches any other way in
+            self.configure_stats()  # CONFIG SET does it at once; this catches any other way in
             if self.pause is not None and self.pause.over():
                 end_pause(self)
             if self.pause is None:  # a CLIENT PAUSE holds active expiry and eviction too

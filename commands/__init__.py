@@ -22,7 +22,7 @@ from serving import access
 from serving.monitors import feed_monitors
 from serving.pause import wait_while_paused
 from serving.session import NO_REPLY, REPLY_ON
-from serving.stats import FAST_BUCKETS, FAST_SHIFT, bucket_of
+from serving.stats import bucket_of
 from storage.eviction import evict_or_refuse
 
 Command = namedtuple("Command", "name handler arity flags first_key last_key step subcommands group stats",
@@ -161,9 +161,9 @@ def run(session, command, arguments):
 
 def call(session, command, arguments):
     """Call a command's handler: a ReplyError it raises becomes its Error reply, a failure is logged,
-    and a write that worked counts as one change (what save points count). Its time goes into the
-    row's stats (a total and a histogram bucket, which counts the calls too), and its failure; one
-    that took long enough goes to slow_call().
+    and a write that worked counts as one change (what save points count). Its whole microseconds
+    are counted in the row's stats, and its failure; a call past the fast span (an IndexError
+    there, which costs nothing until it happens) goes to slow_call().
 
     One or two arguments are passed spelled out: CPython calls that way several times faster
     than with *arguments, and most commands take one or two.
@@ -185,10 +185,9 @@ def call(session, command, arguments):
         reply = Error("ERR internal error while running '%s'" % command.name)
     duration = perf_counter_ns() - start
     stats = command.stats
-    if duration < session.server.stats.slow_ns:  # the usual case: a time and a bucket (see serving/stats.py)
-        stats.ns += duration
-        stats.histogram[FAST_BUCKETS[duration >> FAST_SHIFT]] += 1
-    else:
+    try:
+        stats.fast[duration // 1000] += 1  # see serving/stats.py
+    except IndexError:
         slow_call(session, command, duration, reply)
     if type(reply) is Error:
         stats.failed += 1
@@ -199,7 +198,7 @@ def call(session, command, arguments):
 
 
 def slow_call(session, command, duration, reply):
-    """A call that took at least stats.slow_ns: count it without the time it spent blocked, then log it
+    """A call past its row's fast span (serving/stats.py): count it without the time it spent blocked, then log it
     to the slow log and the latency monitor if it is over their thresholds. As in Redis, a blocking
     command that timed out (a null reply after a wait) is counted but not logged."""
     timed_out = False
@@ -208,8 +207,8 @@ def slow_call(session, command, duration, reply):
         duration = max(1, duration - session.blocked_ns)  # a call takes time: used() reads ns
         session.blocked_ns = 0
     stats = command.stats
-    stats.ns += duration
-    stats.histogram[bucket_of(duration)] += 1
+    stats.slow_ns += duration
+    stats.slow_buckets[bucket_of(duration)] += 1
     if timed_out:
         return
     server = session.server

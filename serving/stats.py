@@ -2,11 +2,12 @@
 latency, and the instantaneous rates sampled by the cron.
 
 A command's numbers live on its own CommandStats, hung off its row of the
-table, so counting a call is two updates rather than a lookup by name: its
-time is added to a total and its bucket counted in a histogram (log2 buckets
-split in eight, as HdrHistogram's, whose counts are the calls). A duration
-under FAST_LIMIT finds its bucket in a table with one shift; percentiles are
-read out only when INFO or LATENCY HISTOGRAM asks.
+table, so counting a call of the usual kind is one update rather than a lookup
+by name: `fast` counts the calls by their whole microseconds (what Redis adds
+up for usec), for durations under the least threshold that asks for a closer
+look (the slow log, the latency monitor, a blocked wait to take out). A longer
+call goes to an exact total and a histogram of log2 buckets split in eight, as
+HdrHistogram's. Both are read out, together, only when INFO or LATENCY asks.
 """
 import time
 
@@ -22,14 +23,12 @@ def bucket_of(ns):
     return (bits << 3) | (ns >> (bits - 4) & 7) if bits > 4 else ns
 
 
-FAST_SHIFT = 6  # the table's slots are 64 ns wide
-FAST_LIMIT = 1 << (FAST_SHIFT + 16)  # 4.19 ms, what the table covers: slow_ns never exceeds it
-FAST_BUCKETS = [bucket_of((slot << FAST_SHIFT) + (1 << FAST_SHIFT - 1)) for slot in range(FAST_LIMIT >> FAST_SHIFT)]
+FAST_LIMIT_USEC = 1000  # the longest fast span: 1 ms, so a row's counts take 8 kB
 # reads and writes pack two counters in one int, the calls above bit 64 and the bytes below, so that
 # the connection loop counts both with one update per read and per write.
 ONE_READ = ONE_WRITE = 1 << 64
 BYTES = ONE_READ - 1
-BLOCKED_WAIT_CHECK_NS = 1_000_000  # a blocking command this slow may have waited: slow_call() takes the wait out
+BLOCKED_WAIT_CHECK_USEC = 1000  # a blocking command this slow may have waited: slow_call() takes the wait out
 
 
 def highest_in_bucket(index):
@@ -73,37 +72,66 @@ def cumulative_usec(histogram):
 
 
 class CommandStats:
-    """One command's INFO commandstats and latencystats numbers."""
+    """One command's INFO commandstats and latencystats numbers.
 
-    __slots__ = ("ns", "rejected", "failed", "histogram")
+    fast[n] counts the calls that took n whole microseconds, below len(fast); the others are in
+    slow_ns (their exact total) and slow_buckets (log2 buckets of their nanoseconds)."""
 
-    def __init__(self):
+    __slots__ = ("fast", "slow_ns", "slow_buckets", "rejected", "failed")
+
+    def __init__(self, fast_usec=FAST_LIMIT_USEC):
+        self.fast = [0] * fast_usec
         self.reset()
 
     def reset(self):
-        self.ns = self.rejected = self.failed = 0
-        self.histogram = [0] * HISTOGRAM_SIZE
+        self.fast = [0] * len(self.fast)
+        self.slow_ns = self.rejected = self.failed = 0
+        self.slow_buckets = [0] * HISTOGRAM_SIZE
+
+    def resize(self, fast_usec):
+        """A new fast span (the thresholds changed): what was counted fast moves to the slow side."""
+        if fast_usec == len(self.fast):
+            return
+        for usec, count in enumerate(self.fast):
+            if count:
+                self.slow_ns += usec * 1000 * count
+                self.slow_buckets[bucket_of(usec * 1000 + 500)] += count
+        self.fast = [0] * fast_usec
+
+    @property
+    def ns(self):
+        """The total time, each fast call taken at its whole microseconds, as Redis adds up usec."""
+        return self.slow_ns + 1000 * sum(usec * count for usec, count in enumerate(self.fast) if count)
+
+    @property
+    def histogram(self):
+        """Every call in the log2 buckets, a fast one at the middle of its microsecond."""
+        buckets = list(self.slow_buckets)
+        for usec, count in enumerate(self.fast):
+            if count:
+                buckets[bucket_of(usec * 1000 + 500)] += count
+        return buckets
 
     @property
     def calls(self):
-        return sum(self.histogram)
+        return sum(self.fast) + sum(self.slow_buckets)
 
     def used(self):
-        """Whether INFO shows it: called (a call takes some nanoseconds), refused or failed."""
-        return self.ns or self.rejected or self.failed
+        """Whether INFO shows it: called, refused or failed."""
+        return self.calls or self.rejected or self.failed
 
 
 class Stats:
     """The server-wide counters of INFO stats and errorstats, and what call() compares a duration with.
 
-    slow_ns is the least duration worth a closer look (slow log, latency monitor, a blocked wait to
-    take out): one comparison per command decides whether anything beyond counting happens.
+    fast_usec is the span the commands' stats count fast (see CommandStats): a longer call is worth
+    a closer look (slow log, latency monitor, a blocked wait to take out).
     """
 
     COUNTERS = ("connections_received", "commands_processed", "rejected_connections", "reads", "writes",
                 "error_replies", "expire_cycle_ns", "forks", "latest_fork_usec", "fork_rate")
 
-    __slots__ = COUNTERS + ("errors", "errors_enabled", "samples", "last_sample", "slow_ns")
+    __slots__ = COUNTERS + ("errors", "errors_enabled", "samples", "last_sample", "fast_usec")
 
     def __init__(self, config):
         self.reset()
@@ -119,13 +147,14 @@ class Stats:
         self.last_sample = None
 
     def configure(self, config):
-        """Take the thresholds from the settings; call after any CONFIG SET."""
-        thresholds = [BLOCKED_WAIT_CHECK_NS, FAST_LIMIT]
+        """The fast span of the commands' stats (see CommandStats): under every threshold that asks
+        for a closer look at a call, and never over FAST_LIMIT_USEC."""
+        thresholds = [BLOCKED_WAIT_CHECK_USEC, FAST_LIMIT_USEC]
         if config["slowlog-log-slower-than"] >= 0:
-            thresholds.append(config["slowlog-log-slower-than"] * 1000)
+            thresholds.append(config["slowlog-log-slower-than"])
         if config["latency-monitor-threshold"]:
-            thresholds.append(config["latency-monitor-threshold"] * 1_000_000)
-        self.slow_ns = min(thresholds)
+            thresholds.append(config["latency-monitor-threshold"] * 1000)
+        self.fast_usec = min(thresholds)
 
     @property
     def net_input_bytes(self):
