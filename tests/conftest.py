@@ -1,4 +1,5 @@
 """Fixtures: our server and a real Redis, each a subprocess on a free loopback port."""
+import contextlib
 import os
 import shutil
 import socket
@@ -71,6 +72,21 @@ def start_real_redis(tmp_dir, *options):
     argv = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
             "--dir", str(tmp_dir), *options]
     return RunningServer(argv, port, str(tmp_dir))
+
+
+@contextlib.contextmanager
+def ours_and_redis(ours_dir, redis_dir, *options):
+    """Ours and Debian's redis-server, each in its own folder, started with the same options and
+    stopped afterwards: (ours, redis)."""
+    ours = start_ours(ours_dir, *options)
+    try:
+        redis = start_real_redis(redis_dir, *options)
+        try:
+            yield ours, redis
+        finally:
+            redis.stop()
+    finally:
+        ours.stop()
 
 
 @pytest.fixture(scope="session")

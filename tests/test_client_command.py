@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from conftest import start_ours, start_real_redis
+from conftest import ours_and_redis, start_ours
 from differential import WireClient
 
 QUIET = 0.3  # seconds a client waits to conclude that no reply is coming
@@ -21,11 +21,8 @@ def fresh(tmp_path):
     """A new server of ours and a new Redis: (ours port, redis port)."""
     (tmp_path / "ours").mkdir()
     (tmp_path / "redis").mkdir()
-    ours = start_ours(tmp_path / "ours")
-    redis = start_real_redis(tmp_path / "redis")
-    yield ours.port, redis.port
-    ours.stop()
-    redis.stop()
+    with ours_and_redis(tmp_path / "ours", tmp_path / "redis") as (ours, redis):
+        yield ours.port, redis.port
 
 
 def same_on_both(fresh, scenario):

@@ -6,17 +6,15 @@ import time
 
 import pytest
 
-from conftest import ROOT, free_port, start_ours, start_real_redis
+from conftest import ROOT, free_port, ours_and_redis, start_ours, start_real_redis
 from differential import Pair, WireClient, unordered_pairs
 
 
 @pytest.fixture(scope="module")
 def debug_servers(tmp_path_factory):
-    ours = start_ours(tmp_path_factory.mktemp("ours-debug"), "--enable-debug-command", "yes")
-    redis = start_real_redis(tmp_path_factory.mktemp("redis-debug"), "--enable-debug-command", "yes")
-    yield ours, redis
-    ours.stop()
-    redis.stop()
+    with ours_and_redis(tmp_path_factory.mktemp("ours-debug"), tmp_path_factory.mktemp("redis-debug"),
+                        "--enable-debug-command", "yes") as both:
+        yield both
 
 
 @pytest.fixture

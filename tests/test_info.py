@@ -7,7 +7,7 @@ import hiredis
 import pytest
 
 from commands.info import own_fields
-from conftest import start_ours, start_real_redis
+from conftest import ours_and_redis
 from differential import Pair, WireClient, encode_command
 from serving.stats import ERROR_CODES_CAP, CommandStats, Stats, bucket_of, highest_in_bucket, value_at_percentile
 from serving.config import Config
@@ -19,11 +19,9 @@ OWN_FIELDS = [name for name, _ in own_fields()]  # ours, at the end of the Serve
 @pytest.fixture(scope="module")
 def servers(tmp_path_factory):
     """A server of ours and a real Redis of this module's own: statistics are server-wide."""
-    ours = start_ours(tmp_path_factory.mktemp("ours"), "--enable-debug-command", "yes")
-    redis = start_real_redis(tmp_path_factory.mktemp("redis"), "--enable-debug-command", "yes")
-    yield ours, redis
-    ours.stop()
-    redis.stop()
+    with ours_and_redis(tmp_path_factory.mktemp("ours"), tmp_path_factory.mktemp("redis"),
+                        "--enable-debug-command", "yes") as both:
+        yield both
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ import time
 import hiredis
 import pytest
 
-from conftest import start_ours, start_real_redis
+from conftest import ours_and_redis, start_ours
 from differential import Pair
 from serving.config import Config
 from serving.latency import HISTORY_LENGTH, EventSeries, LatencyMonitor, doctor_report
@@ -14,11 +14,9 @@ from serving.latency import HISTORY_LENGTH, EventSeries, LatencyMonitor, doctor_
 
 @pytest.fixture(scope="module")
 def servers(tmp_path_factory):
-    ours = start_ours(tmp_path_factory.mktemp("ours"), "--enable-debug-command", "yes")
-    redis = start_real_redis(tmp_path_factory.mktemp("redis"), "--enable-debug-command", "yes")
-    yield ours, redis
-    ours.stop()
-    redis.stop()
+    with ours_and_redis(tmp_path_factory.mktemp("ours"), tmp_path_factory.mktemp("redis"),
+                        "--enable-debug-command", "yes") as both:
+        yield both
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from conftest import start_ours, start_real_redis
+from conftest import ours_and_redis, start_ours, start_real_redis
 from differential import WireClient, encode_command
 
 QUIET = 0.3
@@ -20,11 +20,8 @@ _LINE = re.compile(rb"^\+(\d{10})\.(\d{6}) \[(\d+) 127\.0\.0\.1:(\d+)\] (.*)\r\n
 def fresh(tmp_path):
     (tmp_path / "ours").mkdir()
     (tmp_path / "redis").mkdir()
-    ours = start_ours(tmp_path / "ours")
-    redis = start_real_redis(tmp_path / "redis")
-    yield ours.port, redis.port
-    ours.stop()
-    redis.stop()
+    with ours_and_redis(tmp_path / "ours", tmp_path / "redis") as (ours, redis):
+        yield ours.port, redis.port
 
 
 def same_on_both(fresh, scenario):

@@ -4,18 +4,16 @@ import time
 import hiredis
 import pytest
 
-from conftest import start_ours, start_real_redis
+from conftest import ours_and_redis
 from differential import Pair, mask_client_id
 from serving.slowlog import SlowLog, redacted, trimmed
 
 
 @pytest.fixture(scope="module")
 def servers(tmp_path_factory):
-    ours = start_ours(tmp_path_factory.mktemp("ours"), "--enable-debug-command", "yes")
-    redis = start_real_redis(tmp_path_factory.mktemp("redis"), "--enable-debug-command", "yes")
-    yield ours, redis
-    ours.stop()
-    redis.stop()
+    with ours_and_redis(tmp_path_factory.mktemp("ours"), tmp_path_factory.mktemp("redis"),
+                        "--enable-debug-command", "yes") as both:
+        yield both
 
 
 @pytest.fixture
