@@ -36,7 +36,7 @@ from serving.parameters import TLS_SWITCHES
 from serving.pause import end_pause
 from serving.session import REPLY_ON, Session
 from serving.slowlog import SlowLog
-from serving.stats import ONE_READ, ONE_WRITE, Stats
+from serving.stats import Stats
 from storage.keyspace import Keyspace
 
 READ_SIZE = 64 * 1024
@@ -355,7 +355,8 @@ class Connection:
                         log.log(logs.VERBOSE, "Client closed connection %s", session.describe())
                     return
                 ready = len(data) == READ_SIZE
-                stats.reads += len(data) + ONE_READ  # one update counts the bytes and the read
+                stats.net_input_bytes += len(data)
+                stats.reads_processed += 1
                 session.last_active = server.now
                 reader.max_bulk_len = settings["proto-max-bulk-len"]
                 if reader.feed(data) > settings["client-query-buffer-limit"]:
@@ -410,7 +411,8 @@ class Connection:
         output = self.writer.take()
         if not output:
             return
-        server.stats.writes += len(output) + ONE_WRITE
+        server.stats.net_output_bytes += len(output)
+        server.stats.writes_processed += 1
         hard, soft, _ = output_limits or self._output_limits()
         if not (hard or soft or self._flushing or self._closed):  # nothing queued ahead: send it now
             sent = self._send(output)

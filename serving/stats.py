@@ -24,10 +24,6 @@ def bucket_of(ns):
 
 
 FAST_LIMIT_USEC = 1000  # the longest fast span: 1 ms, so a row's counts take 8 kB
-# reads and writes pack two counters in one int, the calls above bit 64 and the bytes below, so that
-# the connection loop counts both with one update per read and per write.
-ONE_READ = ONE_WRITE = 1 << 64
-BYTES = ONE_READ - 1
 BLOCKED_WAIT_CHECK_USEC = 1000  # a blocking command this slow may have waited: slow_call() takes the wait out
 
 
@@ -128,7 +124,8 @@ class Stats:
     a closer look (slow log, latency monitor, a blocked wait to take out).
     """
 
-    COUNTERS = ("connections_received", "commands_processed", "rejected_connections", "reads", "writes",
+    COUNTERS = ("connections_received", "commands_processed", "rejected_connections", "net_input_bytes",
+                "reads_processed", "net_output_bytes", "writes_processed",
                 "error_replies", "expire_cycle_ns", "forks", "latest_fork_usec", "fork_rate")
 
     __slots__ = COUNTERS + ("errors", "errors_enabled", "samples", "last_sample", "fast_usec")
@@ -155,22 +152,6 @@ class Stats:
         if config["latency-monitor-threshold"]:
             thresholds.append(config["latency-monitor-threshold"] * 1000)
         self.fast_usec = min(thresholds)
-
-    @property
-    def net_input_bytes(self):
-        return self.reads & BYTES
-
-    @property
-    def reads_processed(self):
-        return self.reads >> 64
-
-    @property
-    def net_output_bytes(self):
-        return self.writes & BYTES
-
-    @property
-    def writes_processed(self):
-        return self.writes >> 64
 
     def count_error(self, message):
         """Redis's afterErrorReply: total_error_replies, and the code's count (the first word, or ERR)."""
