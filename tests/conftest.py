@@ -89,6 +89,16 @@ def ours_and_redis(ours_dir, redis_dir, *options):
         ours.stop()
 
 
+@pytest.fixture
+def fresh(tmp_path):
+    """A new server of ours and a new Redis, for scenarios that change server-wide state: their ports.
+    differential.same_on_both() runs a scenario on each."""
+    (tmp_path / "ours").mkdir()
+    (tmp_path / "redis").mkdir()
+    with ours_and_redis(tmp_path / "ours", tmp_path / "redis") as (ours, redis):
+        yield ours.port, redis.port
+
+
 @pytest.fixture(scope="session")
 def server(tmp_path_factory):
     """Our server, shared by the whole session: tests use their own keys or FLUSHALL first."""

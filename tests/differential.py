@@ -306,6 +306,16 @@ _INTEGER = re.compile(rb"^:-?\d+\r\n$")
 _DIGIT_BULK = re.compile(rb"\$\d+\r\n\d+\r\n")
 
 
+def same_on_both(fresh, scenario):
+    """Run scenario(port) on Redis, then on ours (the `fresh` fixture's ports); what they observe must be
+    equal. Returns Redis's observations."""
+    __tracebackhide__ = True
+    ours_port, redis_port = fresh
+    expected = scenario(redis_port)
+    assert scenario(ours_port) == expected
+    return expected
+
+
 def mask_client_id(reply):
     """HELLO's reply with the value after 'id' masked: ids count connections, which differ."""
     return _CLIENT_ID.sub(rb"\1:<id>\r\n", reply)

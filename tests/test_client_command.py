@@ -10,29 +10,10 @@ import time
 
 import pytest
 
-from conftest import ours_and_redis, start_ours
-from differential import WireClient
+from conftest import start_ours
+from differential import WireClient, same_on_both
 
 QUIET = 0.3  # seconds a client waits to conclude that no reply is coming
-
-
-@pytest.fixture
-def fresh(tmp_path):
-    """A new server of ours and a new Redis: (ours port, redis port)."""
-    (tmp_path / "ours").mkdir()
-    (tmp_path / "redis").mkdir()
-    with ours_and_redis(tmp_path / "ours", tmp_path / "redis") as (ours, redis):
-        yield ours.port, redis.port
-
-
-def same_on_both(fresh, scenario):
-    """Run scenario(port) on ours and on Redis; both must observe the same; return Redis's observations."""
-    __tracebackhide__ = True
-    ours_port, redis_port = fresh
-    expected = scenario(redis_port)
-    got = scenario(ours_port)
-    assert got == expected
-    return expected
 
 
 def connect(port, count=1):

@@ -9,27 +9,11 @@ import time
 
 import pytest
 
-from conftest import ours_and_redis, start_ours, start_real_redis
-from differential import WireClient, encode_command
+from conftest import start_ours, start_real_redis
+from differential import WireClient, encode_command, same_on_both
 
 QUIET = 0.3
 _LINE = re.compile(rb"^\+(\d{10})\.(\d{6}) \[(\d+) 127\.0\.0\.1:(\d+)\] (.*)\r\n$", re.S)
-
-
-@pytest.fixture
-def fresh(tmp_path):
-    (tmp_path / "ours").mkdir()
-    (tmp_path / "redis").mkdir()
-    with ours_and_redis(tmp_path / "ours", tmp_path / "redis") as (ours, redis):
-        yield ours.port, redis.port
-
-
-def same_on_both(fresh, scenario):
-    __tracebackhide__ = True
-    ours_port, redis_port = fresh
-    expected = scenario(redis_port)
-    assert scenario(ours_port) == expected
-    return expected
 
 
 def named_clients(port, *names):
