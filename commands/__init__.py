@@ -16,8 +16,9 @@ from collections import namedtuple
 from time import perf_counter_ns
 from types import MappingProxyType
 
-from errors import NOAUTH, OOM, REPLICA_KEYSPACE, ReplyError, unknown_command, unknown_subcommand, wrong_arity
+from errors import MISCONF_AOF, MISCONF_RDB, NOAUTH, OOM, REPLICA_KEYSPACE, ReplyError, unknown_command, unknown_subcommand, wrong_arity
 from protocol import NULL_ARRAY, Error
+from persistence.aof import OFF
 from serving import access
 from serving.monitors import feed_monitors
 from serving.pause import wait_while_paused
@@ -89,6 +90,8 @@ def execute(commands, session, argv):
             raise ReplyError("ERR Command not allowed inside a transaction")
         if session.db.tracking and evict_or_refuse(command, session):  # maxmemory is set
             raise ReplyError(OOM)
+        if "write" in command.flags or command.name == "ping":
+            _refuse_on_disk_error(session.server)
         if session.monitoring and _touches_keyspace(command):  # Redis's monitor is a replica
             raise ReplyError(REPLICA_KEYSPACE)
         if (session.channels or session.patterns) and session.protocol == 2 \
@@ -112,6 +115,17 @@ def execute(commands, session, argv):
         session.multi.append((command, arguments, argv))
         return "QUEUED"
     return run(session, command, arguments)
+
+
+def _refuse_on_disk_error(server):
+    """Redis's writeCommandsDeniedByDiskError: after a failed background save (with save points and
+    stop-writes-on-bgsave-error) or a failed AOF write, writes and PING answer MISCONF."""
+    config = server.config
+    if not server.snapshots.last_status_ok and config["stop-writes-on-bgsave-error"] and config["save"]:
+        raise ReplyError(MISCONF_RDB)
+    aof = server.aof
+    if aof.state != OFF and not aof.last_write_ok:
+        raise ReplyError(MISCONF_AOF % aof.last_write_error)
 
 
 def _touches_keyspace(command):
@@ -238,15 +252,16 @@ def plain_table(commands):
 def is_plain(session):
     """Whether a plain command may go straight to call() for this session: it is authenticated,
     neither queuing a transaction nor subscribed, gets its replies (CLIENT REPLY), and the server
-    has no WATCHed key, no AOF being written, no maxmemory, no MONITOR and no CLIENT PAUSE. Only a
-    command that is not plain changes any of that, and a plain one never waits, so a batch checks
-    once, and again after each command that is not plain."""
+    has no WATCHed key, no AOF being written, no maxmemory, no MONITOR, no CLIENT PAUSE and no failed
+    background save (see _refuse_on_disk_error). Only a command that is not plain or the cron between
+    two batches changes any of that, and a plain one never waits, so a batch checks once, and again
+    after each command that is not plain."""
     server = session.server
     keyspace = server.keyspace
     return (session.authenticated and session.multi is None and not session.db.tracking
             and not (session.channels or session.patterns) and not keyspace.watched
             and keyspace.propagator is None and session.replies is REPLY_ON and not server.monitors
-            and server.pause is None)
+            and server.pause is None and server.snapshots.last_status_ok)
 
 
 class Replayer:

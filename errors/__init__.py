@@ -55,6 +55,11 @@ LFU_NOT_SELECTED = ("ERR An LFU maxmemory policy is not selected, access frequen
 LFU_SELECTED = ("ERR An LFU maxmemory policy is selected, idle time not tracked. Please note that when "
                 "switching between policies at runtime LRU and LFU data will take some time to adjust.")
 OOM = "OOM command not allowed when used memory > 'maxmemory'."
+MISCONF_RDB = ("MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. "
+               "Commands that may modify the data set are disabled, because this instance is configured to report "
+               "errors during writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). Please check "
+               "the Redis logs for details about the RDB error.")
+MISCONF_AOF = "MISCONF Errors writing to the AOF file: %s"
 EXPIRE_NX_CONFLICT = "ERR NX and XX, GT or LT options at the same time are not compatible"
 EXPIRE_GT_LT_CONFLICT = "ERR GT and LT options at the same time are not compatible"
 MUST_BE_POSITIVE = "ERR value is out of range, must be positive"

@@ -79,6 +79,7 @@ class AppendOnly:
         self.current_size = 0
         self.base_size = 0
         self.last_write_ok = True
+        self.last_write_error = ""  # strerror of the failed write, while last_write_ok is False
         # Rewriting
         self.child_pid = None
         self.rewrite_buffer = None  # what was logged since the child forked
@@ -193,6 +194,7 @@ class AppendOnly:
         except OSError as error:
             log.warning("Error writing to the AOF file: %s", error.strerror)
             self.last_write_ok = False
+            self.last_write_error = error.strerror
             self._undo_partial_write(size_before)
             self.buffer = data + self.buffer
             if self.config["appendfsync"] == "always":
@@ -253,6 +255,7 @@ class AppendOnly:
     def _fsync_failed(self, error):
         log.warning("Error syncing the AOF file to disk: %s", error.strerror)
         self.last_write_ok = False
+        self.last_write_error = error.strerror
         if self.config["appendfsync"] == "always":
             log.warning("Can't persist AOF for fsync error when the AOF fsync policy is 'always': %s. Exiting...",
                         error.strerror)

@@ -505,3 +505,26 @@ def test_the_file_is_what_redis_writes(tmp_path):
     written = (tmp_path / "ours" / AOF).read_bytes()
     expected = (tmp_path / "real" / "appendonlydir" / "appendonly.aof.1.incr.aof").read_bytes()
     assert written == expected
+
+
+def test_writes_and_ping_answer_misconf_after_a_failed_aof_write(tmp_path):
+    """Redis's writeCommandsDeniedByDiskError, AOF side: while the last write to the AOF failed, write
+    commands and PING answer MISCONF with the error, reads go on (the failure made in-process, since a
+    full disk cannot be had on loopback)."""
+    import server as server_module
+    from commands import execute
+    from persistence.aof import ON
+    from serving.config import Config
+    from serving.session import Session
+    config = Config()
+    config.set_many([("dir", str(tmp_path))], True)
+    running = server_module.Server(config)
+    session = Session(running, 1, "127.0.0.1:1", "127.0.0.1:2", -1)
+    session.authenticated = True
+    running.aof.state, running.aof.last_write_ok, running.aof.last_write_error = ON, False, "No space left on device"
+    misconf = "MISCONF Errors writing to the AOF file: No space left on device"
+    assert execute(running.commands, session, [b"SET", b"k", b"v"]).message == misconf
+    assert execute(running.commands, session, [b"PING"]).message == misconf
+    assert execute(running.commands, session, [b"GET", b"k"]) is None
+    running.aof.last_write_ok = True
+    assert execute(running.commands, session, [b"SET", b"k", b"v"]) == "OK"

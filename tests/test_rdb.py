@@ -396,3 +396,36 @@ def _wait_for(condition, timeout=10):
     while not condition():
         assert time.monotonic() < deadline, "timed out"
         time.sleep(0.05)
+
+
+def test_writes_wait_for_the_disk_after_a_failed_background_save_as_in_redis(tmp_path):
+    """stop-writes-on-bgsave-error: once a BGSAVE failed (its directory is gone), writes and PING answer
+    MISCONF, reads go on, a transaction with a write is refused, and turning the option off lets writes
+    through again: the same bytes from both servers."""
+    from differential import WireClient
+    observed = []
+    for start, name in ((start_real_redis, "redis"), (start_ours, "ours")):
+        home = tmp_path / name
+        data = home / "data"
+        data.mkdir(parents=True)
+        server = start(home, "--save", "3600 1", "--dir", str(data))
+        try:
+            with WireClient(server.port) as client:
+                replies = [client.call("SET", "k", "v")]
+                data.rmdir()
+                client.call("BGSAVE")
+                deadline = time.monotonic() + 10
+                while b"rdb_last_bgsave_status:err" not in client.call("INFO", "persistence"):
+                    assert time.monotonic() < deadline, "the background save did not fail"
+                    time.sleep(0.05)
+                for command in (("SET", "k", "w"), ("PING",), ("GET", "k"), ("INCR", "n"), ("DEL", "k"),
+                                ("MULTI",), ("SET", "k", "x"), ("EXEC",), ("MULTI",), ("GET", "k"), ("EXEC",),
+                                ("CONFIG", "SET", "stop-writes-on-bgsave-error", "no"), ("SET", "k", "y"),
+                                ("PING",), ("CONFIG", "SET", "stop-writes-on-bgsave-error", "yes"),
+                                ("CONFIG", "SET", "save", ""), ("SET", "k", "z")):
+                    replies.append(client.call(*command))
+                observed.append(replies)
+        finally:
+            server.stop()
+    assert observed[1] == observed[0]
+    assert observed[0][1].startswith(b"-MISCONF Redis is configured to save RDB snapshots")
