@@ -81,8 +81,9 @@ def own_fields():
 def _clients(server):
     return [("connected_clients", len(server.sessions)), ("cluster_connections", 0),
             ("maxclients", server.config["maxclients"]), ("client_recent_max_input_buffer", 0),
-            ("client_recent_max_output_buffer", 0), ("blocked_clients", server.keyspace.blocking.blocked_clients + paused_clients(server)),
-            ("tracking_clients", 0), ("clients_in_timeout_table", 0)]
+            ("client_recent_max_output_buffer", 0),
+            ("blocked_clients", server.keyspace.blocking.blocked_clients + paused_clients(server)),
+            ("tracking_clients", 0), ("clients_in_timeout_table", server.keyspace.blocking.clients_in_timeout_table)]
 
 
 def _ratio(part, whole):

@@ -92,7 +92,7 @@ class Session:
         if self.in_exec:
             return None
         blocking = self.server.keyspace.blocking
-        waiter = self.waiter = Waiter(self.db, keys, serve)
+        waiter = self.waiter = Waiter(self.db, keys, serve, timeout)
         blocking.block(waiter)
         propagator = self.server.keyspace.propagator  # other clients' commands run while this one waits
         held = propagator.detach() if propagator is not None else None

@@ -20,14 +20,16 @@ class Waiter:
 
     serve(key) runs the pop on the waiter's behalf and returns its reply, or
     None if the key cannot serve it (empty, or of another type): it keeps waiting.
+    timeout is its wait in seconds, 0 for ever (INFO's clients_in_timeout_table counts the others).
     """
 
-    __slots__ = ("db", "keys", "serve", "result")
+    __slots__ = ("db", "keys", "serve", "result", "timeout")
 
-    def __init__(self, db, keys, serve):
+    def __init__(self, db, keys, serve, timeout=0):
         self.db = db
         self.keys = keys
         self.serve = serve
+        self.timeout = timeout
         self.result = AsyncResult()
 
 
@@ -42,6 +44,11 @@ class Blocking:
     @property
     def blocked_clients(self):
         return len({id(waiter) for queue in self._waiters.values() for waiter in queue})
+
+    @property
+    def clients_in_timeout_table(self):
+        """The blocked clients that wait with a timeout, as Redis keeps them in its timeout table."""
+        return len({id(waiter) for queue in self._waiters.values() for waiter in queue if waiter.timeout})
 
     def block(self, waiter):
         for key in waiter.keys:

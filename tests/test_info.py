@@ -299,3 +299,40 @@ def test_a_background_save_counts_a_fork(both):
         assert stats["total_forks"] == "1" and int(stats["latest_fork_usec"]) > 0
     both.check("CONFIG", "RESETSTAT")
     assert fields(both.ours, "stats")["total_forks"] == fields(both.redis, "stats")["total_forks"]
+
+
+def test_blocked_clients_and_the_timeout_table(servers):
+    """blocked_clients counts every blocked client, clients_in_timeout_table those that wait with a
+    timeout (BLPOP 0 waits for ever, outside the table), on both servers alike as they come and go."""
+    def blocked_figures(port):
+        with WireClient(port) as probe:
+            waiters = [WireClient(port) for _ in range(3)]
+            try:
+                for waiter, command in zip(waiters, (("BLPOP", "t:a", "30"), ("BLPOP", "t:b", "0"),
+                                                     ("BZPOPMIN", "t:c", "30"))):
+                    waiter.send_raw(encode_command(command))
+                seen = []
+
+                def figures():
+                    info = probe.call("INFO", "clients").decode()
+                    return tuple(int(re.search(name + r":(\d+)", info).group(1))
+                                 for name in ("blocked_clients", "clients_in_timeout_table"))
+
+                for push in (None, ("RPUSH", "t:a", "x"), ("RPUSH", "t:b", "x"), ("ZADD", "t:c", "1", "m")):
+                    if push:
+                        probe.call(*push)
+                    deadline = time.monotonic() + 5
+                    expected_blocked = 3 - len(seen)
+                    while figures()[0] != expected_blocked:
+                        assert time.monotonic() < deadline, "clients did not block or wake"
+                        time.sleep(0.02)
+                    seen.append(figures())
+                return seen
+            finally:
+                for waiter in waiters:
+                    waiter.close()
+                probe.call("DEL", "t:a", "t:b", "t:c")
+    ours, redis = servers
+    expected = blocked_figures(redis.port)
+    assert expected == [(3, 2), (2, 1), (1, 1), (0, 0)]
+    assert blocked_figures(ours.port) == expected
