@@ -225,6 +225,7 @@ class Server:
             if self.now - idle_checked >= 1:
                 idle_checked = self.now
                 self._close_idle_clients()
+                self._track_buffers()
             if self.now - sampled >= 0.1:  # Redis samples the instantaneous rates every 100 ms, whatever hz is
                 sampled = self.now
                 self.stats.sample(samples)
@@ -243,6 +244,14 @@ class Server:
                     self.latency_event("eviction-cycle", started)
             self.snapshots.cron()
             self.aof.cron()
+
+    def _track_buffers(self):
+        """INFO's client_recent_max_*_buffer: the largest query and output buffers of this second."""
+        largest_input = largest_output = 0
+        for connection in self._connections.values():
+            largest_input = max(largest_input, connection.reader.pending())
+            largest_output = max(largest_output, connection.writer.buffer.tell() + connection.pending_output())
+        self.stats.track_buffers(int(self.now), largest_input, largest_output)
 
     def _close_idle_clients(self):
         """timeout: close the clients idle longer than that, as Redis's clientsCron; subscribers and
@@ -465,6 +474,10 @@ class Connection:
             if not result.ready():
                 result.set(None)  # timed out: a push that comes while the watcher dies must pass it by
             watcher.kill()
+
+    def pending_output(self):
+        """Bytes queued for this client and not yet sent."""
+        return self._pending
 
     def buffer_sizes(self):
         """CLIENT LIST's byte counts: (qbuf, qbuf-free, read size, obl, oll, omem, events).

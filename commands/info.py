@@ -79,9 +79,10 @@ def own_fields():
 
 
 def _clients(server):
+    recent_input, recent_output = server.stats.recent_max_buffers()
     return [("connected_clients", len(server.sessions)), ("cluster_connections", 0),
-            ("maxclients", server.config["maxclients"]), ("client_recent_max_input_buffer", 0),
-            ("client_recent_max_output_buffer", 0),
+            ("maxclients", server.config["maxclients"]), ("client_recent_max_input_buffer", recent_input),
+            ("client_recent_max_output_buffer", recent_output),
             ("blocked_clients", server.keyspace.blocking.blocked_clients + paused_clients(server)),
             ("tracking_clients", 0), ("clients_in_timeout_table", server.keyspace.blocking.clients_in_timeout_table)]
 

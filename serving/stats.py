@@ -13,6 +13,7 @@ import time
 
 ERROR_CODES_CAP = 128  # Redis's ERROR_STATS_NUMBER: more distinct codes than this turns errorstats off
 METRIC_SAMPLES = 16  # Redis's STATS_METRIC_SAMPLES, one every 100 ms
+PEAK_SLOTS = 8  # Redis's CLIENTS_PEAK_MEM_USAGE_SLOTS: the client buffer peaks of the last 8 seconds
 SUB_BUCKET_BITS = 3
 HISTOGRAM_SIZE = (64 << SUB_BUCKET_BITS) + (1 << SUB_BUCKET_BITS)
 
@@ -128,11 +129,21 @@ class Stats:
                 "reads_processed", "net_output_bytes", "writes_processed",
                 "error_replies", "expire_cycle_ns", "forks", "latest_fork_usec", "fork_rate")
 
-    __slots__ = COUNTERS + ("errors", "errors_enabled", "samples", "last_sample", "fast_usec")
+    __slots__ = COUNTERS + ("errors", "errors_enabled", "samples", "last_sample", "fast_usec", "buffer_peaks")
 
     def __init__(self, config):
         self.reset()
         self.configure(config)
+        self.buffer_peaks = [(0, 0)] * PEAK_SLOTS  # (input, output) per second; RESETSTAT keeps them, as Redis
+
+    def track_buffers(self, second, largest_input, largest_output):
+        """Once a second: this second's largest client query and output buffers (Redis's
+        clientsCronTrackExpansiveClients); INFO shows the largest of the last PEAK_SLOTS seconds."""
+        self.buffer_peaks[second % PEAK_SLOTS] = (largest_input, largest_output)
+
+    def recent_max_buffers(self):
+        """(client_recent_max_input_buffer, client_recent_max_output_buffer)."""
+        return max(peak[0] for peak in self.buffer_peaks), max(peak[1] for peak in self.buffer_peaks)
 
     def reset(self):
         """CONFIG RESETSTAT's part: counters, error codes and the rate samples start again."""

@@ -336,3 +336,26 @@ def test_blocked_clients_and_the_timeout_table(servers):
     expected = blocked_figures(redis.port)
     assert expected == [(3, 2), (2, 1), (1, 1), (0, 0)]
     assert blocked_figures(ours.port) == expected
+
+
+def test_recent_max_buffers_show_a_large_query_and_a_large_unread_output(servers):
+    """client_recent_max_input_buffer and _output_buffer: within a couple of seconds, a client halfway
+    through sending a 200 kB argument and one that does not read its 16 MB of replies show, on both."""
+    def recent_peaks(port):
+        with WireClient(port) as probe, WireClient(port) as sender, WireClient(port) as reader:
+            probe.call("SET", "t:big", b"x" * 1024 * 1024)
+            sender.send_raw(b"*2\r\n$3\r\nGET\r\n$200000\r\n" + b"y" * 150_000)
+            reader.send_raw(encode_command(("GET", "t:big")) * 16)
+            deadline = time.monotonic() + 10
+            while True:
+                info = probe.call("INFO", "clients").decode()
+                peaks = [int(re.search(name + r":(\d+)", info).group(1))
+                         for name in ("client_recent_max_input_buffer", "client_recent_max_output_buffer")]
+                if peaks[0] >= 150_000 and peaks[1] >= 1024 * 1024 or time.monotonic() > deadline:
+                    probe.call("DEL", "t:big")
+                    return peaks
+                time.sleep(0.1)
+    ours, redis = servers
+    for port in (redis.port, ours.port):
+        largest_input, largest_output = recent_peaks(port)
+        assert largest_input >= 150_000 and largest_output >= 1024 * 1024, (port, largest_input, largest_output)
