@@ -89,6 +89,15 @@ def ours_and_redis(ours_dir, redis_dir, *options):
         ours.stop()
 
 
+@pytest.fixture(scope="module")
+def servers(tmp_path_factory):
+    """Ours and Redis for one test module, DEBUG allowed on both: what a module changes server-wide
+    (statistics, the slow log, the latency monitor) stays within it."""
+    with ours_and_redis(tmp_path_factory.mktemp("ours"), tmp_path_factory.mktemp("redis"),
+                        "--enable-debug-command", "yes") as both:
+        yield both
+
+
 @pytest.fixture
 def fresh(tmp_path):
     """A new server of ours and a new Redis, for scenarios that change server-wide state: their ports.

@@ -6,20 +6,13 @@ import time
 
 import pytest
 
-from conftest import ROOT, free_port, ours_and_redis, start_ours, start_real_redis
+from conftest import ROOT, free_port, start_ours, start_real_redis
 from differential import Pair, WireClient, unordered_pairs
 
 
-@pytest.fixture(scope="module")
-def debug_servers(tmp_path_factory):
-    with ours_and_redis(tmp_path_factory.mktemp("ours-debug"), tmp_path_factory.mktemp("redis-debug"),
-                        "--enable-debug-command", "yes") as both:
-        yield both
-
-
 @pytest.fixture
-def both(debug_servers):
-    with Pair(debug_servers[0].port, debug_servers[1].port) as pair:
+def both(servers):
+    with Pair(servers[0].port, servers[1].port) as pair:
         pair.check("FLUSHALL")
         yield pair
         pair.check_idle()
@@ -168,8 +161,8 @@ def test_listpack_reports_only_listpacks(both):
                          ("DEBUG", "LISTPACK", "s"), ("DEBUG", "LISTPACK", "nosuch")])
 
 
-def test_reload_keeps_the_data(debug_servers):
-    with WireClient(debug_servers[0].port) as client:
+def test_reload_keeps_the_data(servers):
+    with WireClient(servers[0].port) as client:
         client.call("FLUSHALL")
         client.call("RPUSH", "l", "a", "b")
         client.call("HSET", "h", "f", "v")
@@ -181,8 +174,8 @@ def test_reload_keeps_the_data(debug_servers):
         client.call("FLUSHALL")
 
 
-def test_sleep_stops_the_whole_server(debug_servers):
-    port = debug_servers[0].port
+def test_sleep_stops_the_whole_server(servers):
+    port = servers[0].port
     with WireClient(port) as sleeper, WireClient(port) as other:
         for argument in ("x", "-1", "0", "nan", "inf"):
             assert sleeper.call("DEBUG", "SLEEP", argument) == b"+OK\r\n"

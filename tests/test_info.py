@@ -7,21 +7,12 @@ import hiredis
 import pytest
 
 from commands.info import own_fields
-from conftest import ours_and_redis
 from differential import Pair, WireClient, encode_command
 from serving.stats import ERROR_CODES_CAP, CommandStats, Stats, bucket_of, highest_in_bucket, value_at_percentile
 from serving.config import Config
 
 DYNAMIC_PREFIXES = ("cmdstat_", "errorstat_", "latency_percentiles_usec_", "db")
 OWN_FIELDS = [name for name, _ in own_fields()]  # ours, at the end of the Server section
-
-
-@pytest.fixture(scope="module")
-def servers(tmp_path_factory):
-    """A server of ours and a real Redis of this module's own: statistics are server-wide."""
-    with ours_and_redis(tmp_path_factory.mktemp("ours"), tmp_path_factory.mktemp("redis"),
-                        "--enable-debug-command", "yes") as both:
-        yield both
 
 
 @pytest.fixture

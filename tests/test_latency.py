@@ -6,17 +6,10 @@ import time
 import hiredis
 import pytest
 
-from conftest import ours_and_redis, start_ours
+from conftest import start_ours
 from differential import Pair
 from serving.config import Config
 from serving.latency import HISTORY_LENGTH, EventSeries, LatencyMonitor, doctor_report
-
-
-@pytest.fixture(scope="module")
-def servers(tmp_path_factory):
-    with ours_and_redis(tmp_path_factory.mktemp("ours"), tmp_path_factory.mktemp("redis"),
-                        "--enable-debug-command", "yes") as both:
-        yield both
 
 
 @pytest.fixture

@@ -4,16 +4,8 @@ import time
 import hiredis
 import pytest
 
-from conftest import ours_and_redis
 from differential import Pair, mask_client_id
 from serving.slowlog import SlowLog, redacted, trimmed
-
-
-@pytest.fixture(scope="module")
-def servers(tmp_path_factory):
-    with ours_and_redis(tmp_path_factory.mktemp("ours"), tmp_path_factory.mktemp("redis"),
-                        "--enable-debug-command", "yes") as both:
-        yield both
 
 
 @pytest.fixture
