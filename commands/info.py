@@ -199,12 +199,12 @@ def _commandstats(server):
     fields = []
     for command in command_rows(server):
         stats = command.stats
-        if stats.used():
+        calls = stats.calls  # summed from the counts each time: read once
+        if calls or stats.rejected or stats.failed:
             usec = stats.ns // 1000
             fields.append(("cmdstat_" + command.name,
                            "calls=%d,usec=%d,usec_per_call=%.2f,rejected_calls=%d,failed_calls=%d"
-                           % (stats.calls, usec, usec / stats.calls if stats.calls else 0, stats.rejected,
-                              stats.failed)))
+                           % (calls, usec, usec / calls if calls else 0, stats.rejected, stats.failed)))
     return fields
 
 
@@ -219,8 +219,8 @@ def _latencystats(server):
     if not server.config["latency-tracking"]:
         return fields
     for command in command_rows(server):
-        histogram = command.stats.histogram
-        if command.stats.used() and any(command.stats.histogram):
+        histogram = command.stats.histogram  # built from the counts each time: read once
+        if any(histogram):
             fields.append(("latency_percentiles_usec_" + command.name, ",".join(
                 "p%s=%.3f" % (percentile, value_at_percentile(histogram, float(percentile)) / 1000)
                 for percentile in percentiles)))

@@ -65,7 +65,7 @@ def latency_histogram(session, *names):
     else:
         rows = command_rows(server)
     return {command.name.encode(): _histogram(command.stats) for command in rows
-            if command.stats.used() and any(command.stats.histogram)}
+            if command.stats.called()}
 
 
 LATENCY_HELP = [

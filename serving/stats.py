@@ -113,9 +113,9 @@ class CommandStats:
     def calls(self):
         return sum(self.fast) + sum(self.slow_buckets)
 
-    def used(self):
-        """Whether INFO shows it: called, refused or failed."""
-        return self.calls or self.rejected or self.failed
+    def called(self):
+        """Whether any call was counted (what LATENCY HISTOGRAM lists), without summing the counts."""
+        return any(self.fast) or any(self.slow_buckets)
 
 
 class Stats:

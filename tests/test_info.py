@@ -274,9 +274,9 @@ def test_fast_calls_count_by_whole_microseconds_and_join_the_slow_ones():
     stats.resize(1)  # a lower threshold: what was fast moves to the slow side, nothing is lost
     assert len(stats.fast) == 1 and stats.calls == 5 and stats.ns == 62_000
     stats.fast[0] += 1
-    assert stats.calls == 6 and stats.used()
+    assert stats.calls == 6 and stats.called()
     stats.reset()
-    assert len(stats.fast) == 1 and not stats.used()
+    assert len(stats.fast) == 1 and not stats.called() and stats.calls == 0
 
 
 def test_a_background_save_counts_a_fork(both):
