@@ -23,7 +23,6 @@ from serving import access
 from serving.monitors import feed_monitors
 from serving.pause import wait_while_paused
 from serving.session import NO_REPLY, REPLY_ON
-from serving.stats import bucket_of
 from storage.eviction import evict_or_refuse
 
 Command = namedtuple("Command", "name handler arity flags first_key last_key step subcommands group stats",
@@ -83,7 +82,7 @@ def execute(commands, session, argv):
             arguments = argv[1:]
         if "protected" in command.flags:  # DEBUG: allowed by enable-debug-command
             access.check_protected(session, command.name)
-        session.last_command = command.name  # CLIENT LIST's cmd: set when looked up, queued or refused too
+        session.last_command = command  # CLIENT LIST's cmd: set when looked up, queued or refused too
         if not session.authenticated and "no_auth" not in command.flags and session.server.config["requirepass"]:
             raise ReplyError(NOAUTH)
         if session.multi is not None and "no_multi" in command.flags:
@@ -176,13 +175,14 @@ def run(session, command, arguments):
 def call(session, command, arguments):
     """Call a command's handler: a ReplyError it raises becomes its Error reply, a failure is logged,
     and a write that worked counts as one change (what save points count). Its whole microseconds
-    are counted in the row's stats, and its failure; a call past the fast span (an IndexError
-    there, which costs nothing until it happens) goes to slow_call().
+    are counted in the row's stats, and its failure; a call past the fast span, or the row's first
+    (an IndexError there, which costs nothing until it happens), goes to slow_call().
 
     One or two arguments are passed spelled out: CPython calls that way several times faster
     than with *arguments, and most commands take one or two.
     """
-    session.last_command = command.name
+    session.last_command = command
+    stats = command.stats
     start = perf_counter_ns()
     try:
         count = len(arguments)
@@ -198,7 +198,6 @@ def call(session, command, arguments):
         log.exception("command %r failed", command.name)
         reply = Error("ERR internal error while running '%s'" % command.name)
     duration = perf_counter_ns() - start
-    stats = command.stats
     try:
         stats.fast[duration // 1000] += 1  # see serving/stats.py
     except IndexError:
@@ -206,7 +205,7 @@ def call(session, command, arguments):
     if type(reply) is Error:
         stats.failed += 1
         session.server.stats.count_error(reply.message)
-    elif "write" in command.flags:
+    elif stats.writes:
         session.server.keyspace.dirty += 1
     return reply
 
@@ -220,9 +219,7 @@ def slow_call(session, command, duration, reply):
         timed_out = session.blocked_ns > 0 and (reply is None or reply is NULL_ARRAY)
         duration = max(1, duration - session.blocked_ns)  # a call takes time: used() reads ns
         session.blocked_ns = 0
-    stats = command.stats
-    stats.slow_ns += duration
-    stats.slow_buckets[bucket_of(duration)] += 1
+    command.stats.count_slow(duration)
     if timed_out:
         return
     server = session.server

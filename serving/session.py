@@ -38,7 +38,7 @@ class Session:
         self.db = server.keyspace[0]
         self.protocol = 2
         self.name = b""
-        self.last_command = "NULL"
+        self.last_command = None  # the row of the last command looked up (CLIENT LIST's cmd)
         self.argv = []  # the command being run, as sent (for errors that quote it)
         self.close_after_reply = False  # QUIT: send the reply, then close
         self.in_exec = False  # inside EXEC, blocking commands answer at once instead of blocking
@@ -226,4 +226,5 @@ class Session:
                    self.name.decode(errors="replace"), now - self.created, now - self.last_active,
                    self._flags(), self.db.index, len(self.channels), len(self.patterns),
                    -1 if self.multi is None else len(self.multi), qbuf, qbuf_free, argv_mem, multi_mem,
-                   read_size, read_size, obl, oll, omem, total, events, self.last_command, self.protocol))
+                   read_size, read_size, obl, oll, omem, total, events,
+                   self.last_command.name if self.last_command else "NULL", self.protocol))

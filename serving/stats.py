@@ -71,29 +71,46 @@ def cumulative_usec(histogram):
 class CommandStats:
     """One command's INFO commandstats and latencystats numbers.
 
-    fast[n] counts the calls that took n whole microseconds, below len(fast); the others are in
-    slow_ns (their exact total) and slow_buckets (log2 buckets of their nanoseconds)."""
+    fast[n] counts the calls that took n whole microseconds, below span; the others are in
+    slow_ns (their exact total) and slow_buckets (log2 buckets of their nanoseconds). Both lists
+    are made at the row's first call of their kind: most rows are never called, and their counts
+    would cost every full garbage collection a walk of thousands of elements."""
 
-    __slots__ = ("fast", "slow_ns", "slow_buckets", "rejected", "failed")
+    __slots__ = ("writes", "fast", "span", "slow_ns", "slow_buckets", "rejected", "failed")
 
-    def __init__(self, fast_usec=FAST_LIMIT_USEC):
-        self.fast = [0] * fast_usec
+    def __init__(self, fast_usec=FAST_LIMIT_USEC, writes=False):
+        self.writes = writes  # the command's "write" flag, read here by call(): a row's field costs more
+        self.span = fast_usec
         self.reset()
 
     def reset(self):
-        self.fast = [0] * len(self.fast)
+        self.fast = []
         self.slow_ns = self.rejected = self.failed = 0
-        self.slow_buckets = [0] * HISTOGRAM_SIZE
+        self.slow_buckets = None
+
+    def count_slow(self, ns):
+        """A call past the fast span, or the row's first call (which makes the fast counts)."""
+        if not self.fast and ns < self.span * 1000:
+            self.fast = [0] * self.span
+            self.fast[ns // 1000] += 1
+            return
+        if self.slow_buckets is None:
+            self.slow_buckets = [0] * HISTOGRAM_SIZE
+        self.slow_ns += ns
+        self.slow_buckets[bucket_of(ns)] += 1
 
     def resize(self, fast_usec):
         """A new fast span (the thresholds changed): what was counted fast moves to the slow side."""
-        if fast_usec == len(self.fast):
+        if fast_usec == self.span:
             return
         for usec, count in enumerate(self.fast):
             if count:
+                if self.slow_buckets is None:
+                    self.slow_buckets = [0] * HISTOGRAM_SIZE
                 self.slow_ns += usec * 1000 * count
                 self.slow_buckets[bucket_of(usec * 1000 + 500)] += count
-        self.fast = [0] * fast_usec
+        self.span = fast_usec
+        self.fast = []
 
     @property
     def ns(self):
@@ -103,7 +120,7 @@ class CommandStats:
     @property
     def histogram(self):
         """Every call in the log2 buckets, a fast one at the middle of its microsecond."""
-        buckets = list(self.slow_buckets)
+        buckets = list(self.slow_buckets or [0] * HISTOGRAM_SIZE)
         for usec, count in enumerate(self.fast):
             if count:
                 buckets[bucket_of(usec * 1000 + 500)] += count
@@ -111,11 +128,11 @@ class CommandStats:
 
     @property
     def calls(self):
-        return sum(self.fast) + sum(self.slow_buckets)
+        return sum(self.fast) + sum(self.slow_buckets or ())
 
     def called(self):
         """Whether any call was counted (what LATENCY HISTOGRAM lists), without summing the counts."""
-        return any(self.fast) or any(self.slow_buckets)
+        return any(self.fast) or any(self.slow_buckets or ())
 
 
 class Stats:

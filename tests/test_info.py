@@ -253,30 +253,40 @@ def test_histogram_buckets_keep_an_eighth_of_precision():
         assert ns <= highest_in_bucket(index) <= ns * 1.125 + 1
         previous = index - 1 if index != 40 else 15  # 16 to 39 are never used
         assert index == 0 or highest_in_bucket(previous) < ns
-    stats = CommandStats()
+    stats = CommandStats(fast_usec=1)
     for ns in [1000] * 98 + [50_000, 900_000]:
-        stats.slow_buckets[bucket_of(ns)] += 1
+        counted(stats, ns)
     assert 1000 <= value_at_percentile(stats.histogram, 50) <= 1125
     assert 50_000 <= value_at_percentile(stats.histogram, 99) <= 56_250
     assert 900_000 <= value_at_percentile(stats.histogram, 99.9) <= 1_012_500
 
 
+def counted(stats, ns):
+    """What call() does with a duration: one update in the fast counts, else count_slow()."""
+    try:
+        stats.fast[ns // 1000] += 1
+    except IndexError:
+        stats.count_slow(ns)
+
+
 def test_fast_calls_count_by_whole_microseconds_and_join_the_slow_ones():
     """The fast counts (one update per call) add up as Redis adds usec, and read out with the slow ones."""
     stats = CommandStats(fast_usec=10)
-    for ns in (400, 1_999, 2_000, 9_999):
-        stats.fast[ns // 1000] += 1
-    stats.slow_ns += 50_000
-    stats.slow_buckets[bucket_of(50_000)] += 1
+    assert stats.fast == [] and stats.slow_buckets is None and stats.calls == 0 and not stats.called()
+    for ns in (400, 1_999, 2_000, 9_999, 50_000):
+        counted(stats, ns)
+    assert len(stats.fast) == 10 and sum(stats.slow_buckets) == 1  # each made at its first call
     assert stats.calls == 5 and stats.ns == (0 + 1 + 2 + 9) * 1000 + 50_000
     assert sum(stats.histogram) == 5 and value_at_percentile(stats.histogram, 20) <= 1000
     assert 50_000 <= value_at_percentile(stats.histogram, 100) <= 56_250
     stats.resize(1)  # a lower threshold: what was fast moves to the slow side, nothing is lost
-    assert len(stats.fast) == 1 and stats.calls == 5 and stats.ns == 62_000
-    stats.fast[0] += 1
-    assert stats.calls == 6 and stats.called()
+    assert stats.fast == [] and stats.calls == 5 and stats.ns == 62_000
+    counted(stats, 999)
+    assert len(stats.fast) == 1 and stats.calls == 6 and stats.called()
     stats.reset()
-    assert len(stats.fast) == 1 and not stats.called() and stats.calls == 0
+    assert stats.fast == [] and not stats.called() and stats.calls == 0
+    counted(stats, 500)
+    assert stats.fast == [1] and stats.calls == 1
 
 
 def test_a_background_save_counts_a_fork(both):
