@@ -290,13 +290,22 @@ _ZL_INTEGERS = {0xC0: (2, "<h"), 0xD0: (4, "<i"), 0xE0: (8, "<q"), 0xF0: (3, Non
 
 
 def ziplist_entries(blob):
-    """The entries of a ziplist: 4-byte size, 4-byte tail offset, 2-byte count, entries, 0xFF."""
+    """The entries of a ziplist: 4-byte size, 4-byte tail offset, 2-byte count, entries, 0xFF; checked
+    as Redis's deep ziplistValidateIntegrity checks them (each entry's record of the previous one's
+    size, the tail offset, the count)."""
     if len(blob) < 11 or struct.unpack_from("<I", blob)[0] != len(blob) or blob[-1] != 0xFF:
         raise CorruptData("ziplist header or terminator is wrong")
+    _, tail, count = struct.unpack_from("<IIH", blob)
     entries = []
-    position, end = 10, len(blob) - 1
+    position, end, start, previous = 10, len(blob) - 1, 10, 0
     while position < end:
-        position += 5 if blob[position] == 0xFE else 1  # the previous entry's length
+        start = position
+        if blob[position] == 0xFE:
+            recorded, position = struct.unpack_from("<I", blob, position + 1)[0], position + 5
+        else:
+            recorded, position = blob[position], position + 1
+        if recorded != previous:
+            raise CorruptData("ziplist entry with a wrong previous length")
         first = blob[position]
         kind = first >> 6
         if kind == 0:
@@ -323,6 +332,9 @@ def ziplist_entries(blob):
             raise CorruptData("ziplist entry with unknown encoding 0x%02x" % first)
         if position > end:
             raise CorruptData("ziplist entry past the end")
+        previous = position - start
+    if tail != start or (count != 0xFFFF and count != len(entries)):
+        raise CorruptData("ziplist tail offset or count is wrong")
     return entries
 
 

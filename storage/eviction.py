@@ -176,8 +176,8 @@ class LfuTable(dict):
 def set_lru_or_lfu(db, key, idle=None, frequency=None):
     """objectSetLRUOrLFU, for RESTORE's IDLETIME and FREQ: under an LFU policy the key's counter is
     set to frequency, under any other its idle time to idle seconds, as Redis's 24-bit LRU clock
-    (seconds) holds it: an idle time past the clock's reading is taken as half the clock's range,
-    and idle * 1000 wraps as Redis's 64-bit arithmetic does. The other one is ignored."""
+    (seconds) holds it: an access time before the clock's zero wraps round it once, what remains
+    is cut to 24 bits, and idle * 1000 wraps as Redis's 64-bit arithmetic does. The other is ignored."""
     memory = db.keyspace.memory
     if memory.lfu:
         if frequency is not None:
@@ -190,7 +190,7 @@ def set_lru_or_lfu(db, key, idle=None, frequency=None):
     scaled = (idle * 1000 + (1 << 63)) % (1 << 64) - (1 << 63)
     lru = clock - (abs(scaled) // 1000 if scaled >= 0 else -(abs(scaled) // 1000))  # C's division truncates
     if lru < 0:
-        lru = (clock + LRU_CLOCK_MAX // 2) % LRU_CLOCK_MAX
+        lru += LRU_CLOCK_MAX
     lru &= LRU_CLOCK_MAX  # the object's 24-bit lru field
     seconds = clock - lru if clock >= lru else clock + LRU_CLOCK_MAX - lru  # estimateObjectIdleTime
     db.accessed[key] = now - seconds * 1000

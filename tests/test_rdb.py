@@ -215,7 +215,7 @@ def test_codecs():
     assert intset_members(struct.pack("<II", 2, 3) + struct.pack("<3h", -2, 5, 300)) == [b"-2", b"5", b"300"]
     # A Redis 6 ziplist of "ab", 7 (4-bit immediate), 1000 (int16), -70000 (int24).
     entries = b"\x00\x02ab" + b"\x04\xf8" + b"\x02\xc0\xe8\x03" + b"\x04\xf0\x90\xee\xfe"
-    blob = struct.pack("<IIH", 11 + len(entries), 10, 4) + entries + b"\xff"
+    blob = struct.pack("<IIH", 11 + len(entries), 20, 4) + entries + b"\xff"
     assert ziplist_entries(blob) == [b"ab", b"7", b"1000", b"-70000"]
 
 
