@@ -82,92 +82,86 @@ LZF_MAX_OFFSET = 1 << 13
 LZF_MAX_REFERENCE = (1 << 8) + (1 << 3)
 
 
-def _lzf_slot(window):
-    """lzf_c.c's IDX() in its VERY_FAST flavour: the hash slot of the three bytes ending window."""
-    return ((window >> 8) - window * 5) & (LZF_HASH_SIZE - 1)
-
-
 def lzf_compress(data, out_len):
-    """lzf_c.c's lzf_compress(), step for step, so that its output is Redis's byte for byte: the same
-    hash slots and collisions, the same two positions hashed after a match. None when the result would
-    not fit in out_len bytes (Redis then stores the data as it is). One difference: Redis leaves its
-    hash table uninitialised, so a stale slot from an earlier call can very rarely add a match; ours
-    starts empty."""
+    """lzf_c.c's lzf_compress() (VERY_FAST, HLOG 16), so that its output is Redis's byte for byte: the
+    same hash slots and collisions, the same two positions hashed after a match, the same give-up
+    points. None when the result would not fit in out_len bytes (Redis then stores the data as it
+    is). One difference: Redis leaves its hash table uninitialised, so a stale slot from an earlier
+    call can very rarely add a match; ours starts empty.
+
+    A slot depends only on the three bytes at a position, so all are computed up front; literal
+    bytes are copied a run at a time. Where C's output pointer would stand is len(out) + 1 + lit
+    (the byte reserved for the current run's length, then its bytes).
+    """
     in_len = len(data)
     if in_len < 3 or not out_len:
         return None
+    pairs = [first << 8 | second for first, second in zip(data, data[1:])]
+    triples = [pair << 8 | last for pair, last in zip(pairs, data[2:])]
+    slots = [(pair - 5 * following) & 0xFFFF for pair, following in zip(pairs, pairs[1:])]
     table = {}
-    out = bytearray(out_len + 4)
-    ip, op, lit = 0, 1, 0
-    window = data[0] << 8 | data[1]
-    while ip < in_len - 2:
-        window = (window << 8 | data[ip + 2]) & 0xFFFFFFFF
-        slot = _lzf_slot(window)
-        ref = table.get(slot, 0)
+    get = table.get
+    out = bytearray()
+    ip, lit_start = 0, 0
+    end = in_len - 2
+    while ip < end:
+        slot = slots[ip]
+        ref = get(slot, 0)
         table[slot] = ip
-        offset = ip - ref - 1
-        if ref > 0 and offset < LZF_MAX_OFFSET and data[ref + 2] == data[ip + 2] \
-                and data[ref] == data[ip] and data[ref + 1] == data[ip + 1]:
-            maxlen = min(in_len - ip - 2, LZF_MAX_REFERENCE)
-            if op + 4 >= out_len and op - (not lit) + 4 >= out_len:
+        if not (ref and ip - ref <= LZF_MAX_OFFSET and triples[ref] == triples[ip]):
+            if len(out) + 1 + ip - lit_start >= out_len:
                 return None
-            out[op - lit - 1] = (lit - 1) & 0xFF  # stop the literal run
-            op -= not lit
-            length = _lzf_match(data, ref, ip, maxlen) - 2
             ip += 1
-            if length < 7:
-                out[op] = (offset >> 8) + (length << 5)
-                op += 1
-            else:
-                out[op] = (offset >> 8) + (7 << 5)
-                out[op + 1] = length - 7
-                op += 2
-            out[op] = offset & 0xFF
-            op += 2  # and start a literal run
-            lit = 0
-            ip += length + 1
-            if ip >= in_len - 2:
-                break
-            ip -= 2
-            window = data[ip] << 8 | data[ip + 1]
-            for _ in range(2):
-                window = (window << 8 | data[ip + 2]) & 0xFFFFFFFF
-                table[_lzf_slot(window)] = ip
-                ip += 1
+            if ip - lit_start == LZF_MAX_LITERAL:
+                out.append(LZF_MAX_LITERAL - 1)
+                out += data[lit_start:ip]
+                lit_start = ip
+            continue
+        lit = ip - lit_start
+        if len(out) + 1 + lit + 4 >= out_len and len(out) + (1 if lit else 0) + lit + 4 >= out_len:
+            return None
+        if lit:
+            out.append(lit - 1)
+            out += data[lit_start:ip]
+        offset = ip - ref - 1
+        length = _lzf_match(data, ref, ip, min(in_len - ip - 2, LZF_MAX_REFERENCE)) - 2
+        if length < 7:
+            out.append((offset >> 8) + (length << 5))
         else:
-            if op >= out_len:
-                return None
-            out[op] = data[ip]
-            lit, op, ip = lit + 1, op + 1, ip + 1
-            if lit == LZF_MAX_LITERAL:
-                out[op - lit - 1] = lit - 1
-                lit, op = 0, op + 1
-    if op + 3 > out_len:
+            out.append((offset >> 8) + (7 << 5))
+            out.append(length - 7)
+        out.append(offset & 0xFF)
+        ip += length + 2
+        lit_start = ip
+        if ip >= end:
+            break
+        table[slots[ip - 2]] = ip - 2
+        table[slots[ip - 1]] = ip - 1
+    if len(out) + 1 + ip - lit_start + 3 > out_len:
         return None
-    while ip < in_len:
-        out[op] = data[ip]
-        lit, op, ip = lit + 1, op + 1, ip + 1
-        if lit == LZF_MAX_LITERAL:
-            out[op - lit - 1] = lit - 1
-            lit, op = 0, op + 1
-    out[op - lit - 1] = (lit - 1) & 0xFF
-    op -= not lit
-    return bytes(out[:op])
+    for start in range(lit_start, in_len, LZF_MAX_LITERAL):
+        run = data[start:min(start + LZF_MAX_LITERAL, in_len)]
+        out.append(len(run) - 1)
+        out += run
+    return bytes(out)
 
 
 def _lzf_match(data, ref, ip, maxlen):
-    """How far the match at ref runs on at ip, as lzf_c.c counts it (its unrolled first 16 steps
-    may run one past maxlen, and so does the result)."""
-    length = 2
+    """How far the match at ref runs on at ip, as lzf_c.c counts it: its unrolled first 16 steps
+    compare up to offset 18 whatever maxlen says, so the result may pass maxlen by one or two."""
     if maxlen > 16:
-        for _ in range(16):
-            length += 1
-            if data[ref + length] != data[ip + length]:
-                return length
-    length += 1
-    while length < maxlen and data[ref + length] == data[ip + length]:
-        length += 1
-    return length
+        length = _common(data, ref, ip, 3, 19)
+        return length if length < 19 else max(19, _common(data, ref, ip, 19, maxlen))
+    return max(3, _common(data, ref, ip, 3, maxlen))
+
+
+def _common(data, ref, ip, start, stop):
+    """The first offset in [start, stop) where the bytes at ref and ip differ, else stop."""
+    if stop <= start or data[ref + start:ref + stop] == data[ip + start:ip + stop]:
+        return max(start, stop)
+    while data[ref + start] == data[ip + start]:
+        start += 1
+    return start
 
 
 # ------------------------------------------------------------------ listpack
