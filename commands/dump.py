@@ -81,6 +81,7 @@ def restore(session, key, ttl, payload, *options):
         session.propagate(*([[b"DEL", key]] if deleted else []))
         return "OK"
     db.set(key, value)
+    db.signal_ready(key)  # Redis's dbAdd: a client blocked on the key may now be served
     if deadline:
         db.set_deadline(key, deadline)
         if not absolute:

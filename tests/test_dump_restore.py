@@ -8,7 +8,7 @@ import time
 import pytest
 
 from conftest import start_ours, start_real_redis
-from differential import Pair, WireClient
+from differential import BlockingClients, Pair, WireClient
 from persistence.codecs import crc64, listpack, lzf_compress
 from persistence.objects import RDB_VERSION, Limits, PayloadError, encode_length, restore_payload
 from serving.config import Config
@@ -443,6 +443,20 @@ def test_restore_breaks_a_watch_and_runs_in_multi(both):
     both.check("RESTORE", "m", 0, data)
     both.check("RESTORE", "m", 0, data)
     both.check("EXEC")
+
+
+def test_restore_serves_a_client_blocked_on_the_key(servers):
+    for server in servers:
+        clients = BlockingClients(server.port)
+        try:
+            clients.control.call("RPUSH", "source", "first", "second")
+            data = bulk(clients.control.call("DUMP", "source"))
+            waiter = clients.block("BLPOP", "w", 0)
+            assert clients.control.call("RESTORE", "w", 0, data) == b"+OK\r\n"
+            assert waiter.read_reply() == b"*2\r\n$1\r\nw\r\n$5\r\nfirst\r\n"
+            assert clients.control.call("LRANGE", "w", 0, -1) == b"*1\r\n$6\r\nsecond\r\n"
+        finally:
+            clients.close()
 
 
 def test_restore_is_refused_over_maxmemory_and_dump_is_not(both):
