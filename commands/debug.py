@@ -17,7 +17,9 @@ from commands import Command, table
 from commands.keys import encoding, refcount
 from errors import NO_SUCH_KEY, ReplyError, subcommand_syntax
 from persistence.aof import AOFError
-from persistence.rdb import RDBError, serialized_length
+from persistence.codecs import listpack
+from persistence.objects import Limits, quicklist_nodes, serialized_length
+from persistence.rdb import RDBError
 from protocol import Attribute, BigNumber, Frames, Push, SetReply, Verbatim
 from serving.values import memtoull
 from storage.keyspace import type_name
@@ -169,12 +171,13 @@ def debug_object(session, key):
     keyspace = session.server.keyspace
     kind = encoding(value)
     kind = kind.decode() if isinstance(kind, bytes) else kind
-    compress = session.server.config["rdbcompression"]
+    config = session.server.config
+    serialized = serialized_length(value, config["rdbcompression"], Limits(config, keyspace.quicklist_packed_threshold))
     lru = _lru_field(db, key)
     clock = keyspace.access_clock // 1000 & LRU_CLOCK_MAX
     idle = clock - lru if clock >= lru else LRU_CLOCK_MAX - lru + clock
     text = "Value at:0x%x refcount:%d encoding:%s serializedlength:%d lru:%d lru_seconds_idle:%d" % (
-        id(value), refcount(value), kind, serialized_length(value, compress), lru, idle)
+        id(value), refcount(value), kind, serialized, lru, idle)
     if kind == "quicklist":
         text += _quicklist_fields(value, session.server.config["list-max-listpack-size"],
                                   keyspace.quicklist_packed_threshold)
@@ -195,71 +198,9 @@ def _lru_field(db, key):
 def _quicklist_fields(elements, fill, packed_threshold):
     """The ql_* fields of a list laid out as Redis lays out one built by pushes at its tail."""
     nodes = quicklist_nodes(elements, fill, packed_threshold)
-    count = len(elements)
+    size = sum(len(node[0]) if type(node) is tuple else len(listpack(node)) for node in nodes)
     return " ql_nodes:%d ql_avg_node:%.2f ql_listpack_max:%d ql_compressed:0 ql_uncompressed_size:%d" % (
-        len(nodes), count / len(nodes) if nodes else 0, fill, sum(size for _, size in nodes))
-
-
-LISTPACK_EMPTY = 7  # header and end byte
-OPTIMIZATION_LEVELS = (4096, 8192, 16384, 32768, 65536)  # list-max-listpack-size -1 .. -5
-SIZE_SAFETY_LIMIT = 8192
-
-
-def quicklist_nodes(elements, fill, packed_threshold):
-    """[(count, listpack bytes)] of each node, as quicklistPush at the tail fills them (Redis 7.0's
-    _quicklistNodeAllowInsert); an element at least packed_threshold long gets a plain node of its own."""
-    nodes, count, size = [], 0, 0
-    for element in elements:
-        length = len(element)
-        if length >= packed_threshold:
-            if count:
-                nodes.append((count, size))
-            nodes.append((1, length))
-            count = 0
-            continue
-        if count and _allows_insert(size, count, fill, length):
-            count, size = count + 1, size + _listpack_entry_size(element)
-            continue
-        if count:
-            nodes.append((count, size))
-        count, size = 1, LISTPACK_EMPTY + _listpack_entry_size(element)
-    if count:
-        nodes.append((count, size))
-    return nodes
-
-
-def _allows_insert(node_size, count, fill, length):
-    overhead = (1 if length < 254 else 5) + (1 if length < 64 else 2 if length < 16384 else 5)
-    new_size = node_size + length + overhead
-    if fill < 0 and -fill - 1 < len(OPTIMIZATION_LEVELS) and new_size <= OPTIMIZATION_LEVELS[-fill - 1]:
-        return True
-    if fill < 0 or new_size > SIZE_SAFETY_LIMIT:
-        return False
-    return count < fill
-
-
-def _listpack_entry_size(element):
-    """Bytes of one listpack entry: its encoding and data, then its back-length."""
-    number = _c_integer(element) if len(element) <= 20 else None
-    if number is not None:
-        size = next(size for size, low, high in _INTEGER_ENCODINGS if low <= number <= high)
-    else:
-        length = len(element)
-        size = length + (1 if length < 64 else 2 if length < 4096 else 5)
-    return size + (1 if size <= 127 else 2 if size < 16383 else 3 if size < 2097151 else 4 if size < 268435455
-                   else 5)
-
-
-_INTEGER_ENCODINGS = ((1, 0, 127), (2, -4096, 4095), (3, -2**15, 2**15 - 1), (4, -2**23, 2**23 - 1),
-                      (5, -2**31, 2**31 - 1), (9, -2**63, 2**63 - 1))
-
-
-def _c_integer(raw):
-    """string2ll: a canonical 64-bit integer, or None."""
-    if not re.fullmatch(rb"-?[1-9][0-9]*|0", raw):
-        return None
-    number = int(raw)
-    return number if -2**63 <= number < 2**63 else None
+        len(nodes), len(elements) / len(nodes) if nodes else 0, fill, size)
 
 
 def debug_listpack(session, key):

@@ -55,6 +55,13 @@ LFU_NOT_SELECTED = ("ERR An LFU maxmemory policy is not selected, access frequen
 LFU_SELECTED = ("ERR An LFU maxmemory policy is selected, idle time not tracked. Please note that when "
                 "switching between policies at runtime LRU and LFU data will take some time to adjust.")
 OOM = "OOM command not allowed when used memory > 'maxmemory'."
+# RESTORE (commands/dump.py)
+BUSYKEY = "BUSYKEY Target key name already exists."
+INVALID_TTL = "ERR Invalid TTL value, must be >= 0"
+BAD_PAYLOAD = "ERR DUMP payload version or checksum are wrong"
+BAD_DATA_FORMAT = "ERR Bad data format"
+INVALID_IDLETIME = "ERR Invalid IDLETIME value, must be >= 0"
+INVALID_FREQ = "ERR Invalid FREQ value, must be >= 0 and <= 255"
 MISCONF_RDB = ("MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. "
                "Commands that may modify the data set are disabled, because this instance is configured to report "
                "errors during writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). Please check "

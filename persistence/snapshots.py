@@ -39,7 +39,7 @@ class Snapshots:
         return os.path.join(config["dir"], config["dbfilename"])
 
     def _limits(self):
-        return rdb.Limits(self.server.config)
+        return rdb.Limits(self.server.config, self.server.keyspace.quicklist_packed_threshold)
 
     # -- loading
 
@@ -69,7 +69,7 @@ class Snapshots:
         """A synchronous save (SAVE, SHUTDOWN, DEBUG RELOAD); True if it worked."""
         config, keyspace = self.server.config, self.server.keyspace
         try:
-            rdb.save(keyspace, self.path, config["rdbcompression"], config["rdbchecksum"])
+            rdb.save(keyspace, self.path, self._limits(), config["rdbcompression"], config["rdbchecksum"])
         except (OSError, rdb.RDBError) as error:
             log.warning("Failed saving the DB: %s", error)
             self.last_status_ok = False
@@ -109,7 +109,8 @@ class Snapshots:
     def _child(self, config):
         """In the forked child: write the snapshot, never return."""
         def save():
-            rdb.save(self.server.keyspace, self.path, config["rdbcompression"], config["rdbchecksum"])
+            rdb.save(self.server.keyspace, self.path, self._limits(), config["rdbcompression"],
+                     config["rdbchecksum"])
             log.info("DB saved on disk")
         run_in_child(save, "Write error saving DB on disk")
 

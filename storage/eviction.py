@@ -38,6 +38,7 @@ POLICIES = ("volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl",
 EVICTION_POOL_SIZE = 16  # EVPOOL_SIZE
 EVICTION_TIME_LIMIT_NS = 5_000_000  # per call; Redis allows 500us, Python evicts ~10x slower
 LFU_INIT_VAL = 5
+LRU_CLOCK_MAX = (1 << 24) - 1  # Redis's LRU clock: Unix seconds in 24 bits
 # Redis 7.0's used_memory_startup: the server's own structures, so that a given
 # maxmemory leaves about as much room for data as it does in Redis.
 STARTUP_MEMORY = 876_256
@@ -170,6 +171,29 @@ class LfuTable(dict):
         else:
             counter = memory.log_increment(memory.lfu_decayed(word))
             dict.__setitem__(self, key, memory.lfu_minutes() << 8 | counter)
+
+
+def set_lru_or_lfu(db, key, idle=None, frequency=None):
+    """objectSetLRUOrLFU, for RESTORE's IDLETIME and FREQ: under an LFU policy the key's counter is
+    set to frequency, under any other its idle time to idle seconds, as Redis's 24-bit LRU clock
+    (seconds) holds it: an access time before the clock's zero wraps round it once, what remains
+    is cut to 24 bits, and idle * 1000 wraps as Redis's 64-bit arithmetic does. The other is ignored."""
+    memory = db.keyspace.memory
+    if memory.lfu:
+        if frequency is not None:
+            dict.__setitem__(db.accessed, key, memory.lfu_minutes() << 8 | frequency)
+        return
+    if idle is None:
+        return
+    now = db.keyspace.access_clock
+    clock = now // 1000 & LRU_CLOCK_MAX
+    scaled = (idle * 1000 + (1 << 63)) % (1 << 64) - (1 << 63)
+    lru = clock - (abs(scaled) // 1000 if scaled >= 0 else -(abs(scaled) // 1000))  # C's division truncates
+    if lru < 0:
+        lru += LRU_CLOCK_MAX
+    lru &= LRU_CLOCK_MAX  # the object's 24-bit lru field
+    seconds = clock - lru if clock >= lru else clock + LRU_CLOCK_MAX - lru  # estimateObjectIdleTime
+    db.accessed[key] = now - seconds * 1000
 
 
 # ------------------------------------------------------------------ sampling
