@@ -13,7 +13,7 @@ from errors import SORT_NOT_DOUBLE, SYNTAX, WRONGTYPE, ReplyError
 from storage.keyspace import STRING, type_name
 from storage.lists import List
 from storage.numeric import to_int
-from storage.sorting import ELEMENT, alpha_key, c_string, parse_score, pattern_target
+from storage.sorting import ELEMENT, alpha_key, c_string, parse_score, partial_sort, pattern_target
 
 SORTABLE = ("list", "set", "zset")
 
@@ -91,8 +91,9 @@ def _in_own_order(value, kind, start, end, desc):
     return list(islice(ordered, start, end + 1))
 
 
-def _sorted(db, elements, options):
-    """The elements in SORT's order; ReplyError when a score is not a number."""
+def _sorted(db, elements, options, start, end):
+    """The elements in SORT's order (at least at positions start..end); ReplyError when a score is not
+    a number."""
     by, alpha = options.by, options.alpha
     binary = options.store is not None  # a STOREd result compares bytes, a reply collates them
     if alpha:
@@ -109,7 +110,12 @@ def _sorted(db, elements, options):
             keys.append((score, element))
         if failed:
             raise ReplyError(SORT_NOT_DOUBLE)
-    order = sorted(range(len(elements)), key=keys.__getitem__, reverse=options.desc)
+    if alpha and by is not None and (start, end) != (0, len(elements) - 1) and len(set(keys)) < len(keys):
+        order = list(range(len(elements)))  # equal keys: only Redis's own partial quicksort orders them alike
+        sign = -1 if options.desc else 1
+        partial_sort(order, lambda a, b: sign * ((keys[a] > keys[b]) - (keys[a] < keys[b])), start, end)
+    else:
+        order = sorted(range(len(elements)), key=keys.__getitem__, reverse=options.desc)
     return [elements[index] for index in order]
 
 
@@ -129,7 +135,7 @@ def _chosen(db, value, options):
         return _in_own_order(value, kind, start, end, options.desc)
     elements = value.ordered() if kind == "set" else list(value)
     if not options.dontsort:
-        elements = _sorted(db, elements, options)
+        elements = _sorted(db, elements, options, start, end)
     return elements[start:end + 1]
 
 

@@ -104,3 +104,94 @@ def alpha_key(value, binary):
     if value is None:
         return (0, b"")
     return (1, value if binary else c_string(value))
+
+
+# ------------------------------------------------------------------ Redis's partial quicksort
+
+
+def partial_sort(items, compare, left, right):
+    """Redis's pqsort (NetBSD's qsort, Bentley and McIlroy's, cut to the parts that reach positions
+    left..right), step for step: SORT uses it for BY with LIMIT, and it is not stable, so where
+    elements compare equal only the same steps give the same order. items is sorted in place."""
+    _partial_sort(items, 0, len(items), compare, left, right)
+
+
+def _outside(start, count, left, right):
+    return (left < start and right < start) or (left >= start + count and right >= start + count)
+
+
+def _partial_sort(v, a, n, compare, left, right):
+    while True:
+        if n < 7:
+            _insertion_sort(v, a, n, compare)
+            return
+        pm = a + n // 2
+        if n > 7:
+            pl, pn = a, a + n - 1
+            if n > 40:
+                d = n // 8
+                pl = _median_of_three(v, pl, pl + d, pl + 2 * d, compare)
+                pm = _median_of_three(v, pm - d, pm, pm + d, compare)
+                pn = _median_of_three(v, pn - 2 * d, pn - d, pn, compare)
+            pm = _median_of_three(v, pl, pm, pn, compare)
+        v[a], v[pm] = v[pm], v[a]
+        pa = pb = a + 1
+        pc = pd = a + n - 1
+        swapped = False
+        while True:
+            while pb <= pc:
+                result = compare(v[pb], v[a])
+                if result > 0:
+                    break
+                if result == 0:
+                    swapped = True
+                    v[pa], v[pb] = v[pb], v[pa]
+                    pa += 1
+                pb += 1
+            while pb <= pc:
+                result = compare(v[pc], v[a])
+                if result < 0:
+                    break
+                if result == 0:
+                    swapped = True
+                    v[pc], v[pd] = v[pd], v[pc]
+                    pd -= 1
+                pc -= 1
+            if pb > pc:
+                break
+            v[pb], v[pc] = v[pc], v[pb]
+            swapped = True
+            pb += 1
+            pc -= 1
+        if not swapped:
+            _insertion_sort(v, a, n, compare)
+            return
+        pn = a + n
+        _swap_runs(v, a, pb - min(pa - a, pb - pa), min(pa - a, pb - pa))
+        _swap_runs(v, pb, pn - min(pd - pc, pn - pd - 1), min(pd - pc, pn - pd - 1))
+        size = pb - pa
+        if size > 1 and not _outside(a, size, left, right):
+            _partial_sort(v, a, size, compare, left, right)
+        size = pd - pc
+        if size <= 1 or _outside(pn - size, size, left, right):
+            return
+        a, n = pn - size, size
+
+
+def _insertion_sort(v, a, n, compare):
+    for pm in range(a + 1, a + n):
+        pl = pm
+        while pl > a and compare(v[pl - 1], v[pl]) > 0:
+            v[pl], v[pl - 1] = v[pl - 1], v[pl]
+            pl -= 1
+
+
+def _median_of_three(v, a, b, c, compare):
+    if compare(v[a], v[b]) < 0:
+        return b if compare(v[b], v[c]) < 0 else (c if compare(v[a], v[c]) < 0 else a)
+    return b if compare(v[b], v[c]) > 0 else (a if compare(v[a], v[c]) < 0 else c)
+
+
+def _swap_runs(v, a, b, count):
+    for offset in range(count):
+        v[a + offset], v[b + offset] = v[b + offset], v[a + offset]
