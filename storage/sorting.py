@@ -20,6 +20,9 @@ _STRTOD = re.compile(
     rb"|([nN][aA][nN](?:\([0-9A-Za-z_]*\))?))")
 
 
+_PLAIN = re.compile(rb"[+-]?[0-9]{1,15}(?:\.[0-9]{0,15})?")
+
+
 def c_string(raw):
     """What C sees of a string: up to its first NUL."""
     return raw.split(b"\0", 1)[0]
@@ -29,6 +32,8 @@ def parse_score(raw):
     """A value as SORT reads it (strtod, then a check that it read up to the end of the C string
     and neither overflowed, underflowed, nor made a NaN): a float, or None when Redis refuses it.
     An empty string reads as 0, as strtod leaves it."""
+    if _PLAIN.fullmatch(raw):  # the common case: too few digits to overflow or underflow
+        return float(raw)
     text = c_string(raw)
     match = _STRTOD.match(text)
     if match is None:
