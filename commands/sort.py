@@ -153,7 +153,7 @@ def _sort(session, key, arguments, read_only):
         session.propagate()  # a read
         return results
     if results:
-        db.set(store, List(b"" if result is None else result for result in results))
+        db.set(store, List(b"" if result is None else bytes(result) for result in results))  # no shared bytearray
     elif not db.delete(store):
         session.propagate()  # nothing stored, nothing deleted
     return len(results)

@@ -90,6 +90,8 @@ def test_store(pair):
         ("SORT", "si", "BY", "nosort", "GET", "n_*", "STORE", "d"), ("LRANGE", "d", "0", "-1"),
         ("RPUSH", "al", "b", "a\0b", "a\0a", "a"), ("SORT", "al", "ALPHA", "STORE", "d"), ("LRANGE", "d", "0", "-1"),
         ("SORT", "al", "ALPHA"),
+        ("SETBIT", "raw_1", "7", "1"), ("SORT", "l", "GET", "raw_*", "STORE", "d"), ("SETBIT", "raw_1", "6", "1"),
+        ("LRANGE", "d", "0", "-1"), ("GET", "raw_1"),
     ])
 
 
