@@ -309,3 +309,42 @@ def test_command_getkeys(pair):
         ("COMMAND", "GETKEYSANDFLAGS", "BITOP", "AND", "d", "a", "b"), ("COMMAND", "GETKEYS", "SETBIT", "k", "0", "1"),
         ("COMMAND", "GETKEYSANDFLAGS", "BITCOUNT", "k", "0", "1"), ("COMMAND", "INFO", "BITFIELD", "BITPOS"),
     ])
+
+
+def _write_bitmaps(port):
+    client = redis.Redis(port=port)
+    client.setbit("sparse", 1_000_000, 1)
+    client.set("counter", "12")
+    client.setbit("counter", 7, 1)
+    client.execute_command("BITFIELD", "fields", "SET", "i16", "#3", "-300", "INCRBY", "u5", "100", "31")
+    client.set("a", "abc")
+    client.execute_command("BITOP", "XOR", "mixed", "a", "sparse")
+    assert client.save() is True
+    client.close()
+
+
+def _read_bitmaps(port):
+    client = redis.Redis(port=port)
+    replies = [client.type("sparse"), client.bitcount("sparse"), client.bitpos("sparse", 1), client.get("counter"),
+               client.execute_command("BITFIELD_RO", "fields", "GET", "i16", "#3", "GET", "u5", "100"),
+               client.strlen("mixed"), client.bitcount("mixed"), client.get("mixed")[:8]]
+    client.close()
+    return replies
+
+
+@pytest.mark.parametrize("writer", ["ours", "redis"])
+def test_bitmaps_cross_over_in_dump_rdb(tmp_path, writer):
+    """Bitmaps written by one server, SAVEd, read by the other from its dump.rdb, and by the writer itself."""
+    start = {"ours": start_ours, "redis": start_real_redis}
+    (tmp_path / "w").mkdir()
+    first = start[writer](tmp_path / "w")
+    try:
+        _write_bitmaps(first.port)
+        expected = _read_bitmaps(first.port)
+    finally:
+        first.stop()
+    second = start["redis" if writer == "ours" else "ours"](tmp_path / "w")
+    try:
+        assert _read_bitmaps(second.port) == expected
+    finally:
+        second.stop()
