@@ -67,6 +67,10 @@ def setbit(session, key, offset, value):
     bit = string_to_int(value)
     if bit is None or bit & ~1:
         raise ReplyError(BIT_NOT_INTEGER)
+    value = session.db.get_typed(key, STRING, read=False)
+    if isinstance(value, bytes) and offset >> 3 < len(value) and get_bit(value, offset) == bit:
+        session.propagate()  # nothing to change: spare the copy _buffer_for_writing would make
+        return bit
     buffer, stored, grew = _buffer_for_writing(session.db, key, offset)
     old = set_bit(buffer, offset, bit)
     _finish(session, key, buffer, stored, grew or old != bit)

@@ -93,25 +93,33 @@ def _in_own_order(value, kind, start, end, desc):
 
 def _sorted(db, elements, options, start, end):
     """The elements in SORT's order (at least at positions start..end); ReplyError when a score is not
-    a number."""
-    by, alpha = options.by, options.alpha
+    a number. Numeric order is total (equal scores go by the elements' bytes), so any sort gives it."""
+    if options.alpha:
+        return _alpha_sorted(db, elements, options, start, end)
+    by = options.by
+    pairs = []
+    failed = False
+    for element in elements:
+        value = element if by is None else _lookup(db, by, element)
+        score = 0.0 if value is None else parse_score(value)
+        if score is None:
+            failed, score = True, 0.0
+        pairs.append((score, element))
+    if failed:
+        raise ReplyError(SORT_NOT_DOUBLE)
+    pairs.sort(reverse=options.desc)
+    return [element for _, element in pairs]
+
+
+def _alpha_sorted(db, elements, options, start, end):
+    """ALPHA order, where keys may tie: Redis's merge sort keeps tied elements in their loading order,
+    and so does Python's; under BY with LIMIT Redis runs its partial quicksort, which does not."""
+    by = options.by
     binary = options.store is not None  # a STOREd result compares bytes, a reply collates them
-    if alpha:
-        values = elements if by is None else [_lookup(db, by, element) for element in elements]
-        keys = [alpha_key(value, binary) for value in values]
-    else:
-        keys = []
-        failed = False
-        for element in elements:
-            value = element if by is None else _lookup(db, by, element)
-            score = 0.0 if value is None else parse_score(value)
-            if score is None:
-                failed, score = True, 0.0
-            keys.append((score, element))
-        if failed:
-            raise ReplyError(SORT_NOT_DOUBLE)
-    if alpha and by is not None and (start, end) != (0, len(elements) - 1) and len(set(keys)) < len(keys):
-        order = list(range(len(elements)))  # equal keys: only Redis's own partial quicksort orders them alike
+    values = elements if by is None else [_lookup(db, by, element) for element in elements]
+    keys = [alpha_key(value, binary) for value in values]
+    if by is not None and (start, end) != (0, len(elements) - 1) and len(set(keys)) < len(keys):
+        order = list(range(len(elements)))
         sign = -1 if options.desc else 1
         partial_sort(order, lambda a, b: sign * ((keys[a] > keys[b]) - (keys[a] < keys[b])), start, end)
     else:
