@@ -99,7 +99,7 @@ def test_random_ranges_count_and_find_as_redis(pair, seed):
     """Random strings (zeros, ones, runs with stray bits, noise) and random ranges in bytes and bits,
     negative ones included, sent in pipelines."""
     rng = random.Random(seed)
-    for round_ in range(6):
+    for _ in range(6):
         value = _random_string(rng)
         commands = [("SET", "r", value)]
         for _ in range(60):

@@ -153,7 +153,7 @@ def test_random_lists_as_redis(pair, seed):
     through keys that may be missing, LIMIT, DESC, STORE."""
     rng = random.Random(seed)
     commands = []
-    for round_ in range(12):
+    for _ in range(12):
         numbers = [_number(rng) for _ in range(rng.randint(0, 40))]
         blobs = [_blob(rng) for _ in range(rng.randint(0, 30))]
         commands += [("DEL", "n", "b", "d"), ("RPUSH", "n", "0", *numbers), ("RPUSH", "b", "", *blobs)]
