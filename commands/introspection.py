@@ -208,7 +208,39 @@ def _set_keys(argv):
     return [(1, ["RW", "access", "update"] if has_get else ["OW", "update"])]
 
 
-VARIABLE_FLAG_KEYS = {"set": _set_keys}  # commands whose key flags depend on their arguments
+def _sort_keys(argv):
+    """sortGetKeys: the sorted key, and the destination of the last STORE, skipping the arguments of
+    LIMIT, GET and BY as Redis's loop skips them."""
+    keys = [(1, ["RO", "access"])]
+    skips = {b"limit": 2, b"get": 1, b"by": 1}
+    position = 2
+    while position < len(argv):
+        word = argv[position].split(b"\0", 1)[0].lower()
+        if word in skips:
+            position += skips[word]
+        elif word == b"store" and position + 1 < len(argv):
+            keys[1:] = [(position + 1, ["OW", "update"])]
+        position += 1
+    return keys
+
+
+def _bitfield_keys(argv):
+    """bitfieldGetKeys: the key is only read when every operation is a GET (a syntax error counts as a write)."""
+    position = 2
+    while position < len(argv):
+        word, left = argv[position].split(b"\0", 1)[0].lower(), len(argv) - position - 1
+        if word == b"get" and left >= 2:
+            position += 3
+        elif word == b"overflow" and left >= 1:
+            position += 2
+        else:
+            return [(1, ["RW", "access", "update"])]
+    return [(1, ["RO", "access"])]
+
+
+# Commands whose key flags depend on their arguments, or whose keys the specifications cannot find.
+VARIABLE_FLAG_KEYS = {"set": _set_keys, "sort": _sort_keys, "sort_ro": lambda argv: [(1, ["RO", "access"])],
+                      "bitfield": _bitfield_keys}
 
 
 def keys_of(command, argv):

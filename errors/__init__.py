@@ -189,3 +189,14 @@ def config_unknown_option(raw_name):
 
 def config_rewrite_failed(reason):
     return ReplyError("ERR Rewriting config file: %s" % reason)
+
+
+# Bitmaps (commands/bitmaps.py) and SORT (commands/sort.py).
+BIT_OFFSET = "ERR bit offset is not an integer or out of range"
+BIT_NOT_INTEGER = "ERR bit is not an integer or out of range"
+BITPOS_BIT = "ERR The bit argument must be 1 or 0."
+BITOP_NOT_ONE_KEY = "ERR BITOP NOT must be called with a single source key."
+BITFIELD_TYPE = "ERR Invalid bitfield type. Use something like i16 u8. Note that u64 is not supported but i64 is."
+BITFIELD_RO_WRITE = "ERR BITFIELD_RO only supports the GET subcommand"
+OVERFLOW_TYPE = "ERR Invalid OVERFLOW type specified"
+SORT_NOT_DOUBLE = "ERR One or more scores can't be converted into double"
