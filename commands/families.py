@@ -7,10 +7,11 @@ from types import MappingProxyType
 
 from commands import (admin, client, config, connection, debug, expire, hashes, info, introspection, keys, latency,
                       lists, lolwut, memory, persistence, pubsub, sets, slowlog, strings, transactions, zsets)
+from commands import hyperloglog
 from serving.stats import CommandStats
 
 FAMILIES = (strings, lists, hashes, sets, zsets, keys, expire, pubsub, transactions, connection, client, admin, config,
-            introspection, info, slowlog, latency, memory, persistence, debug, lolwut)
+            introspection, info, slowlog, latency, memory, persistence, debug, lolwut, hyperloglog)
 
 
 def build_table():

@@ -182,3 +182,14 @@ def config_unknown_option(raw_name):
 
 def config_rewrite_failed(reason):
     return ReplyError("ERR Rewriting config file: %s" % reason)
+
+
+# HyperLogLog (hyperloglog.c)
+WRONGTYPE_HLL = "WRONGTYPE Key is not a valid HyperLogLog string value."
+INVALID_HLL = "INVALIDOBJ Corrupted HLL object detected"
+HLL_NO_KEY = "ERR The specified key does not exist"
+HLL_NOT_SPARSE = "ERR HLL encoding is not sparse"
+
+
+def unknown_pfdebug(subcommand):
+    return ReplyError("ERR Unknown PFDEBUG subcommand '%s'" % printed(subcommand))

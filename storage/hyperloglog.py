@@ -1,0 +1,482 @@
+"""HyperLogLog in Redis's own bytes (hyperloglog.c), so a value moves between Redis and us unchanged.
+
+A HyperLogLog is a string: a 16-byte header, then the registers.
+
+    "HYLL" | encoding (0 dense, 1 sparse) | 3 unused | cached cardinality, 8 bytes little-endian;
+                                                       the top bit of its last byte: "stale"
+    dense:  16384 registers of 6 bits, packed from each byte's low bits up (12288 bytes)
+    sparse: run-length opcodes   00xxxxxx       ZERO   xxxxxx+1 registers at 0 (1..64)
+                                 01xxxxxx yyyy  XZERO  the 14 bits+1 registers at 0 (1..16384)
+                                 1vvvvvxx       VAL    xx+1 registers at vvvvv+1 (1..32)
+
+An element's 64-bit MurmurHash64A (seed 0xadc83b19) picks a register with its low 14 bits; the
+register keeps the longest run of zeros (plus one) seen in the other 50. A sparse value is edited
+in place exactly as Redis edits it (the same splits, the same merging of neighbouring VALs), and
+turns dense past hll-sparse-max-bytes or for a register above 32, so the bytes after the same
+PFADDs are Redis's. The count is Ertl's improved estimator over the registers' histogram.
+
+Values are bytearrays, edited in place: a PFADD costs no copy of the 12 KB dense form. The
+registers as one byte each (PFCOUNT of several keys, PFMERGE) come from bytes.translate and
+big-integer arithmetic rather than a Python loop per register.
+"""
+import math
+import random
+import struct
+
+from errors import INVALID_HLL, WRONGTYPE_HLL, ReplyError
+
+HEADER_SIZE = 16
+REGISTERS = 1 << 14  # HLL_P = 14
+INDEX_MASK = REGISTERS - 1
+Q_BIT = 1 << 50  # HLL_Q = 64 - 14: caps a run of zeros at 51
+DENSE_SIZE = HEADER_SIZE + REGISTERS * 6 // 8
+DENSE, SPARSE = 0, 1
+STALE_BIT = 0x80  # in byte 15, the cached cardinality's most significant byte
+SPARSE_VAL_MAX = 32
+ALPHA_INF = 0.721347520444481703680  # 0.5 / ln(2)
+
+MURMUR_M = 0xc6a4a7935bd1e995
+MURMUR_SEED = 0xadc83b19
+MASK64 = (1 << 64) - 1
+
+EMPTY_SPARSE = b"HYLL\x01\x00\x00\x00" + bytes(8) + b"\x7f\xff"  # XZERO:16384, the cache valid at 0
+
+
+def _table(function):
+    return bytes(function(byte) & 0xff for byte in range(256))
+
+
+# Byte maps for unpacking three dense bytes into four registers and back.
+_LOW6, _TOP2, _LOW4_UP2, _TOP4, _LOW2_UP4, _TOP6 = (
+    _table(lambda b: b & 63), _table(lambda b: b >> 6), _table(lambda b: (b & 15) << 2),
+    _table(lambda b: b >> 4), _table(lambda b: (b & 3) << 4), _table(lambda b: b >> 2))
+_UP6, _UP4, _UP2 = _table(lambda b: b << 6), _table(lambda b: b << 4), _table(lambda b: b << 2)
+_BLOCK = struct.Struct("<Q")
+_LANE_TOPS = int.from_bytes(b"\x80" * REGISTERS, "little")
+
+
+def murmur64a(data, seed=MURMUR_SEED, from_bytes=int.from_bytes):
+    """Redis's MurmurHash64A: 8-byte little-endian blocks, then the tail. A short element is read as
+    one integer and cut into blocks by shifts, cheaper in Python than unpacking them."""
+    length = len(data)
+    h = (seed ^ (length * MURMUR_M)) & MASK64
+    if length < 8:
+        if length:
+            h = ((h ^ from_bytes(data, "little")) * MURMUR_M) & MASK64
+    elif length <= 64:
+        rest = from_bytes(data, "little")
+        for _ in range(length >> 3):
+            k = ((rest & MASK64) * MURMUR_M) & MASK64
+            h = ((h ^ (((k ^ (k >> 47)) * MURMUR_M) & MASK64)) * MURMUR_M) & MASK64
+            rest >>= 64
+        if length & 7:
+            h = ((h ^ rest) * MURMUR_M) & MASK64
+    else:
+        h = _long_blocks(data, h)
+    h = ((h ^ (h >> 47)) * MURMUR_M) & MASK64
+    return h ^ (h >> 47)
+
+
+def _long_blocks(data, h):
+    """murmur64a's body for an element past 64 bytes, unpacked at once (shifting would be quadratic)."""
+    blocks = len(data) >> 3
+    for k, in _BLOCK.iter_unpack(memoryview(data)[:blocks << 3]):
+        k = (k * MURMUR_M) & MASK64
+        h = ((h ^ (((k ^ (k >> 47)) * MURMUR_M) & MASK64)) * MURMUR_M) & MASK64
+    if len(data) & 7:
+        h = ((h ^ int.from_bytes(data[blocks << 3:], "little")) * MURMUR_M) & MASK64
+    return h
+
+
+def pattern(element):
+    """(register index, run length) for an element, as hllPatLen."""
+    h = murmur64a(element)
+    rest = (h >> 14) | Q_BIT
+    return h & INDEX_MASK, (rest & -rest).bit_length()
+
+
+# ------------------------------------------------------------------ the value and its header
+
+
+def is_hll(value):
+    """isHLLObjectOrReply: long enough, the magic, a known encoding, and a dense one of its exact size."""
+    return (len(value) >= HEADER_SIZE and value[:4] == b"HYLL" and value[4] <= SPARSE
+            and (value[4] == SPARSE or len(value) == DENSE_SIZE))
+
+
+def check(value):
+    """The value as a HyperLogLog, or HLL's WRONGTYPE error."""
+    if not is_hll(value):
+        raise ReplyError(WRONGTYPE_HLL)
+    return value
+
+
+def new():
+    return bytearray(EMPTY_SPARSE)
+
+
+def invalidate(hll):
+    hll[15] |= STALE_BIT
+
+
+def cached_count(hll):
+    """The cached cardinality, or None when it is stale."""
+    return None if hll[15] & STALE_BIT else int.from_bytes(hll[8:16], "little")
+
+
+def store_count(hll, count):
+    hll[8:16] = count.to_bytes(8, "little")
+
+
+# ------------------------------------------------------------------ registers one byte each
+
+
+def _or_bytes(first, second):
+    return (int.from_bytes(first, "little") | int.from_bytes(second, "little")).to_bytes(len(first), "little")
+
+
+def _dense_registers(hll):
+    packed = bytes(hll[HEADER_SIZE:DENSE_SIZE])
+    b0, b1, b2 = packed[0::3], packed[1::3], packed[2::3]
+    registers = bytearray(REGISTERS)
+    registers[0::4] = b0.translate(_LOW6)
+    registers[1::4] = _or_bytes(b0.translate(_TOP2), b1.translate(_LOW4_UP2))
+    registers[2::4] = _or_bytes(b1.translate(_TOP4), b2.translate(_LOW2_UP4))
+    registers[3::4] = b2.translate(_TOP6)
+    return registers
+
+
+def _pack(registers):
+    """The 12288 dense bytes of 16384 one-byte registers (each below 64)."""
+    r0, r1, r2, r3 = (bytes(registers[lane::4]) for lane in range(4))
+    packed = bytearray(DENSE_SIZE - HEADER_SIZE)
+    packed[0::3] = _or_bytes(r0, r1.translate(_UP6))
+    packed[1::3] = _or_bytes(r1.translate(_TOP6), r2.translate(_UP4))
+    packed[2::3] = _or_bytes(r2.translate(_TOP4), r3.translate(_UP2))
+    return packed
+
+
+def _sparse_registers(hll):
+    """The registers a sparse value encodes; INVALIDOBJ unless its opcodes cover exactly 16384."""
+    registers = bytearray(REGISTERS)
+    data = bytes(hll) + b"\x00"  # Redis reads an XZERO cut short against the string's NUL
+    end, position, index = len(hll), HEADER_SIZE, 0
+    while position < end:
+        op = data[position]
+        if op & 0x80:
+            run = (op & 3) + 1
+            if index + run > REGISTERS:
+                break
+            registers[index:index + run] = bytes((((op >> 2) & 31) + 1,)) * run
+            position += 1
+        elif op & 0x40:
+            run = ((op & 0x3f) << 8 | data[position + 1]) + 1
+            if index + run > REGISTERS:
+                break
+            position += 2
+        else:
+            run = op + 1
+            if index + run > REGISTERS:
+                break
+            position += 1
+        index += run
+    if index != REGISTERS or position < end:
+        raise ReplyError(INVALID_HLL)
+    return registers
+
+
+def registers(hll):
+    """The 16384 registers, one byte each."""
+    return _dense_registers(hll) if hll[4] == DENSE else _sparse_registers(hll)
+
+
+def union(values):
+    """PFCOUNT's and PFMERGE's merge: (the registers of several HyperLogLogs, each the highest of its
+    column; whether any of them was dense). The max is taken over 16384 byte lanes of one integer at
+    once, by subtraction: each lane holds at most 63, so none borrows from the next."""
+    merged, any_dense = 0, False
+    for hll in values:
+        any_dense = any_dense or hll[4] == DENSE
+        other = int.from_bytes(registers(hll), "little")
+        at_least = (((merged | _LANE_TOPS) - other) & _LANE_TOPS) >> 7  # 1 in each lane where merged >= other
+        keep = at_least * 0xff
+        merged = (merged & keep) | (other & ~keep)
+    return merged.to_bytes(REGISTERS, "little"), any_dense
+
+
+# ------------------------------------------------------------------ the estimate
+
+
+def _sigma(x):
+    if x == 1.0:
+        return math.inf
+    y, z = 1.0, x
+    while True:
+        x *= x
+        previous = z
+        z += x * y
+        y += y
+        if previous == z:
+            return z
+
+
+def _tau(x):
+    if x == 0.0 or x == 1.0:
+        return 0.0
+    y, z = 1.0, 1 - x
+    while True:
+        x = math.sqrt(x)
+        previous = z
+        y *= 0.5
+        z -= math.pow(1 - x, 2) * y
+        if previous == z:
+            return z / 3
+
+
+def estimate(one_byte_registers):
+    """hllCount: Ertl's estimator over the histogram of the registers' values, rounded as llroundl."""
+    histogram = [0] * 64
+    left = REGISTERS
+    for value in range(64):
+        histogram[value] = found = one_byte_registers.count(value)
+        left -= found
+        if not left:
+            break
+    m = float(REGISTERS)
+    z = m * _tau((m - histogram[51]) / m)
+    for value in range(50, 0, -1):
+        z += histogram[value]
+        z *= 0.5
+    z += m * _sigma(histogram[0] / m)
+    quotient = ALPHA_INF * m * m / z
+    rounded = math.floor(quotient)
+    return rounded + 1 if quotient - rounded >= 0.5 else rounded
+
+
+def count(hll):
+    return estimate(registers(hll))
+
+
+# ------------------------------------------------------------------ adding
+
+
+def _dense_set(hll, index, value):
+    """Raise register index to value if it is lower; True if it was."""
+    bit = index * 6
+    byte, shift = HEADER_SIZE + (bit >> 3), bit & 7
+    if shift <= 2:  # the register sits in one byte (the last one has no byte after it)
+        current = hll[byte]
+        if value <= (current >> shift) & 63:
+            return False
+        hll[byte] = (current & ~(63 << shift) & 0xff) | (value << shift)
+        return True
+    pair = hll[byte] | hll[byte + 1] << 8
+    if value <= (pair >> shift) & 63:
+        return False
+    pair = (pair & ~(63 << shift)) | (value << shift)
+    hll[byte] = pair & 0xff
+    hll[byte + 1] = pair >> 8
+    return True
+
+
+def _dense_add(hll, elements):
+    updated = 0
+    for element in elements:
+        h = murmur64a(element)
+        rest = (h >> 14) | Q_BIT
+        if _dense_set(hll, h & INDEX_MASK, (rest & -rest).bit_length()):
+            updated += 1
+    return updated
+
+
+def add(hll, elements, sparse_max_bytes):
+    """PFADD's registers: how many elements raised one (a sparse value may turn dense on the way).
+    A corrupt sparse value raises INVALIDOBJ, keeping what the elements before changed, as Redis does."""
+    if hll[4] == DENSE:
+        return _dense_add(hll, elements)
+    updated = 0
+    for position, element in enumerate(elements):
+        index, run = pattern(element)
+        updated += sparse_set(hll, index, run, sparse_max_bytes)
+        if hll[4] == DENSE:
+            return updated + _dense_add(hll, elements[position + 1:])
+    return updated
+
+
+def to_dense(hll):
+    """hllSparseToDense, in place: the header is kept (cache included), the encoding byte says dense."""
+    if hll[4] == DENSE:
+        return False
+    packed = _pack(_sparse_registers(hll))
+    header = hll[:HEADER_SIZE]
+    header[4] = DENSE
+    hll[:] = header + packed
+    return True
+
+
+def set_registers(hll, merged, sparse_max_bytes):
+    """PFMERGE's write: raise each register to its merged value, register by register while sparse
+    (so the bytes are Redis's), all at once once dense (merged already holds the value's own)."""
+    if hll[4] == SPARSE:
+        for index, value in enumerate(merged):
+            if value and hll[4] == SPARSE:
+                sparse_set(hll, index, value, sparse_max_bytes)
+    if hll[4] == DENSE:
+        hll[HEADER_SIZE:] = _pack(merged)
+    invalidate(hll)
+
+
+def _sparse_op(value, run):
+    return 0x80 | (value - 1) << 2 | (run - 1)
+
+
+def _zeros(run):
+    """ZERO or XZERO for a run of zeros, as Redis splits one."""
+    if run > 64:
+        run -= 1
+        return bytes((0x40 | run >> 8, run & 0xff))
+    return bytes((run - 1,))
+
+
+def sparse_set(hll, index, value, sparse_max_bytes):
+    """hllSparseSet: raise register index of a sparse value to value; 1 if it rose, else 0. Past
+    sparse_max_bytes or above 32 the value turns dense first."""
+    if value > SPARSE_VAL_MAX:
+        return _promote(hll, index, value)
+    # Step 1: the opcode that covers index.
+    end, position, first, previous, span = len(hll), HEADER_SIZE, 0, -1, 0
+    while position < end:
+        op = hll[position]
+        size = 1
+        if op < 0x40:
+            span = op + 1
+        elif op & 0x80:
+            span = (op & 3) + 1
+        else:
+            span = ((op & 0x3f) << 8 | (hll[position + 1] if position + 1 < end else 0)) + 1
+            size = 2
+        if index <= first + span - 1:
+            break
+        previous = position
+        position += size
+        first += span
+    if span == 0 or position >= end:
+        raise ReplyError(INVALID_HLL)
+    op = hll[position]
+    is_val, is_xzero = op & 0x80, 0x40 <= op < 0x80
+    run = span
+    # Step 2: the easy cases in place, else the opcode's replacement.
+    if is_val:
+        current = ((op >> 2) & 31) + 1
+        if current >= value:
+            return 0
+    if run == 1 and not is_xzero:  # a VAL or a ZERO of one register
+        hll[position] = _sparse_op(value, 1)
+    else:
+        last = first + span - 1
+        if is_val:
+            before = bytes((_sparse_op(current, index - first),)) if index != first else b""
+            after = bytes((_sparse_op(current, last - index),)) if index != last else b""
+        else:
+            before = _zeros(index - first) if index != first else b""
+            after = _zeros(last - index) if index != last else b""
+        replacement = before + bytes((_sparse_op(value, 1),)) + after
+        # Step 3: put it in, unless that takes the value past its sparse limit.
+        delta = len(replacement) - (2 if is_xzero else 1)
+        if delta > 0 and end + delta > sparse_max_bytes:
+            return _promote(hll, index, value)
+        hll[position:position + (2 if is_xzero else 1)] = replacement
+        end += delta
+        del hll[end:]  # an XZERO cut short by the string's end: Redis's length counts its missing byte
+    _merge_neighbours(hll, previous if previous >= 0 else HEADER_SIZE, end)
+    invalidate(hll)
+    return 1
+
+
+def _merge_neighbours(hll, position, end):
+    """Step 4: from the opcode before the change, up to five opcodes on, fold each pair of adjacent
+    VALs of one value whose runs add up to at most 4 into one."""
+    scans = 5
+    while position < end and scans:
+        scans -= 1
+        op = hll[position]
+        if op < 0x80:
+            position += 2 if op & 0x40 else 1
+            continue
+        if position + 1 < end and hll[position + 1] & 0x80:
+            following = hll[position + 1]
+            if (op >> 2) & 31 == (following >> 2) & 31:
+                run = (op & 3) + (following & 3) + 2
+                if run <= 4:
+                    hll[position + 1] = _sparse_op(((op >> 2) & 31) + 1, run)
+                    del hll[position]
+                    end -= 1
+                    continue
+        position += 1
+
+
+def _promote(hll, index, value):
+    to_dense(hll)
+    _dense_set(hll, index, value)
+    return 1
+
+
+# ------------------------------------------------------------------ PFDEBUG DECODE
+
+
+def decode(hll):
+    """The sparse opcodes as PFDEBUG DECODE spells them: z:<run> Z:<run> v:<value>,<run>."""
+    data = bytes(hll) + b"\x00"
+    words, position, end = [], HEADER_SIZE, len(hll)
+    while position < end:
+        op = data[position]
+        if op & 0x80:
+            words.append(b"v:%d,%d" % (((op >> 2) & 31) + 1, (op & 3) + 1))
+            position += 1
+        elif op & 0x40:
+            words.append(b"Z:%d" % (((op & 0x3f) << 8 | data[position + 1]) + 1))
+            position += 2
+        else:
+            words.append(b"z:%d" % (op + 1))
+            position += 1
+    return b" ".join(words)
+
+
+# ------------------------------------------------------------------ PFSELFTEST
+
+SELF_TEST_CYCLES = 10  # Redis runs 1000 register cycles and 10M elements: scaled to Python's speed
+SELF_TEST_ELEMENTS = 100_000
+
+
+def self_test(sparse_max_bytes, rng=random):
+    """PFSELFTEST: the register packing, then a dense and a sparse HyperLogLog fed the same elements,
+    compared with each other and with the truth at every power of ten. The error text, or None."""
+    for _ in range(SELF_TEST_CYCLES):
+        expected = bytes(rng.getrandbits(6) for _ in range(REGISTERS))
+        dense = bytearray(DENSE_SIZE)
+        for index, value in enumerate(expected):
+            _dense_set(dense, index, value)
+        packed = bytes(HEADER_SIZE) + _pack(expected)
+        for candidate in (_dense_registers(dense), _dense_registers(packed)):
+            if candidate != expected:
+                index = next(i for i in range(REGISTERS) if candidate[i] != expected[i])
+                return "TESTFAILED Register %d should be %d but is %d" % (index, expected[index], candidate[index])
+    dense, sparse = bytearray(b"HYLL") + bytes(DENSE_SIZE - 4), new()
+    relative_error = 1.04 / math.sqrt(REGISTERS)
+    seed, checkpoint = rng.getrandbits(64), 1
+    for number in range(1, SELF_TEST_ELEMENTS + 1):
+        element = (number ^ seed).to_bytes(8, "little")
+        _dense_add(dense, (element,))
+        add(sparse, (element,), sparse_max_bytes)
+        if number != checkpoint:
+            continue
+        if number < sparse_max_bytes // 2 and sparse[4] != SPARSE:
+            return "TESTFAILED sparse encoding not used"
+        estimated = count(dense)
+        if estimated != count(sparse):
+            return "TESTFAILED dense/sparse disagree"
+        allowed = 1 if number == 10 else math.ceil(relative_error * 6 * number)
+        if abs(number - estimated) > allowed:
+            return "TESTFAILED Too big error. card:%d abserr:%d" % (number, abs(number - estimated))
+        checkpoint *= 10
+    return None
