@@ -37,11 +37,13 @@ def pfadd(session, key, *elements):
     """PFADD key [element ...]"""
     db = session.db
     value = db.get_typed(key, STRING, read=False)
-    if value is None:
+    created = value is None
+    if created:
         value = hll.new()
         db.set(key, value)
-        hll.add(value, elements, _sparse_limit(session))
-    elif not hll.add(_unshared(db, key, hll.check(value)), elements, _sparse_limit(session)):
+    else:
+        value = _unshared(db, key, hll.check(value))
+    if not hll.add(value, elements, _sparse_limit(session)) and not created:
         session.propagate()  # nothing changed: nothing to log
         return 0
     hll.invalidate(value)
