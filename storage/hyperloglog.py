@@ -38,6 +38,7 @@ ALPHA_INF = 0.721347520444481703680  # 0.5 / ln(2)
 MURMUR_M = 0xc6a4a7935bd1e995
 MURMUR_SEED = 0xadc83b19
 MASK64 = (1 << 64) - 1
+LANES_AT_LEAST = 8  # elements of one length worth hashing together
 
 EMPTY_SPARSE = b"HYLL\x01\x00\x00\x00" + bytes(8) + b"\x7f\xff"  # XZERO:16384, the cache valid at 0
 
@@ -88,11 +89,55 @@ def _long_blocks(data, h):
     return h
 
 
-def pattern(element):
-    """(register index, run length) for an element, as hllPatLen."""
-    h = murmur64a(element)
-    rest = (h >> 14) | Q_BIT
-    return h & INDEX_MASK, (rest & -rest).bit_length()
+def hashes(elements):
+    """murmur64a of every element, in order. Elements of one length (there are usually many) are
+    hashed together, one lane each of a big integer (see _lane_hashes); the rest one by one."""
+    by_length = {}
+    for position, element in enumerate(elements):
+        by_length.setdefault(len(element), []).append(position)
+    result = [0] * len(elements)
+    for length, positions in by_length.items():
+        if len(positions) < LANES_AT_LEAST:
+            for position in positions:
+                result[position] = murmur64a(elements[position])
+        else:
+            for position, h in zip(positions, _lane_hashes([elements[p] for p in positions], length)):
+                result[position] = h
+    return result
+
+
+def _lane_hashes(elements, length):
+    """murmur64a of elements all `length` bytes long, at once: element i is lane i, the 64 low bits of
+    the i-th 128-bit slot of one integer. A lane times the 64-bit constant fits its slot, so each of
+    the hash's steps is one big-integer operation for every element, masked back to 64 bits a lane;
+    the blocks go into the lanes by strided slices of the joined elements, 8 per block, whatever
+    their number."""
+    count = len(elements)
+    joined = b"".join(elements)
+    ones = _lane_ones(count)
+    lanes64 = ones * MASK64
+    h = ones * ((MURMUR_SEED ^ (length * MURMUR_M)) & MASK64)
+    blocks, tail = length >> 3, length & 7
+    slots = bytearray(16 * count)
+    for block in range(blocks):
+        for byte in range(8):
+            slots[byte::16] = joined[block * 8 + byte::length]
+        k = (int.from_bytes(slots, "little") * MURMUR_M) & lanes64
+        k = ((k ^ (k >> 47) & lanes64) * MURMUR_M) & lanes64
+        h = ((h ^ k) * MURMUR_M) & lanes64
+    if tail:
+        slots = bytearray(16 * count)
+        for byte in range(tail):
+            slots[byte::16] = joined[blocks * 8 + byte::length]
+        h = ((h ^ int.from_bytes(slots, "little")) * MURMUR_M) & lanes64
+    h = ((h ^ (h >> 47) & lanes64) * MURMUR_M) & lanes64
+    h ^= (h >> 47) & lanes64
+    return struct.unpack("<%dQ" % (2 * count), h.to_bytes(16 * count, "little"))[0::2]
+
+
+def _lane_ones(count):
+    """1 in the low bit of each of count 128-bit slots."""
+    return int.from_bytes((b"\x01" + bytes(15)) * count, "little")
 
 
 # ------------------------------------------------------------------ the value and its header
@@ -279,27 +324,16 @@ def _dense_set(hll, index, value):
     return True
 
 
-def _dense_add(hll, elements):
-    updated = 0
-    for element in elements:
-        h = murmur64a(element)
-        rest = (h >> 14) | Q_BIT
-        if _dense_set(hll, h & INDEX_MASK, (rest & -rest).bit_length()):
-            updated += 1
-    return updated
-
-
 def add(hll, elements, sparse_max_bytes):
     """PFADD's registers: how many elements raised one (a sparse value may turn dense on the way).
     A corrupt sparse value raises INVALIDOBJ, keeping what the elements before changed, as Redis does."""
-    if hll[4] == DENSE:
-        return _dense_add(hll, elements)
     updated = 0
-    for position, element in enumerate(elements):
-        index, run = pattern(element)
-        updated += sparse_set(hll, index, run, sparse_max_bytes)
+    for h in hashes(elements):
+        rest = (h >> 14) | Q_BIT
         if hll[4] == DENSE:
-            return updated + _dense_add(hll, elements[position + 1:])
+            updated += _dense_set(hll, h & INDEX_MASK, (rest & -rest).bit_length())
+        else:
+            updated += sparse_set(hll, h & INDEX_MASK, (rest & -rest).bit_length(), sparse_max_bytes)
     return updated
 
 
@@ -466,7 +500,7 @@ def self_test(sparse_max_bytes, rng=random):
     seed, checkpoint = rng.getrandbits(64), 1
     for number in range(1, SELF_TEST_ELEMENTS + 1):
         element = (number ^ seed).to_bytes(8, "little")
-        _dense_add(dense, (element,))
+        add(dense, (element,), sparse_max_bytes)
         add(sparse, (element,), sparse_max_bytes)
         if number != checkpoint:
             continue
