@@ -61,37 +61,19 @@ SCAN_CHUNK = 128
 _LANE_TOPS = int.from_bytes(b"\x80" * REGISTERS, "little")
 
 
-def murmur64a(data, seed=MURMUR_SEED, from_bytes=int.from_bytes):
-    """Redis's MurmurHash64A: 8-byte little-endian blocks, then the tail. A short element is read as
-    one integer and cut into blocks by shifts, cheaper in Python than unpacking them."""
+def murmur64a(data, seed=MURMUR_SEED):
+    """Redis's MurmurHash64A: 8-byte little-endian blocks, then the tail (hashes() does many at once)."""
     length = len(data)
     h = (seed ^ (length * MURMUR_M)) & MASK64
-    if length < 8:
-        if length:
-            h = ((h ^ from_bytes(data, "little")) * MURMUR_M) & MASK64
-    elif length <= 64:
-        rest = from_bytes(data, "little")
-        for _ in range(length >> 3):
-            k = ((rest & MASK64) * MURMUR_M) & MASK64
+    blocks = length >> 3
+    if blocks:
+        for k, in _BLOCK.iter_unpack(memoryview(data)[:blocks << 3]):
+            k = (k * MURMUR_M) & MASK64
             h = ((h ^ (((k ^ (k >> 47)) * MURMUR_M) & MASK64)) * MURMUR_M) & MASK64
-            rest >>= 64
-        if length & 7:
-            h = ((h ^ rest) * MURMUR_M) & MASK64
-    else:
-        h = _long_blocks(data, h)
+    if length & 7:
+        h = ((h ^ int.from_bytes(data[blocks << 3:], "little")) * MURMUR_M) & MASK64
     h = ((h ^ (h >> 47)) * MURMUR_M) & MASK64
     return h ^ (h >> 47)
-
-
-def _long_blocks(data, h):
-    """murmur64a's body for an element past 64 bytes, unpacked at once (shifting would be quadratic)."""
-    blocks = len(data) >> 3
-    for k, in _BLOCK.iter_unpack(memoryview(data)[:blocks << 3]):
-        k = (k * MURMUR_M) & MASK64
-        h = ((h ^ (((k ^ (k >> 47)) * MURMUR_M) & MASK64)) * MURMUR_M) & MASK64
-    if len(data) & 7:
-        h = ((h ^ int.from_bytes(data[blocks << 3:], "little")) * MURMUR_M) & MASK64
-    return h
 
 
 def hashes(elements):
@@ -128,14 +110,14 @@ def _lane_hashes(elements, length):
         for byte in range(8):
             slots[byte::16] = joined[block * 8 + byte::length]
         k = (int.from_bytes(slots, "little") * MURMUR_M) & lanes64
-        k = ((k ^ (k >> 47) & lanes64) * MURMUR_M) & lanes64
+        k = ((k ^ ((k >> 47) & lanes64)) * MURMUR_M) & lanes64
         h = ((h ^ k) * MURMUR_M) & lanes64
     if tail:
         slots = bytearray(16 * count)
         for byte in range(tail):
             slots[byte::16] = joined[blocks * 8 + byte::length]
         h = ((h ^ int.from_bytes(slots, "little")) * MURMUR_M) & lanes64
-    h = ((h ^ (h >> 47) & lanes64) * MURMUR_M) & lanes64
+    h = ((h ^ ((h >> 47) & lanes64)) * MURMUR_M) & lanes64
     h ^= (h >> 47) & lanes64
     return struct.unpack("<%dQ" % (2 * count), h.to_bytes(16 * count, "little"))[0::2]
 

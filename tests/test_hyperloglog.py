@@ -14,7 +14,6 @@ from conftest import start_ours, start_real_redis
 from differential import Pair
 from storage import hyperloglog as hll
 
-HEADER_SPARSE = b"HYLL\x01\x00\x00\x00" + bytes(8)
 HEADER_STALE = b"HYLL\x01\x00\x00\x00" + bytes(7) + b"\x80"
 
 
@@ -69,12 +68,18 @@ def test_each_element_lands_in_redis_register(pair):
     pair.check_pipeline([("GET", "k%d" % i) for i in range(len(elements))])
 
 
-def test_murmur64a_reads_long_and_short_elements_alike():
-    """The shift-based short path and the unpacking long path agree around their 64-byte border."""
+def test_murmur64a_is_the_c_source_block_by_block():
     rng = random.Random(2)
     for length in range(0, 140):
         data = rng.randbytes(length)
         assert hll.murmur64a(data) == _reference_murmur(data)
+
+
+def test_hashing_elements_of_one_length_together_gives_each_its_own_hash():
+    rng = random.Random(8)
+    elements = [rng.randbytes(length) for length in (0, 5, 8, 14, 64, 65, 129) for _ in range(rng.randint(1, 40))]
+    rng.shuffle(elements)
+    assert hll.hashes(elements) == [_reference_murmur(element) for element in elements]
 
 
 def _reference_murmur(data):
