@@ -356,6 +356,12 @@ def test_the_aof_holds_what_redis_propagates(tmp_path):
             client.execute_command("PFDEBUG", "TODENSE", "h")
             client.pfmerge("m", "h", "g")
             client.pfadd("h", "new")
+            pipe = client.pipeline(transaction=True)
+            pipe.pfadd("t", "a").pfcount("t").pfadd("t", "a").pfcount("t").pfcount("h")
+            pipe.execute()
+            pipe = client.pipeline(transaction=True)
+            pipe.pfadd("t", "a").pfcount("t")
+            pipe.execute()
             client.close()
     finally:
         ours.stop()
