@@ -81,6 +81,8 @@ def hashes(elements):
     """murmur64a of every element, in no particular order (a dense value does not care). Elements of
     one length (there are usually many) are hashed together, one lane each of a big integer (see
     _lane_hashes); the rest one by one. The sort and the grouping run in C."""
+    if len(elements) < LANES_AT_LEAST:
+        return map(murmur64a, elements)
     result = []
     for length, group in groupby(sorted(elements, key=len), key=len):
         group = list(group)
