@@ -109,6 +109,38 @@ def test_pfadd_grows_byte_for_byte_as_in_redis(pair, size):
                          ("GET", "h"), ("PFDEBUG", "ENCODING", "h"), ("PFDEBUG", "TODENSE", "h")])
 
 
+M64, MASK = 0xc6a4a7935bd1e995, (1 << 64) - 1
+M64_INVERSE = pow(M64, -1, 1 << 64)
+
+
+def _element_hashing_to(index, run, rng):
+    """An 8-byte element whose MurmurHash64A picks register index with that run of zeros: each step
+    of the hash can be undone (an odd multiplier has an inverse mod 2^64, x ^ x >> 47 is its own)."""
+    unmix = lambda x: x ^ (x >> 47)  # noqa: E731
+    high = rng.getrandbits(64) << (14 + run) & MASK if run < 51 else 0
+    h = high | (1 << (13 + run) if run < 51 else 0) | index
+    h = unmix((unmix(h) * M64_INVERSE) & MASK)  # before the finalisation
+    k = ((h * M64_INVERSE) & MASK) ^ (0xadc83b19 ^ (8 * M64) & MASK)  # the mixed block
+    block = (unmix((k * M64_INVERSE) & MASK) * M64_INVERSE) & MASK
+    return block.to_bytes(8, "little")
+
+
+def test_registers_above_32_turn_a_sparse_value_dense(pair):
+    """Runs of 33 and more zeros happen once in billions of elements; these elements are made to."""
+    rng = random.Random(9)
+    crafted = {(index, run): _element_hashing_to(index, run, rng)
+               for index, run in ((5, 32), (16383, 32), (100, 33), (7, 40), (16383, 51), (0, 51))}
+    assert all(hll.murmur64a(element) & 16383 == index for (index, _), element in crafted.items())
+    for (index, run), element in crafted.items():
+        replies = pair.check_pipeline([
+            ("DEL", "h"), ("PFADD", "h", *random_elements(rng, 20)), ("PFADD", "h", element),
+            ("PFDEBUG", "ENCODING", "h"), ("GET", "h"), ("PFCOUNT", "h"), ("PFADD", "h", element, "more"),
+            ("GET", "h")])
+        assert replies[2:4] == [b":1\r\n", b"+dense\r\n" if run > 32 else b"+sparse\r\n"]
+    pair.check_pipeline([("PFADD", "all", *crafted.values()), ("PFDEBUG", "GETREG", "all"), ("GET", "all"),
+                         ("PFADD", "s", "x"), ("PFMERGE", "s", "all"), ("GET", "s"), ("PFCOUNT", "s", "all")])
+
+
 @pytest.mark.parametrize("limit", [0, 40, 300, 10000, 60000])
 def test_hll_sparse_max_bytes_takes_effect(pair, limit):
     """Past the limit the value turns dense; a high one keeps it sparse until a register passes 32."""
