@@ -37,10 +37,20 @@ def exec_(session):
         replies = []
         for command, arguments, argv in queued:
             session.argv = argv
-            replies.append(run(session, command, arguments))
+            replies.append(_as_read(run(session, command, arguments)))
         return replies
     finally:
         session.in_exec = False
+
+
+def _as_read(reply):
+    """A string reply as it was when read: a later command of the transaction may edit the same
+    bytearray in place (APPEND, SETRANGE, PFADD) before the replies are written."""
+    if type(reply) is bytearray:
+        return bytes(reply)
+    if type(reply) is list and any(type(item) is bytearray for item in reply):
+        return [bytes(item) if type(item) is bytearray else item for item in reply]
+    return reply
 
 
 def discard(session):

@@ -200,3 +200,13 @@ BITFIELD_TYPE = "ERR Invalid bitfield type. Use something like i16 u8. Note that
 BITFIELD_RO_WRITE = "ERR BITFIELD_RO only supports the GET subcommand"
 OVERFLOW_TYPE = "ERR Invalid OVERFLOW type specified"
 SORT_NOT_DOUBLE = "ERR One or more scores can't be converted into double"
+
+# HyperLogLog (hyperloglog.c)
+WRONGTYPE_HLL = "WRONGTYPE Key is not a valid HyperLogLog string value."
+INVALID_HLL = "INVALIDOBJ Corrupted HLL object detected"
+HLL_NO_KEY = "ERR The specified key does not exist"
+HLL_NOT_SPARSE = "ERR HLL encoding is not sparse"
+
+
+def unknown_pfdebug(subcommand):
+    return ReplyError("ERR Unknown PFDEBUG subcommand '%s'" % printed(subcommand))
