@@ -49,6 +49,7 @@ class Server:
     def __init__(self, config):
         self.config = config
         self.keyspace = Keyspace(config["databases"])
+        self.keyspace.latency_event = self.latency_event
         self.keyspace.memory.configure(config)
         self.now = time.monotonic()  # advanced by the cron: idle times need no clock call per command
         self.pubsub = PubSub()
@@ -239,19 +240,20 @@ class Server:
                 self.stats.expire_cycle_ns += time.perf_counter_ns() - started
                 self.latency_event("expire-cycle", started)
                 if self.keyspace.memory.maxmemory:
-                    started = time.perf_counter_ns()
                     self.keyspace.memory.cron()
-                    self.latency_event("eviction-cycle", started)
             self.snapshots.cron()
             self.aof.cron()
 
     def _track_buffers(self):
-        """INFO's client_recent_max_*_buffer: the largest query and output buffers of this second."""
-        largest_input = largest_output = 0
+        """INFO's client_recent_max_*_buffer (the largest query and output buffers of this second) and
+        mem_clients_normal (every client's tot-mem), sampled each second as Redis's clientsCron does."""
+        largest_input = largest_output = clients_memory = 0
         for connection in self._connections.values():
             largest_input = max(largest_input, connection.reader.pending())
             largest_output = max(largest_output, connection.writer.buffer.tell() + connection.pending_output())
+            clients_memory += connection.session.memory()
         self.stats.track_buffers(int(self.now), largest_input, largest_output)
+        self.stats.clients_memory = clients_memory
 
     def _close_idle_clients(self):
         """timeout: close the clients idle longer than that, as Redis's clientsCron; subscribers and

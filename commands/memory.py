@@ -58,7 +58,7 @@ def overhead(server):
     memory, keyspace = server.keyspace.memory, server.keyspace
     total = memory.used()
     figures = {"peak": max(memory.peak, total), "total": total, "startup": eviction.STARTUP_MEMORY,
-               "clients": len(server.sessions) * CLIENT_SIZE, "aof": len(server.aof.buffer), "databases": [],
+               "clients": server.stats.clients_memory, "aof": len(server.aof.buffer), "databases": [],
                "keys": sum(len(db) for db in keyspace.databases), "rss": resident_memory()}
     overhead_total = figures["startup"] + figures["clients"] + figures["aof"]
     for db in keyspace.databases:

@@ -317,7 +317,9 @@ class AppendOnly:
 
     def _open(self):
         self.fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        started = time.perf_counter_ns()
         self.current_size = os.fstat(self.fd).st_size
+        self.server.latency_event("aof-fstat", started)
         self.selected = -1
 
     def switch(self, enabled):
@@ -447,13 +449,17 @@ class AppendOnly:
             self.write_buffer()  # the old file stays whole until the rename replaces it
         temporary = self._temporary_path(pid)
         try:
+            started = time.perf_counter_ns()
             with open(temporary, "ab") as file:
                 file.write(self.rewrite_buffer)
                 file.flush()
                 os.fsync(file.fileno())
+            self.server.latency_event("aof-rewrite-diff-write", started)
             log.info("Residual parent diff successfully flushed to the rewritten AOF (%.2f MB)",
                      len(self.rewrite_buffer) / (1024 * 1024))
+            started = time.perf_counter_ns()
             os.replace(temporary, self.path)
+            self.server.latency_event("aof-rename", started)
             _sync_directory(self.config["dir"])
         except OSError as error:
             log.warning("Error trying to rename the temporary AOF file %s into %s: %s",

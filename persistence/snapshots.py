@@ -149,10 +149,12 @@ class Snapshots:
             os.waitpid(pid, 0)
         except OSError:
             pass
+        started = time.perf_counter_ns()
         try:
             os.unlink(os.path.join(self.server.config["dir"], "temp-%d.rdb" % pid))
         except OSError:
             pass
+        self.server.latency_event("rdb-unlink-temp-file", started)
 
     def cron(self):
         """Serve a scheduled BGSAVE or a reached save point, as serverCron does."""

@@ -209,16 +209,25 @@ class Session:
             ("c", self.close_after_reply), ("e", self.no_evict)) if on)
         return flags or "N"
 
+    def memory(self):
+        """CLIENT LIST's tot-mem of this client, seen from another: INFO's mem_clients_normal adds them up."""
+        return self._memory(None)[3]
+
+    def _memory(self, caller):
+        """(argv-mem, multi-mem, the connection's buffer sizes, tot-mem)."""
+        argv_mem = sum(map(len, self.argv)) if self is caller or self.waiter is not None else 0
+        multi_mem = sum(len(arg) for _, _, argv in self.multi for arg in argv) if self.multi else 0
+        sizes = self.connection.buffer_sizes() if self.connection is not None else (0, 0, 0, 0, 0, 0, "r")
+        qbuf, qbuf_free, read_size, obl, _, omem, _ = sizes
+        return argv_mem, multi_mem, sizes, qbuf + qbuf_free + read_size + argv_mem + multi_mem + obl + omem
+
     def describe(self, caller=None):
         """The CLIENT LIST / CLIENT INFO line, with Redis 7.0's fields in its order; the byte counts are
         our buffers': the query buffer, the command's arguments (the caller's, or a blocked one's),
         the queued transaction's, and the replies waiting to be sent."""
         now = time.monotonic()
-        argv_mem = sum(map(len, self.argv)) if self is caller or self.waiter is not None else 0
-        multi_mem = sum(len(arg) for _, _, argv in self.multi for arg in argv) if self.multi else 0
-        sizes = self.connection.buffer_sizes() if self.connection is not None else (0, 0, 0, 0, 0, 0, "r")
+        argv_mem, multi_mem, sizes, total = self._memory(caller)
         qbuf, qbuf_free, read_size, obl, oll, omem, events = sizes
-        total = qbuf + qbuf_free + read_size + argv_mem + multi_mem + obl + omem
         return ("id=%d addr=%s laddr=%s fd=%d name=%s age=%d idle=%d flags=%s db=%d sub=%d psub=%d "
                 "ssub=0 multi=%d qbuf=%d qbuf-free=%d argv-mem=%d multi-mem=%d rbs=%d rbp=%d obl=%d oll=%d "
                 "omem=%d tot-mem=%d events=%s cmd=%s user=default redir=-1 resp=%d"

@@ -146,12 +146,14 @@ class Stats:
                 "reads_processed", "net_output_bytes", "writes_processed",
                 "error_replies", "expire_cycle_ns", "forks", "latest_fork_usec", "fork_rate")
 
-    __slots__ = COUNTERS + ("errors", "errors_enabled", "samples", "last_sample", "fast_usec", "buffer_peaks")
+    __slots__ = COUNTERS + ("errors", "errors_enabled", "samples", "last_sample", "fast_usec", "buffer_peaks",
+                              "clients_memory")
 
     def __init__(self, config):
         self.reset()
         self.configure(config)
         self.buffer_peaks = [(0, 0)] * PEAK_SLOTS  # (input, output) per second; RESETSTAT keeps them, as Redis
+        self.clients_memory = 0  # the clients' tot-mem as the cron last added them up
 
     def track_buffers(self, second, largest_input, largest_output):
         """Once a second: this second's largest client query and output buffers (Redis's

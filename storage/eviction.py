@@ -251,6 +251,8 @@ class Memory:
         self.lfu_log_factor = 10
         self.lfu_decay_time = 1
         self.peak = 0
+        self.exceeded_ns = 0  # how long used memory was over maxmemory, in the runs that ended
+        self.over_since_ns = None  # when the current run over the limit began (monotonic ns)
         self._allkeys = False
         self._pool = []  # (score, db index, key), ascending: the best candidate is last
         self._samples = [KeySample() for _ in keyspace.databases]
@@ -381,23 +383,49 @@ class Memory:
 
         Running out of time is not a failure: the rest is evicted by the
         next commands and by the cron, as Redis's eviction time proc does.
+        Like Redis, it times how long memory stays over the limit (INFO's
+        *_eviction_exceeded_time) and reports each deletion and the whole
+        run to the latency monitor (eviction-del, eviction-cycle).
         """
-        used = self.used()
-        if used <= self.maxmemory or self.keyspace.paused:  # a CLIENT PAUSE holds eviction, as in Redis
+        if self.keyspace.paused:  # a CLIENT PAUSE holds eviction, as in Redis
             return True
+        used = self.used()
+        if used <= self.maxmemory:
+            self._fits_again()
+            return True
+        if self.over_since_ns is None:
+            self.over_since_ns = time.monotonic_ns()
         if self.policy == "noeviction":
             return False
         to_free, freed, evicted = used - self.maxmemory, 0, 0
-        started = time.monotonic_ns()
-        while freed < to_free:
-            victim = self._victim()
-            if victim is None:
-                return False
-            freed += self._evict(*victim)
-            evicted += 1
-            if evicted % 16 == 0 and time.monotonic_ns() - started > budget_ns:
-                break
-        return True
+        started = time.perf_counter_ns()
+        record = self.keyspace.latency_event
+        try:
+            while freed < to_free:
+                victim = self._victim()
+                if victim is None:
+                    return False
+                deleting = time.perf_counter_ns()
+                freed += self._evict(*victim)
+                record("eviction-del", deleting)
+                evicted += 1
+                if evicted % 16 == 0 and time.perf_counter_ns() - started > budget_ns:
+                    return True
+            self._fits_again()
+            return True
+        finally:
+            record("eviction-cycle", started)
+
+    def _fits_again(self):
+        """Memory is under the limit: the time it was over joins the total."""
+        if self.over_since_ns is not None:
+            self.exceeded_ns += time.monotonic_ns() - self.over_since_ns
+            self.over_since_ns = None
+
+    def exceeded_ms(self):
+        """INFO's (total_eviction_exceeded_time, current_eviction_exceeded_time) in milliseconds."""
+        current = time.monotonic_ns() - self.over_since_ns if self.over_since_ns is not None else 0
+        return (self.exceeded_ns + current) // 1_000_000, current // 1_000_000
 
     def cron(self):
         """Keep evicting in the background while over the limit (after CONFIG SET maxmemory, say)."""

@@ -309,16 +309,26 @@ class Database:
             self._peak = len(self.data)
 
     def expire_some(self, now, deadline_ns):
-        """One database's share of the active expire cycle."""
+        """One database's share of the active expire cycle: (keys sampled, keys expired, whether the
+        cycle's time ran out)."""
         expires = self.expires
+        sampled = expired_count = 0
         while expires.deadlines:
             sample = expires.sample(ACTIVE_EXPIRE_KEYS_PER_LOOP)
             expired = [key for key in set(sample) if expires.deadlines[key] <= now]
             for key in expired:
                 self._delete_expired(key)
-            if len(expired) <= len(sample) * ACTIVE_EXPIRE_ACCEPTABLE_STALE \
-                    or time.monotonic_ns() > deadline_ns:
+            sampled += len(sample)
+            expired_count += len(expired)
+            if time.monotonic_ns() > deadline_ns:
+                return sampled, expired_count, True
+            if len(expired) <= len(sample) * ACTIVE_EXPIRE_ACCEPTABLE_STALE:
                 break
+        return sampled, expired_count, False
+
+
+def _no_latency_monitor(event, started_ns):
+    """What a keyspace reports its slow steps to until a server gives it its latency monitor."""
 
 
 def _state(db, key):
@@ -343,10 +353,14 @@ class Keyspace:
         self.paused = False  # a CLIENT PAUSE is on: expiry and eviction wait (serving/pause.py)
         self.active_expire = True  # DEBUG SET-ACTIVE-EXPIRE 0 leaves expired keys until they are read
         self.quicklist_packed_threshold = 1 << 30  # a list element this long takes a node alone (DEBUG OBJECT)
+        self.latency_event = _no_latency_monitor  # the server's: latency_event(name, started perf_counter_ns)
         self.reset_stats()
 
     def reset_stats(self):
+        self.memory.exceeded_ns, self.memory.over_since_ns = 0, None
         self.expired_keys = 0
+        self.expired_stale_share = 0.0
+        self.expire_time_cap_reached = 0
         self.evicted_keys = 0
         self.hits = 0
         self.misses = 0
@@ -424,12 +438,23 @@ class Keyspace:
         self.blocking.swap_databases(first, second)
 
     def expire_cycle(self, budget_ms=25):
-        """Redis's slow active-expire cycle: sample keys with a TTL, delete the expired, within a time budget."""
+        """Redis's slow active-expire cycle: sample keys with a TTL, delete the expired, within a time
+        budget. As Redis, it keeps INFO's expired_stale_perc (a running average of the share of sampled
+        keys found expired, each cycle weighing 5%) and counts the cycles the budget cut short."""
         now = self.access_clock = self.clock()
         deadline_ns = time.monotonic_ns() + budget_ms * 1_000_000
+        total_sampled = total_expired = 0
         for database in self.databases:
             if database.expires.deadlines and self.active_expire:
-                database.expire_some(now, deadline_ns)
+                sampled, expired, out_of_time = database.expire_some(now, deadline_ns)
+                total_sampled += sampled
+                total_expired += expired
+                if out_of_time:
+                    self.expire_time_cap_reached += 1
+                    break
             database.compact()
             if time.monotonic_ns() > deadline_ns:
                 break
+        if self.active_expire:
+            current = total_expired / total_sampled if total_sampled else 0
+            self.expired_stale_share = current * 0.05 + self.expired_stale_share * 0.95

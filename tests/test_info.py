@@ -360,3 +360,64 @@ def test_recent_max_buffers_show_a_large_query_and_a_large_unread_output(servers
     for port in (redis.port, ours.port):
         largest_input, largest_output = recent_peaks(port)
         assert largest_input >= 150_000 and largest_output >= 1024 * 1024, (port, largest_input, largest_output)
+
+
+def test_expired_stale_perc_and_time_cap_as_redis_keeps_them(both):
+    """100k keys expired at once: the active cycle finds most samples stale and runs out of its time, on
+    both; CONFIG RESETSTAT zeroes both figures."""
+    for client in (both.ours, both.redis):
+        client.call("DEBUG", "SET-ACTIVE-EXPIRE", "0")
+        for start in range(0, 100_000, 5000):
+            client.send_raw(b"".join(encode_command(("SET", "k:%d" % index, "v", "PX", "1"))
+                                     for index in range(start, start + 5000)))
+            assert set(client.read_replies(5000)) == {b"+OK\r\n"}
+        time.sleep(0.01)
+        client.call("DEBUG", "SET-ACTIVE-EXPIRE", "1")
+    time.sleep(0.4)
+    for client in (both.ours, both.redis):
+        stats = fields(client, "stats")
+        assert float(stats["expired_stale_perc"]) > 1 and int(stats["expired_time_cap_reached_count"]) >= 1
+    both.check("FLUSHALL")
+    both.check("CONFIG", "RESETSTAT")
+    for client in (both.ours, both.redis):
+        stats = fields(client, "stats")
+        assert (stats["expired_stale_perc"], stats["expired_time_cap_reached_count"]) == ("0.00", "0")
+
+
+def test_eviction_exceeded_time_while_memory_stays_over(both):
+    """Over maxmemory under noeviction the time runs (current = total); once eviction brings memory
+    back under the limit, current drops to 0 and the total keeps what ran, as in Redis."""
+    both.check("SET", "big", "x" * 3_000_000)
+    both.check("CONFIG", "SET", "maxmemory", "1mb")
+    both.check("SET", "small", "v")  # refused: OOM, and the clock starts
+    time.sleep(0.3)
+    for client in (both.ours, both.redis):
+        stats = fields(client, "stats")
+        total, current = int(stats["total_eviction_exceeded_time"]), int(stats["current_eviction_exceeded_time"])
+        assert 250 <= current == total < 5000
+    both.check("CONFIG", "SET", "maxmemory-policy", "allkeys-lru")
+    both.check("SET", "small", "v")  # evicts the big key: under the limit again
+    for client in (both.ours, both.redis):
+        stats = fields(client, "stats")
+        assert int(stats["total_eviction_exceeded_time"]) >= 250 and stats["current_eviction_exceeded_time"] == "0"
+    both.check("CONFIG", "SET", "maxmemory", "0")
+    both.check("CONFIG", "SET", "maxmemory-policy", "noeviction")
+
+
+def test_mem_clients_normal_adds_up_the_clients_tot_mem(both):
+    """mem_clients_normal is every client's tot-mem as the once-a-second cron added them up (Redis's
+    clientsCron), and MEMORY STATS' clients.normal is the same figure."""
+    idle = [WireClient(both.ours.port) for _ in range(3)]
+    try:
+        time.sleep(1.3)
+        listing = parse(both.ours.call("CLIENT", "LIST")).decode()
+        memory = fields(both.ours, "memory")
+        stats = parse(both.ours.call("MEMORY", "STATS"))
+        tot_mem = [int(re.search(r" tot-mem=(\d+)", line).group(1)) for line in listing.splitlines()]
+        caller_argv = len(b"CLIENTLIST")  # the caller's argv-mem, counted in CLIENT LIST's own line only
+        assert len(tot_mem) == 4 and int(memory["mem_clients_normal"]) == sum(tot_mem) - caller_argv
+        assert stats[stats.index(b"clients.normal") + 1] == int(memory["mem_clients_normal"])
+    finally:
+        for client in idle:
+            client.close()
+    assert int(fields(both.redis, "memory")["mem_clients_normal"]) > 0

@@ -161,3 +161,75 @@ def test_aof_writes_and_fsyncs_with_the_monitor_on(tmp_path):
         assert "Traceback" not in server.log()
     finally:
         server.stop()
+
+
+def test_eviction_reports_each_deletion_and_the_run():
+    """performEvictions' latency events: eviction-del around each key it deletes, eviction-cycle around
+    the run; nothing while memory fits or under noeviction (no run)."""
+    from storage.keyspace import Keyspace
+    keyspace = Keyspace()
+    events = []
+    keyspace.latency_event = lambda event, started_ns: events.append((event, time.perf_counter_ns() >= started_ns))
+    db = keyspace[0]
+    for index in range(200):
+        db.set(b"key:%d" % index, b"v" * 1000)
+    config = Config()
+    config.set("maxmemory", "%d" % (keyspace.memory.used() + 100_000))
+    config.set("maxmemory-policy", "allkeys-random")
+    keyspace.memory.configure(config)
+    assert keyspace.memory.perform_evictions() and events == []  # it fits
+    config.set("maxmemory", "%d" % (keyspace.memory.used() - 50_000))
+    keyspace.memory.configure(config)
+    assert keyspace.memory.perform_evictions()
+    evicted = keyspace.evicted_keys
+    assert evicted >= 40 and events == [("eviction-del", True)] * evicted + [("eviction-cycle", True)]
+
+
+def test_a_long_eviction_run_is_an_eviction_cycle_event(tmp_path):
+    """20k keys over a lowered maxmemory: the cron evicts in runs of its 25 ms budget, each past a 1 ms
+    threshold, so LATENCY LATEST shows eviction-cycle."""
+    from differential import WireClient, encode_command
+    server = start_ours(tmp_path, "--latency-monitor-threshold", "1", "--maxmemory-policy", "allkeys-lru")
+    try:
+        with WireClient(server.port) as client:
+            for start in range(0, 20_000, 5000):
+                client.send_raw(b"".join(encode_command(("SET", "k%d" % index, "v" * 100))
+                                         for index in range(start, start + 5000)))
+                assert set(client.read_replies(5000)) == {b"+OK\r\n"}
+            assert client.call("CONFIG", "SET", "maxmemory", "1") == b"+OK\r\n"
+            deadline = time.monotonic() + 10
+            while client.call("DBSIZE") != b":0\r\n" and time.monotonic() < deadline:
+                time.sleep(0.05)
+            events = {event for event, *_ in parse(client.call("LATENCY", "LATEST"))}
+            assert b"eviction-cycle" in events
+            assert client.call("CONFIG", "SET", "maxmemory", "0") == b"+OK\r\n"
+    finally:
+        server.stop()
+
+
+def test_persistence_steps_report_to_the_latency_monitor(tmp_path):
+    """The AOF's fstat at each open, the rewrite's diff write and rename, and the removal of a killed
+    background save's temporary file each go to the latency monitor under Redis's names (a real
+    server in this process, real files and forks; only the recorder is swapped in)."""
+    import os
+    import server as server_module
+    config = Config()
+    config.set("dir", str(tmp_path))
+    config.set("appendonly", "yes")
+    server = server_module.Server(config)
+    events = []
+    server.latency_event = lambda event, started_ns: events.append(event)
+    server.aof.open_at_start()
+    assert events == ["aof-fstat"]
+    server.keyspace[0].set(b"k", b"v")
+    assert server.aof.rewrite_in_background()
+    deadline = time.monotonic() + 10
+    while server.aof.child_pid is not None and time.monotonic() < deadline:
+        server.aof.reap()
+        time.sleep(0.01)
+    assert events == ["aof-fstat", "fork", "aof-rewrite-diff-write", "aof-rename", "aof-fstat"]  # the new file's
+    assert server.snapshots.background_save()
+    server.snapshots.kill_child()
+    assert events[-2:] == ["fork", "rdb-unlink-temp-file"]
+    assert not [name for name in os.listdir(tmp_path) if name.startswith("temp-")]
+    server.aof.shutdown()
