@@ -236,7 +236,7 @@ class Server:
                 end_pause(self)
             if self.pause is None:  # a CLIENT PAUSE holds active expiry and eviction too
                 started = time.perf_counter_ns()
-                self.keyspace.expire_cycle()
+                self.keyspace.expire_cycle(self.config["hz"], self.config["active-expire-effort"])
                 self.stats.expire_cycle_ns += time.perf_counter_ns() - started
                 self.latency_event("expire-cycle", started)
                 if self.keyspace.memory.maxmemory:

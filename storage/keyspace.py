@@ -6,7 +6,7 @@ the "raw" encoding), and for an aggregate one of this package's value types:
 List, Hash, RedisSet, ZSet.
 
 Expiry is lazy and active, as in Redis: every lookup drops a key whose time
-has passed, and Keyspace.expire_cycle(), run ten times a second, samples
+has passed, and Keyspace.expire_cycle(), run hz times a second, samples
 keys that carry a TTL and deletes the expired ones, so keys nobody reads
 are reclaimed too.
 """
@@ -22,8 +22,10 @@ from storage.eviction import Memory, charge, discharge
 
 STRING = (bytes, bytearray)
 
+# Redis's ACTIVE_EXPIRE_CYCLE_* defaults, which active-expire-effort (1 to 10) raises as expire.c does.
 ACTIVE_EXPIRE_KEYS_PER_LOOP = 20
-ACTIVE_EXPIRE_ACCEPTABLE_STALE = 0.25  # keep sampling while more than this share was expired
+ACTIVE_EXPIRE_ACCEPTABLE_STALE = 10  # percent: keep sampling a database while more than this was expired
+ACTIVE_EXPIRE_SLOW_TIME_PERC = 25  # percent of the cron's period a cycle may take
 
 
 class FloatString(bytes):
@@ -308,13 +310,13 @@ class Database:
             self.sizes = dict(self.sizes)
             self._peak = len(self.data)
 
-    def expire_some(self, now, deadline_ns):
+    def expire_some(self, now, deadline_ns, keys_per_loop, acceptable_stale):
         """One database's share of the active expire cycle: (keys sampled, keys expired, whether the
         cycle's time ran out)."""
         expires = self.expires
         sampled = expired_count = 0
         while expires.deadlines:
-            sample = expires.sample(ACTIVE_EXPIRE_KEYS_PER_LOOP)
+            sample = expires.sample(keys_per_loop)
             expired = [key for key in set(sample) if expires.deadlines[key] <= now]
             for key in expired:
                 self._delete_expired(key)
@@ -322,7 +324,7 @@ class Database:
             expired_count += len(expired)
             if time.monotonic_ns() > deadline_ns:
                 return sampled, expired_count, True
-            if len(expired) <= len(sample) * ACTIVE_EXPIRE_ACCEPTABLE_STALE:
+            if len(expired) * 100 <= len(sample) * acceptable_stale:
                 break
         return sampled, expired_count, False
 
@@ -437,16 +439,22 @@ class Keyspace:
         self.databases[first].swap_contents(self.databases[second])
         self.blocking.swap_databases(first, second)
 
-    def expire_cycle(self, budget_ms=25):
-        """Redis's slow active-expire cycle: sample keys with a TTL, delete the expired, within a time
-        budget. As Redis, it keeps INFO's expired_stale_perc (a running average of the share of sampled
-        keys found expired, each cycle weighing 5%) and counts the cycles the budget cut short."""
+    def expire_cycle(self, hz=10, effort=1):
+        """Redis's slow active-expire cycle: sample keys with a TTL, delete the expired, within a share
+        of the cron's period; active-expire-effort samples more, accepts fewer stale keys and takes
+        longer, as in expire.c. As Redis, it keeps INFO's expired_stale_perc (a running average of the
+        share of sampled keys found expired, each cycle weighing 5%) and counts the cycles cut short."""
         now = self.access_clock = self.clock()
-        deadline_ns = time.monotonic_ns() + budget_ms * 1_000_000
+        effort -= 1
+        keys_per_loop = ACTIVE_EXPIRE_KEYS_PER_LOOP + ACTIVE_EXPIRE_KEYS_PER_LOOP // 4 * effort
+        acceptable_stale = ACTIVE_EXPIRE_ACCEPTABLE_STALE - effort
+        budget_ns = (ACTIVE_EXPIRE_SLOW_TIME_PERC + 2 * effort) * 10_000_000 // hz
+        deadline_ns = time.monotonic_ns() + budget_ns
         total_sampled = total_expired = 0
         for database in self.databases:
             if database.expires.deadlines and self.active_expire:
-                sampled, expired, out_of_time = database.expire_some(now, deadline_ns)
+                sampled, expired, out_of_time = database.expire_some(now, deadline_ns, keys_per_loop,
+                                                                     acceptable_stale)
                 total_sampled += sampled
                 total_expired += expired
                 if out_of_time:

@@ -58,7 +58,7 @@ def test_active_cycle_reclaims_keys_nobody_reads():
     for _ in range(200):
         if len(db) == 1:
             break
-        keyspace.expire_cycle(budget_ms=25)
+        keyspace.expire_cycle()
     assert len(db) == 1 and db.lookup(b"forever") == b"stays"
     assert len(db.expires) == 0
     assert keyspace.expired_keys == 50_000
@@ -127,3 +127,20 @@ def test_expiry_table_matches_a_plain_dict(operations):
         assert all(table._keys[table._slots[k]] == k for k in model)
     random.seed(1)
     assert set(table.sample(10)) <= set(model)
+
+
+def test_active_expire_effort_accepts_fewer_stale_keys():
+    """A fifth of 10,000 keys expired: at effort 1 a cycle stops once a sample of 20 is at most 10%
+    expired (after a few dozen deletions), at effort 10 only when a sample of 65 has none (nearly all
+    of them), as expire.c's config_cycle_acceptable_stale and keys_per_loop scale."""
+    expired_by_effort = {}
+    for effort in (1, 10):
+        keyspace, clock = make_keyspace()
+        db = keyspace[0]
+        for number in range(10_000):
+            db.set(b"key:%d" % number, b"value")
+            db.set_deadline(b"key:%d" % number, clock.now + (1 if number % 5 == 0 else 10_000_000))
+        clock.now += 2
+        keyspace.expire_cycle(hz=1, effort=effort)  # a whole second's quarter: time never cuts it short
+        expired_by_effort[effort] = keyspace.expired_keys
+    assert expired_by_effort[1] < 400 < expired_by_effort[10]
