@@ -23,7 +23,8 @@ from storage.numeric import to_int, to_int_in_range
 from storage.zsets import ZSet, lex_span, limited, rank_span, score_span
 
 
-def _limits(session):
+def listpack_limits(session):
+    """(entries, value): the zset-max-listpack-* sizes past which a set is a skiplist."""
     config = session.server.config
     return config["zset-max-listpack-entries"], config["zset-max-listpack-value"]
 
@@ -63,7 +64,7 @@ def _zadd(session, key, arguments, flags):
             return None if incr else 0
         zset = ZSet()
         db.set(key, zset)
-    limits = _limits(session)
+    limits = listpack_limits(session)
     added = updated = processed = 0
     result = None
     for score, member in zip(scores, pairs[1::2]):
@@ -265,7 +266,7 @@ def zrevrangebylex(session, key, maximum, minimum, *options):
     return _range_reply(session, key, maximum, minimum, options, "lex", True)
 
 
-def _store(session, destination, zset):
+def store_result(session, destination, zset):
     """Replace destination with a result set, or delete it if the result is empty; the result's size."""
     db = session.db
     if not zset:
@@ -284,12 +285,12 @@ def zrangestore(session, destination, source, first, second, *options):
     pairs = pairs or []
     # Built as Redis builds it, member by member in reply order: a listpack unless a range
     # by rank is known to be too long, converted on the way if a member does not fit.
-    limits = _limits(session)
+    limits = listpack_limits(session)
     result = ZSet()
     result.skiplist = by_rank and len(pairs) > limits[0]
     for score, member in pairs:
         result.add(member, score, limits)
-    return _store(session, destination, result)
+    return store_result(session, destination, result)
 
 
 # ------------------------------------------------------------------ removing ranges
@@ -547,7 +548,7 @@ def _combine(session, arguments, operation, name, destination=None, cardinality_
     if cardinality_only:
         return min(len(result), limit) if limit else len(result)
     if destination is not None:
-        return _store(session, destination, ZSet.from_scores(result, _limits(session)))
+        return store_result(session, destination, ZSet.from_scores(result, listpack_limits(session)))
     pairs = sorted((score, member) for member, score in result.items())
     return reply_pairs(session, pairs, withscores)
 

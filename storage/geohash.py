@@ -1,0 +1,446 @@
+"""Redis's geohash, as its geohash.c and geohash_helper.c compute it: what the geo commands work on.
+
+A position is stored as a sorted-set score: the longitude and latitude,
+each cut into 2**26 steps (latitude only within +-85.05112878, as Web
+Mercator), their bits interleaved into a 52-bit integer. A search picks a
+cell size from the radius, takes the cell holding the centre and its eight
+neighbours, and reads each cell as one score range of the sorted set; only
+the points found there are measured. Every step is the same IEEE double
+arithmetic as Redis's C (x86-64, no fused multiply-add), in the same order,
+so that positions, distances and the points a search finds agree to the bit.
+"""
+import math
+
+STEP_MAX = 26  # bits per coordinate: 52 in all
+LONG_MIN, LONG_MAX = -180.0, 180.0
+LAT_MIN, LAT_MAX = -85.05112878, 85.05112878
+EARTH_RADIUS_IN_METERS = 6372797.560856
+MERCATOR_MAX = 20037726.37
+D_R = math.pi / 180.0
+
+_U64 = (1 << 64) - 1
+_EVEN = 0x5555555555555555
+_ODD = 0xAAAAAAAAAAAAAAAA
+_INT64_INDEFINITE = 1 << 63  # what x86-64's cvttsd2si gives for a double outside int64 (and NaN)
+
+# Where the coordinate ranges are: Redis's ranges for storage, and the standard geohash's for GEOHASH.
+WGS84 = ((LONG_MIN, LONG_MAX), (LAT_MIN, LAT_MAX))
+STANDARD = ((-180.0, 180.0), (-90.0, 90.0))
+
+
+# ------------------------------------------------------------------ bits
+
+
+def _spread(value):
+    """The low 32 bits of value moved to the even bit positions (interleave64's half)."""
+    value = (value | (value << 16)) & 0x0000FFFF0000FFFF
+    value = (value | (value << 8)) & 0x00FF00FF00FF00FF
+    value = (value | (value << 4)) & 0x0F0F0F0F0F0F0F0F
+    value = (value | (value << 2)) & 0x3333333333333333
+    return (value | (value << 1)) & _EVEN
+
+
+def _squeeze(value):
+    """The even bits of a 64-bit value packed into its low 32 (deinterleave64's half)."""
+    value &= _EVEN
+    value = (value | (value >> 1)) & 0x3333333333333333
+    value = (value | (value >> 2)) & 0x0F0F0F0F0F0F0F0F
+    value = (value | (value >> 4)) & 0x00FF00FF00FF00FF
+    value = (value | (value >> 8)) & 0x0000FFFF0000FFFF
+    return (value | (value >> 16)) & 0x00000000FFFFFFFF
+
+
+def score_bits(score):
+    """C's (uint64_t)score as gcc compiles it on x86-64: a truncation, wrapping below zero, and
+    cvttsd2si's 0x8000000000000000 for what fits no int64 (0 once past 2**64)."""
+    if score != score or score <= -9223372036854775808.0:
+        return _INT64_INDEFINITE
+    if score < 9223372036854775808.0:
+        return int(score) & _U64
+    high = score - 9223372036854775808.0
+    if high >= 9223372036854775808.0:
+        return 0  # indefinite, with its top bit flipped back
+    return int(high) ^ _INT64_INDEFINITE
+
+
+# ------------------------------------------------------------------ cells
+
+
+def encode(longitude, latitude, step=STEP_MAX, ranges=WGS84):
+    """geohashEncode: the cell (bits) of step bits per coordinate holding the point, or None
+    outside Redis's limits or the ranges."""
+    (long_min, long_max), (lat_min, lat_max) = ranges
+    if not (LONG_MIN <= longitude <= LONG_MAX and LAT_MIN <= latitude <= LAT_MAX):
+        return None
+    if not (lat_min <= latitude <= lat_max and long_min <= longitude <= long_max):
+        return None
+    lat_offset = (latitude - lat_min) / (lat_max - lat_min) * float(1 << step)
+    long_offset = (longitude - long_min) / (long_max - long_min) * float(1 << step)
+    return _spread(int(lat_offset) & 0xFFFFFFFF) | (_spread(int(long_offset) & 0xFFFFFFFF) << 1)
+
+
+def area(bits, step, ranges=WGS84):
+    """geohashDecode: the cell's (long_min, long_max, lat_min, lat_max)."""
+    (long_min, long_max), (lat_min, lat_max) = ranges
+    lat_scale, long_scale = lat_max - lat_min, long_max - long_min
+    cells = float(1 << step)
+    ilato, ilono = _squeeze(bits), _squeeze(bits >> 1)
+    return (long_min + (ilono * 1.0 / cells) * long_scale,
+            long_min + (((ilono + 1) & 0xFFFFFFFF) * 1.0 / cells) * long_scale,
+            lat_min + (ilato * 1.0 / cells) * lat_scale,
+            lat_min + (((ilato + 1) & 0xFFFFFFFF) * 1.0 / cells) * lat_scale)
+
+
+def decode_score(score):
+    """A member's (longitude, latitude): the centre of the 52-bit cell its score names, kept within
+    the limits (geohashDecodeToLongLatWGS84 of (uint64_t)score). Any score decodes."""
+    bits = score_bits(score)
+    ilato, ilono = _squeeze(bits), _squeeze(bits >> 1)
+    long_lo = -180.0 + (ilono * 1.0 / 67108864.0) * 360.0
+    long_hi = -180.0 + (((ilono + 1) & 0xFFFFFFFF) * 1.0 / 67108864.0) * 360.0
+    lat_lo = LAT_MIN + (ilato * 1.0 / 67108864.0) * _LAT_SCALE
+    lat_hi = LAT_MIN + (((ilato + 1) & 0xFFFFFFFF) * 1.0 / 67108864.0) * _LAT_SCALE
+    longitude = min(max((long_lo + long_hi) / 2, LONG_MIN), LONG_MAX)
+    latitude = min(max((lat_lo + lat_hi) / 2, LAT_MIN), LAT_MAX)
+    return longitude, latitude
+
+
+_LAT_SCALE = LAT_MAX - LAT_MIN
+
+
+def score_of(longitude, latitude):
+    """GEOADD's score for a point within the limits: its 52-bit cell, as the double ZADD reads."""
+    return float(encode(longitude, latitude))
+
+
+def standard_geohash(score):
+    """GEOHASH's 11 characters: the position re-encoded in the standard -90..90 latitude range."""
+    longitude, latitude = decode_score(score)
+    bits = encode(longitude, latitude, STEP_MAX, STANDARD)
+    digits = [_BASE32[(bits >> (52 - (index + 1) * 5)) & 0x1F] for index in range(10)]
+    return bytes(digits) + b"0"  # 52 bits fill ten characters and two bits: the eleventh is taken as zero
+
+
+_BASE32 = b"0123456789bcdefghjkmnpqrstuvwxyz"
+
+
+def _move_x(bits, step, direction):
+    if not direction:
+        return bits
+    x, y = bits & _ODD, bits & _EVEN
+    zz = _EVEN >> (64 - step * 2)
+    if direction > 0:
+        x = (x + zz + 1) & _U64
+    else:
+        x = ((x | zz) - (zz + 1)) & _U64
+    return (x & (_ODD >> (64 - step * 2))) | y
+
+
+def _move_y(bits, step, direction):
+    if not direction:
+        return bits
+    x, y = bits & _ODD, bits & _EVEN
+    zz = _ODD >> (64 - step * 2)
+    if direction > 0:
+        y = (y + zz + 1) & _U64
+    else:
+        y = ((y | zz) - (zz + 1)) & _U64
+    return x | (y & (_EVEN >> (64 - step * 2)))
+
+
+# The order membersOfAllNeighbors visits the cells in: the centre, then N, S, E, W, NE, NW, SE, SW.
+_NEIGHBOURS = ((0, 1), (0, -1), (1, 0), (-1, 0), (1, 1), (-1, 1), (1, -1), (-1, -1))
+
+
+def neighbours(bits, step):
+    """geohashNeighbors, in _NEIGHBOURS's order."""
+    return [_move_y(_move_x(bits, step, dx), step, dy) for dx, dy in _NEIGHBOURS]
+
+
+# ------------------------------------------------------------------ distances
+
+
+def lat_distance(lat1, lat2):
+    """geohashGetLatDistance: along a meridian, where the haversine reduces to the angle."""
+    return EARTH_RADIUS_IN_METERS * abs(lat2 * D_R - lat1 * D_R)
+
+
+def distance(lon1, lat1, lon2, lat2):
+    """geohashGetDistance: the haversine great-circle distance in meters (a meridian's shortcut
+    when the longitudes' sine is zero)."""
+    v = math.sin((lon2 * D_R - lon1 * D_R) / 2)
+    if v == 0.0:
+        return lat_distance(lat1, lat2)
+    lat1r, lat2r = lat1 * D_R, lat2 * D_R
+    u = math.sin((lat2r - lat1r) / 2)
+    root = math.sqrt(u * u + math.cos(lat1r) * math.cos(lat2r) * v * v)
+    return 2.0 * EARTH_RADIUS_IN_METERS * (math.asin(root) if root <= 1.0 else NEGATIVE_NAN)
+
+
+NEGATIVE_NAN = -math.nan  # what glibc's asin answers past 1: x86's default NaN, sign bit set
+
+
+def format_distance(meters):
+    """A distance as Redis replies it: "%.4f" (glibc spells a NaN with its sign)."""
+    if meters != meters:
+        return b"-nan" if math.copysign(1.0, meters) < 0 else b"nan"
+    return b"%.4f" % meters
+
+
+def format_coordinate(value):
+    """A coordinate as addReplyHumanLongDouble: "%.17Lf" of the double, trailing zeros and '.' dropped."""
+    text = (b"%.17f" % value).rstrip(b"0").rstrip(b".")
+    return b"0" if text == b"-0" else text
+
+
+# ------------------------------------------------------------------ searching
+
+
+class Shape:
+    """Redis's GeoShape: a circle (radius) or a box (width, height) around a centre, its sizes in a
+    unit that is conversion meters."""
+
+    __slots__ = ("longitude", "latitude", "conversion", "radius", "width", "height")
+
+    def __init__(self, longitude, latitude, conversion, radius=None, width=None, height=None):
+        self.longitude, self.latitude, self.conversion = longitude, latitude, conversion
+        self.radius, self.width, self.height = radius, width, height
+
+    def bounds(self):
+        """geohashBoundingBox: (min_lon, min_lat, max_lon, max_lat), the longitudes measured at the
+        edge nearer the pole."""
+        circle = self.radius is not None
+        height = self.conversion * (self.radius if circle else self.height / 2)
+        width = self.conversion * (self.radius if circle else self.width / 2)
+        longitude, latitude = self.longitude, self.latitude
+        lat_delta = height / EARTH_RADIUS_IN_METERS / D_R
+        long_delta_top = width / EARTH_RADIUS_IN_METERS / math.cos((latitude + lat_delta) * D_R) / D_R
+        long_delta_bottom = width / EARTH_RADIUS_IN_METERS / math.cos((latitude - lat_delta) * D_R) / D_R
+        long_delta = long_delta_bottom if latitude < 0 else long_delta_top
+        return longitude - long_delta, latitude - lat_delta, longitude + long_delta, latitude + lat_delta
+
+    def reach(self):
+        """The meters from the centre to the farthest edge (a box's corner), which sizes the cells."""
+        if self.radius is not None:
+            return self.radius * self.conversion
+        return math.sqrt((self.width / 2) * (self.width / 2) + (self.height / 2) * (self.height / 2)) * self.conversion
+
+
+def estimate_step(range_meters, latitude):
+    """geohashEstimateStepsByRadius: the cell size (bits per coordinate) a search of this reach starts from."""
+    if range_meters == 0:
+        return 26
+    step = 1
+    while range_meters < MERCATOR_MAX:
+        range_meters *= 2
+        step += 1
+    step -= 2
+    if latitude > 66 or latitude < -66:
+        step -= 1
+        if latitude > 80 or latitude < -80:
+            step -= 1
+    return min(max(step, 1), 26)
+
+
+def _cells_around(longitude, latitude, step):
+    centre = encode(longitude, latitude, step)
+    return centre, neighbours(centre, step)
+
+
+def score_ranges(shape):
+    """geohashCalculateAreasByShapeWGS84 and membersOfAllNeighbors' walk: the [min, max) score ranges
+    of the cells to read, in Redis's order. The centre's cell and its eight neighbours, one step
+    bigger if a neighbour falls short of the shape's bounds; the neighbours wholly outside the
+    bounds left out, and a cell equal to the one read just before it skipped (as Redis does, never
+    right after the centre)."""
+    min_lon, min_lat, max_lon, max_lat = shape.bounds()
+    longitude, latitude = shape.longitude, shape.latitude
+    step = estimate_step(shape.reach(), latitude)
+    centre, around = _cells_around(longitude, latitude, step)
+    north, south, east, west = (area(cell, step) for cell in around[:4])
+    if step > 1 and (north[3] < max_lat or south[2] > min_lat or east[1] < max_lon or west[0] > min_lon):
+        step -= 1
+        centre, around = _cells_around(longitude, latitude, step)
+    cells = [centre] + around
+    if step >= 2:
+        long_lo, long_hi, lat_lo, lat_hi = area(centre, step)
+        skipped = set()
+        if lat_lo < min_lat:
+            skipped.update((2, 8, 7))  # S, SW, SE
+        if lat_hi > max_lat:
+            skipped.update((1, 5, 6))  # N, NE, NW
+        if long_lo < min_lon:
+            skipped.update((4, 8, 6))  # W, SW, NW
+        if long_hi > max_lon:
+            skipped.update((3, 7, 5))  # E, SE, NE
+        cells = [None if index in skipped else cell for index, cell in enumerate(cells)]
+    shift = 52 - step * 2
+    ranges, last = [], None
+    for index, cell in enumerate(cells):
+        if cell is None or (last and cell == cells[last]):
+            continue
+        ranges.append((float(cell << shift), float((cell + 1) << shift)))
+        last = index
+    return ranges
+
+
+def find(order, shape, limit=0):
+    """The points of a sorted set's (score, member) order within the shape, as Redis's geoArray:
+    [distance in meters, longitude, latitude, score, member] in the order the cells were read,
+    each cell's points by score. With a limit (COUNT ANY) it stops once it has that many."""
+    found = []
+    circle = shape.radius is not None
+    x, y = shape.longitude, shape.latitude
+    if circle:
+        radius = shape.radius * shape.conversion
+    else:
+        half_width = shape.width * shape.conversion / 2
+        half_height = shape.height * shape.conversion / 2
+    for low, high in score_ranges(shape):
+        if limit and len(found) >= limit:
+            break
+        for score, member in order.islice(order.bisect_left((low,)), order.bisect_left((high,))):
+            longitude, latitude = decode_score(score)
+            if circle:
+                meters = distance(x, y, longitude, latitude)
+                if meters > radius:
+                    continue
+            else:
+                if lat_distance(latitude, y) > half_height or distance(longitude, latitude, x, latitude) > half_width:
+                    continue
+                meters = distance(x, y, longitude, latitude)
+            found.append([meters, longitude, latitude, score, member])
+            if limit and len(found) >= limit:
+                break
+    return found
+
+
+# ------------------------------------------------------------------ ordering
+
+
+def _ascending(a, b):
+    """sort_gp_asc: by distance, a NaN below everything (the comparator's last branch)."""
+    return 1 if a[0] > b[0] else 0 if a[0] == b[0] else -1
+
+
+def _descending(a, b):
+    return -_ascending(a, b)
+
+
+def sort_points(points, descending, returned):
+    """Order found points by distance as Redis does: glibc's qsort (a stable merge sort) when all of
+    them are returned, its own pqsort, a partial quicksort that is not stable, for the first
+    `returned` of them otherwise; ties therefore come out exactly as they do there."""
+    compare = _descending if descending else _ascending
+    if returned < len(points):
+        _partial_quicksort(points, 0, len(points), compare, 0, returned - 1)
+    elif any(point[0] != point[0] for point in points):
+        points[:] = _merge_sort(points, compare)
+    else:
+        points.sort(key=lambda point: point[0], reverse=descending)  # stable, as the merge sort is
+
+
+def _merge_sort(items, compare):
+    """glibc's msort: halves (the first n // 2), each sorted, merged taking the left on a tie."""
+    if len(items) <= 1:
+        return items
+    middle = len(items) // 2
+    left, right = _merge_sort(items[:middle], compare), _merge_sort(items[middle:], compare)
+    merged, i, j = [], 0, 0
+    while i < len(left) and j < len(right):
+        if compare(left[i], right[j]) <= 0:
+            merged.append(left[i])
+            i += 1
+        else:
+            merged.append(right[j])
+            j += 1
+    return merged + left[i:] + right[j:]
+
+
+def _median_of_three(items, a, b, c, compare):
+    if compare(items[a], items[b]) < 0:
+        return b if compare(items[b], items[c]) < 0 else (c if compare(items[a], items[c]) < 0 else a)
+    return b if compare(items[b], items[c]) > 0 else (a if compare(items[a], items[c]) < 0 else c)
+
+
+def _insertion_sort(items, start, count, compare):
+    for middle in range(start + 1, start + count):
+        low = middle
+        while low > start and compare(items[low - 1], items[low]) > 0:
+            items[low - 1], items[low] = items[low], items[low - 1]
+            low -= 1
+
+
+def _swap_runs(items, a, b, count):
+    for offset in range(count):
+        items[a + offset], items[b + offset] = items[b + offset], items[a + offset]
+
+
+def _partial_quicksort(items, start, count, compare, left, right):
+    """Redis's pqsort.c (NetBSD's Bentley-McIlroy qsort) on items[start:start + count], recursing
+    only into the parts that hold a position in [left, right]."""
+    while True:
+        if count < 7:
+            _insertion_sort(items, start, count, compare)
+            return
+        middle = start + count // 2
+        if count > 7:
+            low, high = start, start + count - 1
+            if count > 40:
+                step = count // 8
+                low = _median_of_three(items, low, low + step, low + 2 * step, compare)
+                middle = _median_of_three(items, middle - step, middle, middle + step, compare)
+                high = _median_of_three(items, high - 2 * step, high - step, high, compare)
+            middle = _median_of_three(items, low, middle, high, compare)
+        items[start], items[middle] = items[middle], items[start]
+        pivot = items[start]
+        pa = pb = start + 1
+        pc = pd = start + count - 1
+        swapped = False
+        while True:
+            while pb <= pc:
+                result = compare(items[pb], pivot)
+                if result > 0:
+                    break
+                if result == 0:
+                    swapped = True
+                    items[pa], items[pb] = items[pb], items[pa]
+                    pa += 1
+                pb += 1
+            while pb <= pc:
+                result = compare(items[pc], pivot)
+                if result < 0:
+                    break
+                if result == 0:
+                    swapped = True
+                    items[pc], items[pd] = items[pd], items[pc]
+                    pd -= 1
+                pc -= 1
+            if pb > pc:
+                break
+            items[pb], items[pc] = items[pc], items[pb]
+            swapped = True
+            pb += 1
+            pc -= 1
+        if not swapped:
+            _insertion_sort(items, start, count, compare)
+            return
+        end = start + count
+        run = min(pa - start, pb - pa)
+        _swap_runs(items, start, pb - run, run)
+        run = min(pd - pc, end - pd - 1)
+        _swap_runs(items, pb, end - run, run)
+        run = pb - pa
+        if run > 1 and not _outside(start, start + run - 1, left, right):
+            _partial_quicksort(items, start, run, compare, left, right)
+        run = pd - pc
+        if run <= 1:
+            return
+        start, count = end - run, run
+        if _outside(start, start + run - 1, left, right):
+            return
+
+
+def _outside(first, last, left, right):
+    """Whether the wanted positions [left, right] all lie before or after [first, last]."""
+    return (left < first and right < first) or (left > last and right > last)
