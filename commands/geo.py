@@ -75,25 +75,21 @@ def _member_position(zset, member):
 # ------------------------------------------------------------------ adding and reading positions
 
 
-_GEOADD_FLAGS = {b"nx": b"NX", b"xx": b"XX", b"ch": b"CH"}
-
-
 def geoadd(session, key, *arguments):
     """GEOADD key [NX|XX] [CH] longitude latitude member [longitude latitude member ...]"""
-    flags = []
     index = 0
-    while index < len(arguments) and keyword(arguments[index]) in _GEOADD_FLAGS:
-        flags.append(_GEOADD_FLAGS[keyword(arguments[index])])
+    while index < len(arguments) and keyword(arguments[index]) in (b"nx", b"xx", b"ch"):
         index += 1
-    triples = arguments[index:]
-    if len(triples) % 3 or (b"NX" in flags and b"XX" in flags):
+    flags, triples = arguments[:index], arguments[index:]
+    words = {keyword(flag) for flag in flags}
+    if len(triples) % 3 or (b"nx" in words and b"xx" in words):
         raise ReplyError(SYNTAX)
     pairs = []
     for start in range(0, len(triples), 3):
         longitude, latitude = _lon_lat(triples[start], triples[start + 1])
         pairs += [b"%d" % geohash.encode(longitude, latitude), triples[start + 2]]
-    reply = zadd(session, key, *flags, *pairs)  # as Redis, which hands GEOADD over to ZADD
-    session.propagate([b"ZADD", key, *flags, *pairs])
+    reply = zadd(session, key, *flags, *pairs)  # as Redis, which hands GEOADD over to ZADD, and logs that
+    session.propagate([b"zadd", key, *flags, *pairs])
     return reply
 
 
@@ -236,7 +232,7 @@ def _search(session, key, first, options, kind, read_only=False, store=None):
     if search.store is None:
         session.propagate()  # a plain read: nothing for the AOF
     if zset is None:
-        return [] if search.store is None else store_result(session, search.store, ZSet())
+        return [] if search.store is None else _store(session, search.store, {})
     if search.count and search.descending is None and not search.any:
         search.descending = False  # COUNT returns the nearest
     points = geohash.find(zset.order, search.shape, search.count if search.any else 0)
@@ -248,8 +244,15 @@ def _search(session, key, first, options, kind, read_only=False, store=None):
     if search.store is not None:
         scores = {member: meters / conversion if search.store_dist else score
                   for meters, _, _, score, member in points}
-        return store_result(session, search.store, ZSet.from_scores(scores, listpack_limits(session)))
+        return _store(session, search.store, scores)
     return [_point_reply(search, point, conversion) for point in points]
+
+
+def _store(session, destination, scores):
+    """STORE, STOREDIST, GEOSEARCHSTORE: the result replaces destination, an empty one deletes it."""
+    if not scores and session.db.lookup(destination, touch=False) is None:
+        session.propagate()  # nothing changed: nothing for the AOF, as Redis logs nothing
+    return store_result(session, destination, ZSet.from_scores(scores, listpack_limits(session)))
 
 
 def _point_reply(search, point, conversion):

@@ -9,7 +9,7 @@ import math
 import random
 
 from commands import Command, table
-from commands.arguments import scan_options
+from commands.arguments import keyword, scan_options
 from commands.zset_ranges import (LONG_MAX, int_in_range, lex_range, reply_pairs, score_range, timeout_seconds,
                                   to_score)
 from errors import (COUNT_NOT_POSITIVE, INVALID_CURSOR, LIMIT_NEGATIVE, MUST_BE_POSITIVE, NUMKEYS_NOT_POSITIVE,
@@ -42,8 +42,8 @@ def _zadd(session, key, arguments, flags):
     """ZADD and ZINCRBY, as Redis's zaddGenericCommand: flags first, then score member pairs."""
     flags = set(flags)
     index = 0
-    while index < len(arguments) and arguments[index].lower() in _ZADD_FLAGS:
-        flags.add(arguments[index].lower())
+    while index < len(arguments) and keyword(arguments[index]) in _ZADD_FLAGS:
+        flags.add(keyword(arguments[index]))
         index += 1
     pairs = arguments[index:]
     nx, xx, gt, lt, incr = b"nx" in flags, b"xx" in flags, b"gt" in flags, b"lt" in flags, b"incr" in flags

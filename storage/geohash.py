@@ -174,17 +174,19 @@ def distance(lon1, lat1, lon2, lat2):
     lat1r, lat2r = lat1 * D_R, lat2 * D_R
     u = math.sin((lat2r - lat1r) / 2)
     root = math.sqrt(u * u + math.cos(lat1r) * math.cos(lat2r) * v * v)
-    return 2.0 * EARTH_RADIUS_IN_METERS * (math.asin(root) if root <= 1.0 else NEGATIVE_NAN)
-
-
-NEGATIVE_NAN = -math.nan  # what glibc's asin answers past 1: x86's default NaN, sign bit set
+    return 2.0 * EARTH_RADIUS_IN_METERS * (math.asin(root) if root <= 1.0 else math.nan)  # C's asin: NaN past 1
 
 
 def format_distance(meters):
-    """A distance as Redis replies it: "%.4f" (glibc spells a NaN with its sign)."""
-    if meters != meters:
-        return b"-nan" if math.copysign(1.0, meters) < 0 else b"nan"
-    return b"%.4f" % meters
+    """A distance as Redis 7.0.15 replies it (fixedpoint_d2string): llrint(meters * 10000), ties to even,
+    printed with four decimals; what llrint cannot convert (a NaN) comes out as LLONG_MIN."""
+    scaled = meters * 10000.0
+    units = round(scaled) if -_TWO_63 <= scaled < _TWO_63 else -(1 << 63)
+    whole, fraction = divmod(abs(units), 10000)
+    return b"%s%d.%04d" % (b"-" if units < 0 else b"", whole, fraction)
+
+
+_TWO_63 = 2.0 ** 63
 
 
 def format_coordinate(value):
@@ -214,8 +216,8 @@ class Shape:
         width = self.conversion * (self.radius if circle else self.width / 2)
         longitude, latitude = self.longitude, self.latitude
         lat_delta = height / EARTH_RADIUS_IN_METERS / D_R
-        long_delta_top = width / EARTH_RADIUS_IN_METERS / math.cos((latitude + lat_delta) * D_R) / D_R
-        long_delta_bottom = width / EARTH_RADIUS_IN_METERS / math.cos((latitude - lat_delta) * D_R) / D_R
+        long_delta_top = width / EARTH_RADIUS_IN_METERS / _cos((latitude + lat_delta) * D_R) / D_R
+        long_delta_bottom = width / EARTH_RADIUS_IN_METERS / _cos((latitude - lat_delta) * D_R) / D_R
         long_delta = long_delta_bottom if latitude < 0 else long_delta_top
         return longitude - long_delta, latitude - lat_delta, longitude + long_delta, latitude + lat_delta
 
@@ -224,6 +226,11 @@ class Shape:
         if self.radius is not None:
             return self.radius * self.conversion
         return math.sqrt((self.width / 2) * (self.width / 2) + (self.height / 2) * (self.height / 2)) * self.conversion
+
+
+def _cos(angle):
+    """C's cos, which answers NaN for an infinite angle (an infinite radius) where Python's raises."""
+    return math.cos(angle) if math.isfinite(angle) else math.nan
 
 
 def estimate_step(range_meters, latitude):
