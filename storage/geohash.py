@@ -10,6 +10,9 @@ arithmetic as Redis's C (x86-64, no fused multiply-add), in the same order,
 so that positions, distances and the points a search finds agree to the bit.
 """
 import math
+from itertools import chain
+
+from storage.pqsort import merge_sort, pqsort
 
 STEP_MAX = 26  # bits per coordinate: 52 in all
 LONG_MIN, LONG_MAX = -180.0, 180.0
@@ -254,12 +257,12 @@ def _cells_around(longitude, latitude, step):
     return centre, neighbours(centre, step)
 
 
-def score_ranges(shape):
-    """geohashCalculateAreasByShapeWGS84 and membersOfAllNeighbors' walk: the [min, max) score ranges
-    of the cells to read, in Redis's order. The centre's cell and its eight neighbours, one step
-    bigger if a neighbour falls short of the shape's bounds; the neighbours wholly outside the
-    bounds left out, and a cell equal to the one read just before it skipped (as Redis does, never
-    right after the centre)."""
+def search_cells(shape):
+    """geohashCalculateAreasByShapeWGS84 and membersOfAllNeighbors' walk: the (bits, step) cells to
+    read, in Redis's order. The centre's cell and its eight neighbours, one step bigger if a
+    neighbour falls short of the shape's bounds; the neighbours wholly outside the bounds left out,
+    and a cell equal to the one read just before it skipped (as Redis does, never right after the
+    centre)."""
     min_lon, min_lat, max_lon, max_lat = shape.bounds()
     longitude, latitude = shape.longitude, shape.latitude
     step = estimate_step(shape.reach(), latitude)
@@ -281,35 +284,140 @@ def score_ranges(shape):
         if long_hi > max_lon:
             skipped.update((3, 7, 5))  # E, SE, NE
         cells = [None if index in skipped else cell for index, cell in enumerate(cells)]
-    shift = 52 - step * 2
-    ranges, last = [], None
+    visited, last = [], None
     for index, cell in enumerate(cells):
         if cell is None or (last and cell == cells[last]):
             continue
-        ranges.append((float(cell << shift), float((cell + 1) << shift)))
+        visited.append((cell, step))
         last = index
-    return ranges
+    return visited
+
+
+# How much wider than the shape a cell must stay clear of it to be left unread: relative and in meters, far
+# above the rounding of any of the double computations involved (about 1e-8 at worst, near antipodes).
+_SLACK_RATIO, _SLACK_METERS = 1e-6, 1.0
+_SMALL_CELL = 48  # entries; a cell holding more is cut into quarters, and those wholly outside are skipped
+
+
+def _gap(value, low, high):
+    """Degrees from a longitude to the nearest of [low, high], either way round the globe."""
+    if low <= value <= high:
+        return 0.0
+    if value < low:
+        return min(low - value, value + 360.0 - high, 180.0)
+    return min(value - high, low + 360.0 - value, 180.0)
+
+
+def _outside_test(shape):
+    """A test of a cell's area: True only if no point in it can be within the shape as Redis measures it.
+
+    It bounds the distance from below (the haversine of the latitude gap and of the longitude gap at
+    the cell's poleward edge, where meridians are closest), so a cell it rules out holds only points
+    Redis rejects: skipping it changes nothing but the work.
+    """
+    x, y = shape.longitude, shape.latitude
+    cos_centre = math.cos(y * D_R)
+    circle = shape.radius is not None
+    if circle:
+        reach = shape.radius * shape.conversion * (1 + _SLACK_RATIO) + _SLACK_METERS
+    else:
+        half_width = shape.width * shape.conversion / 2 * (1 + _SLACK_RATIO) + _SLACK_METERS
+        half_height = shape.height * shape.conversion / 2 * (1 + _SLACK_RATIO) + _SLACK_METERS
+
+    def outside(cell_area):
+        long_lo, long_hi, lat_lo, lat_hi = cell_area
+        lat_gap = lat_lo - y if y < lat_lo else y - lat_hi if y > lat_hi else 0.0
+        cos_edge = math.cos(min(max(abs(lat_lo), abs(lat_hi)), 90.0) * D_R)
+        across = math.sin(_gap(x, long_lo, long_hi) * D_R / 2)
+        if circle:
+            along = math.sin(lat_gap * D_R / 2)
+            haversine = along * along + cos_centre * cos_edge * across * across
+            return 2.0 * EARTH_RADIUS_IN_METERS * math.asin(math.sqrt(min(haversine, 1.0))) > reach
+        return (EARTH_RADIUS_IN_METERS * lat_gap * D_R > half_height
+                or 2.0 * EARTH_RADIUS_IN_METERS * math.asin(min(cos_edge * across, 1.0)) > half_width)
+    return outside
+
+
+def _spans(order, cell, step, outside, spans, depth=4):
+    """Append the [start, stop) index spans of order to read for one cell, in score order: a big cell
+    is cut into its four quarters (a quarter is the cell's score range cut in four, so the order of
+    what is read stays Redis's) and the quarters wholly outside the shape are left out."""
+    shift = 52 - step * 2
+    start = order.bisect_left((float(cell << shift),))
+    stop = order.bisect_left((float((cell + 1) << shift),))
+    if start == stop:
+        return
+    if stop - start > _SMALL_CELL and step < STEP_MAX and depth:
+        for quarter in range(4):
+            child = cell << 2 | quarter
+            if not outside(area(child, step + 1)):
+                _spans(order, child, step + 1, outside, spans, depth - 1)
+    elif spans and spans[-1][1] == start:
+        spans[-1] = (spans[-1][0], stop)
+    else:
+        spans.append((start, stop))
+
+
+def _halves():
+    """A table of 16-bit chunks to their even bits, plus their odd bits shifted to bit 32: four look-ups
+    deinterleave a score. Built on the first search."""
+    if not _HALVES:
+        _HALVES.extend(_squeeze(chunk) | _squeeze(chunk >> 1) << 32 for chunk in range(1 << 16))
+    return _HALVES
+
+
+_HALVES = []
 
 
 def find(order, shape, limit=0):
     """The points of a sorted set's (score, member) order within the shape, as Redis's geoArray:
     [distance in meters, longitude, latitude, score, member] in the order the cells were read,
-    each cell's points by score. With a limit (COUNT ANY) it stops once it has that many."""
+    each cell's points by score. With a limit (COUNT ANY) it stops once it has that many.
+
+    The loop is decode_score and distance inlined (the same operations in the same order), since it
+    runs once for every point in the cells.
+    """
     found = []
-    circle = shape.radius is not None
     x, y = shape.longitude, shape.latitude
+    circle = shape.radius is not None
     if circle:
         radius = shape.radius * shape.conversion
     else:
         half_width = shape.width * shape.conversion / 2
         half_height = shape.height * shape.conversion / 2
-    for low, high in score_ranges(shape):
+    outside = _outside_test(shape)
+    halves, sin, cos, sqrt, asin = _halves(), math.sin, math.cos, math.sqrt, math.asin
+    lon1r, lat1r, cos1 = x * D_R, y * D_R, math.cos(y * D_R)
+    two_r, scale = 2.0 * EARTH_RADIUS_IN_METERS, _LAT_SCALE
+    for cell, step in search_cells(shape):
         if limit and len(found) >= limit:
             break
-        for score, member in order.islice(order.bisect_left((low,)), order.bisect_left((high,))):
-            longitude, latitude = decode_score(score)
+        if outside(area(cell, step)):
+            continue
+        spans = []
+        _spans(order, cell, step, outside, spans)
+        for score, member in chain.from_iterable(order.islice(start, stop) for start, stop in spans):
+            bits = int(score) if 0.0 <= score < 9.2e18 else score_bits(score)
+            halves_of = (halves[bits & 0xFFFF] | halves[(bits >> 16) & 0xFFFF] << 8
+                         | halves[(bits >> 32) & 0xFFFF] << 16 | halves[bits >> 48] << 24)
+            ilato, ilono = halves_of & 0xFFFFFFFF, halves_of >> 32
+            longitude = ((-180.0 + ilono / 67108864.0 * 360.0)
+                         + (-180.0 + ((ilono + 1) & 0xFFFFFFFF) / 67108864.0 * 360.0)) / 2
+            latitude = ((LAT_MIN + ilato / 67108864.0 * scale)
+                        + (LAT_MIN + ((ilato + 1) & 0xFFFFFFFF) / 67108864.0 * scale)) / 2
+            if not -180.0 <= longitude <= 180.0:
+                longitude = 180.0 if longitude > 180.0 else -180.0
+            if not LAT_MIN <= latitude <= LAT_MAX:
+                latitude = LAT_MAX if latitude > LAT_MAX else LAT_MIN
             if circle:
-                meters = distance(x, y, longitude, latitude)
+                v = sin((longitude * D_R - lon1r) / 2)
+                if v == 0.0:
+                    meters = EARTH_RADIUS_IN_METERS * abs(latitude * D_R - lat1r)
+                else:
+                    lat2r = latitude * D_R
+                    u = sin((lat2r - lat1r) / 2)
+                    root = sqrt(u * u + cos1 * cos(lat2r) * v * v)
+                    meters = two_r * (asin(root) if root <= 1.0 else math.nan)
                 if meters > radius:
                     continue
             else:
@@ -336,118 +444,12 @@ def _descending(a, b):
 
 def sort_points(points, descending, returned):
     """Order found points by distance as Redis does: glibc's qsort (a stable merge sort) when all of
-    them are returned, its own pqsort, a partial quicksort that is not stable, for the first
-    `returned` of them otherwise; ties therefore come out exactly as they do there."""
+    them are returned, its own pqsort (not stable) for the first `returned` of them otherwise; ties
+    therefore come out exactly as they do there."""
     compare = _descending if descending else _ascending
     if returned < len(points):
-        _partial_quicksort(points, 0, len(points), compare, 0, returned - 1)
+        pqsort(points, compare, 0, returned - 1)
     elif any(point[0] != point[0] for point in points):
-        points[:] = _merge_sort(points, compare)
+        points[:] = merge_sort(points, compare)  # a NaN distance: only the comparator's own order will do
     else:
         points.sort(key=lambda point: point[0], reverse=descending)  # stable, as the merge sort is
-
-
-def _merge_sort(items, compare):
-    """glibc's msort: halves (the first n // 2), each sorted, merged taking the left on a tie."""
-    if len(items) <= 1:
-        return items
-    middle = len(items) // 2
-    left, right = _merge_sort(items[:middle], compare), _merge_sort(items[middle:], compare)
-    merged, i, j = [], 0, 0
-    while i < len(left) and j < len(right):
-        if compare(left[i], right[j]) <= 0:
-            merged.append(left[i])
-            i += 1
-        else:
-            merged.append(right[j])
-            j += 1
-    return merged + left[i:] + right[j:]
-
-
-def _median_of_three(items, a, b, c, compare):
-    if compare(items[a], items[b]) < 0:
-        return b if compare(items[b], items[c]) < 0 else (c if compare(items[a], items[c]) < 0 else a)
-    return b if compare(items[b], items[c]) > 0 else (a if compare(items[a], items[c]) < 0 else c)
-
-
-def _insertion_sort(items, start, count, compare):
-    for middle in range(start + 1, start + count):
-        low = middle
-        while low > start and compare(items[low - 1], items[low]) > 0:
-            items[low - 1], items[low] = items[low], items[low - 1]
-            low -= 1
-
-
-def _swap_runs(items, a, b, count):
-    for offset in range(count):
-        items[a + offset], items[b + offset] = items[b + offset], items[a + offset]
-
-
-def _partial_quicksort(items, start, count, compare, left, right):
-    """Redis's pqsort.c (NetBSD's Bentley-McIlroy qsort) on items[start:start + count], recursing
-    only into the parts that hold a position in [left, right]."""
-    while True:
-        if count < 7:
-            _insertion_sort(items, start, count, compare)
-            return
-        middle = start + count // 2
-        if count > 7:
-            low, high = start, start + count - 1
-            if count > 40:
-                step = count // 8
-                low = _median_of_three(items, low, low + step, low + 2 * step, compare)
-                middle = _median_of_three(items, middle - step, middle, middle + step, compare)
-                high = _median_of_three(items, high - 2 * step, high - step, high, compare)
-            middle = _median_of_three(items, low, middle, high, compare)
-        items[start], items[middle] = items[middle], items[start]
-        pivot = items[start]
-        pa = pb = start + 1
-        pc = pd = start + count - 1
-        swapped = False
-        while True:
-            while pb <= pc:
-                result = compare(items[pb], pivot)
-                if result > 0:
-                    break
-                if result == 0:
-                    swapped = True
-                    items[pa], items[pb] = items[pb], items[pa]
-                    pa += 1
-                pb += 1
-            while pb <= pc:
-                result = compare(items[pc], pivot)
-                if result < 0:
-                    break
-                if result == 0:
-                    swapped = True
-                    items[pc], items[pd] = items[pd], items[pc]
-                    pd -= 1
-                pc -= 1
-            if pb > pc:
-                break
-            items[pb], items[pc] = items[pc], items[pb]
-            swapped = True
-            pb += 1
-            pc -= 1
-        if not swapped:
-            _insertion_sort(items, start, count, compare)
-            return
-        end = start + count
-        run = min(pa - start, pb - pa)
-        _swap_runs(items, start, pb - run, run)
-        run = min(pd - pc, end - pd - 1)
-        _swap_runs(items, pb, end - run, run)
-        run = pb - pa
-        if run > 1 and not _outside(start, start + run - 1, left, right):
-            _partial_quicksort(items, start, run, compare, left, right)
-        run = pd - pc
-        if run <= 1:
-            return
-        start, count = end - run, run
-        if _outside(start, start + run - 1, left, right):
-            return
-
-
-def _outside(first, last, left, right):
-    """Whether the wanted positions [left, right] all lie before or after [first, last]."""
-    return (left < first and right < first) or (left > last and right > last)

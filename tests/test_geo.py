@@ -370,32 +370,79 @@ def test_huge_and_zero_areas(geo):
 # ------------------------------------------------------------------ beside the replies
 
 
-def test_a_small_search_reads_only_the_cells_around_it():
-    """GEOSEARCH visits the nine cells around its area, never the whole set: counted on 20,000 points."""
+class CountingOrder:
+    """A sorted set's order that counts the entries read out of it."""
+
+    def __init__(self, order):
+        self.order, self.read = order, 0
+
+    def bisect_left(self, pair):
+        return self.order.bisect_left(pair)
+
+    def islice(self, start, stop):
+        self.read += stop - start
+        return self.order.islice(start, stop)
+
+
+def every_point_of_the_cells(order, shape):
+    """What geohash.find() must find, without its shortcuts: every entry of each cell Redis reads, decoded
+    and measured by the plain decode_score() and distance()."""
+    found = []
+    x, y, conversion = shape.longitude, shape.latitude, shape.conversion
+    for cell, step in geohash.search_cells(shape):
+        shift = 52 - 2 * step
+        start, stop = order.bisect_left((float(cell << shift),)), order.bisect_left((float((cell + 1) << shift),))
+        for score, member in order.islice(start, stop):
+            longitude, latitude = geohash.decode_score(score)
+            if shape.radius is None and (geohash.lat_distance(latitude, y) > shape.height * conversion / 2 or geohash
+                                         .distance(longitude, latitude, x, latitude) > shape.width * conversion / 2):
+                continue
+            meters = geohash.distance(x, y, longitude, latitude)
+            if shape.radius is None or meters <= shape.radius * conversion:
+                found.append([meters, longitude, latitude, score, member])
+    return found
+
+
+@pytest.fixture(scope="module")
+def big_set():
+    """20,000 points: half spread over the globe, half around Rome."""
     rnd = random.Random(7)
     zset = ZSet()
     for index in range(20000):
-        score = geohash.score_of(rnd.uniform(-180, 180), rnd.uniform(-85, 85))
-        zset.add(b"p%d" % index, score, (128, 64))
+        if index % 2:
+            longitude, latitude = rnd.uniform(-180, 180), rnd.uniform(-85, 85)
+        else:
+            longitude, latitude = rnd.gauss(12.5, 2.0), max(-85.0, min(85.0, rnd.gauss(41.9, 2.0)))
+        zset.add(b"p%d" % index, geohash.score_of(longitude, latitude), (128, 64))
+    return zset
 
-    class Counting:
-        def __init__(self, order):
-            self.order, self.read = order, 0
 
-        def bisect_left(self, pair):
-            return self.order.bisect_left(pair)
+def test_a_small_search_reads_only_the_cells_around_it(big_set):
+    """GEOSEARCH visits the nine cells around its area, never the whole set, and leaves out the parts of
+    big cells that lie wholly outside the shape."""
+    order = CountingOrder(big_set.order)
+    found = geohash.find(order, geohash.Shape(-40.0, 10.0, 1000.0, radius=300.0))
+    assert 0 < len(found) <= order.read < 100  # of 20,000
+    order = CountingOrder(big_set.order)
+    found = geohash.find(order, geohash.Shape(12.5, 41.9, 1000.0, radius=100.0))
+    everything = every_point_of_the_cells(big_set.order, geohash.Shape(12.5, 41.9, 1000.0, radius=100.0))
+    assert found == everything and 500 < len(found) < order.read < 2 * len(found)
 
-        def islice(self, start, stop):
-            self.read += stop - start
-            return self.order.islice(start, stop)
 
-    order = Counting(zset.order)
-    shape = geohash.Shape(12.5, 41.9, 1000.0, radius=300.0)
-    found = geohash.find(order, shape)
-    everything = [point for point in geohash.find(Counting(zset.order), geohash.Shape(12.5, 41.9, 1000.0,
-                                                                                       radius=30000.0))]
-    assert 0 < len(found) <= order.read < 200  # the set holds 20,000
-    assert sorted(point[4] for point in found) == sorted(point[4] for point in everything if point[0] <= 300000.0)
+def test_what_a_search_finds_is_every_point_of_redis_s_cells(big_set):
+    """The shortcuts of find() (cells cut into quarters, the inlined arithmetic) change nothing it finds."""
+    rnd = random.Random(8)
+    for _ in range(300):
+        longitude, latitude = rnd.choice([(rnd.uniform(-180, 180), rnd.uniform(-85, 85)),
+                                          (rnd.gauss(12.5, 3.0), rnd.gauss(41.9, 3.0)),
+                                          (rnd.choice([-180.0, 180.0]), rnd.uniform(-85, 85)),
+                                          (rnd.uniform(-180, 180), rnd.choice([geohash.LAT_MIN, geohash.LAT_MAX]))])
+        size = rnd.choice([rnd.uniform(0, 50), rnd.uniform(0, 500), rnd.uniform(0, 5000), rnd.uniform(5000, 25000)])
+        if rnd.random() < 0.5:
+            shape = geohash.Shape(longitude, latitude, 1000.0, radius=size)
+        else:
+            shape = geohash.Shape(longitude, latitude, 1000.0, width=size, height=rnd.uniform(0, 2) * size)
+        assert geohash.find(big_set.order, shape) == every_point_of_the_cells(big_set.order, shape)
 
 
 def test_watch_sees_geo_writes(geo, server, real_redis):
