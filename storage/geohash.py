@@ -388,7 +388,7 @@ def find(order, shape, limit=0):
     outside = _outside_test(shape)
     halves, sin, cos, sqrt, asin = _halves(), math.sin, math.cos, math.sqrt, math.asin
     lon1r, lat1r, cos1 = x * D_R, y * D_R, math.cos(y * D_R)
-    two_r, scale = 2.0 * EARTH_RADIUS_IN_METERS, _LAT_SCALE
+    two_r, long_unit, lat_unit = 2.0 * EARTH_RADIUS_IN_METERS, 360.0 / 67108864.0, _LAT_SCALE / 67108864.0
     for cell, step in search_cells(shape):
         if limit and len(found) >= limit:
             break
@@ -397,18 +397,20 @@ def find(order, shape, limit=0):
         spans = []
         _spans(order, cell, step, outside, spans)
         for score, member in chain.from_iterable(order.islice(start, stop) for start, stop in spans):
-            bits = int(score) if 0.0 <= score < 9.2e18 else score_bits(score)
-            halves_of = (halves[bits & 0xFFFF] | halves[(bits >> 16) & 0xFFFF] << 8
-                         | halves[(bits >> 32) & 0xFFFF] << 16 | halves[bits >> 48] << 24)
-            ilato, ilono = halves_of & 0xFFFFFFFF, halves_of >> 32
-            longitude = ((-180.0 + ilono / 67108864.0 * 360.0)
-                         + (-180.0 + ((ilono + 1) & 0xFFFFFFFF) / 67108864.0 * 360.0)) / 2
-            latitude = ((LAT_MIN + ilato / 67108864.0 * scale)
-                        + (LAT_MIN + ((ilato + 1) & 0xFFFFFFFF) / 67108864.0 * scale)) / 2
-            if not -180.0 <= longitude <= 180.0:
-                longitude = 180.0 if longitude > 180.0 else -180.0
-            if not LAT_MIN <= latitude <= LAT_MAX:
-                latitude = LAT_MAX if latitude > LAT_MAX else LAT_MIN
+            if 0.0 <= score < 9.2e18:  # a position's score: no wrapping, no 32-bit overflow to mind
+                bits = int(score)
+                both = (halves[bits & 0xFFFF] | halves[(bits >> 16) & 0xFFFF] << 8
+                        | halves[(bits >> 32) & 0xFFFF] << 16 | halves[bits >> 48] << 24)
+                ilato, ilono = both & 0xFFFFFFFF, both >> 32
+                # (i / 2**26) * 360 is i * (360 / 2**26): dividing by a power of two rounds nothing.
+                longitude = ((-180.0 + ilono * long_unit) + (-180.0 + (ilono + 1) * long_unit)) / 2
+                latitude = ((LAT_MIN + ilato * lat_unit) + (LAT_MIN + (ilato + 1) * lat_unit)) / 2
+                if not -180.0 <= longitude <= 180.0:
+                    longitude = 180.0 if longitude > 180.0 else -180.0
+                if not LAT_MIN <= latitude <= LAT_MAX:
+                    latitude = LAT_MAX if latitude > LAT_MAX else LAT_MIN
+            else:
+                longitude, latitude = decode_score(score)
             if circle:
                 v = sin((longitude * D_R - lon1r) / 2)
                 if v == 0.0:
