@@ -4,8 +4,9 @@ A position is stored as a sorted-set score: the longitude and latitude,
 each cut into 2**26 steps (latitude only within +-85.05112878, as Web
 Mercator), their bits interleaved into a 52-bit integer. A search picks a
 cell size from the radius, takes the cell holding the centre and its eight
-neighbours, and reads each cell as one score range of the sorted set; only
-the points found there are measured. Every step is the same IEEE double
+neighbours, and reads each cell as one score range of the sorted set (less
+the quarters of a big cell that lie wholly outside the shape); only the
+points found there are measured. Every step is the same IEEE double
 arithmetic as Redis's C (x86-64, no fused multiply-add), in the same order,
 so that positions, distances and the points a search finds agree to the bit.
 """
@@ -383,6 +384,7 @@ def find(order, shape, limit=0):
     if circle:
         radius = shape.radius * shape.conversion
     else:
+        radius = math.inf  # a box's points are measured, not limited, by their distance
         half_width = shape.width * shape.conversion / 2
         half_height = shape.height * shape.conversion / 2
     outside = _outside_test(shape)
@@ -411,21 +413,25 @@ def find(order, shape, limit=0):
                     latitude = LAT_MAX if latitude > LAT_MAX else LAT_MIN
             else:
                 longitude, latitude = decode_score(score)
-            if circle:
-                v = sin((longitude * D_R - lon1r) / 2)
-                if v == 0.0:
-                    meters = EARTH_RADIUS_IN_METERS * abs(latitude * D_R - lat1r)
-                else:
-                    lat2r = latitude * D_R
-                    u = sin((lat2r - lat1r) / 2)
-                    root = sqrt(u * u + cos1 * cos(lat2r) * v * v)
-                    meters = two_r * (asin(root) if root <= 1.0 else math.nan)
-                if meters > radius:
+            lat2r = latitude * D_R
+            if not circle:  # geohashGetDistanceIfInRectangle: the latitude leg, then along the point's parallel
+                if EARTH_RADIUS_IN_METERS * abs(lat1r - lat2r) > half_height:
                     continue
+                v = sin((lon1r - longitude * D_R) / 2)
+                if v != 0.0:  # (u is sin(0): the haversine's first term adds exactly nothing)
+                    cos2 = cos(lat2r)
+                    root = sqrt(cos2 * cos2 * v * v)
+                    if two_r * (asin(root) if root <= 1.0 else math.nan) > half_width:
+                        continue
+            v = sin((longitude * D_R - lon1r) / 2)
+            if v == 0.0:
+                meters = EARTH_RADIUS_IN_METERS * abs(lat2r - lat1r)
             else:
-                if lat_distance(latitude, y) > half_height or distance(longitude, latitude, x, latitude) > half_width:
-                    continue
-                meters = distance(x, y, longitude, latitude)
+                u = sin((lat2r - lat1r) / 2)
+                root = sqrt(u * u + cos1 * cos(lat2r) * v * v)
+                meters = two_r * (asin(root) if root <= 1.0 else math.nan)
+            if meters > radius:
+                continue
             found.append([meters, longitude, latitude, score, member])
             if limit and len(found) >= limit:
                 break
@@ -445,13 +451,22 @@ def _descending(a, b):
 
 
 def sort_points(points, descending, returned):
-    """Order found points by distance as Redis does: glibc's qsort (a stable merge sort) when all of
-    them are returned, its own pqsort (not stable) for the first `returned` of them otherwise; ties
-    therefore come out exactly as they do there."""
+    """Order found points by distance as Redis does, at least the first `returned` of them: glibc's qsort
+    (a stable merge sort) when all of them are returned, its own pqsort (not stable) for the first
+    `returned` of them otherwise; ties therefore come out exactly as they do there."""
     compare = _descending if descending else _ascending
-    if returned < len(points):
-        pqsort(points, compare, 0, returned - 1)
-    elif any(point[0] != point[0] for point in points):
-        points[:] = merge_sort(points, compare)  # a NaN distance: only the comparator's own order will do
+    if any(point[0] != point[0] for point in points):  # a NaN distance: only the comparator's own order will do
+        if returned < len(points):
+            pqsort(points, compare, 0, returned - 1)
+        else:
+            points[:] = merge_sort(points, compare)
+        return
+    ranked = sorted(points, key=_distance, reverse=descending)  # stable, as the merge sort is
+    if returned < len(points) and len({point[0] for point in ranked[:returned + 1]}) <= returned:
+        pqsort(points, compare, 0, returned - 1)  # a tie among the first `returned` or at their edge: pqsort's call
     else:
-        points.sort(key=lambda point: point[0], reverse=descending)  # stable, as the merge sort is
+        points[:] = ranked  # no tie there: every correct sort puts the same points first, in this order
+
+
+def _distance(point):
+    return point[0]

@@ -128,8 +128,8 @@ def test_random_points_positions_hashes_and_distances(geo):
         geo.check("GEOPOS", "world", *members[start:start + 100])
         geo.check("GEOHASH", "world", *members[start:start + 100])
     rnd = random.Random(2)
-    geo.check_pipeline([("GEODIST", "world", rnd.choice(members), rnd.choice(members), rnd.choice(["m", "km", "mi",
-                                                                                                   "ft"]))
+    units = ["m", "km", "mi", "ft"]
+    geo.check_pipeline([("GEODIST", "world", rnd.choice(members), rnd.choice(members), rnd.choice(units))
                         for _ in range(400)])
 
 
@@ -194,62 +194,47 @@ def test_options_in_any_order_and_case(geo):
 
 
 def test_search_errors(geo):
+    radius = ("GEORADIUS", "Sicily", "15", "37", "200", "km")
+    by_member = ("GEORADIUSBYMEMBER", "Sicily", "Palermo", "200", "km")
     geo.check_sequence([
-        ("GEORADIUS", "Sicily", "15", "37", "200"), ("GEORADIUS", "Sicily", "200", "37", "200", "km"),
+        radius[:5], radius[:4], ("GEORADIUS", "Sicily", "200", "37", "200", "km"),
         ("GEORADIUS", "Sicily", "x", "37", "200", "km"), ("GEORADIUS", "Sicily", "15", "37", "x", "km"),
         ("GEORADIUS", "Sicily", "15", "37", "-1", "km"), ("GEORADIUS", "Sicily", "15", "37", "1", "yd"),
         ("GEORADIUS", "Sicily", "15", "37", "nan", "km"), ("GEORADIUS", "Sicily", "15", "37", "inf", "km"),
-        ("GEORADIUS", "Sicily", "15", "37", "200", "km", "COUNT"), ("GEORADIUS", "Sicily", "15", "37", "200", "km",
-                                                                    "COUNT", "0"),
-        ("GEORADIUS", "Sicily", "15", "37", "200", "km", "COUNT", "-3"),
-        ("GEORADIUS", "Sicily", "15", "37", "200", "km", "COUNT", "x"),
-        ("GEORADIUS", "Sicily", "15", "37", "200", "km", "ANY"), ("GEORADIUS", "Sicily", "15", "37", "200", "km",
-                                                                  "STORE"),
-        ("GEORADIUS", "Sicily", "15", "37", "200", "km", "STORE", "d", "WITHDIST"),
-        ("GEORADIUS", "Sicily", "15", "37", "200", "km", "STOREDIST", "d", "WITHHASH"),
-        ("GEORADIUS", "Sicily", "15", "37", "200", "km", "STOREDIST"), ("GEORADIUS", "Sicily", "15", "37", "200",
-                                                                        "km", "BYBOX", "1", "1", "km"),
-        ("GEORADIUS", "Sicily", "15", "37", "200", "km", "FROMMEMBER", "Palermo"),
-        ("GEORADIUS_RO", "Sicily", "15", "37", "200", "km", "STORE", "d"),
-        ("GEORADIUS_RO", "Sicily", "15", "37", "200", "km", "STOREDIST", "d"),
+        radius + ("COUNT",), radius + ("COUNT", "0"), radius + ("COUNT", "-3"), radius + ("COUNT", "x"),
+        radius + ("COUNT", "99999999999999999999"), radius + ("ANY",), radius + ("STORE",),
+        radius + ("STORE", "d", "WITHDIST"), radius + ("STOREDIST", "d", "WITHHASH"), radius + ("STOREDIST",),
+        radius + ("BYBOX", "1", "1", "km"), radius + ("FROMMEMBER", "Palermo"), radius + ("WITHCOORD", "bogus"),
+        ("GEORADIUS_RO",) + radius[1:] + ("STORE", "d"), ("GEORADIUS_RO",) + radius[1:] + ("STOREDIST", "d"),
         ("GEORADIUSBYMEMBER", "Sicily", "nowhere", "200", "km"), ("GEORADIUSBYMEMBER", "Sicily", "Palermo", "x", "km"),
-        ("GEORADIUSBYMEMBER", "missing", "nowhere", "x", "km"), ("GEORADIUSBYMEMBER", "missing", "a", "1", "km",
-                                                                 "ANY"),
-        ("GEORADIUSBYMEMBER", "missing", "a", "1", "km", "bogus"),
-        ("GEORADIUSBYMEMBER_RO", "Sicily", "Palermo", "200", "km", "STORE", "d"),
-        ("GEORADIUS", "s", "15", "37", "200", "km"), ("GEORADIUS", "s", "200", "37", "200", "km"),
-        ("GEORADIUSBYMEMBER", "s", "a", "200", "km"), ("GEORADIUS", "Sicily", "15", "37"),
+        ("GEORADIUSBYMEMBER", "missing", "nowhere", "x", "km"), ("GEORADIUSBYMEMBER", "missing", "a", "1", "km", "ANY"),
+        ("GEORADIUSBYMEMBER", "missing", "a", "1", "km", "bogus"), by_member + ("STORE", "d", "WITHCOORD"),
+        ("GEORADIUSBYMEMBER_RO",) + by_member[1:] + ("STORE", "d"), ("GEORADIUS", "s") + radius[2:],
+        ("GEORADIUS", "s", "200", "37", "200", "km"), ("GEORADIUSBYMEMBER", "s", "a", "200", "km"),
     ])
 
 
 def test_geosearch_errors(geo):
     from_ll, by_r = ("FROMLONLAT", "15", "37"), ("BYRADIUS", "200", "km")
+    search, store = ("GEOSEARCH", "Sicily"), ("GEOSEARCHSTORE", "d", "Sicily")
     geo.check_sequence([
-        ("GEOSEARCH", "Sicily", *from_ll), ("GEOSEARCH", "Sicily", *by_r, "ASC"), ("geosearch", "Sicily", *by_r, "x"),
-        ("GEOSEARCH", "Sicily", *by_r, "WITHDIST"), ("geoSearch", "Sicily", *from_ll, "ASC", "DESC"),
-        ("GEOSEARCH", "Sicily", *from_ll, "FROMMEMBER", "Palermo", *by_r),
-        ("GEOSEARCH", "Sicily", "FROMMEMBER", "Palermo", *from_ll, *by_r),
-        ("GEOSEARCH", "Sicily", *from_ll, *by_r, "BYBOX", "1", "1", "km"),
-        ("GEOSEARCH", "Sicily", *from_ll, "BYBOX", "1", "1", "km", *by_r),
-        ("GEOSEARCH", "Sicily", "FROMMEMBER", "nowhere", *by_r), ("GEOSEARCH", "missing", "FROMMEMBER", "x", *by_r),
-        ("GEOSEARCH", "Sicily", "FROMLONLAT", "15", "95", *by_r), ("GEOSEARCH", "Sicily", "FROMLONLAT", "x", "1",
-                                                                  *by_r),
-        ("GEOSEARCH", "Sicily", *from_ll, "BYBOX", "x", "1", "km"), ("GEOSEARCH", "Sicily", *from_ll, "BYBOX", "1",
-                                                                    "x", "km"),
-        ("GEOSEARCH", "Sicily", *from_ll, "BYBOX", "x", "y", "km"), ("GEOSEARCH", "Sicily", *from_ll, "BYBOX", "-1",
-                                                                    "1", "km"),
-        ("GEOSEARCH", "Sicily", *from_ll, "BYBOX", "1", "-1", "yd"), ("GEOSEARCH", "Sicily", *from_ll, "BYBOX", "1",
-                                                                     "1", "yd"),
-        ("GEOSEARCH", "Sicily", *from_ll, "BYBOX", "1", "1"), ("GEOSEARCH", "Sicily", *from_ll, "BYRADIUS", "1"),
-        ("GEOSEARCH", "Sicily", "FROMLONLAT", "15", *by_r), ("GEOSEARCH", "Sicily", *from_ll, *by_r, "STORE", "d"),
-        ("GEOSEARCH", "Sicily", *from_ll, *by_r, "STOREDIST"), ("GEOSEARCH", "Sicily", *from_ll, *by_r, "ANY"),
-        ("GEOSEARCH", "Sicily", *from_ll, *by_r, "COUNT", "0"), ("GEOSEARCH", "s", "FROMMEMBER", "x", *by_r),
-        ("GEOSEARCH", "missing", *from_ll, *by_r, "COUNT", "1"), ("GEOSEARCH", "missing", *by_r),
-        ("GEOSEARCHSTORE", "d", "Sicily", *from_ll, *by_r, "WITHDIST"),
-        ("GEOSEARCHSTORE", "d", "Sicily", *from_ll, *by_r, "STORE", "x"),
-        ("GEOSEARCHSTORE", "d", "Sicily", *by_r), ("GEOSEARCHSTORE", "d", "Sicily", *from_ll),
-        ("GEOSEARCHSTORE", "d", "s", *from_ll, *by_r), ("GEOSEARCHSTORE", "d", "Sicily", *from_ll, "BYRADIUS"),
-        ("GEOSEARCHSTORE", "d", "Sicily", *from_ll, *by_r, "ANY"), ("EXISTS", "d"),
+        search + from_ll, search + by_r + ("ASC",), ("geosearch", "Sicily") + by_r + ("x",),
+        search + by_r + ("WITHDIST",), ("geoSearch", "Sicily") + from_ll + ("ASC", "DESC"),
+        search + from_ll + ("FROMMEMBER", "Palermo") + by_r, search + ("FROMMEMBER", "Palermo") + from_ll + by_r,
+        search + from_ll + by_r + ("BYBOX", "1", "1", "km"), search + from_ll + ("BYBOX", "1", "1", "km") + by_r,
+        search + ("FROMMEMBER", "nowhere") + by_r, ("GEOSEARCH", "missing", "FROMMEMBER", "x") + by_r,
+        search + ("FROMLONLAT", "15", "95") + by_r, search + ("FROMLONLAT", "x", "1") + by_r,
+        search + from_ll + ("BYBOX", "x", "1", "km"), search + from_ll + ("BYBOX", "1", "x", "km"),
+        search + from_ll + ("BYBOX", "x", "y", "km"), search + from_ll + ("BYBOX", "-1", "1", "km"),
+        search + from_ll + ("BYBOX", "1", "-1", "yd"), search + from_ll + ("BYBOX", "1", "1", "yd"),
+        search + from_ll + ("BYBOX", "1", "1"), search + from_ll + ("BYRADIUS", "1"),
+        search + ("FROMLONLAT", "15") + by_r, search + from_ll + by_r + ("STORE", "d"),
+        search + from_ll + by_r + ("STOREDIST",), search + from_ll + by_r + ("ANY",),
+        search + from_ll + by_r + ("COUNT", "0"), ("GEOSEARCH", "s", "FROMMEMBER", "x") + by_r,
+        ("GEOSEARCH", "missing") + from_ll + by_r + ("COUNT", "1"), ("GEOSEARCH", "missing") + by_r,
+        store + from_ll + by_r + ("WITHDIST",), store + from_ll + by_r + ("STORE", "x"), store + by_r,
+        store + from_ll, ("GEOSEARCHSTORE", "d", "s") + from_ll + by_r, store + from_ll + ("BYRADIUS",),
+        store + from_ll + by_r + ("ANY",), ("GEOSEARCHSTORE", "d") + from_ll + by_r, ("EXISTS", "d"),
     ])
 
 
@@ -394,9 +379,11 @@ def every_point_of_the_cells(order, shape):
         start, stop = order.bisect_left((float(cell << shift),)), order.bisect_left((float((cell + 1) << shift),))
         for score, member in order.islice(start, stop):
             longitude, latitude = geohash.decode_score(score)
-            if shape.radius is None and (geohash.lat_distance(latitude, y) > shape.height * conversion / 2 or geohash
-                                         .distance(longitude, latitude, x, latitude) > shape.width * conversion / 2):
-                continue
+            if shape.radius is None:
+                across = geohash.distance(longitude, latitude, x, latitude)
+                if geohash.lat_distance(latitude, y) > shape.height * conversion / 2 or \
+                        across > shape.width * conversion / 2:
+                    continue
             meters = geohash.distance(x, y, longitude, latitude)
             if shape.radius is None or meters <= shape.radius * conversion:
                 found.append([meters, longitude, latitude, score, member])
@@ -455,16 +442,16 @@ def test_watch_sees_geo_writes(geo, server, real_redis):
         other.check("GEOSEARCHSTORE", "dest", "Sicily", "FROMLONLAT", "15", "37", "BYRADIUS", "200", "km")
     geo.check("EXEC")
     geo.check_sequence([("MULTI",), ("GEOADD", "k", "1", "1", "a"), ("GEOSEARCH", "k", "FROMMEMBER", "a", "BYRADIUS",
-                                                                     "1", "m"), ("GEOADD", "k", "x", "1", "b"),
-                        ("EXEC",)])
+                         "1", "m"), ("GEOADD", "k", "x", "1", "b"), ("EXEC",)])
 
 
 def test_the_aof_logs_what_redis_logs(tmp_path):
-    """GEOADD is logged as the ZADD it becomes; a search stores are logged as sent, plain reads not at all."""
+    """GEOADD is logged as the ZADD it becomes, a search that stores as sent (unless it changed nothing), plain
+    reads not at all."""
     (tmp_path / "ours").mkdir()
     (tmp_path / "real").mkdir()
-    ours, real = start_ours(tmp_path / "ours", "--appendonly", "yes"), start_real_redis(tmp_path / "real",
-                                                                                          "--appendonly", "yes")
+    ours = start_ours(tmp_path / "ours", "--appendonly", "yes")
+    real = start_real_redis(tmp_path / "real", "--appendonly", "yes")
     try:
         with Pair(ours.port, real.port) as both:
             both.check_sequence([
