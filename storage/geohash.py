@@ -128,28 +128,19 @@ def standard_geohash(score):
 _BASE32 = b"0123456789bcdefghjkmnpqrstuvwxyz"
 
 
-def _move_x(bits, step, direction):
+def _move(bits, step, direction, moving):
+    """geohash_move_x (moving the odd bits, longitude) and geohash_move_y (the even ones, latitude): the cell
+    one step east or west, north or south, wrapping round at the ends as the C's unsigned arithmetic does."""
     if not direction:
         return bits
-    x, y = bits & _ODD, bits & _EVEN
-    zz = _EVEN >> (64 - step * 2)
+    still = moving ^ _U64
+    own, other = bits & moving, bits & still
+    zz = still >> (64 - step * 2)  # fills the gaps between the moving bits, so that a carry runs through them
     if direction > 0:
-        x = (x + zz + 1) & _U64
+        own = (own + zz + 1) & _U64
     else:
-        x = ((x | zz) - (zz + 1)) & _U64
-    return (x & (_ODD >> (64 - step * 2))) | y
-
-
-def _move_y(bits, step, direction):
-    if not direction:
-        return bits
-    x, y = bits & _ODD, bits & _EVEN
-    zz = _ODD >> (64 - step * 2)
-    if direction > 0:
-        y = (y + zz + 1) & _U64
-    else:
-        y = ((y | zz) - (zz + 1)) & _U64
-    return x | (y & (_EVEN >> (64 - step * 2)))
+        own = ((own | zz) - (zz + 1)) & _U64
+    return (own & (moving >> (64 - step * 2))) | other
 
 
 # The order membersOfAllNeighbors visits the cells in: the centre, then N, S, E, W, NE, NW, SE, SW.
@@ -158,7 +149,7 @@ _NEIGHBOURS = ((0, 1), (0, -1), (1, 0), (-1, 0), (1, 1), (-1, 1), (1, -1), (-1, 
 
 def neighbours(bits, step):
     """geohashNeighbors, in _NEIGHBOURS's order."""
-    return [_move_y(_move_x(bits, step, dx), step, dy) for dx, dy in _NEIGHBOURS]
+    return [_move(_move(bits, step, dx, _ODD), step, dy, _EVEN) for dx, dy in _NEIGHBOURS]
 
 
 # ------------------------------------------------------------------ distances

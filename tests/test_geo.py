@@ -14,7 +14,7 @@ import random
 
 import pytest
 
-from conftest import start_ours, start_real_redis
+from conftest import ours_and_redis
 from differential import Pair, mask_client_id
 from storage import geohash
 from storage.zsets import ZSet
@@ -450,9 +450,7 @@ def test_the_aof_logs_what_redis_logs(tmp_path):
     reads not at all."""
     (tmp_path / "ours").mkdir()
     (tmp_path / "real").mkdir()
-    ours = start_ours(tmp_path / "ours", "--appendonly", "yes")
-    real = start_real_redis(tmp_path / "real", "--appendonly", "yes")
-    try:
+    with ours_and_redis(tmp_path / "ours", tmp_path / "real", "--appendonly", "yes") as (ours, real):
         with Pair(ours.port, real.port) as both:
             both.check_sequence([
                 SICILY, ("GEOADD", "Sicily", "ch", "Xx", "13.5", "38", "Palermo"),
@@ -461,11 +459,9 @@ def test_the_aof_logs_what_redis_logs(tmp_path):
                 ("GEORADIUS", "Sicily", "15", "37", "1", "m", "STORE", "nothing"),
                 ("GEOSEARCHSTORE", "d2", "Sicily", "FROMMEMBER", "Palermo", "BYRADIUS", "9", "km", "STOREDIST"),
                 ("GEOSEARCHSTORE", "d2", "Sicily", "FROMMEMBER", "Palermo", "BYRADIUS", "0", "km"),
+                ("GEOSEARCHSTORE", "d2", "Sicily", "FROMLONLAT", "0", "0", "BYRADIUS", "1", "km"),
                 ("GEOSEARCH", "Sicily", "FROMMEMBER", "Palermo", "BYRADIUS", "9", "km"),
             ])
-    finally:
-        ours.stop()
-        real.stop()
     written = (tmp_path / "ours" / "appendonly.aof").read_bytes()
     assert written == (tmp_path / "real" / "appendonlydir" / "appendonly.aof.1.incr.aof").read_bytes()
 
