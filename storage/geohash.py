@@ -83,9 +83,9 @@ def encode(longitude, latitude, step=STEP_MAX, ranges=WGS84):
     return _spread(int(lat_offset) & 0xFFFFFFFF) | (_spread(int(long_offset) & 0xFFFFFFFF) << 1)
 
 
-def area(bits, step, ranges=WGS84):
+def area(bits, step):
     """geohashDecode: the cell's (long_min, long_max, lat_min, lat_max)."""
-    (long_min, long_max), (lat_min, lat_max) = ranges
+    (long_min, long_max), (lat_min, lat_max) = WGS84
     lat_scale, long_scale = lat_max - lat_min, long_max - long_min
     cells = float(1 << step)
     ilato, ilono = _squeeze(bits), _squeeze(bits >> 1)
@@ -98,23 +98,13 @@ def area(bits, step, ranges=WGS84):
 def decode_score(score):
     """A member's (longitude, latitude): the centre of the 52-bit cell its score names, kept within
     the limits (geohashDecodeToLongLatWGS84 of (uint64_t)score). Any score decodes."""
-    bits = score_bits(score)
-    ilato, ilono = _squeeze(bits), _squeeze(bits >> 1)
-    long_lo = -180.0 + (ilono * 1.0 / 67108864.0) * 360.0
-    long_hi = -180.0 + (((ilono + 1) & 0xFFFFFFFF) * 1.0 / 67108864.0) * 360.0
-    lat_lo = LAT_MIN + (ilato * 1.0 / 67108864.0) * _LAT_SCALE
-    lat_hi = LAT_MIN + (((ilato + 1) & 0xFFFFFFFF) * 1.0 / 67108864.0) * _LAT_SCALE
+    long_lo, long_hi, lat_lo, lat_hi = area(score_bits(score), STEP_MAX)
     longitude = min(max((long_lo + long_hi) / 2, LONG_MIN), LONG_MAX)
     latitude = min(max((lat_lo + lat_hi) / 2, LAT_MIN), LAT_MAX)
     return longitude, latitude
 
 
 _LAT_SCALE = LAT_MAX - LAT_MIN
-
-
-def score_of(longitude, latitude):
-    """GEOADD's score for a point within the limits: its 52-bit cell, as the double ZADD reads."""
-    return float(encode(longitude, latitude))
 
 
 def standard_geohash(score):

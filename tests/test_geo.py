@@ -400,7 +400,7 @@ def big_set():
             longitude, latitude = rnd.uniform(-180, 180), rnd.uniform(-85, 85)
         else:
             longitude, latitude = rnd.gauss(12.5, 2.0), max(-85.0, min(85.0, rnd.gauss(41.9, 2.0)))
-        zset.add(b"p%d" % index, geohash.score_of(longitude, latitude), (128, 64))
+        zset.add(b"p%d" % index, float(geohash.encode(longitude, latitude)), (128, 64))
     return zset
 
 
