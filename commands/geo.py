@@ -14,6 +14,7 @@ from errors import (GEO_ANY_NEEDS_COUNT, GEO_BOX_NEGATIVE, GEO_COUNT, GEO_HEIGHT
                     geo_invalid_pair, geo_needs_by, geo_needs_from, geo_store_with_options)
 from protocol import NULL_ARRAY, FormattedDouble
 from storage import geohash
+from storage.geosearch import find, sort_points
 from storage.numeric import to_int
 from storage.zsets import ZSet
 
@@ -235,10 +236,11 @@ def _search(session, key, first, options, kind, read_only=False, store=None):
         return [] if search.store is None else _store(session, search.store, {})
     if search.count and search.descending is None and not search.any:
         search.descending = False  # COUNT returns the nearest
-    points = geohash.find(zset.order, search.shape, search.count if search.any else 0)
+    measured = search.with_dist or search.with_coord or search.store_dist or search.descending is not None
+    points = find(zset.order, search.shape, search.count if search.any else 0, measured)
     returned = min(len(points), search.count) if search.count else len(points)
     if search.descending is not None:
-        geohash.sort_points(points, search.descending, returned)
+        sort_points(points, search.descending, returned)
     del points[returned:]
     conversion = search.shape.conversion
     if search.store is not None:

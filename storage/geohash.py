@@ -11,9 +11,6 @@ arithmetic as Redis's C (x86-64, no fused multiply-add), in the same order,
 so that positions, distances and the points a search finds agree to the bit.
 """
 import math
-from itertools import chain
-
-from storage.pqsort import merge_sort, pqsort
 
 STEP_MAX = 26  # bits per coordinate: 52 in all
 LONG_MIN, LONG_MAX = -180.0, 180.0
@@ -44,7 +41,7 @@ def _spread(value):
     return (value | (value << 1)) & _EVEN
 
 
-def _squeeze(value):
+def even_bits(value):
     """The even bits of a 64-bit value packed into its low 32 (deinterleave64's half)."""
     value &= _EVEN
     value = (value | (value >> 1)) & 0x3333333333333333
@@ -88,7 +85,7 @@ def area(bits, step):
     (long_min, long_max), (lat_min, lat_max) = WGS84
     lat_scale, long_scale = lat_max - lat_min, long_max - long_min
     cells = float(1 << step)
-    ilato, ilono = _squeeze(bits), _squeeze(bits >> 1)
+    ilato, ilono = even_bits(bits), even_bits(bits >> 1)
     return (long_min + (ilono * 1.0 / cells) * long_scale,
             long_min + (((ilono + 1) & 0xFFFFFFFF) * 1.0 / cells) * long_scale,
             lat_min + (ilato * 1.0 / cells) * lat_scale,
@@ -273,181 +270,3 @@ def search_cells(shape):
         visited.append((cell, step))
         last = index
     return visited
-
-
-# How much wider than the shape a cell must stay clear of it to be left unread: relative and in meters, far
-# above the rounding of any of the double computations involved (about 1e-8 at worst, near antipodes).
-_SLACK_RATIO, _SLACK_METERS = 1e-6, 1.0
-_SMALL_CELL = 48  # entries; a cell holding more is cut into quarters, and those wholly outside are skipped
-
-
-def _gap(value, low, high):
-    """Degrees from a longitude to the nearest of [low, high], either way round the globe."""
-    if low <= value <= high:
-        return 0.0
-    if value < low:
-        return min(low - value, value + 360.0 - high, 180.0)
-    return min(value - high, low + 360.0 - value, 180.0)
-
-
-def _outside_test(shape):
-    """A test of a cell's area: True only if no point in it can be within the shape as Redis measures it.
-
-    It bounds the distance from below (the haversine of the latitude gap and of the longitude gap at
-    the cell's poleward edge, where meridians are closest), so a cell it rules out holds only points
-    Redis rejects: skipping it changes nothing but the work.
-    """
-    x, y = shape.longitude, shape.latitude
-    cos_centre = math.cos(y * D_R)
-    circle = shape.radius is not None
-    if circle:
-        reach = shape.radius * shape.conversion * (1 + _SLACK_RATIO) + _SLACK_METERS
-    else:
-        half_width = shape.width * shape.conversion / 2 * (1 + _SLACK_RATIO) + _SLACK_METERS
-        half_height = shape.height * shape.conversion / 2 * (1 + _SLACK_RATIO) + _SLACK_METERS
-
-    def outside(cell_area):
-        long_lo, long_hi, lat_lo, lat_hi = cell_area
-        lat_gap = lat_lo - y if y < lat_lo else y - lat_hi if y > lat_hi else 0.0
-        cos_edge = math.cos(min(max(abs(lat_lo), abs(lat_hi)), 90.0) * D_R)
-        across = math.sin(_gap(x, long_lo, long_hi) * D_R / 2)
-        if circle:
-            along = math.sin(lat_gap * D_R / 2)
-            haversine = along * along + cos_centre * cos_edge * across * across
-            return 2.0 * EARTH_RADIUS_IN_METERS * math.asin(math.sqrt(min(haversine, 1.0))) > reach
-        return (EARTH_RADIUS_IN_METERS * lat_gap * D_R > half_height
-                or 2.0 * EARTH_RADIUS_IN_METERS * math.asin(min(cos_edge * across, 1.0)) > half_width)
-    return outside
-
-
-def _spans(order, cell, step, outside, spans, depth=4):
-    """Append the [start, stop) index spans of order to read for one cell, in score order: a big cell
-    is cut into its four quarters (a quarter is the cell's score range cut in four, so the order of
-    what is read stays Redis's) and the quarters wholly outside the shape are left out."""
-    shift = 52 - step * 2
-    start = order.bisect_left((float(cell << shift),))
-    stop = order.bisect_left((float((cell + 1) << shift),))
-    if start == stop:
-        return
-    if stop - start > _SMALL_CELL and step < STEP_MAX and depth:
-        for quarter in range(4):
-            child = cell << 2 | quarter
-            if not outside(area(child, step + 1)):
-                _spans(order, child, step + 1, outside, spans, depth - 1)
-    elif spans and spans[-1][1] == start:
-        spans[-1] = (spans[-1][0], stop)
-    else:
-        spans.append((start, stop))
-
-
-def _halves():
-    """A table of 16-bit chunks to their even bits, plus their odd bits shifted to bit 32: four look-ups
-    deinterleave a score. Built on the first search."""
-    if not _HALVES:
-        _HALVES.extend(_squeeze(chunk) | _squeeze(chunk >> 1) << 32 for chunk in range(1 << 16))
-    return _HALVES
-
-
-_HALVES = []
-
-
-def find(order, shape, limit=0):
-    """The points of a sorted set's (score, member) order within the shape, as Redis's geoArray:
-    [distance in meters, longitude, latitude, score, member] in the order the cells were read,
-    each cell's points by score. With a limit (COUNT ANY) it stops once it has that many.
-
-    The loop is decode_score and distance inlined (the same operations in the same order), since it
-    runs once for every point in the cells.
-    """
-    found = []
-    x, y = shape.longitude, shape.latitude
-    circle = shape.radius is not None
-    if circle:
-        radius = shape.radius * shape.conversion
-    else:
-        radius = math.inf  # a box's points are measured, not limited, by their distance
-        half_width = shape.width * shape.conversion / 2
-        half_height = shape.height * shape.conversion / 2
-    outside = _outside_test(shape)
-    halves, sin, cos, sqrt, asin = _halves(), math.sin, math.cos, math.sqrt, math.asin
-    lon1r, lat1r, cos1 = x * D_R, y * D_R, math.cos(y * D_R)
-    two_r, long_unit, lat_unit = 2.0 * EARTH_RADIUS_IN_METERS, 360.0 / 67108864.0, _LAT_SCALE / 67108864.0
-    for cell, step in search_cells(shape):
-        if limit and len(found) >= limit:
-            break
-        if outside(area(cell, step)):
-            continue
-        spans = []
-        _spans(order, cell, step, outside, spans)
-        for score, member in chain.from_iterable(order.islice(start, stop) for start, stop in spans):
-            if 0.0 <= score < 9.2e18:  # a position's score: no wrapping, no 32-bit overflow to mind
-                bits = int(score)
-                both = (halves[bits & 0xFFFF] | halves[(bits >> 16) & 0xFFFF] << 8
-                        | halves[(bits >> 32) & 0xFFFF] << 16 | halves[bits >> 48] << 24)
-                ilato, ilono = both & 0xFFFFFFFF, both >> 32
-                # (i / 2**26) * 360 is i * (360 / 2**26): dividing by a power of two rounds nothing.
-                longitude = ((-180.0 + ilono * long_unit) + (-180.0 + (ilono + 1) * long_unit)) / 2
-                latitude = ((LAT_MIN + ilato * lat_unit) + (LAT_MIN + (ilato + 1) * lat_unit)) / 2
-                if not -180.0 <= longitude <= 180.0:
-                    longitude = 180.0 if longitude > 180.0 else -180.0
-                if not LAT_MIN <= latitude <= LAT_MAX:
-                    latitude = LAT_MAX if latitude > LAT_MAX else LAT_MIN
-            else:
-                longitude, latitude = decode_score(score)
-            lat2r = latitude * D_R
-            if not circle:  # geohashGetDistanceIfInRectangle: the latitude leg, then along the point's parallel
-                if EARTH_RADIUS_IN_METERS * abs(lat1r - lat2r) > half_height:
-                    continue
-                v = sin((lon1r - longitude * D_R) / 2)
-                if v != 0.0:  # (u is sin(0): the haversine's first term adds exactly nothing)
-                    cos2 = cos(lat2r)
-                    root = sqrt(cos2 * cos2 * v * v)
-                    if two_r * (asin(root) if root <= 1.0 else math.nan) > half_width:
-                        continue
-            v = sin((longitude * D_R - lon1r) / 2)
-            if v == 0.0:
-                meters = EARTH_RADIUS_IN_METERS * abs(lat2r - lat1r)
-            else:
-                u = sin((lat2r - lat1r) / 2)
-                root = sqrt(u * u + cos1 * cos(lat2r) * v * v)
-                meters = two_r * (asin(root) if root <= 1.0 else math.nan)
-            if meters > radius:
-                continue
-            found.append([meters, longitude, latitude, score, member])
-            if limit and len(found) >= limit:
-                break
-    return found
-
-
-# ------------------------------------------------------------------ ordering
-
-
-def _ascending(a, b):
-    """sort_gp_asc: by distance, a NaN below everything (the comparator's last branch)."""
-    return 1 if a[0] > b[0] else 0 if a[0] == b[0] else -1
-
-
-def _descending(a, b):
-    return -_ascending(a, b)
-
-
-def sort_points(points, descending, returned):
-    """Order found points by distance as Redis does, at least the first `returned` of them: glibc's qsort
-    (a stable merge sort) when all of them are returned, its own pqsort (not stable) for the first
-    `returned` of them otherwise; ties therefore come out exactly as they do there."""
-    compare = _descending if descending else _ascending
-    if any(point[0] != point[0] for point in points):  # a NaN distance: only the comparator's own order will do
-        if returned < len(points):
-            pqsort(points, compare, 0, returned - 1)
-        else:
-            points[:] = merge_sort(points, compare)
-        return
-    ranked = sorted(points, key=_distance, reverse=descending)  # stable, as the merge sort is
-    if returned < len(points) and len({point[0] for point in ranked[:returned + 1]}) <= returned:
-        pqsort(points, compare, 0, returned - 1)  # a tie among the first `returned` or at their edge: pqsort's call
-    else:
-        points[:] = ranked  # no tie there: every correct sort puts the same points first, in this order
-
-
-def _distance(point):
-    return point[0]

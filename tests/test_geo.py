@@ -16,7 +16,7 @@ import pytest
 
 from conftest import ours_and_redis
 from differential import Pair, mask_client_id
-from storage import geohash
+from storage import geohash, geosearch
 from storage.zsets import ZSet
 
 SICILY = ("GEOADD", "Sicily", "13.361389", "38.115556", "Palermo", "15.087269", "37.502669", "Catania",
@@ -370,7 +370,7 @@ class CountingOrder:
 
 
 def every_point_of_the_cells(order, shape):
-    """What geohash.find() must find, without its shortcuts: every entry of each cell Redis reads, decoded
+    """What geosearch.find() must find, without its shortcuts: every entry of each cell Redis reads, decoded
     and measured by the plain decode_score() and distance()."""
     found = []
     x, y, conversion = shape.longitude, shape.latitude, shape.conversion
@@ -408,16 +408,19 @@ def test_a_small_search_reads_only_the_cells_around_it(big_set):
     """GEOSEARCH visits the nine cells around its area, never the whole set, and leaves out the parts of
     big cells that lie wholly outside the shape."""
     order = CountingOrder(big_set.order)
-    found = geohash.find(order, geohash.Shape(-40.0, 10.0, 1000.0, radius=300.0))
+    found = geosearch.find(order, geohash.Shape(-40.0, 10.0, 1000.0, radius=300.0))
     assert 0 < len(found) <= order.read < 100  # of 20,000
+    rome = geohash.Shape(12.5, 41.9, 1000.0, radius=100.0)
     order = CountingOrder(big_set.order)
-    found = geohash.find(order, geohash.Shape(12.5, 41.9, 1000.0, radius=100.0))
-    everything = every_point_of_the_cells(big_set.order, geohash.Shape(12.5, 41.9, 1000.0, radius=100.0))
-    assert found == everything and 500 < len(found) < order.read < 2 * len(found)
+    found = geosearch.find(order, rome)
+    assert found == every_point_of_the_cells(big_set.order, rome) and 500 < len(found) < order.read < 2 * len(found)
+    unmeasured = geosearch.find(big_set.order, rome, measured=False)
+    assert 0 < sum(point[0] is not None for point in unmeasured) < len(found) / 2  # the rest lie well inside
 
 
 def test_what_a_search_finds_is_every_point_of_redis_s_cells(big_set):
-    """The shortcuts of find() (cells cut into quarters, the inlined arithmetic) change nothing it finds."""
+    """The shortcuts of find() (cells cut into quarters and weighed against the shape, the inlined
+    arithmetic) change nothing it finds, nor the order it finds them in."""
     rnd = random.Random(8)
     for _ in range(300):
         longitude, latitude = rnd.choice([(rnd.uniform(-180, 180), rnd.uniform(-85, 85)),
@@ -429,7 +432,13 @@ def test_what_a_search_finds_is_every_point_of_redis_s_cells(big_set):
             shape = geohash.Shape(longitude, latitude, 1000.0, radius=size)
         else:
             shape = geohash.Shape(longitude, latitude, 1000.0, width=size, height=rnd.uniform(0, 2) * size)
-        assert geohash.find(big_set.order, shape) == every_point_of_the_cells(big_set.order, shape)
+        expected = every_point_of_the_cells(big_set.order, shape)
+        assert geosearch.find(big_set.order, shape) == expected
+        unmeasured = geosearch.find(big_set.order, shape, measured=False)
+        assert [point[3:] for point in unmeasured] == [point[3:] for point in expected]
+        assert all(point[0] is None or point == wanted for point, wanted in zip(unmeasured, expected))
+        limit = rnd.randint(1, 20)
+        assert geosearch.find(big_set.order, shape, limit, measured=False)[:limit] == unmeasured[:limit]
 
 
 def test_watch_sees_geo_writes(geo, server, real_redis):
