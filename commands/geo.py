@@ -247,6 +247,8 @@ def _search(session, key, first, options, kind, read_only=False, store=None):
         scores = {member: meters / conversion if search.store_dist else score
                   for meters, _, _, score, member in points}
         return _store(session, search.store, scores)
+    if not (search.with_dist or search.with_hash or search.with_coord):
+        return [point[4] for point in points]
     return [_point_reply(search, point, conversion) for point in points]
 
 
@@ -259,8 +261,6 @@ def _store(session, destination, scores):
 
 def _point_reply(search, point, conversion):
     meters, longitude, latitude, score, member = point
-    if not (search.with_dist or search.with_hash or search.with_coord):
-        return member
     reply = [member]
     if search.with_dist:
         reply.append(geohash.format_distance(meters / conversion))
