@@ -10,6 +10,7 @@ inside: that a small search reads only the cells around it, and what the
 AOF logs.
 """
 import itertools
+import math
 import random
 
 import pytest
@@ -17,6 +18,7 @@ import pytest
 from conftest import ours_and_redis
 from differential import Pair, mask_client_id
 from storage import geohash, geosearch
+from storage.pqsort import merge_sort, pqsort
 from storage.zsets import ZSet
 
 SICILY = ("GEOADD", "Sicily", "13.361389", "38.115556", "Palermo", "15.087269", "37.502669", "Catania",
@@ -439,6 +441,30 @@ def test_what_a_search_finds_is_every_point_of_redis_s_cells(big_set):
         assert all(point[0] is None or point == wanted for point, wanted in zip(unmeasured, expected))
         limit = rnd.randint(1, 20)
         assert geosearch.find(big_set.order, shape, limit, measured=False)[:limit] == unmeasured[:limit]
+
+
+def test_the_sorts_ties_depend_on():
+    """merge_sort is glibc's stable sort; pqsort puts in positions left..right what a full sort would."""
+    rnd = random.Random(9)
+
+    def compare(a, b):
+        return (a[0] > b[0]) - (a[0] < b[0])
+
+    for size in [0, 1, 2, 6, 7, 8, 40, 41, 42, 100, 500]:
+        items = [(rnd.randint(0, 10), index) for index in range(size)]
+        assert merge_sort(items, compare) == sorted(items, key=lambda item: item[0])
+        for _ in range(5 if size else 0):
+            left = rnd.randrange(size)
+            right = rnd.randrange(left, size)
+            partly = list(items)
+            pqsort(partly, compare, left, right)
+            assert sorted(partly) == sorted(items)
+            assert [item[0] for item in partly[left:right + 1]] == sorted(item[0] for item in items)[left:right + 1]
+    points = [[math.nan, 0, 0, 0, b"a"], [1.0, 0, 0, 0, b"b"], [math.nan, 0, 0, 0, b"c"], [0.5, 0, 0, 0, b"d"]]
+    for returned in (4, 2):
+        ordered = [list(point) for point in points]
+        geosearch.sort_points(ordered, False, returned)  # a NaN distance takes C's comparator through the ports
+        assert sorted(point[4] for point in ordered) == [b"a", b"b", b"c", b"d"]
 
 
 def test_watch_sees_geo_writes(geo, server, real_redis):
