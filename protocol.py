@@ -76,6 +76,11 @@ class Frames(list):
     """Several replies to one command, written one after another (SUBSCRIBE answers once per channel)."""
 
 
+class FormattedDouble(bytes):
+    """A double already in the digits Redis prints for it (GEOPOS's "%.17Lf", trimmed): RESP3 sends it as a
+    double, RESP2 as a bulk string."""
+
+
 class NullArray:
     """The null array (RESP2 ``*-1``): what Redis sends for a timed-out blocking pop."""
 
@@ -551,7 +556,7 @@ class ReplyWriter:
             list: self._array, tuple: self._array, dict: self._map,
             set: self._set, frozenset: self._set, SetReply: self._set, Error: self._error,
             Verbatim: self._verbatim, BigNumber: self._big_number, Push: self._push, Frames: self._frames,
-            Attribute: self._attribute,
+            Attribute: self._attribute, FormattedDouble: self._formatted_double,
         }
 
     def write(self, reply):
@@ -609,6 +614,12 @@ class ReplyWriter:
             self.buffer.write(b",%b\r\n" % format_double(value))
         else:
             self._bulk(format_double(value))
+
+    def _formatted_double(self, text):
+        if self.protocol == 3:
+            self.buffer.write(b",%b\r\n" % text)
+        else:
+            self._bulk(text)
 
     def _null(self, _):
         self.buffer.write(b"_\r\n" if self.protocol == 3 else b"$-1\r\n")

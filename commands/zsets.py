@@ -9,7 +9,7 @@ import math
 import random
 
 from commands import Command, table
-from commands.arguments import scan_options
+from commands.arguments import keyword, scan_options
 from commands.zset_ranges import (LONG_MAX, int_in_range, lex_range, reply_pairs, score_range, timeout_seconds,
                                   to_score)
 from errors import (COUNT_NOT_POSITIVE, INVALID_CURSOR, LIMIT_NEGATIVE, MUST_BE_POSITIVE, NUMKEYS_NOT_POSITIVE,
@@ -23,7 +23,8 @@ from storage.numeric import to_int, to_int_in_range
 from storage.zsets import ZSet, lex_span, limited, rank_span, score_span
 
 
-def _limits(session):
+def listpack_limits(session):
+    """(entries, value): the zset-max-listpack-* sizes past which a set is a skiplist."""
     config = session.server.config
     return config["zset-max-listpack-entries"], config["zset-max-listpack-value"]
 
@@ -41,8 +42,8 @@ def _zadd(session, key, arguments, flags):
     """ZADD and ZINCRBY, as Redis's zaddGenericCommand: flags first, then score member pairs."""
     flags = set(flags)
     index = 0
-    while index < len(arguments) and arguments[index].lower() in _ZADD_FLAGS:
-        flags.add(arguments[index].lower())
+    while index < len(arguments) and keyword(arguments[index]) in _ZADD_FLAGS:
+        flags.add(keyword(arguments[index]))
         index += 1
     pairs = arguments[index:]
     nx, xx, gt, lt, incr = b"nx" in flags, b"xx" in flags, b"gt" in flags, b"lt" in flags, b"incr" in flags
@@ -63,7 +64,7 @@ def _zadd(session, key, arguments, flags):
             return None if incr else 0
         zset = ZSet()
         db.set(key, zset)
-    limits = _limits(session)
+    limits = listpack_limits(session)
     added = updated = processed = 0
     result = None
     for score, member in zip(scores, pairs[1::2]):
@@ -265,7 +266,7 @@ def zrevrangebylex(session, key, maximum, minimum, *options):
     return _range_reply(session, key, maximum, minimum, options, "lex", True)
 
 
-def _store(session, destination, zset):
+def store_result(session, destination, zset):
     """Replace destination with a result set, or delete it if the result is empty; the result's size."""
     db = session.db
     if not zset:
@@ -284,12 +285,12 @@ def zrangestore(session, destination, source, first, second, *options):
     pairs = pairs or []
     # Built as Redis builds it, member by member in reply order: a listpack unless a range
     # by rank is known to be too long, converted on the way if a member does not fit.
-    limits = _limits(session)
+    limits = listpack_limits(session)
     result = ZSet()
     result.skiplist = by_rank and len(pairs) > limits[0]
     for score, member in pairs:
         result.add(member, score, limits)
-    return _store(session, destination, result)
+    return store_result(session, destination, result)
 
 
 # ------------------------------------------------------------------ removing ranges
@@ -547,7 +548,7 @@ def _combine(session, arguments, operation, name, destination=None, cardinality_
     if cardinality_only:
         return min(len(result), limit) if limit else len(result)
     if destination is not None:
-        return _store(session, destination, ZSet.from_scores(result, _limits(session)))
+        return store_result(session, destination, ZSet.from_scores(result, listpack_limits(session)))
     pairs = sorted((score, member) for member, score in result.items())
     return reply_pairs(session, pairs, withscores)
 

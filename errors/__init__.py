@@ -95,6 +95,15 @@ ZSET_LEX_RANGE = "ERR min or max not valid string range item"
 ZSET_LIMIT_NEEDS_RANGE = "ERR syntax error, LIMIT is only supported in combination with either BYSCORE or BYLEX"
 ZSET_WITHSCORES_BYLEX = "ERR syntax error, WITHSCORES not supported in combination with BYLEX"
 WEIGHT_NOT_FLOAT = "ERR weight value is not a float"
+GEO_UNIT = "ERR unsupported unit provided. please use M, KM, FT, MI"
+GEO_RADIUS_NOT_NUMERIC = "ERR need numeric radius"
+GEO_WIDTH_NOT_NUMERIC = "ERR need numeric width"
+GEO_HEIGHT_NOT_NUMERIC = "ERR need numeric height"
+GEO_RADIUS_NEGATIVE = "ERR radius cannot be negative"
+GEO_BOX_NEGATIVE = "ERR height or width cannot be negative"
+GEO_MEMBER = "ERR could not decode requested zset member"
+GEO_COUNT = "ERR COUNT must be > 0"
+GEO_ANY_NEEDS_COUNT = "ERR the ANY argument requires COUNT argument"
 REPLICA_KEYSPACE = "ERR Replica can't interact with the keyspace"
 UNBLOCKED = "UNBLOCKED client unblocked via CLIENT UNBLOCK"
 NO_SUCH_CLIENT = "ERR No such client"
@@ -173,6 +182,24 @@ def protected_command(name, option):
 def at_least_one_key(fullname):
     """ZUNION, ZINTER, ZDIFF and their STORE and CARD forms given numkeys < 1."""
     return ReplyError("ERR at least 1 input key is needed for '%s' command" % fullname)
+
+
+def geo_invalid_pair(longitude, latitude):
+    return ReplyError("ERR invalid longitude,latitude pair %f,%f" % (longitude, latitude))
+
+
+def geo_store_with_options(geosearchstore):
+    return ReplyError("ERR %s is not compatible with WITHDIST, WITHHASH and WITHCOORD options"
+                      % ("GEOSEARCHSTORE" if geosearchstore else "STORE option in GEORADIUS"))
+
+
+def geo_needs_from(name):
+    """GEOSEARCH without its centre; name is the command as the client sent it."""
+    return ReplyError("ERR exactly one of FROMMEMBER or FROMLONLAT can be specified for %s" % printed(name))
+
+
+def geo_needs_by(name):
+    return ReplyError("ERR exactly one of BYRADIUS and BYBOX can be specified for %s" % printed(name))
 
 
 NO_CONFIG_FILE = "ERR The server is running without a config file"

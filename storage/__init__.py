@@ -5,6 +5,8 @@ value types each have a module (lists.py, hashes.py, sets.py, zsets.py; a
 string is bytes); blocking.py serves clients blocked on keys, cursors.py SCAN's
 cursors, eviction.py the memory estimate and maxmemory; patterns.py and
 numeric.py read Redis's glob patterns and number formats for every layer above.
+geohash.py and geosearch.py are the geo commands' cells, distances and search
+over a sorted set, pqsort.py the sorts whose order of ties Redis's replies show.
 
 Imports: errors, protocol.
 """
