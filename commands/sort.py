@@ -13,7 +13,8 @@ from errors import SORT_NOT_DOUBLE, SYNTAX, WRONGTYPE, ReplyError
 from storage.keyspace import STRING, type_name
 from storage.lists import List
 from storage.numeric import to_int
-from storage.sorting import ELEMENT, alpha_key, c_string, parse_score, partial_sort, pattern_target
+from storage.pqsort import pqsort
+from storage.sorting import ELEMENT, alpha_key, c_string, parse_score, pattern_target
 
 SORTABLE = ("list", "set", "zset")
 
@@ -121,7 +122,7 @@ def _alpha_sorted(db, elements, options, start, end):
     if by is not None and (start, end) != (0, len(elements) - 1) and len(set(keys)) < len(keys):
         order = list(range(len(elements)))
         sign = -1 if options.desc else 1
-        partial_sort(order, lambda a, b: sign * ((keys[a] > keys[b]) - (keys[a] < keys[b])), start, end)
+        pqsort(order, lambda a, b: sign * ((keys[a] > keys[b]) - (keys[a] < keys[b])), start, end)
     else:
         order = sorted(range(len(elements)), key=keys.__getitem__, reverse=options.desc)
     return [elements[index] for index in order]
