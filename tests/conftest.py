@@ -89,6 +89,21 @@ def ours_and_redis(ours_dir, redis_dir, *options):
         ours.stop()
 
 
+def logged_by_both(tmp_path, run, *options):
+    """Run run(client) with a redis-py client on ours and then on Redis, both writing an AOF (with the
+    extra options), and stop them: (our appendonly.aof, Redis 7.0's increment file), as bytes."""
+    import redis
+    (tmp_path / "ours").mkdir()
+    (tmp_path / "real").mkdir()
+    with ours_and_redis(tmp_path / "ours", tmp_path / "real", "--appendonly", "yes", *options) as servers:
+        for server in servers:
+            client = redis.Redis(port=server.port, socket_timeout=10)
+            run(client)
+            client.close()
+    return ((tmp_path / "ours" / "appendonly.aof").read_bytes(),
+            (tmp_path / "real" / "appendonlydir" / "appendonly.aof.1.incr.aof").read_bytes())
+
+
 @pytest.fixture(scope="module")
 def servers(tmp_path_factory):
     """Ours and Redis for one test module, DEBUG allowed on both: what a module changes server-wide

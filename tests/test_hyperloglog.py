@@ -10,7 +10,7 @@ import shutil
 import pytest
 import redis
 
-from conftest import start_ours, start_real_redis
+from conftest import logged_by_both, start_ours, start_real_redis
 from differential import Pair
 from storage import hyperloglog as hll
 
@@ -367,37 +367,26 @@ def test_hyperloglogs_move_through_dump_rdb_both_ways(tmp_path):
 def test_the_aof_holds_what_redis_propagates(tmp_path):
     """PFADD that raised nothing and the PFDEBUG reads are left out; a PFCOUNT that refreshed the
     cache is logged as sent; PFDEBUG GETREG and TODENSE are logged when they made the value dense."""
-    (tmp_path / "ours").mkdir()
-    (tmp_path / "real").mkdir()
-    ours = start_ours(tmp_path / "ours", "--appendonly", "yes")
-    real = start_real_redis(tmp_path / "real", "--appendonly", "yes")
-    try:
-        for server in (ours, real):
-            client = redis.Redis(port=server.port)
-            client.pfadd("h", "a", "b")
-            client.pfadd("h", "a")
-            client.pfcount("h")
-            client.pfcount("h")
-            client.pfcount("h", "nokey")
-            client.execute_command("PFDEBUG", "ENCODING", "h")
-            client.execute_command("PFDEBUG", "DECODE", "h")
-            client.pfadd("g", "x")
-            client.execute_command("PFDEBUG", "GETREG", "g")
-            client.execute_command("PFDEBUG", "GETREG", "g")
-            client.execute_command("PFDEBUG", "TODENSE", "h")
-            client.execute_command("PFDEBUG", "TODENSE", "h")
-            client.pfmerge("m", "h", "g")
-            client.pfadd("h", "new")
-            pipe = client.pipeline(transaction=True)
-            pipe.pfadd("t", "a").pfcount("t").pfadd("t", "a").pfcount("t").pfcount("h")
-            pipe.execute()
-            pipe = client.pipeline(transaction=True)
-            pipe.pfadd("t", "a").pfcount("t")
-            pipe.execute()
-            client.close()
-    finally:
-        ours.stop()
-        real.stop()
-    written = (tmp_path / "ours" / "appendonly.aof").read_bytes()
-    expected = (tmp_path / "real" / "appendonlydir" / "appendonly.aof.1.incr.aof").read_bytes()
+    def run(client):
+        client.pfadd("h", "a", "b")
+        client.pfadd("h", "a")
+        client.pfcount("h")
+        client.pfcount("h")
+        client.pfcount("h", "nokey")
+        client.execute_command("PFDEBUG", "ENCODING", "h")
+        client.execute_command("PFDEBUG", "DECODE", "h")
+        client.pfadd("g", "x")
+        client.execute_command("PFDEBUG", "GETREG", "g")
+        client.execute_command("PFDEBUG", "GETREG", "g")
+        client.execute_command("PFDEBUG", "TODENSE", "h")
+        client.execute_command("PFDEBUG", "TODENSE", "h")
+        client.pfmerge("m", "h", "g")
+        client.pfadd("h", "new")
+        pipe = client.pipeline(transaction=True)
+        pipe.pfadd("t", "a").pfcount("t").pfadd("t", "a").pfcount("t").pfcount("h")
+        pipe.execute()
+        pipe = client.pipeline(transaction=True)
+        pipe.pfadd("t", "a").pfcount("t")
+        pipe.execute()
+    written, expected = logged_by_both(tmp_path, run)
     assert written == expected
