@@ -68,6 +68,11 @@ def _scenarios():
                            "-3.25e-7", "g", 4503599627370495, "h", 4503599627370496, "i", "0.1", "j")],
         "skiplist zset": [("ZADD", "k", *[x for n in range(200) for x in (repr(n * 0.37 - 20), "m%d" % n)])],
         "skiplist zset with a long member": [("ZADD", "k", 1, "a", 2, b"m" * 100)],
+        "bitmap": [("SETBIT", "k", 7, 1), ("SETBIT", "k", 4000, 1), ("BITFIELD", "k", "SET", "i16", "#3", -300)],
+        "sparse hyperloglog": [("PFADD", "k", *words[:60])],
+        "dense hyperloglog": [("PFADD", "k", *range(3000))],
+        "geo set": [("GEOADD", "k", "13.361389", "38.115556", "Palermo", "15.087269", "37.502669", "Catania",
+                     "-122.27652", "37.80574", "Oakland")],
     }
 
 
@@ -178,6 +183,21 @@ def test_payloads_move_both_ways_for_every_type(both):
         _read_sorted(both, key + ":moved")  # ours holds Redis's payload, Redis ours
         if key not in ("set:str", "h:big"):  # a hash table's order is each server's own
             both.check("DUMP", key + ":moved")
+
+
+def test_hyperloglogs_bitmaps_and_geo_sets_move_both_ways(both):
+    """Issue 15's types ride on strings and sorted sets: a payload from either side restores on the
+    other, and the family's own reads answer the same there."""
+    reads = {"sparse hyperloglog": ("PFCOUNT", "moved"), "dense hyperloglog": ("PFCOUNT", "moved"),
+             "bitmap": ("BITCOUNT", "moved"), "geo set": ("GEOPOS", "moved", "Palermo", "Oakland", "nowhere")}
+    for name, read in reads.items():
+        both.check("FLUSHALL")
+        both.check_sequence(SCENARIOS[name])
+        payloads = {side: bulk(side.call("DUMP", "k")) for side in (both.ours, both.redis)}
+        assert both.ours.call("RESTORE", "moved", 0, payloads[both.redis]) == b"+OK\r\n"
+        assert both.redis.call("RESTORE", "moved", 0, payloads[both.ours]) == b"+OK\r\n"
+        both.check(*read)
+        both.check("DUMP", "moved")
 
 
 def test_restored_encodings_follow_the_config_as_in_redis(both):
