@@ -300,6 +300,7 @@ class Server:
                     "Accepted connection to %s" % self.config["unixsocket"])
         client_id, self._next_id = self._next_id, self._next_id + 1
         session = Session(self, client_id, peer, here, sock.fileno())
+        session.unix_socket = sock.family == socket.AF_UNIX
         connection = Connection(self, sock, session)
         self.sessions[client_id] = session
         self._connections[client_id] = connection

@@ -26,7 +26,7 @@ class Session:
                  "close_after_reply", "in_exec", "wait_for", "deliver", "authenticated",
                  "multi", "multi_failed", "watching", "watch_dirty", "channels", "patterns",
                  "connection", "replies", "monitoring", "own_monitor_lines", "no_evict", "waiter", "paused",
-                 "blocked_ns")
+                 "blocked_ns", "unix_socket")
 
     def __init__(self, server, client_id, address, local_address, fd):
         self.server = server
@@ -39,6 +39,7 @@ class Session:
         self.protocol = 2
         self.name = b""
         self.last_command = None  # the row of the last command looked up (CLIENT LIST's cmd)
+        self.unix_socket = False  # connected through unixsocket (CLIENT LIST's flag U)
         self.argv = []  # the command being run, as sent (for errors that quote it)
         self.close_after_reply = False  # QUIT: send the reply, then close
         self.in_exec = False  # inside EXEC, blocking commands answer at once instead of blocking
@@ -202,11 +203,12 @@ class Session:
 
     def _flags(self):
         """CLIENT LIST's flags, in Redis's order: O monitor, P subscribed, x in MULTI, b blocked, d a
-        WATCHed key changed, c closing after the reply, e no-evict; N for none."""
+        WATCHed key changed, c closing after the reply, U on the Unix socket, e no-evict; N for none.
+        (Redis's u and A mark a client between two steps of its event loop, never seen from another here.)"""
         flags = "".join(letter for letter, on in (
             ("O", self.monitoring), ("P", self.subscription_count()), ("x", self.multi is not None),
             ("b", self.waiter is not None or self.paused), ("d", self.watch_dirty),
-            ("c", self.close_after_reply), ("e", self.no_evict)) if on)
+            ("c", self.close_after_reply), ("U", self.unix_socket), ("e", self.no_evict)) if on)
         return flags or "N"
 
     def memory(self):

@@ -507,15 +507,22 @@ def unix_call(path, *words):
 
 
 def test_unixsocket_and_its_permissions(tmp_path):
-    path = str(tmp_path / "ours.sock")
+    path, redis_path = str(tmp_path / "ours.sock"), str(tmp_path / "redis.sock")
     running = start_ours(tmp_path, "--unixsocket", path, "--unixsocketperm", "700")
+    (tmp_path / "redis").mkdir()
+    redis = start_real_redis(tmp_path / "redis", "--unixsocket", redis_path, "--unixsocketperm", "700")
     try:
         assert oct(os.stat(path).st_mode & 0o777) == "0o700"
         assert unix_call(path, "PING") == b"+PONG\r\n"
-        assert b" addr=%s:0 laddr=%s:0 " % (path.encode(), path.encode()) in unix_call(path, "CLIENT", "INFO")
+        info = unix_call(path, "CLIENT", "INFO")
+        assert b" addr=%s:0 laddr=%s:0 " % (path.encode(), path.encode()) in info
+        flags = [re.search(rb" flags=(\w+) ", reply).group(1)
+                 for reply in (info, unix_call(redis_path, "CLIENT", "INFO"))]
+        assert flags == [b"U", b"U"]
         assert unix_call(path, "CONFIG", "GET", "unixsocketperm") == b"*2\r\n$14\r\nunixsocketperm\r\n$3\r\n700\r\n"
     finally:
         running.stop()
+        redis.stop()
     assert not os.path.exists(path)
     messages = without_prefix(running.log())
     assert messages.index("* The server is now ready to accept connections at %s" % path) == \
