@@ -40,6 +40,8 @@ from serving.stats import Stats
 from storage.keyspace import Keyspace
 
 READ_SIZE = 64 * 1024
+MAX_CLIENTS_PER_CLOCK_TICK = 200  # Redis's: dynamic-hz raises hz above this many clients per tick
+MAX_HZ = 500  # CONFIG_MAX_HZ
 log = logging.getLogger("mini-redis")
 
 
@@ -52,6 +54,7 @@ class Server:
         self.keyspace.latency_event = self.latency_event
         self.keyspace.memory.configure(config)
         self.now = time.monotonic()  # advanced by the cron: idle times need no clock call per command
+        self.hz = config["hz"]  # the cron's rate: hz, or more with dynamic-hz and many clients
         self.pubsub = PubSub()
         self.commands = build_table()
         access.apply_renames(self.commands, config.renames)
@@ -221,8 +224,9 @@ class Server:
         idle_checked = sampled = time.monotonic()
         samples = 0
         while True:
-            gevent.sleep(1 / self.config["hz"])
+            gevent.sleep(1 / self.hz)
             self.now = time.monotonic()
+            self.hz = self._effective_hz()
             if self.now - idle_checked >= 1:
                 idle_checked = self.now
                 self._close_idle_clients()
@@ -236,13 +240,24 @@ class Server:
                 end_pause(self)
             if self.pause is None:  # a CLIENT PAUSE holds active expiry and eviction too
                 started = time.perf_counter_ns()
-                self.keyspace.expire_cycle(self.config["hz"], self.config["active-expire-effort"])
+                self.keyspace.expire_cycle(self.hz, self.config["active-expire-effort"])
                 self.stats.expire_cycle_ns += time.perf_counter_ns() - started
                 self.latency_event("expire-cycle", started)
                 if self.keyspace.memory.maxmemory:
                     self.keyspace.memory.cron()
             self.snapshots.cron()
             self.aof.cron()
+
+    def _effective_hz(self):
+        """hz, doubled (up to 500) while each tick would serve more than 200 clients, with dynamic-hz as
+        Redis's serverCron adapts it (INFO's hz; configured_hz is the setting)."""
+        hz = self.config["hz"]
+        if self.config["dynamic-hz"]:
+            while len(self.sessions) // hz > MAX_CLIENTS_PER_CLOCK_TICK:
+                hz = min(hz * 2, MAX_HZ)
+                if hz == MAX_HZ:
+                    break
+        return hz
 
     def _track_buffers(self):
         """INFO's client_recent_max_*_buffer (the largest query and output buffers of this second) and

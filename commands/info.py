@@ -65,7 +65,7 @@ def _server(server):
         ("process_id", os.getpid()), ("process_supervised", "no"), ("run_id", server.run_id),
         ("tcp_port", server.port), ("server_time_usec", time.time_ns() // 1000),
         ("uptime_in_seconds", uptime), ("uptime_in_days", uptime // 86400),
-        ("hz", 10), ("configured_hz", 10), ("lru_clock", int(time.time()) & LRU_CLOCK_MAX),
+        ("hz", server.hz), ("configured_hz", server.config["hz"]), ("lru_clock", int(time.time()) & LRU_CLOCK_MAX),
         ("executable", os.path.abspath(sys.argv[0])), ("config_file", server.config.config_file),
         ("io_threads_active", 0),
     ] + own_fields()

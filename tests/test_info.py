@@ -1,6 +1,7 @@
 """INFO against real Redis: the sections and field names in order, and the values that the same
 commands make the same on both (command and error statistics, keyspace, replication, cluster)."""
 import re
+import socket
 import time
 
 import hiredis
@@ -421,3 +422,24 @@ def test_mem_clients_normal_adds_up_the_clients_tot_mem(both):
         for client in idle:
             client.close()
     assert int(fields(both.redis, "memory")["mem_clients_normal"]) > 0
+
+
+def test_dynamic_hz_doubles_hz_for_many_clients(both):
+    """2,011 clients at hz 10 are more than 200 per tick: INFO's hz becomes 20 on both, configured_hz
+    stays 10; with dynamic-hz off it is 10 again."""
+    sockets = []
+    try:
+        for port in (both.ours.port, both.redis.port):
+            sockets += [socket.create_connection(("127.0.0.1", port)) for _ in range(2011)]
+        time.sleep(0.5)
+        for client in (both.ours, both.redis):
+            server = fields(client, "server")
+            assert (server["hz"], server["configured_hz"]) == ("20", "10")
+        both.check("CONFIG", "SET", "dynamic-hz", "no")
+        time.sleep(0.3)
+        for client in (both.ours, both.redis):
+            assert fields(client, "server")["hz"] == "10"
+    finally:
+        both.check("CONFIG", "SET", "dynamic-hz", "yes")
+        for sock in sockets:
+            sock.close()
