@@ -57,7 +57,7 @@ Verbatim = namedtuple("Verbatim", "format text")
 Verbatim.__doc__ = "A RESP3 verbatim string (format is 'txt' or 'mkd'); RESP2 sends the text as a bulk string."
 
 BigNumber = namedtuple("BigNumber", "value")
-BigNumber.__doc__ = "A RESP3 big number; RESP2 sends its digits as a bulk string."
+BigNumber.__doc__ = "A RESP3 big number (an int, or its digits as bytes); RESP2 sends the digits as a bulk string."
 
 
 class Push(list):
@@ -589,7 +589,7 @@ class ReplyWriter:
     def _simple(self, text):
         encoded = _SIMPLE_REPLIES.get(text)
         if encoded is None:
-            encoded = b"+%b\r\n" % text.encode()
+            encoded = b"+%b\r\n" % text.encode("utf-8", "surrogateescape")
         self.buffer.write(encoded)
 
     def _error(self, error):
@@ -654,10 +654,11 @@ class ReplyWriter:
             self._bulk(verbatim.text)
 
     def _big_number(self, number):
+        digits = number.value if type(number.value) is bytes else b"%d" % number.value
         if self.protocol == 3:
-            self.buffer.write(b"(%d\r\n" % number.value)
+            self.buffer.write(b"(%b\r\n" % digits)
         else:
-            self._bulk(b"%d" % number.value)
+            self._bulk(digits)
 
 
 def encode_command(args):

@@ -102,18 +102,24 @@ def paused_clients(server):
 
 def wait_while_paused(session, command):
     """Before a command (off the plain lane, which a pause turns off): wait while the pause holds it.
-    False if the client hung up while it waited: its command must not run."""
+    False if the client hung up while it waited: its command must not run.
+
+    server.pause may also hold a running script's gate (scripting/busy.py), which has this
+    interface and refuses commands with -BUSY once the script is busy; when the script ends the
+    pause it covered comes back, so the check starts again after every wait."""
     server = session.server
-    pause = server.pause
-    if pause is None or session.monitoring:  # Redis never pauses a replica, and a monitor is one
-        return True
-    if not pause.holds(command, session.multi if command.name == "exec" else None):
-        return True
-    if pause.over():  # its deadline passed, and the cron has not noticed yet
-        end_pause(server)
-        return True
-    session.paused = True
-    try:
-        return pause.wait(session)
-    finally:
-        session.paused = False
+    while True:
+        pause = server.pause
+        if pause is None or session.monitoring and isinstance(pause, ClientPause):  # Redis never pauses a replica
+            return True
+        if not pause.holds(command, session.multi if command.name == "exec" else None):
+            return True
+        if pause.over():  # its deadline passed, and the cron has not noticed yet
+            end_pause(server)
+            return True
+        session.paused = True
+        try:
+            if not pause.wait(session):
+                return False
+        finally:
+            session.paused = False

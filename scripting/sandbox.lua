@@ -1,0 +1,202 @@
+-- The scripts' world, built once per Lua state: Redis 7.0's globals, read-only, and the redis table.
+-- Called with the Python bridges; returns what Python drives the state with (see scripting/lua.py).
+local bridge = ...
+local READONLY = "Attempt to modify a readonly table"
+local INTERNAL = "=mini-redis"
+local rawget0, rawset0, next0, pairs0, ipairs0, type0, error0 = rawget, rawset, next, pairs, ipairs, type, error
+local setmetatable0, getmetatable0, setfenv0, loadstring0, load0 = setmetatable, getmetatable, setfenv, loadstring, load
+local unpack0, maxn, tonumber = unpack, table.maxn, tonumber
+local getinfo, tostring0, xpcall0, pcall0, select0 = debug.getinfo, tostring, xpcall, pcall, select
+
+local underlying = setmetatable0({}, {__mode = "k"})  -- read-only proxy -> the table it shows
+
+local function refuse_write()
+  error0(READONLY, 2)
+end
+
+local function readonly(t, index)
+  local proxy = {}
+  underlying[proxy] = t
+  setmetatable0(proxy, {__index = index or t, __newindex = refuse_write, __metatable = {__index = index or t}})
+  return proxy
+end
+
+local function copy(t)
+  local c = {}
+  for k, v in pairs0(t) do c[k] = v end
+  return c
+end
+
+-- The error handler: a string error becomes {err='ERR ...'}; the source and line are the script's own
+-- (the first frame that is neither C nor this file), as Redis's __redis__err__handler reports them.
+local CALL_ERROR = "\0redis.call\0"  -- what a failed redis.call raises: its error text after this mark
+local sub, find = string.sub, string.find
+
+-- An error raised in Python reaches Lua as a userdata (lupa's wrapped exception): its text is the
+-- error. A failed redis.call's is an error table in Redis; any other is a string.
+local function lua_error_of(err)
+  if type0(err) ~= "userdata" then return err end
+  local message = tostring0(err)
+  if find(message, CALL_ERROR, 1, true) == 1 then
+    return {err = sub(message, #CALL_ERROR + 1)}
+  end
+  return message
+end
+
+local function error_table_of(err)
+  err = lua_error_of(err)
+  if type0(err) == "table" then return err end
+  return {err = "ERR " .. tostring0(err)}
+end
+
+local function error_handler(err)
+  err = error_table_of(err)
+  local level = 2
+  while true do
+    local i = getinfo(level, "Sl")
+    if not i then break end
+    if i.what ~= "C" and i.source ~= INTERNAL then
+      err.source = i.source
+      err.line = i.currentline
+      break
+    end
+    level = level + 1
+  end
+  return err
+end
+
+-- pcall as Redis 7.0 wraps it: an error table's err field is what the script sees.
+local function user_pcall(...)
+  local result = {pcall0(...)}
+  if not result[1] then
+    local err = lua_error_of(result[2])
+    if type0(err) == "table" and type0(rawget0(err, "err")) == "string" then
+      err = rawget0(err, "err")
+    end
+    result[2] = err
+  end
+  return unpack0(result, 1, maxn(result))
+end
+
+local globals = {}
+local env = readonly(globals, function(_, name)
+  local value = rawget0(globals, name)
+  if value == nil then
+    error0("Script attempted to access nonexistent global variable '" .. tostring0(name) .. "'", 2)
+  end
+  return value
+end)
+
+local function with_env(f, message)
+  if f then setfenv0(f, env) end
+  return f, message
+end
+
+for _, name in ipairs0({"assert", "collectgarbage", "error", "gcinfo", "ipairs", "rawequal", "select",
+                        "tonumber", "tostring", "type", "unpack", "_VERSION"}) do
+  globals[name] = _G[name]
+end
+globals.pcall = user_pcall
+globals.xpcall = function(f, handler)
+  return xpcall0(f, function(err) return handler(lua_error_of(err)) end)
+end
+globals.loadstring = function(s, name) return with_env(loadstring0(s, name)) end
+globals.load = function(f, name) return with_env(load0(f, name)) end
+globals.next = function(t, k) return next0(underlying[t] or t, k) end
+globals.pairs = function(t)
+  local shown = underlying[t]
+  if shown then return next0, shown, nil end
+  return pairs0(t)
+end
+globals.rawget = function(t, k) return rawget0(underlying[t] or t, k) end
+globals.rawset = function(t, k, v)
+  if underlying[t] then error0(READONLY, 0) end
+  return rawset0(t, k, v)
+end
+globals.setmetatable = function(t, mt)
+  if underlying[t] then error0(READONLY, 0) end
+  return setmetatable0(t, mt)
+end
+globals.getmetatable = getmetatable0
+globals.__redis__err__handler = error_handler
+globals._G = env
+
+local string_proxy = readonly(copy(string))
+globals.string = string_proxy
+globals.table = readonly(copy(table))
+globals.coroutine = readonly(copy(coroutine))
+local math_copy = copy(math)
+
+getmetatable0("").__index = string_proxy
+getmetatable0("").__metatable = readonly({__index = string_proxy})
+
+-- Library and redis.* functions are Python callables, C functions to Lua as Redis's are (a tail
+-- call to them keeps the script's frame, which its errors name); their metatable is locked.
+getmetatable0(bridge.call).__metatable = false
+for name, library in pairs0(bridge.libraries) do
+  local t = name == "math" and math_copy or {}  -- math.random and math.randomseed are Redis's
+  for key, f in pairs0(library.functions) do t[key] = f end
+  for key, value in pairs0(library.values) do t[key] = value end
+  globals[name] = readonly(t)
+end
+
+local function error_table(message)
+  return {err = message}
+end
+
+local redis = {
+  call = bridge.call, pcall = bridge.pcall,
+  sha1hex = bridge.sha1hex, log = bridge.log, setresp = bridge.setresp,
+  set_repl = bridge.set_repl, replicate_commands = function() return true end,
+  breakpoint = function() return false end, debug = function() end,
+  acl_check_cmd = bridge.acl_check_cmd, error_reply = bridge.error_reply, status_reply = bridge.status_reply,
+  LOG_DEBUG = 0, LOG_VERBOSE = 1, LOG_NOTICE = 2, LOG_WARNING = 3,
+  REPL_NONE = 0, REPL_SLAVE = 1, REPL_REPLICA = 1, REPL_AOF = 2, REPL_ALL = 3,
+  REDIS_VERSION = bridge.version, REDIS_VERSION_NUM = bridge.version_num,
+}
+local redis_table = redis
+globals.redis = readonly(redis)
+
+-- What Python drives the state with.
+local hook_count = bridge.hook_count
+local tick = bridge.tick
+local function hook()
+  local killed = tick()
+  if killed then error0(killed, 0) end
+end
+
+local controls = {}
+
+function controls.compile(source, chunkname)
+  return with_env(loadstring0(source, chunkname))
+end
+
+function controls.run(f, keys, args)
+  rawset0(globals, "KEYS", keys)
+  rawset0(globals, "ARGV", args)
+  debug.sethook(hook, "", hook_count)
+  local ok, result = xpcall0(f, error_handler)
+  debug.sethook()
+  return ok, result
+end
+
+-- Calls a function of a library: KEYS and ARGV are its arguments, not globals.
+function controls.run_function(f, keys, args)
+  debug.sethook(hook, "", hook_count)
+  local ok, result = xpcall0(function() return f(keys, args) end, error_handler)
+  debug.sethook()
+  return ok, result
+end
+
+controls.error_table = error_table
+-- Where a library function was called from, as luaL_error's prefix: 'user_script:1: '.
+function controls.where()
+  local i = getinfo(3, "Sl")
+  if i and i.currentline > 0 then return i.short_src .. ":" .. i.currentline .. ": " end
+  return ""
+end
+controls.readonly = readonly
+controls.globals = globals
+controls.redis = redis_table
+controls.env = env
+return controls
