@@ -9,8 +9,9 @@ from commands import Command, _refuse_on_disk_error, arity_ok, run, subcommand_t
 from errors import (BUSY_EVAL, BUSY_FUNCTION, MISCONF_RDB, NOT_INTEGER, NOTBUSY, NUMKEYS_NEGATIVE, NUMKEYS_TOO_MANY,
                     OOM, SCRIPT_MISCONF, SCRIPT_NOT_ALLOWED, SCRIPT_OOM, SCRIPT_READ_ONLY, SCRIPT_UNKNOWN_COMMAND,
                     SCRIPT_WRITE_WITH_RO, SCRIPT_WRONG_ARITY, UNKILLABLE, ReplyError)
-from protocol import Error, string_to_int
+from protocol import string_to_int
 from scripting.busy import ScriptRun
+from serving.monitors import feed_line
 
 
 def split_keys(numkeys, rest):
@@ -29,7 +30,8 @@ def split_keys(numkeys, rest):
 
 
 def script_call(script_run, argv):
-    """scriptCall(): look the command up, check it may run here, run it as the script's client."""
+    """scriptCall(): look the command up, check it may run here, run it as the script's client. A refusal
+    raises ReplyError; the command's own error is its reply."""
     server = script_run.server
     command = server.commands.get(argv[0].lower())
     arguments = argv[1:]
@@ -37,26 +39,24 @@ def script_call(script_run, argv):
         command = command.subcommands.get(argv[1].lower())
         arguments = argv[2:]
     if command is None:
-        return Error(SCRIPT_UNKNOWN_COMMAND)
+        raise ReplyError(SCRIPT_UNKNOWN_COMMAND)
     if not arity_ok(command.arity, len(argv)):
-        return Error(SCRIPT_WRONG_ARITY)
+        raise ReplyError(SCRIPT_WRONG_ARITY)
     flags = command.flags
     if "noscript" in flags:
-        return Error(SCRIPT_NOT_ALLOWED)
+        raise ReplyError(SCRIPT_NOT_ALLOWED)
     writes = "write" in flags
     if script_run.read_only and (writes or "may_replicate" in flags):
-        return Error(SCRIPT_READ_ONLY)
+        raise ReplyError(SCRIPT_READ_ONLY)
     if writes and not script_run.wrote:
-        try:
-            _refuse_on_disk_error(server)
-        except ReplyError as error:
-            return Error(error.message)
+        _refuse_on_disk_error(server)
     if script_run.oom and not script_run.allow_oom and not script_run.wrote and "denyoom" in flags:
-        return Error(OOM)
+        raise ReplyError(OOM)
     if writes:
         script_run.wrote = True
     session = server.scripting.session
     session.argv = argv
+    session.protocol = 3 if script_run.resp3 else 2
     keyspace = server.keyspace
     propagator = keyspace.propagator
     if not script_run.propagate_to_aof:
@@ -94,8 +94,15 @@ def _start(session, name, is_eval, flags, read_only):
 # ------------------------------------------------------------------ EVAL and EVALSHA
 
 
+def show_to_monitors(session):
+    """evalCommand(): the script's own line goes to MONITOR first, then its commands' lines."""
+    if session.server.monitors:
+        feed_line(session, session.argv)
+
+
 def eval_(session, body, numkeys, *rest):
     """EVAL script numkeys [key ...] [arg ...]"""
+    show_to_monitors(session)
     keys, args = split_keys(numkeys, rest)
     scripting = session.server.scripting
     script = scripting.load(body)
@@ -104,6 +111,7 @@ def eval_(session, body, numkeys, *rest):
 
 def eval_ro(session, body, numkeys, *rest):
     """EVAL_RO script numkeys [key ...] [arg ...]"""
+    show_to_monitors(session)
     keys, args = split_keys(numkeys, rest)
     scripting = session.server.scripting
     script = scripting.load(body)
@@ -121,6 +129,7 @@ def evalsha_ro(session, sha, numkeys, *rest):
 
 
 def _evalsha(session, sha, numkeys, rest, read_only):
+    show_to_monitors(session)
     scripting = session.server.scripting
     if len(sha) != 40:
         scripting.find(sha)  # NOSCRIPT before anything else, as evalShaCommand checks the length first

@@ -25,7 +25,8 @@ class BridgeError(Exception):
     """Raised in a bridge: Lua sees its text as the error message (lupa passes it on)."""
 
 
-CALL_ERROR = "\0redis.call\0"  # sandbox.lua's mark: a failed redis.call's error text follows it
+CALL_ERROR = "\0redis.call\0"  # sandbox.lua's marks: a failed redis.call's error text follows them
+COUNTED_CALL_ERROR = "\0redis.call\1"
 
 class Script:
     """A compiled EVAL script: its body, Lua function and shebang flags (None: no shebang)."""
@@ -60,7 +61,7 @@ def parse_flags(options, unknown_option):
     for option in options:
         if not option.startswith(b"flags="):
             raise ReplyError(unknown_option % option.decode("utf-8", "replace"))
-        for flag in option[6:].split(b","):
+        for flag in option[6:].split(b",") if option[6:] else ():
             name = flag.decode("utf-8", "replace")
             if name not in SCRIPT_FLAGS:
                 raise ReplyError("ERR Unexpected flag in script shebang: %s" % name)
@@ -147,34 +148,42 @@ class Scripting:
     # ------------------------------------------------------------------ the bridges (called from Lua)
 
     def call(self, *args):
-        """redis.call: the reply as Lua sees it; an error reply is raised (see CALL_ERROR)."""
-        reply = self._command_reply(args)
+        """redis.call: the reply as Lua sees it; an error is raised (see CALL_ERROR), marked as
+        already counted (ignore_error_stats_update) when it is the command's own reply."""
+        reply, counted = self._command_reply(args)
         if type(reply) is Error:
-            raise BridgeError(CALL_ERROR + reply.message)
+            raise BridgeError((COUNTED_CALL_ERROR if counted else CALL_ERROR) + reply.message)
         return reply_to_lua(self.current.state, reply, self.current.resp3)
 
     def pcall(self, *args):
-        """redis.pcall: the reply as Lua sees it, an error reply as an error table."""
-        reply = self._command_reply(args)
+        """redis.pcall: the reply as Lua sees it, an error as an error table."""
+        reply, counted = self._command_reply(args)
         run = self.current
         if type(reply) is Error:
-            return run.state.error_table(reply.message.encode("utf-8", "surrogateescape"))
+            table = run.state.error_table(reply.message.encode("utf-8", "surrogateescape"))
+            if counted:
+                table[b"ignore_error_stats_update"] = True
+            return table
         return reply_to_lua(run.state, reply, run.resp3)
 
     def _command_reply(self, args):
+        """(the command's reply, whether an error reply came from the command itself)."""
         run = self.current
         if not args:
-            return Error(SCRIPT_NO_ARGUMENTS)
+            return Error(SCRIPT_NO_ARGUMENTS), False
         argv = []
         for arg in args:
             kind = type(arg)
             if kind is bytes:
                 argv.append(arg)
             elif kind is int or kind is float:
-                argv.append(number_text(arg))
+                argv.append(b"%.17g" % arg)  # as Redis 7.0 formats them: lua_tolstring would lose precision
             else:
-                return Error(SCRIPT_BAD_ARGUMENT)
-        return run.call(run, argv)
+                return Error(SCRIPT_BAD_ARGUMENT), False
+        try:
+            return run.call(run, argv), True
+        except ReplyError as refusal:
+            return Error(refusal.message), False
 
     def tick(self):
         run = self.current

@@ -29,7 +29,8 @@ end
 
 -- The error handler: a string error becomes {err='ERR ...'}; the source and line are the script's own
 -- (the first frame that is neither C nor this file), as Redis's __redis__err__handler reports them.
-local CALL_ERROR = "\0redis.call\0"  -- what a failed redis.call raises: its error text after this mark
+-- What a failed redis.call raises: its error text after a mark (\1: the command's own error reply).
+local CALL_ERROR, COUNTED_CALL_ERROR = "\0redis.call\0", "\0redis.call\1"
 local sub, find = string.sub, string.find
 
 -- An error raised in Python reaches Lua as a userdata (lupa's wrapped exception): its text is the
@@ -39,6 +40,8 @@ local function lua_error_of(err)
   local message = tostring0(err)
   if find(message, CALL_ERROR, 1, true) == 1 then
     return {err = sub(message, #CALL_ERROR + 1)}
+  elseif find(message, COUNTED_CALL_ERROR, 1, true) == 1 then
+    return {err = sub(message, #COUNTED_CALL_ERROR + 1), ignore_error_stats_update = true}
   end
   return message
 end

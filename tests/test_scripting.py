@@ -1,0 +1,339 @@
+"""EVAL and friends against real Redis 7.0.15: the same scripts, the same bytes back.
+
+Conversions both ways (RESP2 and RESP3), the sandbox, the error texts with their script and
+line, the redis.* API, bit and cjson, EVALSHA and SCRIPT, shebang flags and EVAL_RO; then
+what only our server can show: the AOF, MONITOR, WATCH, and redis-py's Lock and
+register_script.
+"""
+import re
+
+import pytest
+
+from differential import WireClient
+
+# ------------------------------------------------------------------ Lua -> reply
+
+
+LUA_VALUES = [
+    "return 1", "return", "return nil", "return 'x'", "return ''", "return 3.99", "return -3.99", "return 1e20",
+    "return 0/0", "return 1/0", "return -1/0", "return true", "return false", "return 2^53", "return 2^31",
+    "return {1, 2, 3, nil, 4}", "return {1, 'a', 3.99, true, false, {1, {2}}}", "return {}",
+    "return {[1]=1, [3]=3}", "return {a=1}", "return {1, a=2}",
+    "return {err='My err'}", "return {err='-My err'}", "return {err='a\\nb'}", "return {err=12}",
+    "return {ok='fine'}", "return {ok=1}", "return {1, 2, {err='E x'}, {ok='fine'}, {}}",
+    "return {double=3.5}", "return {double='x'}", "return {double=1/0}", "return {double=0.1}",
+    "return {big_number='123'}", "return {big_number=5}", "return {map={a=1}}", "return {set={a=true}}",
+    "return {verbatim_string={format='txt', string='x'}}", "return {1, {double=2.5}, {map={b={1, 2}}}}",
+    "return redis.error_reply('E1')", "return redis.error_reply('-E1 x')", "return redis.error_reply('E1 x')",
+    "return redis.error_reply('E1\\nx')", "return redis.error_reply()", "return redis.status_reply('S')",
+    "return redis.status_reply(1)", "return function() end", "return coroutine.create(function() end)",
+    "return cjson.null", "return {1, cjson.null, 2}",
+]
+
+
+@pytest.mark.parametrize("script", LUA_VALUES)
+def test_lua_values_become_redis_replies(pair, script):
+    pair.check("EVAL", script, 0)
+
+
+@pytest.mark.parametrize("script", [
+    "redis.setresp(3) return {true, false, {double=0.1}}", "redis.setresp(3) return true",
+    "redis.setresp(3) return false", "redis.setresp(3) return {map={a={set={b=true}}}}",
+    "redis.setresp(3) return {big_number='1234567890123456789012'}", "redis.setresp(3) return nil",
+    "redis.setresp(3) return {verbatim_string={format='txt', string='x'}}",
+    "return {map={a=1, b={double=1.5}}}", "return {set={x=true}}", "return {double=-0.5}",
+])
+@pytest.mark.parametrize("protocol", ["2", "3"])
+def test_lua_values_in_resp3_reach_each_protocol_as_redis_sends_them(pair, script, protocol):
+    pair.check("HELLO", protocol, normalise=_mask_hello)
+    pair.check("EVAL", script, 0)
+
+
+def _mask_hello(reply):
+    return re.sub(rb"id\r\n:\d+", b"id\r\n:0", reply)
+
+
+# ------------------------------------------------------------------ reply -> Lua
+
+
+def _prepare_types(pair):
+    pair.check_sequence([
+        ("SET", "s", "text"), ("SET", "n", "12"), ("RPUSH", "l", "a", "b"), ("HSET", "h", "f", "v", "g", "w"),
+        ("SADD", "set", "m"), ("ZADD", "z", "1.5", "a", "2", "b"),
+    ])
+
+
+SHOW = ("local function show(v) if type(v) ~= 'table' then return {type(v), tostring(v)} end "
+        "local out = {'table'} for k, x in pairs(v) do out[#out+1] = tostring(k) "
+        "out[#out+1] = type(x) == 'table' and show(x) or type(x) .. ':' .. tostring(x) end return out end ")
+REPLIES = [
+    ("get", "s"), ("get", "missing"), ("incr", "n"), ("set", "k", "v"), ("ping",), ("lrange", "l", "0", "-1"),
+    ("hgetall", "h"), ("hgetall", "missing"), ("smembers", "set"), ("zrange", "z", "0", "-1", "withscores"),
+    ("zscore", "z", "a"), ("lpop", "missing", "1"), ("exists", "s"), ("hmget", "h", "f", "missing"),
+    ("lpush", "s", "x"), ("zrange", "z", "0", "-1", "byscore", "rev"), ("type", "s"), ("object", "encoding", "l"),
+]
+
+
+@pytest.mark.parametrize("command", REPLIES, ids=" ".join)
+@pytest.mark.parametrize("resp", ["2", "3"])
+def test_command_replies_reach_lua_as_redis_converts_them(pair, command, resp):
+    _prepare_types(pair)
+    arguments = ", ".join("'%s'" % word for word in command)
+    script = SHOW + "redis.setresp(%s) return show(redis.pcall(%s))" % (resp, arguments)
+    pair.check("EVAL", script, 0)
+
+
+def test_arrays_with_nils_and_arguments_as_lua_prints_numbers(pair):
+    pair.check_sequence([
+        ("EVAL", "return redis.call('mget', 'a', 'missing', 'b')", 0),
+        ("EVAL", "redis.call('set', 'a', 1.5) redis.call('set', 'b', 10) redis.call('set', 'c', 2^53) "
+                 "redis.call('set', 'd', 1e20) redis.call('set', 'e', -0.25) "
+                 "return redis.call('mget', 'a', 'b', 'c', 'd', 'e')", 0),
+        ("EVAL", "return {KEYS[1], ARGV[1], #KEYS, #ARGV}", 1, "k", "a"),
+        ("EVAL", "return {KEYS, ARGV}", 2, "k1", "k2", "a1", "a2", "a3"),
+    ])
+
+
+# ------------------------------------------------------------------ errors and the sandbox
+
+
+ERRORS = [
+    "return x", "x = 1", "return redis.call('nosuch')", "return redis.call('get')", "return redis.call('get', 'a', 'b')",
+    "return redis.call()", "return redis.call({})", "return redis.call('set', {})", "return redis.call('set', 'k', true)",
+    "return redis.call(nil)", "error('boom')", "error({err='X boom'})", "error('x', 0)", "error(12)",
+    "error({err=12})", "local function f() return f() + 1 end return f()", "syntax error here",
+    "return redis.call('eval', 'return 1', 0)", "return redis.call('multi')", "return redis.call('blpop', 'x', 0)",
+    "return redis.call('subscribe', 'x')", "return redis.call('client')", "return redis.call('client', 'nosuch')",
+    "redis.setresp(4)", "redis.setresp()", "return redis.log(99, 'hi')", "return redis.log()",
+    "return redis.set_repl(99)", "return redis.sha1hex()", "\nlocal a = 1\nredis.call('lpush', 's', 'x')",
+    "local function f()\n redis.call('lpush', 's', 'x')\nend\n\nf()", "local function f()\n error('deep')\nend\n\nf()",
+    "local function f()\n local x = nil + 1\nend\n\nf()", "return redis.pcall('nosuch')",
+    "return redis.pcall('set', 'a', 'b', 'c')", "return type(redis.pcall('nosuch'))",
+    "local e = redis.pcall('nosuch') return e.err",
+    "local ok, e = pcall(redis.call, 'nosuch') return {tostring(ok), type(e), e}",
+    "local ok, e = pcall(error, 'x') return {tostring(ok), type(e), e}",
+    "local ok, e = pcall(redis.call, 'lpush', 's', 'x') return {tostring(ok), type(e), tostring(e)}",
+    "local ok, e = pcall(function() error({err='X y'}) end) return {tostring(ok), type(e), e}",
+    "local ok, e = pcall(function() return x end) return {tostring(ok), type(e), tostring(e)}",
+    "local ok, e = xpcall(function() return redis.call('lpush', 's', 'x') end, function(e) return type(e) end) "
+    "return {tostring(ok), e}",
+    "local ok, e = pcall(function() return redis.call('lpush', 's', 'x') end) return {e.err}",
+    "return math.random(0)", "return math.random(1, 2, 3)", "return math.random('x')",
+]
+
+
+@pytest.mark.parametrize("script", ERRORS)
+def test_errors_carry_redis_texts_script_and_line(pair, script):
+    pair.check("SET", "s", "x")
+    pair.check("EVAL", script, 0)
+
+
+SANDBOX = [
+    "return os", "return io", "return loadfile", "return dofile", "return require", "return print",
+    "return setfenv", "return getfenv", "return module", "return newproxy", "return debug",
+    "return type(loadstring)", "return type(loadstring('return 1'))", "redis.call = nil", "string.x = 1",
+    "setmetatable(_G, nil)", "rawset(_G, 'x', 1)", "return rawget(_G, 'x')", "getmetatable('').__index = nil",
+    "return getmetatable('').__index == string", "return type(getmetatable(_G))", "math.floor = nil",
+    "table.insert = nil", "cjson.encode = nil", "bit.band = nil", "redis.REDIS_VERSION = 1",
+    "local t = {} for k in pairs(redis) do t[#t+1] = k end table.sort(t) return t",
+    "local t = {} for k in pairs(string) do t[#t+1] = k end table.sort(t) return t",
+    "local t = {} for k in pairs(math) do t[#t+1] = k end table.sort(t) return t",
+    "local t = {} for k in pairs(table) do t[#t+1] = k end table.sort(t) return t",
+    "local t = {} for k in pairs(bit) do t[#t+1] = k end table.sort(t) return t",
+    "return _VERSION", "return {redis.REDIS_VERSION, redis.REDIS_VERSION_NUM}", "return #KEYS",
+    "KEYS[1] = 'x' return KEYS[1]", "local s = loadstring('return x') return s()", "local s = loadstring('y = 1') return s()",
+    "return gcinfo() > 0", "return coroutine.running()", "return next(_G) ~= nil", "return select('#', 1, 2)",
+    "local co = coroutine.wrap(function() coroutine.yield(1) end) return co()",
+    "return string.rep('x', 3)", "return string.format('%5.2f|%d|%s', 3.14159, 42, 'a')", "return ('x'):upper()",
+    "return tostring(cjson.null)", "return redis.sha1hex('')", "return redis.sha1hex(12)",
+    "return redis.log(redis.LOG_WARNING, 'hi')", "return redis.set_repl(redis.REPL_ALL)",
+    "return redis.replicate_commands()", "return redis.breakpoint()", "return redis.debug('x')",
+    "return redis.acl_check_cmd('get')",
+]
+
+
+@pytest.mark.parametrize("script", SANDBOX)
+def test_the_sandbox_matches_redis(pair, script):
+    pair.check("EVAL", script, 0)
+
+
+def test_math_random_draws_redis_numbers(fresh):
+    """redisLrand48 from the state Redis starts in, carried across scripts (and SCRIPT FLUSH), reseedable."""
+    from differential import Pair
+    ours, redis = fresh
+    with Pair(ours, redis) as pair:
+        pair.check_sequence([
+            ("EVAL", "return math.random(100)", 0), ("EVAL", "return math.random(100)", 0),
+            ("EVAL", "return {math.random(1, 10), tostring(math.random())}", 0), ("SCRIPT", "FLUSH"),
+            ("EVAL", "return math.random(1000000)", 0), ("EVAL", "math.randomseed(42) return math.random(1000)", 0),
+            ("EVAL", "return math.random(-5, 5)", 0),
+        ])
+
+
+# ------------------------------------------------------------------ libraries
+
+
+CJSON = [
+    "return cjson.encode({1,2,3})", "return cjson.encode({a=1})", "return cjson.encode({})",
+    "return cjson.encode({1.5, 0.1, 1e20, 123456789012345678, 1/3})", "return cjson.encode('a/b\"\\\\\\n\\1\\127\\200')",
+    "return cjson.encode({[1]=1,[3]=3})", "return cjson.encode({[1]=1,[20]=3})", "return cjson.encode({[1]=1,a=2})",
+    "return cjson.encode({true,false,cjson.null})", "return cjson.encode(nil)", "return cjson.encode()",
+    "return cjson.encode(1/0)", "return cjson.encode(0/0)", "return cjson.encode(function() end)",
+    "return cjson.encode({[2.5]=1})", "return cjson.encode({[true]=1})", "return cjson.encode({{{}}})",
+    "local t = {} local c = t for i=1,1100 do c[1] = {} c = c[1] end return cjson.encode(t)",
+    "local t = {} local c = t for i=1,999 do c[1] = {} c = c[1] end return #cjson.encode(t)",
+    "return cjson.encode({b=1,a=2,c=3,d=4,e=5})", "return cjson.decode('[1,2,3]')",
+    "return cjson.decode('{\"a\":[1,{\"b\":2}]}').a[2].b", "return cjson.decode('1.5')",
+    "return cjson.decode('\"x\\\\u00e9\"')", "return cjson.decode('[1,2')", "return cjson.decode('')",
+    "return cjson.decode('nul')", "return cjson.decode('{1:2}')", "return cjson.decode('[1,]')",
+    "return cjson.decode('{\"a\":1,}')", "return cjson.decode('[1] x')", "return cjson.decode()",
+    "return cjson.decode(12)", "return type(cjson.decode('null'))", "return cjson.decode('[null, 1]')[2]",
+    "return cjson.decode('\"\\\\ud83d\\\\ude00\"')", "return cjson.decode('1e400')", "return cjson.decode('0x10')",
+    "return cjson.decode('\"\\\\q\"')", "return cjson.decode('[\"a\\tb\"]')", "return cjson.decode('{\"a\" 1}')",
+    "return cjson.encode(cjson.decode('{\"b\":1,\"a\":2,\"c\":{\"d\":[1,2]}}'))",
+    "return cjson.decode('123456789012345678')", "return cjson.decode('true')", "return cjson.decode(' [ ] ')[1]",
+    "return cjson.encode(cjson.decode('{}'))", "return cjson.encode(cjson.decode('[]'))",
+    "return cjson.decode('\"abc')", "return cjson.decode('-')", "return cjson.decode('+5')", "return cjson.decode('.5')",
+    "return cjson.decode('Infinity')", "return tostring(cjson.decode('nan'))", "return cjson.decode('\"\\\\ud800\"')",
+    "return #cjson.decode(string.rep('[', 1001))", "return {cjson._NAME, cjson._VERSION}", "return cjson.decode({})",
+]
+
+
+@pytest.mark.parametrize("script", CJSON)
+def test_cjson_matches_redis(pair, script):
+    pair.check("EVAL", script, 0)
+
+
+BIT = [
+    "return bit.tohex(255)", "return bit.tohex(-1, -4)", "return bit.tohex(255, 2)", "return bit.tohex(255, 20)",
+    "return {bit.band(7,3,1), bit.bor(1,2), bit.bxor(3,1), bit.bnot(0)}",
+    "return {bit.lshift(1,31), bit.rshift(-1,28), bit.arshift(-256,4), bit.rol(1,33), bit.ror(1,1), "
+    "bit.bswap(0x12345678), bit.tobit(2^32+5), bit.tobit(1.5), bit.tobit(2.5), bit.tobit(-1.5)}",
+    "return bit.band()", "return bit.band('x')", "return bit.tohex('12')", "return bit.tobit(2^53)",
+    "return bit.tohex(0, 0)", "return {bit.lshift(1, 32), bit.rshift(1, -1)}",
+]
+
+
+@pytest.mark.parametrize("script", BIT)
+def test_bit_matches_redis(pair, script):
+    pair.check("EVAL", script, 0)
+
+
+# ------------------------------------------------------------------ EVAL, EVALSHA, SCRIPT, flags
+
+
+def test_evalsha_and_the_script_cache(pair):
+    pair.check_sequence([
+        ("SCRIPT", "FLUSH"), ("EVALSHA", "e0e1f9fabfc9d4800c877a703b823ac0578ff8db", 0),
+        ("SCRIPT", "EXISTS", "e0e1f9fabfc9d4800c877a703b823ac0578ff8db", "x"),
+        ("EVAL", "return 1", 0), ("SCRIPT", "EXISTS", "e0e1f9fabfc9d4800c877a703b823ac0578ff8db"),
+        ("EVALSHA", "e0e1f9fabfc9d4800c877a703b823ac0578ff8db", 0),
+        ("EVALSHA", "E0E1F9FABFC9D4800C877A703B823AC0578FF8DB", 0), ("EVALSHA", "abc", 0), ("EVALSHA", "abc", -1),
+        ("EVALSHA", "e0e1f9fabfc9d4800c877a703b823ac0578ff8dc", 0), ("EVALSHA", "e0e1f9fabfc9d4800c877a703b823ac0578ff8db", -1),
+        ("SCRIPT", "LOAD", "return 2"), ("SCRIPT", "LOAD", "return +"), ("SCRIPT", "EXISTS"),
+        ("SCRIPT", "FLUSH", "x"), ("SCRIPT", "FLUSH", "ASYNC"), ("SCRIPT", "FLUSH", "SYNC"), ("SCRIPT", "FLUSH", "a", "b"),
+        ("SCRIPT", "EXISTS", "e0e1f9fabfc9d4800c877a703b823ac0578ff8db"), ("SCRIPT", "FOO"), ("SCRIPT", "HELP"),
+        ("SCRIPT", "KILL"), ("SCRIPT",), ("SCRIPT", "LOAD"), ("EVALSHA_RO", "abc", 0),
+        ("EVAL", "return 1", -1), ("EVAL", "return 1", 2, "a"), ("EVAL", "return 1", "x"), ("EVAL", "return 1"),
+        ("EVAL", "bad syntax", -1), ("EVAL", "return 1", "1.0", "k"),
+    ])
+
+
+def test_shebang_flags_and_read_only_scripts(pair):
+    pair.check_sequence([
+        ("EVAL", "#!lua flags=no-writes\nreturn redis.call('set', 'a', 'b')", 0),
+        ("EVAL", "#!lua flags=bad\nreturn 1", 0), ("EVAL", "#!lua\nreturn 1", 0), ("EVAL", "#!lua name=x\nreturn 1", 0),
+        ("EVAL", "#!luax\nreturn 1", 0), ("EVAL", "#!lua", 0), ("EVAL", "#!lua flags=no-writes,allow-oom\nreturn 1", 0),
+        ("EVAL", "#!lua flags=\nreturn 1", 0), ("EVAL", "#!lua \"x\nreturn 1", 0),
+        ("EVAL_RO", "return redis.call('set', 'a', 'b')", 0), ("EVAL_RO", "return redis.call('get', 'a')", 0),
+        ("EVAL_RO", "return redis.call('publish', 'c', 'm')", 0), ("EVAL_RO", "#!lua\nreturn 1", 0),
+        ("EVAL_RO", "#!lua flags=no-writes\nreturn redis.call('get', 'a')", 0),
+        ("EVAL", "#!lua\nreturn redis.call('get', KEYS[1])", 1, "a"),
+        ("EVAL", "#!lua\nerror('line two')", 0),
+        ("EVAL", "redis.call('set', 'x', '1') redis.call('select', '1') redis.call('set', 'x', '2') "
+                 "return redis.call('get', 'x')", 0),
+        ("GET", "x"), ("SELECT", "1"), ("GET", "x"), ("SELECT", "0"),
+    ])
+
+
+def test_scripts_inside_multi(pair):
+    pair.check_sequence([
+        ("MULTI",), ("EVAL", "return redis.call('incr', 'c')", 0), ("EVAL", "return x", 0), ("INCR", "c"), ("EXEC",),
+        ("GET", "c"),
+    ])
+
+
+# ------------------------------------------------------------------ what only ours can show
+
+
+def test_script_writes_reach_the_aof_wrapped_in_multi(tmp_path):
+    from conftest import start_ours
+    running = start_ours(tmp_path, "--appendonly", "yes", "--appendfsync", "always")
+    try:
+        with WireClient(running.port) as client:
+            script = "redis.call('set', 'a', '1') redis.call('incr', 'a') return redis.call('get', 'a')"
+            assert client.call("EVAL", script, 0) == b"$1\r\n2\r\n"
+            assert client.call("EVAL", "redis.call('set', 'b', 'x')", 0) == b"$-1\r\n"
+            assert client.call("EVAL", "return redis.call('get', 'a')", 0) == b"$1\r\n2\r\n"
+            script = "redis.set_repl(redis.REPL_NONE) redis.call('set', 'hidden', '1')"
+            assert client.call("EVAL", script, 0) == b"$-1\r\n"
+        log = (tmp_path / "appendonly.aof").read_bytes()
+        assert (b"*1\r\n$5\r\nMULTI\r\n*3\r\n$3\r\nset\r\n$1\r\na\r\n$1\r\n1\r\n*2\r\n$4\r\nincr\r\n$1\r\na\r\n"
+                b"*1\r\n$4\r\nEXEC\r\n*3\r\n$3\r\nset\r\n$1\r\nb\r\n$1\r\nx\r\n") in log
+        assert b"EVAL" not in log and b"hidden" not in log
+    finally:
+        running.stop()
+
+
+def _monitor_line(line):
+    """A MONITOR line without its clock and the client's port: '[0 client] "EVAL" ...' or '[0 lua] "set" ...'."""
+    return re.sub(rb"^\+[0-9.]+ \[([0-9]+) [0-9.]+:[0-9]+\]", rb"[\1 client]", re.sub(rb"^\+[0-9.]+ \[0 lua\]", b"[0 lua]", line))
+
+
+def test_monitor_shows_the_script_and_its_commands(pair):
+    seen = []
+    for port in (pair.redis.port, pair.ours.port):
+        with WireClient(port) as monitor, WireClient(port) as client:
+            assert monitor.call("MONITOR") == b"+OK\r\n"
+            assert client.call("EVAL", "return redis.call('set', KEYS[1], ARGV[1])", 1, "k", "v") == b"+OK\r\n"
+            seen.append([_monitor_line(monitor.read_reply()), _monitor_line(monitor.read_reply())])
+    assert seen[0] == seen[1]
+
+
+def test_a_script_that_writes_a_watched_key_fails_the_transaction(pair):
+    other_ours, other_redis = WireClient(pair.ours.port), WireClient(pair.redis.port)
+    try:
+        pair.check_sequence([("SET", "w", "1"), ("WATCH", "w"), ("MULTI",), ("GET", "w")])
+        for client in (other_redis, other_ours):
+            assert client.call("EVAL", "return redis.call('incr', KEYS[1])", 1, "w") == b":2\r\n"
+        pair.check("EXEC")
+    finally:
+        other_ours.close()
+        other_redis.close()
+
+
+def test_redis_py_lock_and_register_script(server):
+    redis = pytest.importorskip("redis")
+    client = redis.Redis(port=server.port)
+    client.flushall()
+    lock = client.lock("resource", timeout=5)
+    assert lock.acquire(blocking=False)
+    assert not client.lock("resource", timeout=5).acquire(blocking=False)
+    assert lock.extend(10)
+    assert 5000 < client.pttl("resource") <= 15000
+    assert lock.reacquire()
+    lock.release()
+    assert client.get("resource") is None
+    assert lock.acquire(blocking=False)
+    client.set("resource", "someone else")
+    with pytest.raises(redis.exceptions.LockNotOwnedError):
+        lock.release()
+    assert client.get("resource") == b"someone else"
+    multiply = client.register_script("return tonumber(redis.call('get', KEYS[1]) or 1) * tonumber(ARGV[1])")
+    client.set("x", 6)
+    assert multiply(keys=["x"], args=[7]) == 42
+    client.script_flush()
+    assert multiply(keys=["x"], args=[2]) == 12  # NOSCRIPT, then redis-py loads it again
+    pipe = client.pipeline()
+    multiply(keys=["x"], args=[3], client=pipe)
+    assert pipe.execute() == [18]
