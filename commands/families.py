@@ -5,13 +5,13 @@ families import the table's helpers, this module imports the families, and nothi
 """
 from types import MappingProxyType
 
-from commands import (admin, client, config, connection, debug, expire, hashes, info, introspection, keys, latency,
-                      lists, lolwut, memory, persistence, pubsub, scripting, sets, slowlog, strings, transactions,
-                      zsets)
+from commands import (admin, client, config, connection, debug, expire, functions, hashes, info, introspection, keys,
+                      latency, lists, lolwut, memory, persistence, pubsub, scripting, sets, slowlog, strings,
+                      transactions, zsets)
 from serving.stats import CommandStats
 
 FAMILIES = (strings, lists, hashes, sets, zsets, keys, expire, pubsub, transactions, connection, client, admin, config,
-            introspection, info, slowlog, latency, memory, persistence, debug, lolwut, scripting)
+            introspection, info, slowlog, latency, memory, persistence, debug, lolwut, scripting, functions)
 
 
 def build_table():

@@ -67,7 +67,7 @@ def script_call(script_run, argv):
         keyspace.propagator = propagator
 
 
-def _start(session, name, is_eval, flags, read_only):
+def start_run(session, name, is_eval, flags, read_only):
     """scriptPrepareForRun(): the run's flags, and the refusals a script with a shebang meets first."""
     server = session.server
     oom = session.db.tracking and not server.keyspace.memory.perform_evictions()
@@ -106,7 +106,7 @@ def eval_(session, body, numkeys, *rest):
     keys, args = split_keys(numkeys, rest)
     scripting = session.server.scripting
     script = scripting.load(body)
-    return scripting.run_script(script, keys, args, _start(session, script.sha, True, script.flags, False))
+    return scripting.run_script(script, keys, args, start_run(session, script.sha, True, script.flags, False))
 
 
 def eval_ro(session, body, numkeys, *rest):
@@ -115,7 +115,7 @@ def eval_ro(session, body, numkeys, *rest):
     keys, args = split_keys(numkeys, rest)
     scripting = session.server.scripting
     script = scripting.load(body)
-    return scripting.run_script(script, keys, args, _start(session, script.sha, True, script.flags, True))
+    return scripting.run_script(script, keys, args, start_run(session, script.sha, True, script.flags, True))
 
 
 def evalsha(session, sha, numkeys, *rest):
@@ -135,7 +135,7 @@ def _evalsha(session, sha, numkeys, rest, read_only):
         scripting.find(sha)  # NOSCRIPT before anything else, as evalShaCommand checks the length first
     keys, args = split_keys(numkeys, rest)
     script = scripting.find(sha)
-    return scripting.run_script(script, keys, args, _start(session, script.sha, True, script.flags, read_only))
+    return scripting.run_script(script, keys, args, start_run(session, script.sha, True, script.flags, read_only))
 
 
 # ------------------------------------------------------------------ SCRIPT

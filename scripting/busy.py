@@ -18,7 +18,23 @@ from gevent.event import AsyncResult
 from errors import BUSY_EVAL, BUSY_FUNCTION, ReplyError
 
 log = logging.getLogger("mini-redis")
-KILLED = "Script killed by user with SCRIPT KILL..."
+SCRIPT_FLAGS = ("no-writes", "allow-oom", "allow-stale", "no-cluster", "allow-cross-slot-keys")  # in Redis's order
+KILLED = "ERR Script killed by user with SCRIPT KILL..."
+LOAD_TIMEOUT_SECONDS = 0.5  # FUNCTION LOAD's limit on a library's code (LOAD_TIMEOUT_MS)
+
+
+class LibraryLoad:
+    """A library's code running at FUNCTION LOAD: stopped after half a second, without yielding."""
+
+    def __init__(self):
+        self.started = time.monotonic()
+        self.state = None
+
+    def tick(self):
+        return "ERR FUNCTION LOAD timeout" if time.monotonic() - self.started > LOAD_TIMEOUT_SECONDS else None
+
+    def finish(self):
+        pass
 
 
 class ScriptRun:
@@ -47,9 +63,9 @@ class ScriptRun:
         return int((time.monotonic() - self.started) * 1000)
 
     def tick(self):
-        """The count hook: yield to the other greenlets; True once the script must stop."""
+        """The count hook: yield to the other greenlets; the error to stop with, once it must stop."""
         if self.killed or self.exit is not None:
-            return True
+            return KILLED
         if not self.busy and self.elapsed_ms() >= self.server.config["busy-reply-threshold"]:
             self.busy = True
             log.warning("Slow script detected: still in execution after %d milliseconds. You can try killing "
@@ -64,8 +80,8 @@ class ScriptRun:
             gevent.sleep(0)
         except BaseException as exit_:  # the server is going away (SHUTDOWN NOSAVE): unwind the script first
             self.exit = exit_
-            return True
-        return self.killed
+            return KILLED
+        return KILLED if self.killed else None
 
     def finish(self):
         """The script returned: the gate goes and what waited at it runs."""

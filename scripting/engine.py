@@ -10,6 +10,8 @@ import logging
 from errors import NOSCRIPT, SCRIPT_BAD_ARGUMENT, SCRIPT_NO_ARGUMENTS, ReplyError
 from protocol import Error, split_inline
 from scripting.conversions import error_text, lua_to_reply, reply_to_lua
+from scripting.busy import SCRIPT_FLAGS
+from scripting.functions import Libraries
 from scripting.random48 import Rand48
 from scripting.lua import LuaMemoryError, LuaState, sha1hex
 from scripting.values import number_text
@@ -17,7 +19,6 @@ from serving.session import Session
 
 log = logging.getLogger("mini-redis")
 LOG_LEVELS = {0: logging.DEBUG, 1: logging.DEBUG, 2: logging.INFO, 3: logging.WARNING}  # verbose is below info
-SCRIPT_FLAGS = ("no-writes", "allow-oom", "allow-stale", "no-cluster", "allow-cross-slot-keys")
 REPL_AOF = 2
 
 
@@ -81,7 +82,7 @@ class Scripting:
         self.scripts = {}  # sha (hex bytes) -> Script
         self.random = Rand48()  # math.random's, shared by every Lua state
         self.state = self.new_state()
-        self.functions = None  # set by scripting.functions.Libraries (it needs a state of its own)
+        self.functions = Libraries(self)
 
     def new_state(self):
         return LuaState({
@@ -124,6 +125,10 @@ class Scripting:
     def run_script(self, script, keys, args, run):
         state = self.state
         return self._execute(run, state.run_script, state, script.function, keys, args)
+
+    def run_function(self, function, keys, args, run):
+        state = self.functions.state
+        return self._execute(run, state.run_function, state, function.callback, keys, args)
 
     def _execute(self, run, runner, state, function, keys, args):
         """luaCallFunction(): run it, then its value (or its error) as the reply."""
@@ -186,10 +191,10 @@ class Scripting:
             return Error(refusal.message), False
 
     def tick(self):
+        """The count hook's: an error table when the running script must stop."""
         run = self.current
-        if run is not None and run.tick():
-            return run.state.error_table(b"ERR Script killed by user with SCRIPT KILL...")
-        return None
+        stop = run.tick() if run is not None else None
+        return run.state.error_table(stop.encode()) if stop else None
 
     def setresp(self, *args):
         if len(args) != 1:

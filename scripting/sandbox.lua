@@ -81,14 +81,26 @@ local function user_pcall(...)
   return unpack0(result, 1, maxn(result))
 end
 
-local globals = {}
+-- The globals a script sees: EVAL's (globals), a library's functions' as they run (no KEYS and
+-- ARGV, a smaller redis table), or a library's code's while it loads (only redis.register_function,
+-- redis.log and the constants). One proxy shows whichever is active, as Redis swaps __index.
+local globals, function_globals, loading_globals = {}, {}, {}
+local active = globals
+
+local function nonexistent(name)
+  error0("Script attempted to access nonexistent global variable '" .. tostring0(name) .. "'", 3)
+end
+
 local env = readonly(globals, function(_, name)
-  local value = rawget0(globals, name)
-  if value == nil then
-    error0("Script attempted to access nonexistent global variable '" .. tostring0(name) .. "'", 2)
-  end
+  local value = rawget0(active, name)
+  if value == nil then nonexistent(name) end
   return value
 end)
+
+local function shown(t)
+  if t == env then return active end
+  return underlying[t]
+end
 
 local function with_env(f, message)
   if f then setfenv0(f, env) end
@@ -105,13 +117,13 @@ globals.xpcall = function(f, handler)
 end
 globals.loadstring = function(s, name) return with_env(loadstring0(s, name)) end
 globals.load = function(f, name) return with_env(load0(f, name)) end
-globals.next = function(t, k) return next0(underlying[t] or t, k) end
+globals.next = function(t, k) return next0(shown(t) or t, k) end
 globals.pairs = function(t)
-  local shown = underlying[t]
-  if shown then return next0, shown, nil end
+  local contents = shown(t)
+  if contents then return next0, contents, nil end
   return pairs0(t)
 end
-globals.rawget = function(t, k) return rawget0(underlying[t] or t, k) end
+globals.rawget = function(t, k) return rawget0(shown(t) or t, k) end
 globals.rawset = function(t, k, v)
   if underlying[t] then error0(READONLY, 0) end
   return rawset0(t, k, v)
@@ -157,8 +169,90 @@ local redis = {
   REPL_NONE = 0, REPL_SLAVE = 1, REPL_REPLICA = 1, REPL_AOF = 2, REPL_ALL = 3,
   REDIS_VERSION = bridge.version, REDIS_VERSION_NUM = bridge.version_num,
 }
-local redis_table = redis
 globals.redis = readonly(redis)
+for name, value in pairs0(globals) do function_globals[name] = value end
+local function_redis = copy(redis)
+function_redis.breakpoint, function_redis.debug, function_redis.replicate_commands = nil, nil, nil
+function_globals.redis = readonly(function_redis)
+
+-- FUNCTION LOAD: redis.register_function, with luaRegisterFunction's checks and texts.
+local FLAGS = {["no-writes"] = true, ["allow-oom"] = true, ["allow-stale"] = true, ["no-cluster"] = true,
+               ["allow-cross-slot-keys"] = true}
+local NAME_ERROR = "Library names can only contain letters, numbers, or underscores(_) and must be at least " ..
+                   "one character long"
+local registering  -- the functions the loading library registered, in order
+
+local function refuse(message)
+  error0({err = "ERR " .. message}, 0)
+end
+
+local function is_text(value)
+  return type0(value) == "string" or type0(value) == "number"
+end
+
+local function named_arguments(named)
+  local name, callback, description, flags
+  for key, value in next0, named do
+    if type0(key) ~= "string" then refuse("named argument key given to redis.register_function is not a string") end
+    if key == "function_name" then
+      if not is_text(value) then refuse("function_name argument given to redis.register_function must be a string") end
+      name = tostring0(value)
+    elseif key == "description" then
+      if not is_text(value) then refuse("description argument given to redis.register_function must be a string") end
+      description = tostring0(value)
+    elseif key == "callback" then
+      if type0(value) ~= "function" then refuse("callback argument given to redis.register_function must be a function") end
+      callback = value
+    elseif key == "flags" then
+      if type0(value) ~= "table" then
+        refuse("flags argument to redis.register_function must be a table representing function flags")
+      end
+      flags = {}
+      for _, flag in next0, value do
+        if type0(flag) ~= "string" or not FLAGS[flag] then refuse("unknown flag given") end
+        flags[#flags + 1] = flag
+      end
+    else
+      refuse("unknown argument given to redis.register_function")
+    end
+  end
+  if not name then refuse("redis.register_function must get a function name argument") end
+  if not callback then refuse("redis.register_function must get a callback argument") end
+  return name, callback, description, flags
+end
+
+local function register_function(...)
+  local count = select0("#", ...)
+  if count < 1 or count > 2 then refuse("wrong number of arguments to redis.register_function") end
+  local name, callback, description, flags
+  if count == 1 then
+    if type0((...)) ~= "table" then
+      refuse("calling redis.register_function with a single argument is only applicable to Lua table " ..
+             "(representing named arguments).")
+    end
+    name, callback, description, flags = named_arguments((...))
+  else
+    name, callback = ...
+    if not is_text(name) then refuse("first argument to redis.register_function must be a string") end
+    name = tostring0(name)
+    if type0(callback) ~= "function" then refuse("second argument to redis.register_function must be a function") end
+  end
+  if not find(name, "^[%w_]+$") then refuse(NAME_ERROR) end
+  for _, registered in ipairs0(registering) do
+    if registered.name == name then refuse("Function already exists in the library") end
+  end
+  registering[#registering + 1] = {name = name, callback = callback, description = description, flags = flags or {}}
+end
+
+local loading_redis = {
+  register_function = register_function, log = redis.log, LOG_DEBUG = 0, LOG_VERBOSE = 1, LOG_NOTICE = 2,
+  LOG_WARNING = 3, REDIS_VERSION = redis.REDIS_VERSION, REDIS_VERSION_NUM = redis.REDIS_VERSION_NUM,
+}
+loading_globals.redis = readonly(loading_redis, function(_, name)
+  local value = rawget0(loading_redis, name)
+  if value == nil then nonexistent(name) end
+  return value
+end)
 
 -- What Python drives the state with.
 local hook_count = bridge.hook_count
@@ -175,6 +269,7 @@ function controls.compile(source, chunkname)
 end
 
 function controls.run(f, keys, args)
+  active = globals
   rawset0(globals, "KEYS", keys)
   rawset0(globals, "ARGV", args)
   debug.sethook(hook, "", hook_count)
@@ -185,10 +280,23 @@ end
 
 -- Calls a function of a library: KEYS and ARGV are its arguments, not globals.
 function controls.run_function(f, keys, args)
+  active = function_globals
   debug.sethook(hook, "", hook_count)
   local ok, result = xpcall0(function() return f(keys, args) end, error_handler)
   debug.sethook()
   return ok, result
+end
+
+-- Runs a library's code: (true, the functions it registered) or (false, its error table).
+function controls.load_library(f)
+  registering, active = {}, loading_globals
+  debug.sethook(hook, "", hook_count)
+  local ok, err = pcall0(f)
+  debug.sethook()
+  local registered = registering
+  registering, active = nil, function_globals
+  if not ok then return false, error_table_of(err) end
+  return true, registered
 end
 
 controls.error_table = error_table
@@ -198,8 +306,4 @@ function controls.where()
   if i and i.currentline > 0 then return i.short_src .. ":" .. i.currentline .. ": " end
   return ""
 end
-controls.readonly = readonly
-controls.globals = globals
-controls.redis = redis_table
-controls.env = env
 return controls
