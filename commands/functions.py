@@ -3,7 +3,7 @@ STATS, KILL, HELP), FCALL and FCALL_RO. The libraries live in scripting/function
 runs as an EVAL script does (commands/scripting.py), with its own name in its errors."""
 from commands import Command, subcommand_table, table
 from commands.scripting import kill_running, show_to_monitors, start_run
-from errors import NUMKEYS_NEGATIVE, NUMKEYS_TOO_MANY, ReplyError, subcommand_syntax
+from errors import BUSY_EVAL, NUMKEYS_NEGATIVE, NUMKEYS_TOO_MANY, ReplyError, subcommand_syntax
 from protocol import string_to_int
 
 
@@ -93,7 +93,10 @@ def function_flush(session, *mode):
 def function_stats(session):
     """FUNCTION STATS"""
     scripting = session.server.scripting
-    return scripting.functions.stats(scripting.running())
+    running = scripting.running()
+    if running is not None and running.is_eval:  # an EVAL is busy: Redis answers as to any other command
+        raise ReplyError(BUSY_EVAL)
+    return scripting.functions.stats(running)
 
 
 def function_kill(session):

@@ -70,7 +70,7 @@ class ScriptRun:
             self.busy = True
             log.warning("Slow script detected: still in execution after %d milliseconds. You can try killing "
                         "the script using the %s command. Script name is: %s.", self.elapsed_ms(),
-                        "SCRIPT KILL" if self.is_eval else "FUNCTION KILL", self.name)
+                        "SCRIPT KILL" if self.is_eval else "FUNCTION KILL", self.name.decode("utf-8", "replace"))
             if self.gate is not None:
                 self.gate.wake()
         if self.gate is None:
