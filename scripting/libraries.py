@@ -15,7 +15,7 @@ class LibraryError(Exception):
     """An error raised by a library function: Lua sees 'user_script:N: <text>'."""
 
 
-def _bad_argument(position, name, message):
+def bad_argument(position, name, message):
     return LibraryError("bad argument #%d to '%s' (%s)" % (position, name, message))
 
 
@@ -28,9 +28,9 @@ def _tobit(value, position, name):
         try:
             value = float(value)
         except ValueError:
-            raise _bad_argument(position, name, "number expected, got string") from None
+            raise bad_argument(position, name, "number expected, got string") from None
     elif type(value) not in (int, float) or type(value) is bool:
-        raise _bad_argument(position, name, "number expected, got %s" % (
+        raise bad_argument(position, name, "number expected, got %s" % (
             "no value" if value is None else type_name(value)))
     if type(value) is float:
         if not isfinite(value):
@@ -136,7 +136,7 @@ class CJson:
     def encode(self, *args):
         """json_append_data(), with its own stack instead of recursion: tables nest 1000 deep."""
         if len(args) != 1:
-            raise _bad_argument(1, "encode", "expected 1 argument")
+            raise bad_argument(1, "encode", "expected 1 argument")
         out, stack, pending = [], [], args[0]
         while True:
             if pending is not _DONE:
@@ -210,12 +210,12 @@ class CJson:
 
     def decode(self, *args):
         if len(args) != 1:
-            raise _bad_argument(1, "decode", "expected 1 argument")
+            raise bad_argument(1, "decode", "expected 1 argument")
         data = args[0]
         if type(data) in (int, float) and type(data) is not bool:
             data = number_text(data)
         if type(data) is not bytes:
-            raise _bad_argument(1, "decode", "string expected, got %s" % type_name(data))
+            raise bad_argument(1, "decode", "string expected, got %s" % type_name(data))
         if len(data) >= 2 and (not data[0] or not data[1]):
             raise LibraryError("JSON parser does not support UTF-16 or UTF-32")
         nul = data.find(b"\0")
@@ -403,7 +403,7 @@ def _check_int(value, position, name):
         except ValueError:
             number = None
     if type(number) not in (int, float) or type(number) is bool:
-        raise _bad_argument(position, name, "number expected, got %s" % (
+        raise bad_argument(position, name, "number expected, got %s" % (
             "no value" if value is None else type_name(value)))
     return int(number)
 
@@ -418,30 +418,10 @@ def math_functions(generator):
         bounds = [_check_int(arg, position, "random") for position, arg in enumerate(args, 1)]
         lower, upper = (1, bounds[0]) if len(bounds) == 1 else bounds
         if lower > upper:
-            raise _bad_argument(len(args), "random", "interval is empty")
+            raise bad_argument(len(args), "random", "interval is empty")
         return floor(r * (upper - lower + 1)) + lower
 
     def randomseed(*args):
         generator.seed(_check_int(args[0] if args else None, 1, "randomseed"))
     return {"random": random, "randomseed": randomseed}
 
-
-def build(state, generator):
-    """{library name: (its functions, its other fields)} for one LuaState."""
-    libraries = {
-        "math": (math_functions(generator), {}),
-        "bit": (BIT, {}),
-        "cjson": (CJson(state, state.null).functions(), {"null": state.null, "_NAME": b"cjson", "_VERSION": b"2.1.0"}),
-    }
-    return {name: ({key: _positioned(state, function) for key, function in functions.items()}, values)
-            for name, (functions, values) in libraries.items()}
-
-
-def _positioned(state, function):
-    """The function, its LibraryError prefixed with the caller's position, as luaL_error prefixes it."""
-    def call(*args):
-        try:
-            return function(*args)
-        except LibraryError as error:
-            raise LibraryError(state.where() + str(error)) from None
-    return call

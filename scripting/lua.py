@@ -12,7 +12,8 @@ A count hook calls tick() every HOOK_INSTRUCTIONS instructions: the running scri
 import hashlib
 import os
 
-from scripting import libraries
+from scripting import packing
+from scripting.libraries import BIT, CJson, LibraryError, math_functions
 from scripting.values import lupa
 from serving.version import REDIS_VERSION
 
@@ -59,7 +60,7 @@ class LuaState:
         bridge[b"libraries"] = self.runtime.table_from({
             name.encode(): self.table_from_map({b"functions": self.table_from_map(functions),
                                                 b"values": self.table_from_map(values)})
-            for name, (functions, values) in libraries.build(self, generator).items()})
+            for name, (functions, values) in self.libraries(generator).items()})
         with open(_SANDBOX, "rb") as file:
             build = self.runtime.compile(file.read(), name=b"=mini-redis")
         self.controls = build(bridge)
@@ -67,6 +68,28 @@ class LuaState:
         self.where = lambda: self.controls[b"where"]().decode("utf-8", "replace")
         self.run_script = self.controls[b"run"]
         self.run_function = self.controls[b"run_function"]
+
+    def libraries(self, generator):
+        """{library name: (its functions, its other fields)}: the C libraries Redis bundles, and math.random."""
+        libraries = {
+            "math": (math_functions(generator), {}),
+            "bit": (BIT, {}),
+            "cjson": (CJson(self, self.null).functions(),
+                      {"null": self.null, "_NAME": b"cjson", "_VERSION": b"2.1.0"}),
+            "cmsgpack": (packing.cmsgpack_functions(self), packing.CMSGPACK_FIELDS),
+            "struct": (packing.STRUCT, {}),
+        }
+        return {name: ({key: self.positioned(function) for key, function in functions.items()}, values)
+                for name, (functions, values) in libraries.items()}
+
+    def positioned(self, function):
+        """The function, its LibraryError prefixed with the caller's position, as luaL_error prefixes it."""
+        def call(*args):
+            try:
+                return function(*args)
+            except LibraryError as error:
+                raise LibraryError(self.where() + str(error)) from None
+        return call
 
     def table_from_map(self, items):
         table = self.runtime.table()

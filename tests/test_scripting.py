@@ -148,7 +148,8 @@ SANDBOX = [
     "return tostring(cjson.null)", "return redis.sha1hex('')", "return redis.sha1hex(12)",
     "return redis.log(redis.LOG_WARNING, 'hi')", "return redis.set_repl(redis.REPL_ALL)",
     "return redis.replicate_commands()", "return redis.breakpoint()", "return redis.debug('x')",
-    "return redis.acl_check_cmd('get')",
+    "return redis.acl_check_cmd('get')", "return redis.acl_check_cmd('nosuch')",
+    "local t = {} for k in pairs(_G) do t[#t+1] = k end table.sort(t) return t",
 ]
 
 
@@ -217,6 +218,74 @@ BIT = [
 @pytest.mark.parametrize("script", BIT)
 def test_bit_matches_redis(pair, script):
     pair.check("EVAL", script, 0)
+
+
+HEX = "local function hex(s) return (s:gsub('.', function(c) return string.format('%02x', c:byte()) end)) end "
+PACKED = [
+    "1", "-1", "127", "128", "255", "256", "65536", "2^32", "-33", "-129", "-32769", "-2^31-1", "1.5", "0.1", "1e300",
+    "-0.0", "1/0", "0/0", "2^63", "-2^63", "2^64", "2^63*1.5", "-2^63-2048", "1e19", "'abc'", "string.rep('x', 40)",
+    "string.rep('x', 300)", "string.rep('x', 70000)", "{}", "{1,2,3}", "{a=1}", "{1,nil,3}", "{[1]=1,[3]=3}",
+    "true, false, nil", "{a={b={c=1}}}", "1, 2, 'x'", "cjson.null", "function() end", "{b=1,a=2,c=3}",
+    "string.rep('x',16)", "(function() local t = {} for i=1,20 do t[i]=i end return t end)()",
+    "(function() local t = {} local c = t for i=1,20 do c[1] = {} c = c[1] end return t end)()",
+]
+
+
+@pytest.mark.parametrize("values", PACKED)
+def test_cmsgpack_packs_as_redis(pair, values):
+    pair.check("EVAL", HEX + "return hex(cmsgpack.pack(%s))" % values, 0)
+
+
+UNPACKED = [
+    "cmsgpack.pack()", "cmsgpack.unpack()", "cmsgpack.unpack('')", "cmsgpack.unpack('\\196')", "cmsgpack.unpack('\\145')",
+    "cmsgpack.unpack('\\193')", "{cmsgpack.unpack(cmsgpack.pack(1, 'a', {1,2}, {a=1}))}",
+    "cmsgpack.unpack(cmsgpack.pack(1.5))", "tostring(cmsgpack.unpack(cmsgpack.pack(0.1)))",
+    "{cmsgpack.unpack_one(cmsgpack.pack(1, 2, 3))}", "{cmsgpack.unpack_one(cmsgpack.pack(1, 2, 3), 2)}",
+    "{cmsgpack.unpack_limit(cmsgpack.pack(1, 2, 3), 2)}", "{cmsgpack.unpack_limit(cmsgpack.pack(1, 2, 3), 2, 2)}",
+    "cmsgpack.unpack('\\192') == nil", "{cmsgpack.unpack('\\202\\63\\192\\0\\0')}", "{cmsgpack.unpack('\\217\\3abc')}",
+    "{cmsgpack.unpack('\\220\\0\\2\\1\\2')}", "{cmsgpack.unpack('\\207\\255\\255\\255\\255\\255\\255\\255\\255')}",
+    "{cmsgpack.unpack('\\196\\3abc')}", "{cmsgpack._NAME, cmsgpack._VERSION, cmsgpack._COPYRIGHT, cmsgpack._DESCRIPTION}",
+    "{cmsgpack.unpack('\\1\\2')}", "{cmsgpack.unpack_one('')}", "cmsgpack.unpack_limit('\\1\\2', -1)",
+    "{cmsgpack.unpack_one('\\1\\2', 5)}", "type(cmsgpack.unpack('\\128'))", "{cmsgpack.unpack('\\199\\1\\1x')}",
+    "cjson.encode(cmsgpack.unpack(cmsgpack.pack({b=1,a={2,3},c='x'})))", "{cmsgpack.unpack_limit('\\1\\2\\3', 0)}",
+]
+
+
+@pytest.mark.parametrize("expression", UNPACKED)
+def test_cmsgpack_unpacks_as_redis(pair, expression):
+    pair.check("EVAL", "return " + expression, 0)
+
+
+STRUCT = [
+    "hex(struct.pack('>I2', 258))", "hex(struct.pack('<i4', -2))", "hex(struct.pack('b', -1))", "hex(struct.pack('B', 255))",
+    "hex(struct.pack('h', 1))", "hex(struct.pack('>l', 1))", "hex(struct.pack('d', 1.5))", "hex(struct.pack('f', 1.5))",
+    "hex(struct.pack('s', 'ab'))", "hex(struct.pack('c3', 'abcdef'))", "hex(struct.pack('c0', 'abc'))",
+    "hex(struct.pack('!4 b i4', 1, 2))", "hex(struct.pack('x'))", "hex(struct.pack('>I3', 65536 * 3 + 5))",
+    "hex(struct.pack('i16', 1))", "hex(struct.pack('i17', -1))", "hex(struct.pack('z', 1))", "hex(struct.pack('B', 256))",
+    "hex(struct.pack('T', 5))", "hex(struct.pack('L', -1))", "hex(struct.pack('i33', 1))", "hex(struct.pack('!3 i4', 1))",
+    "hex(struct.pack('c5', 'ab'))", "hex(struct.pack('i4 i4', 1))",
+    "{struct.unpack('>I2', '\\1\\2')}", "{struct.unpack('<i4', struct.pack('<i4', -2))}", "{struct.unpack('s', 'ab\\0cd')}",
+    "{struct.unpack('c2', 'abcd')}", "{struct.unpack('c0', '\\3abc')}", "{struct.unpack('b c0', '\\3abc')}",
+    "{struct.unpack('b', '\\255', 1)}", "{struct.unpack('B', 'x', 2)}", "{struct.unpack('B', 'x', 3)}",
+    "{struct.unpack('d', struct.pack('d', 1.5))}", "struct.size('i4 d b')", "struct.size('s')", "struct.size('!8 b d')",
+    "{struct.unpack('>I4', '\\1\\2')}", "struct.pack()", "struct.unpack()", "{struct.unpack('i8', struct.pack('i8', 2^53))}",
+    "{struct.unpack('c', 'ab')}", "struct.pack('c', 'ab')", "struct.size('c0')", "struct.size('x c')",
+    "{struct.unpack('!4 b i4', struct.pack('!4 b i4', 1, 2))}", "hex(struct.pack('i4', '12'))", "struct.pack('i4', 'x')",
+    "struct.pack('s')", "{struct.unpack('f', struct.pack('f', 0.1))}", "{struct.unpack('s', 'abc')}",
+    "{struct.unpack('<h >h', '\\1\\2\\1\\2')}",
+]
+
+
+@pytest.mark.parametrize("expression", STRUCT)
+def test_struct_matches_redis(pair, expression):
+    pair.check("EVAL", HEX + "return " + expression, 0)
+
+
+def test_a_script_that_allocates_without_bound_is_stopped(server):
+    with WireClient(server.port, timeout=60) as client:
+        reply = client.call("EVAL", "local t = {} while true do t[#t+1] = string.rep('x', 1e6) .. #t end", 0)
+        assert reply.startswith(b"-ERR Error running script ") and reply.endswith(b", not enough memory\r\n")
+        assert client.call("EVAL", "return #string.rep('x', 1000)", 0) == b":1000\r\n"
 
 
 # ------------------------------------------------------------------ EVAL, EVALSHA, SCRIPT, flags
