@@ -68,17 +68,21 @@ def script_call(script_run, argv):
 
 
 def start_run(session, name, is_eval, flags, read_only):
-    """scriptPrepareForRun(): the run's flags, and the refusals a script with a shebang meets first."""
+    """scriptPrepareForRun(): the run's flags, and the refusals a script with a shebang meets first. Sent
+    on its own, the command is refused as processCommand refuses a write (its flags are the script's,
+    scriptFlagsToCmdFlags); inside EXEC it reaches scriptPrepareForRun's own texts."""
     server = session.server
     oom = session.db.tracking and not server.keyspace.memory.perform_evictions()
-    if flags is not None:  # declared flags: they decide, as scriptFlagsToCmdFlags
+    if flags is not None:
         if "allow-oom" not in flags and "no-writes" not in flags and oom:
-            raise ReplyError(SCRIPT_OOM)
+            raise ReplyError(SCRIPT_OOM if session.in_exec else OOM)
         if "no-writes" not in flags:
             try:
                 _refuse_on_disk_error(server)
             except ReplyError as error:
-                raise ReplyError(SCRIPT_MISCONF if error.message == MISCONF_RDB else error.message) from None
+                if session.in_exec and error.message == MISCONF_RDB:
+                    raise ReplyError(SCRIPT_MISCONF) from None
+                raise
             if read_only:
                 raise ReplyError(SCRIPT_WRITE_WITH_RO)
     read_only = read_only or (flags is not None and "no-writes" in flags)

@@ -40,6 +40,9 @@ class LibraryLoad:
 class ScriptRun:
     """One script in execution: whose it is, its flags, and whether it was killed or has written."""
 
+    __slots__ = ("server", "caller", "name", "is_eval", "read_only", "allow_oom", "oom", "call", "state", "resp3",
+                 "propagate_to_aof", "wrote", "killed", "started", "busy", "gate", "exit")
+
     def __init__(self, server, caller, name, is_eval, read_only, allow_oom, call):
         self.server = server
         self.caller = caller
@@ -119,7 +122,7 @@ class BusyGate:
             if not result.ready():
                 result.set(True)
 
-    def holds(self, command, queued):
+    def holds(self, command, session):
         """Whether the command waits; refuses it with -BUSY once the script is busy."""
         if not self.run.busy:
             return True

@@ -23,7 +23,7 @@ def reply_to_lua(state, reply, resp3):
     if kind is int:
         return reply
     if kind is str:
-        return state.mapping(((b"ok", reply.encode()),))
+        return state.single(b"ok", reply.encode())
     if kind is Error:
         return state.error_table(reply.message.encode("utf-8", "surrogateescape"))
     if reply is None or kind is NullArray:
@@ -31,25 +31,24 @@ def reply_to_lua(state, reply, resp3):
     if kind is bool:
         return reply if resp3 else int(reply)
     if kind is float:
-        return state.mapping(((b"double", reply),)) if resp3 else format_double(reply)
+        return state.single(b"double", reply) if resp3 else format_double(reply)
     if kind is dict:
         if resp3:
             inner = state.mapping((reply_to_lua(state, key, True), reply_to_lua(state, value, True))
                                   for key, value in reply.items())
-            return state.mapping(((b"map", inner),))
+            return state.single(b"map", inner)
         return state.table([reply_to_lua(state, item, False) for pair in reply.items() for item in pair])
     if kind in (set, frozenset, SetReply):
         if resp3:
-            return state.mapping(((b"set", state.mapping((reply_to_lua(state, member, True), True)
-                                                          for member in reply)),))
+            return state.single(b"set", state.mapping((reply_to_lua(state, member, True), True) for member in reply))
         return state.table([reply_to_lua(state, member, False) for member in reply])
     if kind is BigNumber:
         digits = b"%d" % reply.value
-        return state.mapping(((b"big_number", digits),)) if resp3 else digits
+        return state.single(b"big_number", digits) if resp3 else digits
     if kind is Verbatim:
         if resp3:
             inner = state.mapping(((b"string", reply.text), (b"format", reply.format.encode())))
-            return state.mapping(((b"verbatim_string", inner),))
+            return state.single(b"verbatim_string", inner)
         return reply.text
     if kind in (list, tuple, Push):
         return state.table([reply_to_lua(state, item, resp3) for item in reply])

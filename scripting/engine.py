@@ -20,6 +20,9 @@ from serving.session import Session
 log = logging.getLogger("mini-redis")
 LOG_LEVELS = {0: logging.DEBUG, 1: logging.DEBUG, 2: logging.INFO, 3: logging.WARNING}  # verbose is below info
 REPL_AOF = 2
+SCRIPT_OVERHEAD = 104  # a cached script's entry beside its body (its sha, its dict entry, the objects)
+FUNCTIONS_OVERHEAD = 200  # Redis's functionsMemoryOverhead() with no library
+LIBRARY_OVERHEAD = 96
 
 
 class BridgeError(Exception):
@@ -106,6 +109,26 @@ class Scripting:
         script = self.scripts[sha] = Script(sha, body, function, flags)
         return script
 
+    def may_write(self, argv):
+        """Whether an EVAL, EVALSHA or FCALL may write: unless its script or function declares no-writes
+        (evalGetCommandFlags: a script without a shebang, or not yet known, may)."""
+        name = argv[0].lower()
+        if name == b"fcall":
+            function = self.functions.functions.get(argv[1].lower()) if len(argv) > 1 else None
+            return function is None or "no-writes" not in function.flags
+        if len(argv) < 2:
+            return True
+        script = self.scripts.get(argv[1].lower() if name == b"evalsha" else sha1hex(argv[1]))
+        if script is not None:
+            return script.flags is None or "no-writes" not in script.flags
+        if name == b"evalsha":
+            return True
+        try:
+            flags, _ = shebang_flags(argv[1])
+        except ReplyError:
+            return True
+        return flags is None or "no-writes" not in flags
+
     def find(self, sha):
         script = self.scripts.get(sha.lower()) if len(sha) == 40 else None
         if script is None:
@@ -118,7 +141,11 @@ class Scripting:
         self.state = self.new_state()
 
     def memory(self):
-        return self.state.memory_used()
+        """(the EVAL state's Lua memory, the script cache's, the functions' state, the libraries') in bytes:
+        the Lua figures are lupa's allocator's counts, the caches our estimate of what Redis counts."""
+        scripts = sum(len(script.body) + SCRIPT_OVERHEAD for script in self.scripts.values())
+        libraries = FUNCTIONS_OVERHEAD + sum(len(code) + LIBRARY_OVERHEAD for code in self.functions.codes())
+        return self.state.memory_used(), scripts, self.functions.state.memory_used(), libraries
 
     # ------------------------------------------------------------------ running
 
@@ -224,7 +251,7 @@ class Scripting:
     def status_reply(self, *args):
         if len(args) != 1 or type(args[0]) is not bytes:
             return self.current.state.error_table(b"ERR wrong number or type of arguments")
-        return self.current.state.mapping(((b"ok", args[0]),))
+        return self.current.state.single(b"ok", args[0])
 
     def acl_check_cmd(self, *args):
         """With only the default user, who may run everything: true for any command that exists."""

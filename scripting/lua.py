@@ -100,7 +100,12 @@ class LuaState:
     def table(self, items):
         return self.runtime.table_from(items)
 
+    def single(self, key, value):
+        """{key=value}: the tables of one field replies become ({ok=...}, {double=...}...)."""
+        return self.runtime.table_from({key: value})
+
     def mapping(self, pairs):
+        """A table filled pair by pair, in order, as Redis's C code fills one."""
         table = self.runtime.table()
         for key, value in pairs:
             table[key] = value

@@ -8,6 +8,7 @@ import time
 from gevent.event import AsyncResult
 
 PAUSE_WRITE, PAUSE_ALL = 1, 2
+SCRIPT_CALLS = frozenset(("eval", "evalsha", "fcall"))  # may write, as their script's flags say
 
 
 class ClientPause:
@@ -41,14 +42,18 @@ class ClientPause:
                 result.set(True)
                 return
 
-    def holds(self, command, queued):
+    def holds(self, command, session):
         """Whether this command must wait: every one under ALL; under WRITE, writes and the
-        may-replicate ones (PUBLISH...), and an EXEC whose transaction holds one."""
+        may-replicate ones (PUBLISH...), an EXEC whose transaction holds one, and a script that may
+        write (EVAL, EVALSHA, FCALL unless its flags say no-writes, as Redis's evalGetCommandFlags)."""
         if self.mode == PAUSE_ALL:
             return True
-        if _may_replicate(command):
+        scripting = session.server.scripting
+        if _may_replicate(command) or command.name in SCRIPT_CALLS and scripting.may_write(session.argv):
             return True
-        return command.name == "exec" and queued is not None and any(_may_replicate(row) for row, _, _ in queued)
+        queued = session.multi if command.name == "exec" else None
+        return queued is not None and any(_may_replicate(row) or row.name in SCRIPT_CALLS and scripting.may_write(argv)
+                                          for row, _, argv in queued)
 
     def wait(self, session):
         """Wait until the pause ends; False if the client hung up meanwhile.
@@ -112,7 +117,7 @@ def wait_while_paused(session, command):
         pause = server.pause
         if pause is None or session.monitoring and isinstance(pause, ClientPause):  # Redis never pauses a replica
             return True
-        if not pause.holds(command, session.multi if command.name == "exec" else None):
+        if not pause.holds(command, session):
             return True
         if pause.over():  # its deadline passed, and the cron has not noticed yet
             end_pause(server)

@@ -114,6 +114,16 @@ def test_functions_run_as_redis_runs_them(functions_pair, body):
     functions_pair.check_sequence([("SET", "s", "x"), ("FUNCTION", "LOAD", code), ("FCALL", "f", 1, "a", "b", "c")])
 
 
+def test_info_counts_scripts_functions_and_libraries(functions_pair):
+    pair = functions_pair
+    pair.check_sequence([("SCRIPT", "FLUSH"), ("SCRIPT", "LOAD", "return 'info'"), ("FUNCTION", "LOAD", LIBRARY)])
+    counted = ("number_of_cached_scripts", "number_of_functions", "number_of_libraries")
+    for client in (pair.ours, pair.redis):
+        lines = dict(line.split(":", 1) for line in client.call("INFO", "memory").decode().split("\r\n")
+                     if ":" in line)
+        assert [lines[name] for name in counted] == ["1", "2", "1"]
+
+
 def test_state_kept_between_calls_and_function_name_clashes(functions_pair):
     functions_pair.check_sequence(normalise=functions_in_order, commands=[
         ("FUNCTION", "LOAD", "#!lua name=a\nlocal n = 0 redis.register_function('g', function() n = n + 1 return n end)"),

@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from differential import WireClient
+from differential import Pair, WireClient, encode_command, same_on_both
 
 # ------------------------------------------------------------------ Lua -> reply
 
@@ -406,3 +406,33 @@ def test_redis_py_lock_and_register_script(server):
     pipe = client.pipeline()
     multiply(keys=["x"], args=[3], client=pipe)
     assert pipe.execute() == [18]
+
+
+def test_scripts_under_maxmemory(fresh):
+    """Over maxmemory (noeviction), a script with flags that may write is refused as a write command is,
+    one without flags at its first write; no-writes and allow-oom scripts run."""
+    with Pair(*fresh) as pair:
+        pair.check_sequence([
+            ("SET", "a", "1"), ("CONFIG", "SET", "maxmemory", "1"), ("EVAL", "#!lua\nreturn 1", 0),
+            ("EVAL", "#!lua flags=allow-oom\nreturn redis.call('set', 'a', 'b')", 0),
+            ("EVAL", "#!lua flags=no-writes\nreturn redis.call('get', 'a')", 0), ("EVAL", "return 1", 0),
+            ("EVAL", "return redis.call('set', 'a', 'c')", 0), ("EVAL", "return redis.call('get', 'a')", 0),
+            ("EVAL", "return redis.pcall('incr', 'n')", 0), ("FCALL", "nosuch", 0), ("MULTI",),
+            ("EVAL", "#!lua\nreturn 1", 0), ("EXEC",), ("CONFIG", "SET", "maxmemory", "0"),
+        ])
+
+
+def test_client_pause_write_holds_scripts_that_may_write(fresh):
+    """CLIENT PAUSE WRITE holds EVAL, EVALSHA and FCALL unless their flags say no-writes, as Redis does."""
+    def scenario(port):
+        with WireClient(port) as pauser, WireClient(port) as client:
+            seen = [pauser.call("SCRIPT", "LOAD", "#!lua flags=no-writes\nreturn 2")]
+            pauser.call("CLIENT", "PAUSE", "60000", "WRITE")
+            seen += [client.call("EVAL", "#!lua flags=no-writes\nreturn 1", 0), client.call("EVAL_RO", "return 1", 0),
+                     client.call("EVALSHA", seen[0][5:-2], 0)]
+            client.send_raw(encode_command(["EVAL", "return redis.call('incr', 'held')", 0]))
+            seen.append(pauser.call("GET", "held"))
+            pauser.call("CLIENT", "UNPAUSE")
+            seen += [client.read_reply(), pauser.call("GET", "held")]
+            return seen
+    same_on_both(fresh, scenario)
