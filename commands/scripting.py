@@ -65,6 +65,7 @@ def script_call(script_run, argv):
         return run(session, command, arguments)
     finally:
         keyspace.propagator = propagator
+        server.stats.commands_processed += 1  # as Redis's call() counts every command, a script's too
 
 
 def start_run(session, name, is_eval, flags, read_only):

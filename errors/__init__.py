@@ -9,6 +9,11 @@ Imports: none.
 """
 
 
+class AlreadyCounted(str):
+    """An error text whose error was counted where it happened (a command a script ran): the script's reply
+    that carries it again is not counted again (Redis's ERR_REPLY_FLAG_NO_STATS_UPDATE)."""
+
+
 class ReplyError(Exception):
     """Fails the running command with this error text (e.g. 'ERR syntax error')."""
 

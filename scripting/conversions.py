@@ -6,6 +6,7 @@ where our ReplyWriter folds RESP3 types back for a RESP2 caller as Redis does.
 """
 from math import isfinite
 
+from errors import AlreadyCounted
 from protocol import NULL_ARRAY, Attribute, BigNumber, Error, Frames, NullArray, Push, SetReply, Verbatim, format_double
 from scripting.values import is_table
 
@@ -94,7 +95,8 @@ def lua_to_reply(value, resp3):
 def _table_to_reply(table, resp3):
     error = table[b"err"]
     if type(error) is bytes:
-        return Error(error_text(error))
+        text = error_text(error)
+        return Error(AlreadyCounted(text) if table[b"ignore_error_stats_update"] else text)
     status = table[b"ok"]
     if type(status) is bytes:
         return Status(status)

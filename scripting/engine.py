@@ -7,7 +7,7 @@ above this package) and converts the reply back.
 """
 import logging
 
-from errors import NOSCRIPT, SCRIPT_BAD_ARGUMENT, SCRIPT_NO_ARGUMENTS, ReplyError
+from errors import NOSCRIPT, AlreadyCounted, SCRIPT_BAD_ARGUMENT, SCRIPT_NO_ARGUMENTS, ReplyError
 from protocol import Error, split_inline
 from scripting.conversions import error_text, lua_to_reply, reply_to_lua
 from scripting.busy import SCRIPT_FLAGS
@@ -278,7 +278,8 @@ def script_error(error, name):
         line = number_text(line)
     if type(source) is bytes and type(line) is bytes:
         text += b" script: %b, on %b:%b." % (name, source, line)
-    return Error(text.decode("utf-8", "surrogateescape"))
+    message = text.decode("utf-8", "surrogateescape")
+    return Error(AlreadyCounted(message) if error[b"ignore_error_stats_update"] else message)
 
 
 def _sha1hex(*args):

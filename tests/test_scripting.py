@@ -436,3 +436,21 @@ def test_client_pause_write_holds_scripts_that_may_write(fresh):
             seen += [client.read_reply(), pauser.call("GET", "held")]
             return seen
     same_on_both(fresh, scenario)
+
+
+def test_statistics_count_a_script_and_its_commands_as_redis(fresh):
+    """A command's error inside a script counts once (where it happened), the script's own errors once;
+    the commands a script ran count as processed and in their own commandstats."""
+    def scenario(port):
+        with WireClient(port) as client:
+            for script in ("return redis.call('lpush', 's', 'x')", "return redis.pcall('lpush', 's', 'x')",
+                           "return redis.call('nosuch')", "error('x')", "return {err='MYERR x'}",
+                           "return redis.error_reply('E2 y')", "return redis.call('get', 'nokey')"):
+                client.call("SET", "s", "x")
+                client.call("EVAL", script, 0)
+            info = client.call("INFO", "everything").decode()
+        fields = dict(line.split(":", 1) for line in info.split("\r\n") if ":" in line)
+        wanted = {name: re.sub(r"usec=\d+,usec_per_call=[\d.]+,", "", value) for name, value in fields.items()
+                  if name.startswith(("errorstat_", "cmdstat_eval", "cmdstat_lpush", "cmdstat_get", "cmdstat_set"))}
+        return wanted, fields["total_error_replies"], fields["total_commands_processed"]
+    same_on_both(fresh, scenario)
