@@ -96,7 +96,6 @@ _JSON_CHARS = [_JSON_ESCAPES.get(byte, b"\\u%04x" % byte if byte < 0x20 or byte 
                for byte in range(256)]
 MAX_DEPTH = 1000
 _DONE = object()  # no value pending
-SPARSE_RATIO, SPARSE_SAFE = 2, 10
 TOKEN_NAMES = ("T_OBJ_BEGIN", "T_OBJ_END", "T_ARR_BEGIN", "T_ARR_END", "T_STRING", "T_NUMBER", "T_BOOLEAN",
                "T_NULL", "T_COLON", "T_COMMA", "T_END")
 (OBJ_BEGIN, OBJ_END, ARR_BEGIN, ARR_END, STRING, NUMBER, BOOLEAN, NULL, COLON, COMMA, END, ERROR) = range(12)
@@ -121,15 +120,108 @@ def strtod(data, position):
     return float(text), match.end()
 
 
+def _check_integer(value, position, name):
+    """luaL_checkinteger(): a number, or a string that reads as one, truncated."""
+    number = value
+    if type(value) is bytes:
+        try:
+            number = float(value)
+        except ValueError:
+            number = None
+    if type(number) not in (int, float) or type(number) is bool:
+        raise bad_argument(position, name, "number expected, got %s" % type_name(value))
+    return int(number)
+
+
 class CJson:
-    """cjson.encode and cjson.decode for one Lua state; null is that state's cjson.null."""
+    """One cjson module: encode, decode and the configuration lua-cjson 2.1.0 keeps for them (Redis's
+    defaults); cjson.new() makes another with a configuration of its own. null is the state's cjson.null."""
+
+    FIELDS = {"_NAME": b"cjson", "_VERSION": b"2.1.0"}
+    _BOOLEAN = ("off", "on")
 
     def __init__(self, state, null):
         self.state = state
         self.null = null
+        self.sparse_convert, self.sparse_ratio, self.sparse_safe = 0, 2, 10
+        self.encode_depth = self.decode_depth = MAX_DEPTH
+        self.precision = 14
+        self.keep_buffer = 1
+        self.encode_invalid = 0  # off, on (as %g prints them: inf, nan), null
+        self.decode_invalid = 1
 
     def functions(self):
-        return {"encode": self.encode, "decode": self.decode}
+        return {"encode": self.encode, "decode": self.decode, "new": self.new,
+                "encode_sparse_array": self.encode_sparse_array, "encode_max_depth": self.encode_max_depth,
+                "decode_max_depth": self.decode_max_depth, "encode_number_precision": self.encode_number_precision,
+                "encode_keep_buffer": self.encode_keep_buffer, "encode_invalid_numbers": self.encode_invalid_numbers,
+                "decode_invalid_numbers": self.decode_invalid_numbers}
+
+    def new(self, *ignored):
+        """cjson.new(): a module of its own, a plain table."""
+        module = CJson(self.state, self.null)
+        return self.state.library_table(module.functions(), {**self.FIELDS, "null": self.null})
+
+    # -- configuration (json_cfg_*)
+
+    @staticmethod
+    def _at_most(args, count, name):
+        if len(args) > count:
+            raise bad_argument(count + 1, name, "found too many arguments")
+
+    def _integer_option(self, args, index, name, attribute, low, high):
+        value = args[index] if index < len(args) else None
+        if value is not None:
+            number = _check_integer(value, index + 1, name)
+            if not low <= number <= high:
+                raise bad_argument(1, name, "expected integer between %d and %d" % (low, high))
+            setattr(self, attribute, number)
+        return getattr(self, attribute)
+
+    def _enum_option(self, args, name, attribute, options=_BOOLEAN):
+        value = args[0] if args else None
+        if value is not None:
+            if type(value) is bool:
+                setattr(self, attribute, int(value))
+            else:
+                text = value if type(value) is bytes else number_text(value) if type(value) in (int, float) else None
+                if text is None:
+                    raise bad_argument(1, name, "string expected, got %s" % type_name(value))
+                if text.decode("latin-1") not in options:
+                    raise bad_argument(1, name, "invalid option '%s'" % text.decode("latin-1"))
+                setattr(self, attribute, options.index(text.decode("latin-1")))
+        setting = getattr(self, attribute)
+        return bool(setting) if setting in (0, 1) else options[setting].encode()
+
+    def encode_sparse_array(self, *args):
+        self._at_most(args, 3, "encode_sparse_array")
+        convert = self._enum_option(args[:1], "encode_sparse_array", "sparse_convert")
+        ratio = self._integer_option(args, 1, "encode_sparse_array", "sparse_ratio", 0, 2**31 - 1)
+        return convert, ratio, self._integer_option(args, 2, "encode_sparse_array", "sparse_safe", 0, 2**31 - 1)
+
+    def encode_max_depth(self, *args):
+        self._at_most(args, 1, "encode_max_depth")
+        return self._integer_option(args, 0, "encode_max_depth", "encode_depth", 1, 2**31 - 1)
+
+    def decode_max_depth(self, *args):
+        self._at_most(args, 1, "decode_max_depth")
+        return self._integer_option(args, 0, "decode_max_depth", "decode_depth", 1, 2**31 - 1)
+
+    def encode_number_precision(self, *args):
+        self._at_most(args, 1, "encode_number_precision")
+        return self._integer_option(args, 0, "encode_number_precision", "precision", 1, 14)
+
+    def encode_keep_buffer(self, *args):
+        self._at_most(args, 1, "encode_keep_buffer")
+        return self._enum_option(args, "encode_keep_buffer", "keep_buffer")
+
+    def encode_invalid_numbers(self, *args):
+        self._at_most(args, 1, "encode_invalid_numbers")
+        return self._enum_option(args, "encode_invalid_numbers", "encode_invalid", ("off", "on", "null"))
+
+    def decode_invalid_numbers(self, *args):
+        self._at_most(args, 1, "decode_invalid_numbers")
+        return self._enum_option(args, "decode_invalid_numbers", "decode_invalid")
 
     # -- encode
 
@@ -162,7 +254,7 @@ class CJson:
 
     def _open_table(self, table, out, depth):
         """Start a table: [entries iterator, its closing bracket, whether an entry came yet]."""
-        if depth > MAX_DEPTH:
+        if depth > self.encode_depth:
             raise LibraryError("Cannot serialise, excessive nesting (%d)" % depth)
         length = self._array_length(table)
         if length > 0:
@@ -179,8 +271,12 @@ class CJson:
             return b"true" if value else b"false"
         if kind is int or kind is float:
             if kind is float and not isfinite(value):
-                raise LibraryError("Cannot serialise number: must not be NaN or Inf")
-            return number_text(value) if kind is int else b"%.14g" % value
+                if self.encode_invalid == 0:
+                    raise LibraryError("Cannot serialise number: must not be NaN or Inf")
+                if self.encode_invalid == 2:
+                    return b"null"
+                return b"nan" if value != value else b"-inf" if value < 0 else b"inf"
+            return b"%.*g" % (self.precision, value)
         if value is None or lupa.lua_type(value) == "userdata":
             return b"null"
         raise LibraryError("Cannot serialise %s: type not supported" % type_name(value))
@@ -192,8 +288,7 @@ class CJson:
             return b'"' + (b"%.14g" % key) + b'":'
         raise LibraryError("Cannot serialise %s: table key must be a number or string" % type_name(key))
 
-    @staticmethod
-    def _array_length(table):
+    def _array_length(self, table):
         """lua_array_length(): the array's length, 0 for an empty table, -1 for an object."""
         largest = count = 0
         for key in table.keys():
@@ -202,8 +297,10 @@ class CJson:
                 count += 1
             else:
                 return -1
-        if largest > SPARSE_SAFE and largest > count * SPARSE_RATIO:
-            raise LibraryError("Cannot serialise table: excessively sparse array")
+        if self.sparse_ratio > 0 and largest > count * self.sparse_ratio and largest > self.sparse_safe:
+            if not self.sparse_convert:
+                raise LibraryError("Cannot serialise table: excessively sparse array")
+            return -1
         return largest
 
     # -- decode
@@ -219,15 +316,17 @@ class CJson:
         if len(data) >= 2 and (not data[0] or not data[1]):
             raise LibraryError("JSON parser does not support UTF-16 or UTF-32")
         nul = data.find(b"\0")
-        return _JsonParser(data if nul < 0 else data[:nul], self.state, self.null).parse()
+        return _JsonParser(data if nul < 0 else data[:nul], self).parse()
 
 
 class _JsonParser:
-    def __init__(self, data, state, null):
+    def __init__(self, data, module):
         self.data = data
         self.position = 0
-        self.state = state
-        self.null = null
+        self.state = module.state
+        self.null = module.null
+        self.max_depth = module.decode_depth
+        self.invalid_numbers = module.decode_invalid
 
     def fail(self, expected, token):
         kind, value, at = token
@@ -250,12 +349,14 @@ class _JsonParser:
         if byte == 0x22:
             return self._string(position)
         if byte == 0x2D or 0x30 <= byte <= 0x39:
+            if not self.invalid_numbers and self._invalid_number(position):
+                return ERROR, "invalid number", position
             return self._number(position)
         for word, kind, value in ((b"true", BOOLEAN, True), (b"false", BOOLEAN, False), (b"null", NULL, None)):
             if data.startswith(word, position):
                 self.position = position + len(word)
                 return kind, value, position
-        if self._invalid_number(position):
+        if self.invalid_numbers and self._invalid_number(position):
             return self._number(position)
         return ERROR, "invalid token", position
 
@@ -387,7 +488,7 @@ class _JsonParser:
         return token[1]
 
     def _descend(self, depth):
-        if depth > MAX_DEPTH:
+        if depth > self.max_depth:
             raise LibraryError("Found too many nested data structures (%d) at character %d" % (depth, self.position))
 
 

@@ -74,8 +74,7 @@ class LuaState:
         libraries = {
             "math": (math_functions(generator), {}),
             "bit": (BIT, {}),
-            "cjson": (CJson(self, self.null).functions(),
-                      {"null": self.null, "_NAME": b"cjson", "_VERSION": b"2.1.0"}),
+            "cjson": (CJson(self, self.null).functions(), {"null": self.null, **CJson.FIELDS}),
             "cmsgpack": (packing.cmsgpack_functions(self), packing.CMSGPACK_FIELDS),
             "struct": (packing.STRUCT, {}),
         }
@@ -90,6 +89,11 @@ class LuaState:
             except LibraryError as error:
                 raise LibraryError(self.where() + str(error)) from None
         return call
+
+    def library_table(self, functions, values):
+        """A plain table of positioned functions and fields (cjson.new()'s module)."""
+        return self.table_from_map({**{name: self.positioned(function) for name, function in functions.items()},
+                                    **values})
 
     def table_from_map(self, items):
         table = self.runtime.table()

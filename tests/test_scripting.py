@@ -197,6 +197,23 @@ CJSON = [
     "return cjson.decode('\"abc')", "return cjson.decode('-')", "return cjson.decode('+5')", "return cjson.decode('.5')",
     "return cjson.decode('Infinity')", "return tostring(cjson.decode('nan'))", "return cjson.decode('\"\\\\ud800\"')",
     "return #cjson.decode(string.rep('[', 1001))", "return {cjson._NAME, cjson._VERSION}", "return cjson.decode({})",
+    "return {cjson.encode_max_depth(), cjson.decode_max_depth(), cjson.encode_number_precision()}",
+    "return {cjson.encode_keep_buffer(), cjson.encode_invalid_numbers(), cjson.decode_invalid_numbers()}",
+    "local c = cjson.new() c.encode_number_precision(3) return {c.encode(math.pi), cjson.encode(math.pi)}",
+    "local c = cjson.new() c.encode_invalid_numbers(true) return {c.encode(1/0), c.encode(-1/0), c.encode(0/0)}",
+    "local c = cjson.new() c.encode_invalid_numbers('null') return {c.encode({1/0}), c.encode_invalid_numbers()}",
+    "local c = cjson.new() c.encode_sparse_array(true) return c.encode({[1]=1,[20]=2})",
+    "local c = cjson.new() return {c.encode_sparse_array(true, 3, 5)}",
+    "local c = cjson.new() c.encode_max_depth(2) return c.encode({{{1}}})",
+    "local c = cjson.new() c.decode_max_depth(2) return c.decode('[[[1]]]')",
+    "local c = cjson.new() c.decode_invalid_numbers(false) return c.decode('0x10')",
+    "local c = cjson.new() c.decode_invalid_numbers(false) return c.decode('inf')",
+    "local c = cjson.new() return c.encode_max_depth(0)", "local c = cjson.new() return c.encode_max_depth('x')",
+    "local c = cjson.new() return c.encode_max_depth(1, 2)", "local c = cjson.new() return c.encode_keep_buffer('maybe')",
+    "local c = cjson.new() return c.encode_keep_buffer(1)", "local c = cjson.new() return c.encode_number_precision(15)",
+    "local c = cjson.new() return {c.encode_sparse_array(true, -1)}", "return type(cjson.new())",
+    "local c = cjson.new() c.x = 1 return c.x", "return cjson.new()._NAME", "return cjson.encode_invalid_numbers({})",
+    "local t = {} for k in pairs(cjson) do t[#t+1] = k end table.sort(t) return t",
 ]
 
 
