@@ -244,8 +244,9 @@ class Server:
                     started = time.perf_counter_ns()
                     self.keyspace.memory.cron()
                     self.latency_event("eviction-cycle", started)
-            self.snapshots.cron()
-            self.aof.cron()
+            if self.scripting.running() is None:  # a script yielding mid-run: no snapshot of half its work
+                self.snapshots.cron()
+                self.aof.cron()
 
     def _track_buffers(self):
         """INFO's client_recent_max_*_buffer: the largest query and output buffers of this second."""

@@ -253,11 +253,11 @@ def plain_table(commands):
 def is_plain(session):
     """Whether a plain command may go straight to call() for this session: it is authenticated,
     neither queuing a transaction nor subscribed, gets its replies (CLIENT REPLY), and the server
-    has no WATCHed key, no AOF being written, no maxmemory, no MONITOR, no CLIENT PAUSE or script that
-    yielded (server.pause), and no failed
-    background save (see _refuse_on_disk_error). Only a command that is not plain or the cron between
-    two batches changes any of that, and a plain one never waits, so a batch checks once, and again
-    after each command that is not plain."""
+    has no WATCHed key, no AOF being written, no maxmemory, no MONITOR, no CLIENT PAUSE or running
+    script that yielded (both in server.pause) and no failed background save (see
+    _refuse_on_disk_error). Only a command that is not plain or the cron between two batches
+    changes any of that, and a plain one never waits, so a batch checks once, and again after each
+    command that is not plain."""
     server = session.server
     keyspace = server.keyspace
     return (session.authenticated and session.multi is None and not session.db.tracking

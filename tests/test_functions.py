@@ -224,3 +224,12 @@ def test_libraries_survive_the_aof_and_its_rewrite(tmp_path):
 def test_a_real_redis_pair_agrees_on_a_fresh_server(fresh):
     with Pair(*fresh) as pair:
         pair.check_sequence([("FUNCTION", "STATS"), ("FUNCTION", "LIST"), ("FUNCTION", "DUMP")])
+
+
+def test_debug_reload_keeps_the_libraries(servers):
+    ours, redis = servers
+    with Pair(ours.port, redis.port) as pair:
+        pair.check_sequence(normalise=functions_in_order, commands=[
+            ("FUNCTION", "FLUSH"), ("FUNCTION", "LOAD", LIBRARY), ("DEBUG", "RELOAD"), ("FUNCTION", "LIST"),
+            ("FCALL", "myfunc", 1, "k", "a"), ("FUNCTION", "FLUSH"), ("DEBUG", "RELOAD"), ("FUNCTION", "LIST"),
+        ])
