@@ -91,7 +91,7 @@ def execute(commands, session, argv):
         if session.db.tracking and evict_or_refuse(command, session):  # maxmemory is set
             raise ReplyError(OOM)
         if "write" in command.flags or command.name == "ping":
-            _refuse_on_disk_error(session.server)
+            refuse_on_disk_error(session.server)
         if session.monitoring and _touches_keyspace(command):  # Redis's monitor is a replica
             raise ReplyError(REPLICA_KEYSPACE)
         if (session.channels or session.patterns) and session.protocol == 2 \
@@ -118,7 +118,7 @@ def execute(commands, session, argv):
     return run(session, command, arguments)
 
 
-def _refuse_on_disk_error(server):
+def refuse_on_disk_error(server):
     """Redis's writeCommandsDeniedByDiskError: after a failed background save (with save points and
     stop-writes-on-bgsave-error) or a failed AOF write, writes and PING answer MISCONF."""
     config = server.config
@@ -255,7 +255,7 @@ def is_plain(session):
     neither queuing a transaction nor subscribed, gets its replies (CLIENT REPLY), and the server
     has no WATCHed key, no AOF being written, no maxmemory, no MONITOR, no CLIENT PAUSE or running
     script that yielded (both in server.pause) and no failed background save (see
-    _refuse_on_disk_error). Only a command that is not plain or the cron between two batches
+    refuse_on_disk_error). Only a command that is not plain or the cron between two batches
     changes any of that, and a plain one never waits, so a batch checks once, and again after each
     command that is not plain."""
     server = session.server

@@ -5,7 +5,7 @@ The Lua side lives in scripting/ (the states, the sandbox, the conversions); thi
 what needs the command table: the lookup and checks of each redis.call, and the ScriptRun
 each script runs as.
 """
-from commands import Command, _refuse_on_disk_error, arity_ok, run, subcommand_table, table
+from commands import Command, refuse_on_disk_error, arity_ok, run, subcommand_table, table
 from errors import (BUSY_EVAL, BUSY_FUNCTION, MISCONF_RDB, NOT_INTEGER, NOTBUSY, NUMKEYS_NEGATIVE, NUMKEYS_TOO_MANY,
                     OOM, SCRIPT_MISCONF, SCRIPT_NOT_ALLOWED, SCRIPT_OOM, SCRIPT_READ_ONLY, SCRIPT_UNKNOWN_COMMAND,
                     SCRIPT_WRITE_WITH_RO, SCRIPT_WRONG_ARITY, UNKILLABLE, ReplyError)
@@ -49,7 +49,7 @@ def script_call(script_run, argv):
     if script_run.read_only and (writes or "may_replicate" in flags):
         raise ReplyError(SCRIPT_READ_ONLY)
     if writes and not script_run.wrote:
-        _refuse_on_disk_error(server)
+        refuse_on_disk_error(server)
     if script_run.oom and not script_run.allow_oom and not script_run.wrote and "denyoom" in flags:
         raise ReplyError(OOM)
     if writes:
@@ -79,7 +79,7 @@ def start_run(session, name, is_eval, flags, read_only):
             raise ReplyError(SCRIPT_OOM if session.in_exec else OOM)
         if "no-writes" not in flags:
             try:
-                _refuse_on_disk_error(server)
+                refuse_on_disk_error(server)
             except ReplyError as error:
                 if session.in_exec and error.message == MISCONF_RDB:
                     raise ReplyError(SCRIPT_MISCONF) from None
@@ -90,8 +90,7 @@ def start_run(session, name, is_eval, flags, read_only):
     allow_oom = flags is not None and "allow-oom" in flags
     script_session = server.scripting.session
     script_session.db = session.db
-    script_run = ScriptRun(server, session, name, is_eval, read_only, allow_oom, script_call)
-    script_run.oom = oom
+    script_run = ScriptRun(server, session, name, is_eval, read_only, allow_oom, oom, script_call)
     session.propagate()  # the script's commands are logged as it runs them, never the EVAL itself
     return script_run
 
@@ -107,20 +106,20 @@ def show_to_monitors(session):
 
 def eval_(session, body, numkeys, *rest):
     """EVAL script numkeys [key ...] [arg ...]"""
-    show_to_monitors(session)
-    keys, args = split_keys(numkeys, rest)
-    scripting = session.server.scripting
-    script = scripting.load(body)
-    return scripting.run_script(script, keys, args, start_run(session, script.sha, True, script.flags, False))
+    return _eval(session, body, numkeys, rest, False)
 
 
 def eval_ro(session, body, numkeys, *rest):
     """EVAL_RO script numkeys [key ...] [arg ...]"""
+    return _eval(session, body, numkeys, rest, True)
+
+
+def _eval(session, body, numkeys, rest, read_only):
     show_to_monitors(session)
     keys, args = split_keys(numkeys, rest)
     scripting = session.server.scripting
     script = scripting.load(body)
-    return scripting.run_script(script, keys, args, start_run(session, script.sha, True, script.flags, True))
+    return scripting.run_script(script, keys, args, start_run(session, script.sha, True, script.flags, read_only))
 
 
 def evalsha(session, sha, numkeys, *rest):

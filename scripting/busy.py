@@ -43,14 +43,14 @@ class ScriptRun:
     __slots__ = ("server", "caller", "name", "is_eval", "read_only", "allow_oom", "oom", "call", "state", "resp3",
                  "propagate_to_aof", "wrote", "killed", "started", "busy", "gate", "exit")
 
-    def __init__(self, server, caller, name, is_eval, read_only, allow_oom, call):
+    def __init__(self, server, caller, name, is_eval, read_only, allow_oom, oom, call):
         self.server = server
         self.caller = caller
         self.name = name  # the sha of an EVAL, the function's name for FCALL
         self.is_eval = is_eval
         self.read_only = read_only
         self.allow_oom = allow_oom
-        self.oom = False  # over maxmemory when it started: its first denyoom command is refused
+        self.oom = oom  # over maxmemory as it started (script_oom): a denyoom command before any write is refused
         self.call = call  # runs one redis.call: (run, argv) -> reply (commands/scripting.py)
         self.state = None  # the LuaState it runs in
         self.resp3 = False  # redis.setresp(3)

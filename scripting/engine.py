@@ -1,24 +1,25 @@
 """The server's scripting: the EVAL scripts' Lua state and cache, the function libraries, and the
 one script running at a time (script.c's curr_run_ctx).
 
-Both Lua states get the same bridges: redis.call and redis.pcall reach dispatch(), which hands
-the command to the running ScriptRun's call (commands/scripting.py: the command table lives
-above this package) and converts the reply back.
+Both Lua states get the same bridges: redis.call and redis.pcall hand the command to the running
+ScriptRun's call (commands/scripting.py: the command table lives above this package) and convert
+the reply back.
 """
 import logging
 
-from errors import NOSCRIPT, AlreadyCounted, SCRIPT_BAD_ARGUMENT, SCRIPT_NO_ARGUMENTS, ReplyError
+from errors import NOSCRIPT, SCRIPT_BAD_ARGUMENT, SCRIPT_NO_ARGUMENTS, AlreadyCounted, ReplyError
 from protocol import Error, split_inline
-from scripting.conversions import error_text, lua_to_reply, reply_to_lua
 from scripting.busy import SCRIPT_FLAGS
+from scripting.conversions import error_text, lua_to_reply, reply_to_lua
 from scripting.functions import Libraries
-from scripting.random48 import Rand48
 from scripting.lua import LuaMemoryError, LuaState, sha1hex
+from scripting.random48 import Rand48
 from scripting.values import number_text
+from serving.logs import VERBOSE
 from serving.session import Session
 
 log = logging.getLogger("mini-redis")
-LOG_LEVELS = {0: logging.DEBUG, 1: logging.DEBUG, 2: logging.INFO, 3: logging.WARNING}  # verbose is below info
+LOG_LEVELS = {0: logging.DEBUG, 1: VERBOSE, 2: logging.INFO, 3: logging.WARNING}  # redis.LOG_DEBUG ... LOG_WARNING
 REPL_AOF = 2
 SCRIPT_OVERHEAD = 104  # a cached script's entry beside its body (its sha, its dict entry, the objects)
 FUNCTIONS_OVERHEAD = 200  # Redis's functionsMemoryOverhead() with no library
@@ -31,6 +32,7 @@ class BridgeError(Exception):
 
 CALL_ERROR = "\0redis.call\0"  # sandbox.lua's marks: a failed redis.call's error text follows them
 COUNTED_CALL_ERROR = "\0redis.call\1"
+
 
 class Script:
     """A compiled EVAL script: its body, Lua function and shebang flags (None: no shebang)."""
@@ -57,14 +59,14 @@ def shebang_flags(body):
         raise ReplyError("ERR Invalid engine in script shebang")
     if parts[0] != b"#!lua":
         raise ReplyError("ERR Unexpected engine in script shebang: %s" % parts[0].decode("utf-8", "replace"))
-    return parse_flags(parts[1:], "ERR Unknown lua shebang option: %s"), end
+    return parse_flags(parts[1:]), end
 
 
-def parse_flags(options, unknown_option):
+def parse_flags(options):
     flags = set()
     for option in options:
         if not option.startswith(b"flags="):
-            raise ReplyError(unknown_option % option.decode("utf-8", "replace"))
+            raise ReplyError("ERR Unknown lua shebang option: %s" % option.decode("utf-8", "replace"))
         for flag in option[6:].split(b",") if option[6:] else ():
             name = flag.decode("utf-8", "replace")
             if name not in SCRIPT_FLAGS:
@@ -158,9 +160,8 @@ class Scripting:
         return self._execute(run, state.run_function, state, function.callback, keys, args)
 
     def _execute(self, run, runner, state, function, keys, args):
-        """luaCallFunction(): run it, then its value (or its error) as the reply."""
-        if self.current is not None:  # cannot happen: scripts are noscript, and others wait at the gate
-            raise ReplyError("ERR a script is already running")
+        """luaCallFunction(): run it, then its value (or its error) as the reply. One at a time: the
+        commands that run scripts are noscript, and other clients' wait at the gate (busy.py)."""
         self.current = run
         run.state = state
         try:

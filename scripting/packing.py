@@ -53,7 +53,9 @@ def _pack_length(length, small_code, small_limit, codes):
     if length < small_limit:
         return bytes((small_code | length,))
     code16, code32 = codes
-    return bytes((code16,)) + native.pack(">H", length) if length <= 0xFFFF else bytes((code32,)) + native.pack(">I", length)
+    if length <= 0xFFFF:
+        return bytes((code16,)) + native.pack(">H", length)
+    return bytes((code32,)) + native.pack(">I", length)
 
 
 def _pack_bytes(value):
