@@ -2,9 +2,9 @@
 libraries, run in. SCRIPT FLUSH and FUNCTION FLUSH throw a state away and build a new one.
 
 The sandbox itself is Lua (sandbox.lua): read-only globals and library tables, the error handler
-that adds the script's source and line, redis.* with call and pcall going through dispatch().
-Python objects never reach a script: every bridge is wrapped in a Lua function, and lupa's
-attribute access is refused, so a script cannot climb from a bridge into the interpreter.
+that adds the script's source and line, chunks read only as text. redis.* and the libraries are
+Python callables, C functions to Lua as Redis's are; a script cannot climb from one into the
+interpreter: lupa's attribute access is refused and their metatable is locked.
 
 A count hook calls tick() every HOOK_INSTRUCTIONS instructions: the running script's owner
 (scripting.ScriptRun) yields to gevent there and may answer with a kill error.

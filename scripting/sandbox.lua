@@ -115,8 +115,38 @@ globals.pcall = user_pcall
 globals.xpcall = function(f, handler)
   return xpcall0(f, function(err) return handler(lua_error_of(err)) end)
 end
-globals.loadstring = function(s, name) return with_env(loadstring0(s, name)) end
-globals.load = function(f, name) return with_env(load0(f, name)) end
+-- Chunks are always read as text, as Redis's Lua reads them: a precompiled (binary) chunk, which
+-- Lua 5.1 would load unverified, fails as text does (a space before it changes no line number).
+local byte = string.byte
+local function load_text(s, name)
+  if byte(s, 1) == 27 then return loadstring0(" " .. s, name or s) end
+  return loadstring0(s, name)
+end
+
+local function bad_argument(name, expected, count, value)
+  local got = count == 0 and "no value" or type0(value)
+  error0("bad argument #1 to '" .. name .. "' (" .. expected .. " expected, got " .. got .. ")", 3)
+end
+
+globals.loadstring = function(...)
+  local s, name = ...
+  if type0(s) == "number" then s = tostring0(s) end
+  if type0(s) ~= "string" then bad_argument("loadstring", "string", select0("#", ...), s) end
+  return with_env(load_text(s, name))
+end
+globals.load = function(...)
+  local f, name = ...
+  if type0(f) ~= "function" then bad_argument("load", "function", select0("#", ...), f) end
+  local pieces = {}
+  while true do
+    local piece = f()
+    if piece == nil or piece == "" then break end
+    if type0(piece) == "number" then piece = tostring0(piece) end
+    if type0(piece) ~= "string" then return nil, "reader function must return a string" end
+    pieces[#pieces + 1] = piece
+  end
+  return with_env(load_text(table.concat(pieces), name or "=(load)"))
+end
 globals.next = function(t, k) return next0(shown(t) or t, k) end
 globals.pairs = function(t)
   local contents = shown(t)
@@ -265,7 +295,7 @@ end
 local controls = {}
 
 function controls.compile(source, chunkname)
-  return with_env(loadstring0(source, chunkname))
+  return with_env(load_text(source, chunkname))
 end
 
 function controls.run(f, keys, args)

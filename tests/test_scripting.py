@@ -150,12 +150,26 @@ SANDBOX = [
     "return redis.replicate_commands()", "return redis.breakpoint()", "return redis.debug('x')",
     "return redis.acl_check_cmd('get')", "return redis.acl_check_cmd('nosuch')",
     "local t = {} for k in pairs(_G) do t[#t+1] = k end table.sort(t) return t",
+    "local f, e = loadstring(string.dump(function() return 1 end)) return {tostring(f), tostring(e)}",
+    "local f, e = loadstring('\\27Lua') return {tostring(f), tostring(e)}",
+    "local f, e = load(function() return nil end) return {type(f), tostring(e)}",
+    "local done = false local f, e = load(function() if done then return nil end done = true "
+    "return string.dump(function() return 1 end) end) return {tostring(f), tostring(e)}",
+    "local n = 0 local f = load(function() n = n + 1 if n == 1 then return 'return ' elseif n == 2 then return 5 end end) "
+    "return f()", "local f, e = loadstring('return +') return {tostring(f), tostring(e)}",
+    "local f = loadstring('return 1', 'name') return f()", "local f, e = loadstring(12) return {tostring(f), tostring(e)}",
+    "local f = loadstring() return f", "local f = load(5) return f",
 ]
 
 
 @pytest.mark.parametrize("script", SANDBOX)
 def test_the_sandbox_matches_redis(pair, script):
     pair.check("EVAL", script, 0)
+
+
+def test_a_precompiled_chunk_is_read_as_text(pair):
+    """Lua 5.1 loads bytecode unverified: Redis's Lua reads every chunk as text, and so does ours."""
+    pair.check("EVAL", b"\x1bLuaQ\x00\x01\x04\x08\x04\x08\x00", 0)
 
 
 def test_math_random_draws_redis_numbers(fresh):
