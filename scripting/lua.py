@@ -21,7 +21,6 @@ HOOK_INSTRUCTIONS = 100_000  # as Redis's luaMaskCountHook
 MEMORY_LIMIT = 256 * 1024 * 1024  # a script that allocates without bound fails with "not enough memory"
 CHUNK_NAME = b"@user_script"
 _SANDBOX = os.path.join(os.path.dirname(__file__), "sandbox.lua")
-LuaError = lupa.LuaError
 # cjson.null: a userdata, as Redis's lightuserdata NULL, which tostring() shows as "userdata: (nil)".
 _NULL = b"""local null = newproxy(true)
 local mt = getmetatable(null)
