@@ -76,6 +76,16 @@ class Frames(list):
     """Several replies to one command, written one after another (SUBSCRIBE answers once per channel)."""
 
 
+class Nested:
+    """A reply nested deeper than the writer's recursion may go (a script's table of tables, up to
+    Redis's ~8000 levels): written with a stack of its own."""
+
+    __slots__ = ("reply",)
+
+    def __init__(self, reply):
+        self.reply = reply
+
+
 class NullArray:
     """The null array (RESP2 ``*-1``): what Redis sends for a timed-out blocking pop."""
 
@@ -529,6 +539,7 @@ def format_double(value):
 
 
 _SIMPLE_REPLIES = {text: b"+%b\r\n" % text.encode() for text in ("OK", "PONG", "QUEUED")}
+_DONE = object()  # an exhausted iterator's marker (ReplyWriter._nested)
 
 
 class ReplyWriter:
@@ -551,7 +562,7 @@ class ReplyWriter:
             list: self._array, tuple: self._array, dict: self._map,
             set: self._set, frozenset: self._set, SetReply: self._set, Error: self._error,
             Verbatim: self._verbatim, BigNumber: self._big_number, Push: self._push, Frames: self._frames,
-            Attribute: self._attribute,
+            Attribute: self._attribute, Nested: self._nested,
         }
 
     def write(self, reply):
@@ -621,6 +632,26 @@ class ReplyWriter:
         write = self.write
         for item in items:
             write(item)
+
+    def _nested(self, nested):
+        """Aggregates opened on a stack instead of by recursion; anything else written as write() does."""
+        resp3 = self.protocol == 3
+        stack = [iter((nested.reply,))]
+        while stack:
+            item = next(stack[-1], _DONE)
+            if item is _DONE:
+                stack.pop()
+                continue
+            if isinstance(item, dict) and not isinstance(item, Attribute):
+                pairs = [part for pair in item.items() for part in pair]
+                self.buffer.write(b"%%%d\r\n" % len(item) if resp3 else b"*%d\r\n" % len(pairs))
+                stack.append(iter(pairs))
+            elif isinstance(item, (list, set, frozenset)) and not isinstance(item, Frames) or type(item) is tuple:
+                marker = b"~" if isinstance(item, (set, frozenset, SetReply)) else b">" if isinstance(item, Push) else b"*"
+                self.buffer.write(b"%b%d\r\n" % (marker if resp3 else b"*", len(item)))
+                stack.append(iter(item))
+            else:
+                self.write(item)
 
     def _frames(self, replies):
         for reply in replies:

@@ -7,7 +7,8 @@ where our ReplyWriter folds RESP3 types back for a RESP2 caller as Redis does.
 from math import isfinite
 
 from errors import AlreadyCounted
-from protocol import NULL_ARRAY, Attribute, BigNumber, Error, Frames, NullArray, Push, SetReply, Verbatim, format_double
+from protocol import (NULL_ARRAY, Attribute, BigNumber, Error, Frames, Nested, NullArray, Push, SetReply, Verbatim,
+                      format_double)
 from scripting.values import is_table
 
 LLONG_MIN = -2**63
@@ -74,8 +75,35 @@ def lua_integer(number):
     return int(number)
 
 
+STACK_LIMIT = 7996  # luaReplyToRedisReply's lua_checkstack(4) fails past this slot of Lua's 8000
+STACK_ERROR = Error("ERR reached lua stack limit")
+WRITER_DEPTH = 200  # deeper than this, the reply goes to the writer as protocol.Nested
+
+
 def lua_to_reply(value, resp3):
-    """luaReplyToRedisReply(): the script's value as our reply; resp3 is the script's setresp."""
+    """luaReplyToRedisReply(): the script's value as our reply; resp3 is the script's setresp.
+
+    Tables are walked with a stack of our own, as deep as Redis goes: each value has the Lua stack
+    slot Redis's recursion would give it (an array's element one above its table, a map's key four
+    and value three, a set's member three), and one past STACK_LIMIT becomes Redis's error."""
+    if not is_table(value):
+        return _scalar(value, resp3)
+    root = [None]
+    pending = [(value, 2, root, 0)]  # (Lua value, its stack slot, the list it goes in, at which index)
+    deepest = 2
+    while pending:
+        item, slot, into, index = pending.pop()
+        deepest = max(deepest, slot)
+        if slot > STACK_LIMIT:
+            into[index] = STACK_ERROR
+        elif not is_table(item):
+            into[index] = _scalar(item, resp3)
+        else:
+            into[index] = _table_to_reply(item, slot, resp3, pending)
+    return Nested(root[0]) if deepest > WRITER_DEPTH else root[0]
+
+
+def _scalar(value, resp3):
     kind = type(value)
     if kind is bytes:
         return value
@@ -85,14 +113,11 @@ def lua_to_reply(value, resp3):
         if resp3:
             return value
         return 1 if value else None
-    if value is None:
-        return None
-    if is_table(value):
-        return _table_to_reply(value, resp3)
     return None
 
 
-def _table_to_reply(table, resp3):
+def _table_to_reply(table, slot, resp3, pending):
+    """One table's reply; the values inside it are left in pending, to go into the reply's slots."""
     error = table[b"err"]
     if type(error) is bytes:
         text = error_text(error)
@@ -108,10 +133,20 @@ def _table_to_reply(table, resp3):
         return BigNumber(big_number)
     mapping = table[b"map"]
     if is_table(mapping):
-        return MapPairs([(lua_to_reply(key, resp3), lua_to_reply(item, resp3)) for key, item in mapping.items()])
+        pairs = []
+        for key, item in mapping.items():
+            pair = [None, None]
+            pairs.append(pair)
+            pending.append((item, slot + 3, pair, 1))
+            pending.append((key, slot + 4, pair, 0))
+        return MapPairs(pairs)
     members = table[b"set"]
     if is_table(members):
-        return SetReply(lua_to_reply(member, resp3) for member in members.keys())
+        keys = list(members.keys())
+        reply = SetReply([None] * len(keys))
+        for index, member in enumerate(keys):
+            pending.append((member, slot + 3, reply, index))
+        return reply
     verbatim = table[b"verbatim_string"]
     if is_table(verbatim) and type(verbatim[b"string"]) is bytes and type(verbatim[b"format"]) is bytes:
         return Verbatim(verbatim[b"format"].decode("latin-1"), verbatim[b"string"])
@@ -120,9 +155,13 @@ def _table_to_reply(table, resp3):
     while True:
         item = table[index]
         if item is None:
-            return items
-        items.append(lua_to_reply(item, resp3))
+            break
+        items.append(item)
         index += 1
+    reply = [None] * len(items)
+    for position, item in enumerate(items):
+        pending.append((item, slot + 1, reply, position))
+    return reply
 
 
 def error_text(raw):

@@ -28,6 +28,10 @@ LUA_VALUES = [
     "return redis.error_reply('E1\\nx')", "return redis.error_reply()", "return redis.status_reply('S')",
     "return redis.status_reply(1)", "return function() end", "return coroutine.create(function() end)",
     "return cjson.null", "return {1, cjson.null, 2}",
+    "local t = {} local c = t for i = 1, 8000 do c[1] = {} c = c[1] end return t",
+    "local t = {} local c = t for i = 1, 8000 do c[1] = {1, 2} c = c[1] end return t",
+    "local t = {} local c = t for i = 1, 3000 do c[1] = {map={k={set={m=true}}}} c = c[1] end return t",
+    "local t = {} local c = t for i = 1, 7994 do c[1] = {} c = c[1] end return t",
 ]
 
 
