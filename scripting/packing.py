@@ -120,6 +120,15 @@ class _BadFormat(Exception):
     pass
 
 
+LUA_STACK_SLOTS = 8000  # LUAI_MAXCSTACK: what luaL_checkstack allows a C function
+RETURN_VALUES = "too many return values at once; use unpack_one or unpack_limit instead."
+IN_ARRAY = "in function mp_decode_to_lua_array"
+_NO_KEY = object()  # a map waiting for its next key
+_SIMPLE = {0xC0: None, 0xC2: False, 0xC3: True}
+_LAYOUTS = {0xCC: ">B", 0xCD: ">H", 0xCE: ">I", 0xCF: ">q", 0xD0: ">b", 0xD1: ">h", 0xD2: ">i", 0xD3: ">q",
+            0xCA: ">f", 0xCB: ">d"}
+
+
 class _Unpacker:
     """mp_decode_to_lua_type() over bytes, making tables in the given Lua state."""
 
@@ -139,54 +148,84 @@ class _Unpacker:
     def number(self, layout):
         return native.unpack(layout, self.take(native.calcsize(layout)))[0]
 
-    def value(self):
+    def value(self, used):
+        """One value, tables decoded with a stack of our own. used is the Lua stack slots the C code has
+        taken when it starts (arguments, values before); taken grows as Redis's would (a table and its
+        next index for an array, a table and a pending key for a map) and runs out as it does."""
+        taken = used
+        open_tables = []  # per table being filled: [table, is_map, entries left, next index or pending key]
+        while True:
+            self._check_stack(taken, RETURN_VALUES)
+            kind, item = self._one()
+            if kind is not None:
+                table = self.state.runtime.table()
+                if kind == "array":
+                    self._check_stack(taken + 1, IN_ARRAY)
+                if item:
+                    open_tables.append([table, kind == "map", item, _NO_KEY if kind == "map" else 1])
+                    taken += 1 if kind == "map" else 2
+                    continue
+                item = table
+            while True:  # a value is complete: into its table; a full table is a value in turn
+                if not open_tables:
+                    return item
+                frame = open_tables[-1]
+                if frame[1]:
+                    if frame[3] is _NO_KEY:
+                        frame[3] = item
+                        taken += 1
+                        break
+                    if frame[3] is None:
+                        raise LibraryError("table index is nil")
+                    frame[0][frame[3]] = item
+                    frame[3] = _NO_KEY
+                    taken -= 1
+                else:
+                    if item is not None:
+                        frame[0][frame[3]] = item
+                    frame[3] += 1
+                frame[2] -= 1
+                if frame[2]:
+                    break
+                item = frame[0]
+                open_tables.pop()
+                taken -= 1 if frame[1] else 2
+
+    @staticmethod
+    def _check_stack(slots, message):
+        """luaL_checkstack(L, 1, message) with slots already taken."""
+        if slots + 1 > LUA_STACK_SLOTS:
+            raise LibraryError("stack overflow (%s)" % message)
+
+    def _one(self):
+        """(None, a scalar), or ("array" or "map", its length) for a table to open."""
         code = self.take(1)[0]
         if code <= 0x7F:
-            return code
+            return None, code
         if code >= 0xE0:
-            return code - 0x100
+            return None, code - 0x100
         if 0xA0 <= code <= 0xBF:
-            return self.take(code & 0x1F)
+            return None, self.take(code & 0x1F)
         if 0x90 <= code <= 0x9F:
-            return self.array(code & 0x0F)
+            return "array", code & 0x0F
         if 0x80 <= code <= 0x8F:
-            return self.map(code & 0x0F)
-        simple = {0xC0: None, 0xC2: False, 0xC3: True}
-        if code in simple:
-            return simple[code]
-        layouts = {0xCC: ">B", 0xCD: ">H", 0xCE: ">I", 0xCF: ">q", 0xD0: ">b", 0xD1: ">h", 0xD2: ">i", 0xD3: ">q",
-                   0xCA: ">f", 0xCB: ">d"}
-        if code in layouts:
-            return self.number(layouts[code])
+            return "map", code & 0x0F
+        if code in _SIMPLE:
+            return None, _SIMPLE[code]
+        if code in _LAYOUTS:
+            return None, self.number(_LAYOUTS[code])
         if code in (0xD9, 0xDA, 0xDB):
-            return self.take(self.number({0xD9: ">B", 0xDA: ">H", 0xDB: ">I"}[code]))
+            return None, self.take(self.number({0xD9: ">B", 0xDA: ">H", 0xDB: ">I"}[code]))
         if code in (0xDC, 0xDD):
-            return self.array(self.number(">H" if code == 0xDC else ">I"))
+            return "array", self.number(">H" if code == 0xDC else ">I")
         if code in (0xDE, 0xDF):
-            return self.map(self.number(">H" if code == 0xDE else ">I"))
+            return "map", self.number(">H" if code == 0xDE else ">I")
         raise _BadFormat()
 
-    def array(self, length):
-        table = self.state.runtime.table()
-        for index in range(1, length + 1):
-            item = self.value()
-            if item is not None:
-                table[index] = item
-        return table
 
-    def map(self, length):
-        table = self.state.runtime.table()
-        for _ in range(length):
-            key = self.value()
-            item = self.value()
-            if key is None:
-                raise LibraryError("table index is nil")
-            table[key] = item
-        return table
-
-
-def _unpack(state, data, limit, offset):
-    """mp_unpack_full(): the values, with the next offset first when a limit or offset was given."""
+def _unpack(state, data, limit, offset, arguments=1):
+    """mp_unpack_full(): the values, with the next offset first when a limit or offset was given.
+    arguments: how many the script passed, which stay on Lua's stack (unpack_one and unpack_limit keep one)."""
     if type(data) is not bytes:
         raise bad_argument(1, "unpack", "string expected, got %s" % ("no value" if data is None else type_name(data)))
     if offset < 0 or limit < 0:
@@ -198,7 +237,7 @@ def _unpack(state, data, limit, offset):
     values = []
     try:
         while unpacker.position < len(data) and (decode_all or len(values) < limit):
-            values.append(unpacker.value())
+            values.append(unpacker.value(arguments + len(values)))
     except _MissingBytes:
         raise LibraryError("Missing bytes in input.") from None
     except _BadFormat:
@@ -225,7 +264,7 @@ def _integer_argument(value, position, name, default=None):
 
 def cmsgpack_functions(state):
     def unpack(data=None, *ignored):
-        return _unpack(state, data, 0, 0)
+        return _unpack(state, data, 0, 0, 1 + len(ignored))
 
     def unpack_one(data=None, offset=None, *ignored):
         return _unpack(state, data, 1, _integer_argument(offset, 2, "unpack_one", 0))

@@ -283,6 +283,11 @@ UNPACKED = [
     "{cmsgpack.unpack('\\1\\2')}", "{cmsgpack.unpack_one('')}", "cmsgpack.unpack_limit('\\1\\2', -1)",
     "{cmsgpack.unpack_one('\\1\\2', 5)}", "type(cmsgpack.unpack('\\128'))", "{cmsgpack.unpack('\\199\\1\\1x')}",
     "cjson.encode(cmsgpack.unpack(cmsgpack.pack({b=1,a={2,3},c='x'})))", "{cmsgpack.unpack_limit('\\1\\2\\3', 0)}",
+    "type(cmsgpack.unpack(string.rep('\\145', 3999) .. '\\1'))", "type(cmsgpack.unpack(string.rep('\\145', 4000) .. '\\1'))",
+    "type(cmsgpack.unpack(string.rep('\\129\\1', 4000) .. '\\1'))", "type(cmsgpack.unpack(string.rep('\\145', 3999) .. '\\1', 1))",
+    "#{cmsgpack.unpack(string.rep('\\1', 7999))}", "#{cmsgpack.unpack(string.rep('\\1', 8000))}",
+    "{cmsgpack.unpack(string.rep('\\1', 3000) .. string.rep('\\145', 3000) .. '\\1')}",
+    "{cmsgpack.unpack(cmsgpack.pack({1,{},{a={}}}, 'x', {[1]=1,[3]=3}))}",
 ]
 
 
