@@ -647,7 +647,8 @@ class ReplyWriter:
                 self.buffer.write(b"%%%d\r\n" % len(item) if resp3 else b"*%d\r\n" % len(pairs))
                 stack.append(iter(pairs))
             elif isinstance(item, (list, set, frozenset)) and not isinstance(item, Frames) or type(item) is tuple:
-                marker = b"~" if isinstance(item, (set, frozenset, SetReply)) else b">" if isinstance(item, Push) else b"*"
+                marker = (b"~" if isinstance(item, (set, frozenset, SetReply)) else b">" if isinstance(item, Push)
+                          else b"*")
                 self.buffer.write(b"%b%d\r\n" % (marker if resp3 else b"*", len(item)))
                 stack.append(iter(item))
             else:

@@ -164,11 +164,16 @@ class Scripting:
         commands that run scripts are noscript, and other clients' wait at the gate (busy.py)."""
         self.current = run
         run.state = state
+        keyspace = self.server.keyspace
+        clock = keyspace.clock
+        started = clock()
+        keyspace.clock = lambda: started  # time stands still for the script's keys, as Redis's keyIsExpired sees it
         try:
             ok, result = runner(function, state.table(keys), state.table(args))
         except LuaMemoryError:
             ok, result = False, b"not enough memory"
         finally:
+            keyspace.clock = clock
             self.current = None
             run.finish()
         if ok:

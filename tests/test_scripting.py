@@ -145,7 +145,8 @@ SANDBOX = [
     "local t = {} for k in pairs(table) do t[#t+1] = k end table.sort(t) return t",
     "local t = {} for k in pairs(bit) do t[#t+1] = k end table.sort(t) return t",
     "return _VERSION", "return {redis.REDIS_VERSION, redis.REDIS_VERSION_NUM}", "return #KEYS",
-    "KEYS[1] = 'x' return KEYS[1]", "local s = loadstring('return x') return s()", "local s = loadstring('y = 1') return s()",
+    "KEYS[1] = 'x' return KEYS[1]", "local s = loadstring('return x') return s()",
+    "local s = loadstring('y = 1') return s()",
     "return gcinfo() > 0", "return coroutine.running()", "return next(_G) ~= nil", "return select('#', 1, 2)",
     "local co = coroutine.wrap(function() coroutine.yield(1) end) return co()",
     "return string.rep('x', 3)", "return string.format('%5.2f|%d|%s', 3.14159, 42, 'a')", "return ('x'):upper()",
@@ -284,7 +285,8 @@ UNPACKED = [
     "{cmsgpack.unpack_one('\\1\\2', 5)}", "type(cmsgpack.unpack('\\128'))", "{cmsgpack.unpack('\\199\\1\\1x')}",
     "cjson.encode(cmsgpack.unpack(cmsgpack.pack({b=1,a={2,3},c='x'})))", "{cmsgpack.unpack_limit('\\1\\2\\3', 0)}",
     "type(cmsgpack.unpack(string.rep('\\145', 3999) .. '\\1'))", "type(cmsgpack.unpack(string.rep('\\145', 4000) .. '\\1'))",
-    "type(cmsgpack.unpack(string.rep('\\129\\1', 4000) .. '\\1'))", "type(cmsgpack.unpack(string.rep('\\145', 3999) .. '\\1', 1))",
+    "type(cmsgpack.unpack(string.rep('\\129\\1', 4000) .. '\\1'))",
+    "type(cmsgpack.unpack(string.rep('\\145', 3999) .. '\\1', 1))",
     "#{cmsgpack.unpack(string.rep('\\1', 7999))}", "#{cmsgpack.unpack(string.rep('\\1', 8000))}",
     "{cmsgpack.unpack(string.rep('\\1', 3000) .. string.rep('\\145', 3000) .. '\\1')}",
     "{cmsgpack.unpack(cmsgpack.pack({1,{},{a={}}}, 'x', {[1]=1,[3]=3}))}",
@@ -338,7 +340,8 @@ def test_evalsha_and_the_script_cache(pair):
         ("EVAL", "return 1", 0), ("SCRIPT", "EXISTS", "e0e1f9fabfc9d4800c877a703b823ac0578ff8db"),
         ("EVALSHA", "e0e1f9fabfc9d4800c877a703b823ac0578ff8db", 0),
         ("EVALSHA", "E0E1F9FABFC9D4800C877A703B823AC0578FF8DB", 0), ("EVALSHA", "abc", 0), ("EVALSHA", "abc", -1),
-        ("EVALSHA", "e0e1f9fabfc9d4800c877a703b823ac0578ff8dc", 0), ("EVALSHA", "e0e1f9fabfc9d4800c877a703b823ac0578ff8db", -1),
+        ("EVALSHA", "e0e1f9fabfc9d4800c877a703b823ac0578ff8dc", 0),
+        ("EVALSHA", "e0e1f9fabfc9d4800c877a703b823ac0578ff8db", -1),
         ("SCRIPT", "LOAD", "return 2"), ("SCRIPT", "LOAD", "return +"), ("SCRIPT", "EXISTS"),
         ("SCRIPT", "FLUSH", "x"), ("SCRIPT", "FLUSH", "ASYNC"), ("SCRIPT", "FLUSH", "SYNC"), ("SCRIPT", "FLUSH", "a", "b"),
         ("SCRIPT", "EXISTS", "e0e1f9fabfc9d4800c877a703b823ac0578ff8db"), ("SCRIPT", "FOO"), ("SCRIPT", "HELP"),
@@ -396,7 +399,8 @@ def test_script_writes_reach_the_aof_wrapped_in_multi(tmp_path):
 
 def _monitor_line(line):
     """A MONITOR line without its clock and the client's port: '[0 client] "EVAL" ...' or '[0 lua] "set" ...'."""
-    return re.sub(rb"^\+[0-9.]+ \[([0-9]+) [0-9.]+:[0-9]+\]", rb"[\1 client]", re.sub(rb"^\+[0-9.]+ \[0 lua\]", b"[0 lua]", line))
+    line = re.sub(rb"^\+[0-9.]+ \[0 lua\]", b"[0 lua]", line)
+    return re.sub(rb"^\+[0-9.]+ \[([0-9]+) [0-9.]+:[0-9]+\]", rb"[\1 client]", line)
 
 
 def test_monitor_shows_the_script_and_its_commands(pair):
@@ -494,3 +498,13 @@ def test_statistics_count_a_script_and_its_commands_as_redis(fresh):
                   if name.startswith(("errorstat_", "cmdstat_eval", "cmdstat_lpush", "cmdstat_get", "cmdstat_set"))}
         return wanted, fields["total_error_replies"], fields["total_commands_processed"]
     same_on_both(fresh, scenario)
+
+
+def test_keys_do_not_expire_while_a_script_runs(fresh):
+    """Redis stops the clock for a script's keys at its start: a key that expires meanwhile still exists."""
+    script = ("redis.call('set', 'k', 'v', 'px', 1) local i = 0 while i < 2e7 do i = i + 1 end "
+              "return {redis.call('exists', 'k'), redis.call('get', 'k')}")
+    def scenario(port):
+        with WireClient(port, timeout=60) as client:
+            return [client.call("EVAL", script, 0), client.call("EXISTS", "k")]
+    assert same_on_both(fresh, scenario)[0] == b"*2\r\n:1\r\n$1\r\nv\r\n"
