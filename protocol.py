@@ -57,7 +57,7 @@ Verbatim = namedtuple("Verbatim", "format text")
 Verbatim.__doc__ = "A RESP3 verbatim string (format is 'txt' or 'mkd'); RESP2 sends the text as a bulk string."
 
 BigNumber = namedtuple("BigNumber", "value")
-BigNumber.__doc__ = "A RESP3 big number; RESP2 sends its digits as a bulk string."
+BigNumber.__doc__ = "A RESP3 big number (an int, or its digits as bytes); RESP2 sends the digits as a bulk string."
 
 
 class Push(list):
@@ -79,6 +79,16 @@ class Frames(list):
 class FormattedDouble(bytes):
     """A double already in the digits Redis prints for it (GEOPOS's "%.17Lf", trimmed): RESP3 sends it as a
     double, RESP2 as a bulk string."""
+
+
+class Nested:
+    """A reply nested deeper than the writer's recursion may go (a script's table of tables, up to
+    Redis's ~8000 levels): written with a stack of its own."""
+
+    __slots__ = ("reply",)
+
+    def __init__(self, reply):
+        self.reply = reply
 
 
 class NullArray:
@@ -534,6 +544,7 @@ def format_double(value):
 
 
 _SIMPLE_REPLIES = {text: b"+%b\r\n" % text.encode() for text in ("OK", "PONG", "QUEUED")}
+_DONE = object()  # an exhausted iterator's marker (ReplyWriter._nested)
 
 
 class ReplyWriter:
@@ -556,7 +567,7 @@ class ReplyWriter:
             list: self._array, tuple: self._array, dict: self._map,
             set: self._set, frozenset: self._set, SetReply: self._set, Error: self._error,
             Verbatim: self._verbatim, BigNumber: self._big_number, Push: self._push, Frames: self._frames,
-            Attribute: self._attribute, FormattedDouble: self._formatted_double,
+            Attribute: self._attribute, FormattedDouble: self._formatted_double, Nested: self._nested,
         }
 
     def write(self, reply):
@@ -594,7 +605,7 @@ class ReplyWriter:
     def _simple(self, text):
         encoded = _SIMPLE_REPLIES.get(text)
         if encoded is None:
-            encoded = b"+%b\r\n" % text.encode()
+            encoded = b"+%b\r\n" % text.encode("utf-8", "surrogateescape")
         self.buffer.write(encoded)
 
     def _error(self, error):
@@ -633,6 +644,27 @@ class ReplyWriter:
         for item in items:
             write(item)
 
+    def _nested(self, nested):
+        """Aggregates opened on a stack instead of by recursion; anything else written as write() does."""
+        resp3 = self.protocol == 3
+        stack = [iter((nested.reply,))]
+        while stack:
+            item = next(stack[-1], _DONE)
+            if item is _DONE:
+                stack.pop()
+                continue
+            if isinstance(item, dict) and not isinstance(item, Attribute):
+                pairs = [part for pair in item.items() for part in pair]
+                self.buffer.write(b"%%%d\r\n" % len(item) if resp3 else b"*%d\r\n" % len(pairs))
+                stack.append(iter(pairs))
+            elif isinstance(item, (list, set, frozenset)) and not isinstance(item, Frames) or type(item) is tuple:
+                marker = (b"~" if isinstance(item, (set, frozenset, SetReply)) else b">" if isinstance(item, Push)
+                          else b"*")
+                self.buffer.write(b"%b%d\r\n" % (marker if resp3 else b"*", len(item)))
+                stack.append(iter(item))
+            else:
+                self.write(item)
+
     def _frames(self, replies):
         for reply in replies:
             self.write(reply)
@@ -665,10 +697,11 @@ class ReplyWriter:
             self._bulk(verbatim.text)
 
     def _big_number(self, number):
+        digits = number.value if type(number.value) is bytes else b"%d" % number.value
         if self.protocol == 3:
-            self.buffer.write(b"(%d\r\n" % number.value)
+            self.buffer.write(b"(%b\r\n" % digits)
         else:
-            self._bulk(b"%d" % number.value)
+            self._bulk(digits)
 
 
 def encode_command(args):

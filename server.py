@@ -37,6 +37,7 @@ from serving.pause import end_pause
 from serving.session import REPLY_ON, Session
 from serving.slowlog import SlowLog
 from serving.stats import Stats
+from scripting.engine import Scripting
 from storage.keyspace import Keyspace
 
 READ_SIZE = 64 * 1024
@@ -61,7 +62,8 @@ class Server:
         self.plain_commands = plain_table(self.commands)
         self.sessions = {}  # client id -> Session, for CLIENT LIST and INFO
         self.monitors = []  # the sessions in MONITOR mode (serving/monitors.py)
-        self.pause = None  # the CLIENT PAUSE on, if any (serving/pause.py)
+        self.pause = None  # the CLIENT PAUSE on, if any (serving/pause.py), or a running script's gate (scripting/busy.py)
+        self.scripting = Scripting(self)
         self.stats = Stats(config)
         self._fit_command_stats()
         self.slowlog = SlowLog()
@@ -245,8 +247,9 @@ class Server:
                 self.latency_event("expire-cycle", started)
                 if self.keyspace.memory.maxmemory:
                     self.keyspace.memory.cron()
-            self.snapshots.cron()
-            self.aof.cron()
+            if self.scripting.running() is None:  # a script yielding mid-run: no snapshot of half its work
+                self.snapshots.cron()
+                self.aof.cron()
 
     def _effective_hz(self):
         """hz, doubled (up to 500) while each tick would serve more than 200 clients, with dynamic-hz as

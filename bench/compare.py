@@ -9,6 +9,7 @@ medians:
 
 - redis-benchmark -c 50 -n N for set, get, incr, lpush, rpop, sadd, hset,
   zadd, mset, lrange_100, unpipelined and with -P 16;
+- the same for EVALSHA of a script doing one GET and one SET (--scripts-only: just these rows);
 - mass insert: 1,000,000 SETs (key:N -> 16-byte values) through redis-cli --pipe;
 - memory: the server's RSS after that insert;
 - latency: p50 and p99 of unpipelined GET at 50 clients.
@@ -99,6 +100,21 @@ def redis_benchmark(server, tests, requests, pipeline):
                    float(rows[CSV_NAMES[test]][6])) for test in tests if CSV_NAMES[test] in rows}
 
 
+# One GET and one SET per call: what a script adds beyond the commands it runs.
+GET_AND_SET = "local old = redis.call('GET', KEYS[1]) redis.call('SET', KEYS[1], ARGV[1]) return old"
+
+
+def evalsha_benchmark(server, requests, pipeline):
+    """Requests per second of EVALSHA of GET_AND_SET on random keys."""
+    sha = subprocess.run(["redis-cli", "-p", str(server.port), "SCRIPT", "LOAD", GET_AND_SET],
+                         capture_output=True, text=True, check=True).stdout.strip()
+    result = subprocess.run(["redis-benchmark", "-p", str(server.port), "-c", "50", "-n", str(requests),
+                             "-P", str(pipeline), "-r", "100000", "--csv", "EVALSHA", sha, "1", "key:__rand_int__",
+                             "value"], capture_output=True, text=True, timeout=3600)
+    rows = [row for row in csv.reader(result.stdout.splitlines()) if row and row[0] != "test"]
+    return float(rows[0][1])
+
+
 def mass_insert_file(workdir, count):
     """count SET commands in RESP, key:N -> a 16-byte value, as redis-cli --pipe takes them."""
     path = os.path.join(workdir, "mass-insert.resp")
@@ -132,18 +148,28 @@ def measure(ours, redis, args, workdir):
         for server in ((ours, redis) if round_number % 2 == 0 else (redis, ours)):
             for pipeline in (1, 16):
                 server.flush()
+                add("evalsha GET+SET%s" % ("" if pipeline == 1 else " -P 16"), server,
+                    evalsha_benchmark(server, args.requests, pipeline))
+                if args.scripts_only:
+                    continue
                 for test, (rps, p50, p99) in redis_benchmark(server, TESTS, args.requests, pipeline).items():
                     add("%s%s" % (test, "" if pipeline == 1 else " -P 16"), server, rps)
                     if test == "get" and pipeline == 1:
                         add("get p50 latency (ms)", server, p50)
                         add("get p99 latency (ms)", server, p99)
             print("round %d: %s done" % (round_number + 1, server.name), file=sys.stderr, flush=True)
+    if args.scripts_only:
+        return _medians(samples)
     path = mass_insert_file(workdir, args.keys)
     for round_number in range(args.insert_rounds):
         for server in ((ours, redis) if round_number % 2 == 0 else (redis, ours)):
             seconds, rss = mass_insert(server, path)
             add("mass insert %dk SETs (s)" % (args.keys // 1000), server, seconds)
             add("RSS after %dk keys (MB)" % (args.keys // 1000), server, rss / 1024 / 1024)
+    return _medians(samples)
+
+
+def _medians(samples):
     return {metric: (statistics.median(values["mini-redis"]), statistics.median(values["redis"]))
             for metric, values in samples.items()}
 
@@ -180,6 +206,7 @@ def main():
     parser.add_argument("--keys", type=int, default=1_000_000, help="keys for mass insert and memory")
     parser.add_argument("--insert-rounds", type=int, default=1)
     parser.add_argument("--quick", action="store_true", help="20k requests, 1 round, 200k keys")
+    parser.add_argument("--scripts-only", action="store_true", help="only the EVALSHA rows")
     args = parser.parse_args()
     if args.quick:
         args.requests, args.rounds, args.keys = 20_000, 1, 200_000

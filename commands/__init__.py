@@ -9,7 +9,7 @@ its own table of subcommands, checked the same way. The families import
 this module for their rows; commands/families.py imports the families and
 builds the full table.
 
-Imports: errors, protocol, storage, persistence, serving.
+Imports: errors, protocol, storage, persistence, serving, scripting.
 """
 import logging
 from collections import namedtuple
@@ -90,13 +90,17 @@ def execute(commands, session, argv):
         if session.db.tracking and evict_or_refuse(command, session):  # maxmemory is set
             raise ReplyError(OOM)
         if "write" in command.flags or command.name == "ping":
-            _refuse_on_disk_error(session.server)
+            refuse_on_disk_error(session.server)
         if session.monitoring and _touches_keyspace(command):  # Redis's monitor is a replica
             raise ReplyError(REPLICA_KEYSPACE)
         if (session.channels or session.patterns) and session.protocol == 2 \
                 and command.name not in SUBSCRIBED_CONTEXT:
             raise ReplyError("ERR Can't execute '%s': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / "
                              "RESET are allowed in this context" % command.name)
+        # CLIENT PAUSE, or a script running (which refuses with -BUSY once busy): see serving/pause.py
+        if session.server.pause is not None and not wait_while_paused(session, command):
+            session.close_after_reply = True  # the client left while its command waited: drop it
+            return NO_REPLY
     except ReplyError as error:
         _count_rejection(commands, session, argv, error.message)
         if argv[0].lower() == b"exec":  # EXEC itself refused: Redis drops any transaction and WATCH
@@ -107,16 +111,13 @@ def execute(commands, session, argv):
         if session.multi is not None:
             session.multi_failed = True
         return Error(error.message)
-    if session.server.pause is not None and not wait_while_paused(session, command):  # CLIENT PAUSE
-        session.close_after_reply = True  # the client left while its command waited: drop it
-        return NO_REPLY
     if session.multi is not None and command.name not in TRANSACTION_CONTROL:
         session.multi.append((command, arguments, argv))
         return "QUEUED"
     return run(session, command, arguments)
 
 
-def _refuse_on_disk_error(server):
+def refuse_on_disk_error(server):
     """Redis's writeCommandsDeniedByDiskError: after a failed background save (with save points and
     stop-writes-on-bgsave-error) or a failed AOF write, writes and PING answer MISCONF."""
     config = server.config
@@ -249,10 +250,11 @@ def plain_table(commands):
 def is_plain(session):
     """Whether a plain command may go straight to call() for this session: it is authenticated,
     neither queuing a transaction nor subscribed, gets its replies (CLIENT REPLY), and the server
-    has no WATCHed key, no AOF being written, no maxmemory, no MONITOR, no CLIENT PAUSE and no failed
-    background save (see _refuse_on_disk_error). Only a command that is not plain or the cron between
-    two batches changes any of that, and a plain one never waits, so a batch checks once, and again
-    after each command that is not plain."""
+    has no WATCHed key, no AOF being written, no maxmemory, no MONITOR, no CLIENT PAUSE or running
+    script that yielded (both in server.pause) and no failed background save (see
+    refuse_on_disk_error). Only a command that is not plain or the cron between two batches
+    changes any of that, and a plain one never waits, so a batch checks once, and again after each
+    command that is not plain."""
     server = session.server
     keyspace = server.keyspace
     return (session.authenticated and session.multi is None and not session.db.tracking

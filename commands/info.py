@@ -24,19 +24,25 @@ PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
 LRU_CLOCK_MAX = (1 << 24) - 1
 REPLICATION_BACKLOG_SIZE = 1024 * 1024  # repl-backlog-size's default
 BUILD_ID = version.VERSION.encode().hex()[:16]
-# What Redis shows for Lua scripts and functions while none is loaded.
-IDLE_SCRIPTING_MEMORY = [
-    ("used_memory_lua", 32768), ("used_memory_vm_eval", 32768), ("used_memory_lua_human", "32.00K"),
-    ("used_memory_scripts_eval", 0), ("number_of_cached_scripts", 0), ("number_of_functions", 0),
-    ("number_of_libraries", 0), ("used_memory_vm_functions", 33792), ("used_memory_vm_total", 66560),
-    ("used_memory_vm_total_human", "65.00K"), ("used_memory_functions", 200), ("used_memory_scripts", 200),
-    ("used_memory_scripts_human", "200B")]
 
 
 def _resident_memory():
     """The process's resident set size in bytes (Linux /proc)."""
     with open("/proc/self/statm") as statm:
         return int(statm.read().split()[1]) * PAGE_SIZE
+
+
+def _scripting_memory(scripting):
+    """The Lua states' memory (lupa's counts), the caches' (our estimates), and the exact counts."""
+    eval_vm, scripts, functions_vm, functions = scripting.memory()
+    return [
+        ("used_memory_lua", eval_vm), ("used_memory_vm_eval", eval_vm), ("used_memory_lua_human", _human(eval_vm)),
+        ("used_memory_scripts_eval", scripts), ("number_of_cached_scripts", len(scripting.scripts)),
+        ("number_of_functions", sum(len(library.functions) for library in scripting.functions.libraries.values())),
+        ("number_of_libraries", len(scripting.functions.libraries)), ("used_memory_vm_functions", functions_vm),
+        ("used_memory_vm_total", eval_vm + functions_vm), ("used_memory_vm_total_human", _human(eval_vm + functions_vm)),
+        ("used_memory_functions", functions), ("used_memory_scripts", scripts + functions),
+        ("used_memory_scripts_human", _human(scripts + functions))]
 
 
 def _human(size):
@@ -108,7 +114,7 @@ def _memory(server):
         ("used_memory_dataset_perc", "%.2f%%" % (dataset * 100 / (used - startup) if used > startup else 0)),
         ("allocator_allocated", used), ("allocator_active", used), ("allocator_resident", rss),
         ("total_system_memory", system), ("total_system_memory_human", _human(system)),
-        *IDLE_SCRIPTING_MEMORY,
+        *_scripting_memory(server.scripting),
         ("maxmemory", memory.maxmemory), ("maxmemory_human", _human(memory.maxmemory)),
         ("maxmemory_policy", memory.policy),
         ("allocator_frag_ratio", "1.00"), ("allocator_frag_bytes", 0),

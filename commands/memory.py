@@ -18,7 +18,6 @@ from storage import eviction
 
 DEFAULT_SAMPLES = 5  # OBJ_COMPUTE_SIZE_DEF_SAMPLES
 ALL_SAMPLES = 2**63 - 1  # SAMPLES 0
-CLIENT_SIZE = 20_496  # what one idle client's buffers and structures take in Redis 7.0
 PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
 
 
@@ -57,7 +56,9 @@ def overhead(server):
     """Redis's getMemoryOverheadData, from our estimates: a dict of its figures."""
     memory, keyspace = server.keyspace.memory, server.keyspace
     total = memory.used()
+    _, scripts, _, functions = server.scripting.memory()
     figures = {"peak": max(memory.peak, total), "total": total, "startup": eviction.STARTUP_MEMORY,
+               "scripts": scripts, "functions": functions,
                "clients": server.stats.clients_memory, "aof": len(server.aof.buffer), "databases": [],
                "keys": sum(len(db) for db in keyspace.databases), "rss": resident_memory()}
     overhead_total = figures["startup"] + figures["clients"] + figures["aof"]
@@ -79,7 +80,8 @@ def memory_stats(session):
     dataset = max(total - figures["overhead"], 0)
     stats = {b"peak.allocated": figures["peak"], b"total.allocated": total, b"startup.allocated": startup,
              b"replication.backlog": 0, b"clients.slaves": 0, b"clients.normal": figures["clients"],
-             b"cluster.links": 0, b"aof.buffer": figures["aof"], b"lua.caches": 0, b"functions.caches": 0}
+             b"cluster.links": 0, b"aof.buffer": figures["aof"], b"lua.caches": figures["scripts"],
+             b"functions.caches": figures["functions"]}
     for index, main, expires in figures["databases"]:
         stats[b"db.%d" % index] = {b"overhead.hashtable.main": main, b"overhead.hashtable.expires": expires,
                                    b"overhead.hashtable.slot-to-keys": 0}

@@ -73,6 +73,9 @@ def shutdown(session, *options):
     if b"abort" in flags:
         raise ReplyError("ERR No shutdown in progress.")
     save_ = True if b"save" in flags else False if b"nosave" in flags else None
+    running = session.server.scripting.running()
+    if running is not None and running.busy and b"nosave" not in flags:  # only SHUTDOWN NOSAVE stops a busy script
+        raise ReplyError(running.busy_error())
     if not session.server.shutdown(save_, force=b"force" in flags):
         raise ReplyError(SHUTDOWN_FAILED)
     session.close_after_reply = True

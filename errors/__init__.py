@@ -9,6 +9,11 @@ Imports: none.
 """
 
 
+class AlreadyCounted(str):
+    """An error text whose error was counted where it happened (a command a script ran): the script's reply
+    that carries it again is not counted again (Redis's ERR_REPLY_FLAG_NO_STATS_UPDATE)."""
+
+
 class ReplyError(Exception):
     """Fails the running command with this error text (e.g. 'ERR syntax error')."""
 
@@ -237,3 +242,24 @@ HLL_NOT_SPARSE = "ERR HLL encoding is not sparse"
 
 def unknown_pfdebug(subcommand):
     return ReplyError("ERR Unknown PFDEBUG subcommand '%s'" % printed(subcommand))
+
+
+# ------------------------------------------------------------------ scripting (EVAL, FUNCTION)
+
+BUSY_EVAL = "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE."
+BUSY_FUNCTION = "BUSY Redis is busy running a script. You can only call FUNCTION KILL or SHUTDOWN NOSAVE."
+NOSCRIPT = "NOSCRIPT No matching script. Please use EVAL."
+NOTBUSY = "NOTBUSY No scripts in execution right now."
+UNKILLABLE = ("UNKILLABLE Sorry the script already executed write commands against the dataset. You can either "
+              "wait the script termination or kill the server in a hard way using the SHUTDOWN NOSAVE command.")
+NUMKEYS_NEGATIVE = "ERR Number of keys can't be negative"
+SCRIPT_UNKNOWN_COMMAND = "ERR Unknown Redis command called from script"
+SCRIPT_WRONG_ARITY = "ERR Wrong number of args calling Redis command from script"
+SCRIPT_NOT_ALLOWED = "ERR This Redis command is not allowed from script"
+SCRIPT_NO_ARGUMENTS = "ERR Please specify at least one argument for this redis lib call"
+SCRIPT_BAD_ARGUMENT = "ERR Lua redis lib command arguments must be strings or integers"
+SCRIPT_READ_ONLY = "ERR Write commands are not allowed from read-only scripts."
+SCRIPT_WRITE_WITH_RO = "ERR Can not execute a script with write flag using *_ro command."
+SCRIPT_OOM = "OOM allow-oom flag is not set on the script, can not run it when used memory > 'maxmemory'"
+SCRIPT_MISCONF = ("MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. "
+                  "Writable scripts are blocked. Use 'no-writes' flag for read only scripts.")

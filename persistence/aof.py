@@ -410,7 +410,8 @@ class AppendOnly:
 
     def _child(self):
         """In the forked child: write the rewritten file, never return."""
-        run_in_child(lambda: write_rewrite(self.server.keyspace, self._temporary_path(os.getpid())),
+        run_in_child(lambda: write_rewrite(self.server.keyspace, self._temporary_path(os.getpid()),
+                                           self.server.scripting.functions.codes()),
                      "Write error writing append only file on disk")
 
     def reap(self):
@@ -706,8 +707,11 @@ def rebuild(key, value):
     raise ValueError("cannot rewrite a value of type %s" % kind)
 
 
-def rewrite_commands(keyspace, now):
-    """Every command of a rewritten AOF: per database a SELECT, then each live key and its deadline."""
+def rewrite_commands(keyspace, now, functions=()):
+    """Every command of a rewritten AOF: a FUNCTION LOAD per function library (rewriteFunctions), then
+    per database a SELECT, then each live key and its deadline."""
+    for code in functions:
+        yield [b"FUNCTION", b"LOAD", code]
     for db in keyspace.databases:
         if not db.data:
             continue
@@ -722,11 +726,11 @@ def rewrite_commands(keyspace, now):
                 yield [b"PEXPIREAT", key, b"%d" % deadline]
 
 
-def write_rewrite(keyspace, path):
+def write_rewrite(keyspace, path, functions=()):
     """Write the rewritten AOF to path and fsync it."""
     with open(path, "wb") as file:
         chunk = bytearray()
-        for argv in rewrite_commands(keyspace, keyspace.clock()):
+        for argv in rewrite_commands(keyspace, keyspace.clock(), functions):
             chunk += encode(argv)
             if len(chunk) >= WRITE_CHUNK:
                 file.write(chunk)

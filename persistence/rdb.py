@@ -54,14 +54,17 @@ def _aux(name, value):
     return b"\xfa" + encode_string(name) + encode_string(value)
 
 
-def dump(keyspace, file, limits, compress=True, checksum=True, used_memory=0):
-    """Write the whole keyspace to an open binary file as Redis 7.0 would (limits: a list's quicklist nodes)."""
+def dump(keyspace, file, limits, compress=True, checksum=True, used_memory=0, functions=()):
+    """Write the whole keyspace to an open binary file as Redis 7.0 would (limits: a list's quicklist nodes);
+    functions are the function libraries' code, written after the aux fields as Redis's rdbSaveFunctions does."""
     output = _Output(file, checksum)
     output.write(b"REDIS%04d" % RDB_VERSION)
     for name, value in ((b"redis-ver", REDIS_VERSION), (b"redis-bits", b"64"),
                         (b"ctime", b"%d" % int(time.time())), (b"used-mem", b"%d" % used_memory),
                         (b"aof-base", b"0")):
         output.write(_aux(name, value))
+    for code in functions:
+        output.write(bytes((OP_FUNCTION2,)) + encode_string(code, compress))
     for db in keyspace.databases:
         if not db.data:
             continue
@@ -81,12 +84,12 @@ def dump(keyspace, file, limits, compress=True, checksum=True, used_memory=0):
     file.write(struct.pack("<Q", output.crc))
 
 
-def save(keyspace, path, limits, compress=True, checksum=True, used_memory=0):
+def save(keyspace, path, limits, compress=True, checksum=True, used_memory=0, functions=()):
     """Write a snapshot to a temporary file, fsync it, then rename it over path (never a half-written file)."""
     temporary = os.path.join(os.path.dirname(path) or ".", "temp-%d.rdb" % os.getpid())
     try:
         with open(temporary, "wb") as file:
-            dump(keyspace, file, limits, compress, checksum, used_memory)
+            dump(keyspace, file, limits, compress, checksum, used_memory, functions)
             file.flush()
             os.fsync(file.fileno())
         os.replace(temporary, path)
@@ -101,14 +104,22 @@ def save(keyspace, path, limits, compress=True, checksum=True, used_memory=0):
 # ------------------------------------------------------------------ reading
 
 
+def read_string(data, position):
+    """(one RDB string at position, the position after it): FUNCTION RESTORE's payload holds them."""
+    source = Reader(data, position)
+    value = source.string()
+    return value, source.position
+
+
 class LoadResult:
-    """What a load found: keys loaded and skipped as expired, and the file's aux fields."""
+    """What a load found: keys loaded and skipped as expired, the file's aux fields, and the function
+    libraries' code (the loader hands it to the server's scripting)."""
 
     def __init__(self):
         self.loaded = 0
         self.expired = 0
         self.aux = {}
-        self.skipped_functions = 0
+        self.functions = []
 
 
 def load(path, keyspace, limits, checksum=True, now_ms=None):
@@ -174,8 +185,7 @@ def _load_body(source, keyspace, limits, now_ms, result):
             name = source.string()
             result.aux[name] = source.string()
         elif kind == OP_FUNCTION2:
-            source.string()  # a function library's code: we have no functions to load it into
-            result.skipped_functions += 1
+            result.functions.append(source.string())
         elif kind == OP_FUNCTION:
             raise RDBError("Pre-release function format not supported")
         elif kind == OP_MODULE_AUX:

@@ -10,6 +10,7 @@ import os
 import signal
 import time
 
+from errors import ReplyError
 from persistence import rdb, run_in_child
 
 log = logging.getLogger("mini-redis")
@@ -56,8 +57,11 @@ class Snapshots:
         version = result.aux.get(b"redis-ver")
         if version is not None:
             log.info("Loading RDB produced by version %s", version.decode(errors="replace"))
-        if result.skipped_functions:
-            log.warning("Skipped %d function libraries: mini-redis has no functions", result.skipped_functions)
+        for code in result.functions:  # the server's scripting links each library in, as rdbFunctionLoad does
+            try:
+                self.server.scripting.functions.load(code, replace=True)
+            except ReplyError as error:
+                raise rdb.RDBError("Failed loading library: %s" % error.message) from None
         log.info("Done loading RDB, keys loaded: %d, keys expired: %d.", result.loaded, result.expired)
         self.loaded_keys, self.loaded_expired = result.loaded, result.expired
         log.info("DB loaded from disk: %.3f seconds", time.monotonic() - started)
@@ -69,7 +73,8 @@ class Snapshots:
         """A synchronous save (SAVE, SHUTDOWN, DEBUG RELOAD); True if it worked."""
         config, keyspace = self.server.config, self.server.keyspace
         try:
-            rdb.save(keyspace, self.path, self._limits(), config["rdbcompression"], config["rdbchecksum"])
+            rdb.save(keyspace, self.path, self._limits(), config["rdbcompression"], config["rdbchecksum"],
+                     functions=self.server.scripting.functions.codes())
         except (OSError, rdb.RDBError) as error:
             log.warning("Failed saving the DB: %s", error)
             self.last_status_ok = False
@@ -110,7 +115,7 @@ class Snapshots:
         """In the forked child: write the snapshot, never return."""
         def save():
             rdb.save(self.server.keyspace, self.path, self._limits(), config["rdbcompression"],
-                     config["rdbchecksum"])
+                     config["rdbchecksum"], functions=self.server.scripting.functions.codes())
             log.info("DB saved on disk")
         run_in_child(save, "Write error saving DB on disk")
 

@@ -49,6 +49,11 @@ def feed_monitors(session, command, argv):
     until the connection writes the reply (Session.outgoing)."""
     if "admin" in command.flags or "skip_monitor" in command.flags:
         return
+    feed_line(session, argv)
+
+
+def feed_line(session, argv):
+    """Show one command to every monitor (EVAL feeds its own line as it starts, before its script's)."""
     line = monitor_line(session, argv)
     pushed = b"+%b\r\n" % line
     for monitor in session.server.monitors:

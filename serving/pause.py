@@ -8,6 +8,7 @@ import time
 from gevent.event import AsyncResult
 
 PAUSE_WRITE, PAUSE_ALL = 1, 2
+SCRIPT_CALLS = frozenset(("eval", "evalsha", "fcall"))  # may write, as their script's flags say
 
 
 class ClientPause:
@@ -41,14 +42,18 @@ class ClientPause:
                 result.set(True)
                 return
 
-    def holds(self, command, queued):
+    def holds(self, command, session):
         """Whether this command must wait: every one under ALL; under WRITE, writes and the
-        may-replicate ones (PUBLISH...), and an EXEC whose transaction holds one."""
+        may-replicate ones (PUBLISH...), an EXEC whose transaction holds one, and a script that may
+        write (EVAL, EVALSHA, FCALL unless its flags say no-writes, as Redis's evalGetCommandFlags)."""
         if self.mode == PAUSE_ALL:
             return True
-        if _may_replicate(command):
+        scripting = session.server.scripting
+        if _may_replicate(command) or command.name in SCRIPT_CALLS and scripting.may_write(session.argv):
             return True
-        return command.name == "exec" and queued is not None and any(_may_replicate(row) for row, _, _ in queued)
+        queued = session.multi if command.name == "exec" else None
+        return queued is not None and any(_may_replicate(row) or row.name in SCRIPT_CALLS and scripting.may_write(argv)
+                                          for row, _, argv in queued)
 
     def wait(self, session):
         """Wait until the pause ends; False if the client hung up meanwhile.
@@ -102,18 +107,24 @@ def paused_clients(server):
 
 def wait_while_paused(session, command):
     """Before a command (off the plain lane, which a pause turns off): wait while the pause holds it.
-    False if the client hung up while it waited: its command must not run."""
+    False if the client hung up while it waited: its command must not run.
+
+    server.pause may also hold a running script's gate (scripting/busy.py), which has this
+    interface and refuses commands with -BUSY once the script is busy; when the script ends the
+    pause it covered comes back, so the check starts again after every wait."""
     server = session.server
-    pause = server.pause
-    if pause is None or session.monitoring:  # Redis never pauses a replica, and a monitor is one
-        return True
-    if not pause.holds(command, session.multi if command.name == "exec" else None):
-        return True
-    if pause.over():  # its deadline passed, and the cron has not noticed yet
-        end_pause(server)
-        return True
-    session.paused = True
-    try:
-        return pause.wait(session)
-    finally:
-        session.paused = False
+    while True:
+        pause = server.pause
+        if pause is None or session.monitoring and isinstance(pause, ClientPause):  # Redis never pauses a replica
+            return True
+        if not pause.holds(command, session):
+            return True
+        if pause.over():  # its deadline passed, and the cron has not noticed yet
+            end_pause(server)
+            return True
+        session.paused = True
+        try:
+            if not pause.wait(session):
+                return False
+        finally:
+            session.paused = False

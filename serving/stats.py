@@ -11,6 +11,8 @@ HdrHistogram's. Both are read out, together, only when INFO or LATENCY asks.
 """
 import time
 
+from errors import AlreadyCounted
+
 ERROR_CODES_CAP = 128  # Redis's ERROR_STATS_NUMBER: more distinct codes than this turns errorstats off
 METRIC_SAMPLES = 16  # Redis's STATS_METRIC_SAMPLES, one every 100 ms
 PEAK_SLOTS = 8  # Redis's CLIENTS_PEAK_MEM_USAGE_SLOTS: the client buffer peaks of the last 8 seconds
@@ -185,6 +187,8 @@ class Stats:
 
     def count_error(self, message):
         """Redis's afterErrorReply: total_error_replies, and the code's count (the first word, or ERR)."""
+        if type(message) is AlreadyCounted:
+            return
         self.error_replies += 1
         if not self.errors_enabled:
             return
