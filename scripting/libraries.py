@@ -120,8 +120,9 @@ def strtod(data, position):
     return float(text), match.end()
 
 
-def _check_integer(value, position, name):
-    """luaL_checkinteger(): a number, or a string that reads as one, truncated."""
+def check_integer(value, position, name, none_is="nil"):
+    """luaL_checkinteger(): a number, or a string that reads as one, truncated; a None argument is
+    named none_is in the error ("nil", or "no value" where it means the argument is missing)."""
     number = value
     if type(value) is bytes:
         try:
@@ -129,7 +130,8 @@ def _check_integer(value, position, name):
         except ValueError:
             number = None
     if type(number) not in (int, float) or type(number) is bool:
-        raise bad_argument(position, name, "number expected, got %s" % type_name(value))
+        raise bad_argument(position, name, "number expected, got %s" % (
+            none_is if value is None else type_name(value)))
     return int(number)
 
 
@@ -172,7 +174,7 @@ class CJson:
     def _integer_option(self, args, index, name, attribute, low, high):
         value = args[index] if index < len(args) else None
         if value is not None:
-            number = _check_integer(value, index + 1, name)
+            number = check_integer(value, index + 1, name)
             if not low <= number <= high:
                 raise bad_argument(1, name, "expected integer between %d and %d" % (low, high))
             setattr(self, attribute, number)
@@ -495,20 +497,6 @@ class _JsonParser:
 # ------------------------------------------------------------------ math.random (Lua 5.1's, over redisLrand48)
 
 
-def _check_int(value, position, name):
-    """luaL_checkint(): a number, or a string that reads as one, truncated to an int."""
-    number = value
-    if type(value) is bytes:
-        try:
-            number = float(value)
-        except ValueError:
-            number = None
-    if type(number) not in (int, float) or type(number) is bool:
-        raise bad_argument(position, name, "number expected, got %s" % (
-            "no value" if value is None else type_name(value)))
-    return int(number)
-
-
 def math_functions(generator):
     def random(*args):
         r = generator.fraction()
@@ -516,13 +504,13 @@ def math_functions(generator):
             return r
         if len(args) > 2:
             raise LibraryError("wrong number of arguments")
-        bounds = [_check_int(arg, position, "random") for position, arg in enumerate(args, 1)]
+        bounds = [check_integer(arg, position, "random", "no value") for position, arg in enumerate(args, 1)]
         lower, upper = (1, bounds[0]) if len(bounds) == 1 else bounds
         if lower > upper:
             raise bad_argument(len(args), "random", "interval is empty")
         return floor(r * (upper - lower + 1)) + lower
 
     def randomseed(*args):
-        generator.seed(_check_int(args[0] if args else None, 1, "randomseed"))
+        generator.seed(check_integer(args[0] if args else None, 1, "randomseed", "no value"))
     return {"random": random, "randomseed": randomseed}
 

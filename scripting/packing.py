@@ -5,7 +5,7 @@ Tables are read in next() order and made in the order the C code fills them, as 
 """
 import struct as native
 
-from scripting.libraries import LibraryError, bad_argument
+from scripting.libraries import LibraryError, bad_argument, check_integer
 from scripting.values import is_table, number_text, type_name
 
 MAX_NESTING = 16  # LUACMSGPACK_MAX_NESTING: deeper tables pack as nil
@@ -250,16 +250,7 @@ def _unpack(state, data, limit, offset, arguments=1):
 def _integer_argument(value, position, name, default=None):
     if value is None and default is not None:
         return default
-    number = value
-    if type(value) is bytes:
-        try:
-            number = float(value)
-        except ValueError:
-            number = None
-    if type(number) not in (int, float) or type(number) is bool:
-        raise bad_argument(position, name, "number expected, got %s" % (
-            "no value" if value is None else type_name(value)))
-    return int(number)
+    return check_integer(value, position, name, "no value")
 
 
 def cmsgpack_functions(state):
