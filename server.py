@@ -266,10 +266,10 @@ class Server:
         """INFO's client_recent_max_*_buffer (the largest query and output buffers of this second) and
         mem_clients_normal (every client's tot-mem), sampled each second as Redis's clientsCron does."""
         largest_input = largest_output = clients_memory = 0
-        for connection in self._connections.values():
-            largest_input = max(largest_input, connection.reader.pending())
-            largest_output = max(largest_output, connection.writer.buffer.tell() + connection.pending_output())
-            clients_memory += connection.session.memory()
+        for session in self.sessions.values():
+            _, _, (qbuf, _, _, obl, _, omem, _), total = session.buffers()
+            largest_input, largest_output = max(largest_input, qbuf), max(largest_output, obl + omem)
+            clients_memory += total
         self.stats.track_buffers(int(self.now), largest_input, largest_output)
         self.stats.clients_memory = clients_memory
 
@@ -495,10 +495,6 @@ class Connection:
             if not result.ready():
                 result.set(None)  # timed out: a push that comes while the watcher dies must pass it by
             watcher.kill()
-
-    def pending_output(self):
-        """Bytes queued for this client and not yet sent."""
-        return self._pending
 
     def buffer_sizes(self):
         """CLIENT LIST's byte counts: (qbuf, qbuf-free, read size, obl, oll, omem, events).

@@ -211,12 +211,9 @@ class Session:
             ("c", self.close_after_reply), ("U", self.unix_socket), ("e", self.no_evict)) if on)
         return flags or "N"
 
-    def memory(self):
-        """CLIENT LIST's tot-mem of this client, seen from another: INFO's mem_clients_normal adds them up."""
-        return self._memory(None)[3]
-
-    def _memory(self, caller):
-        """(argv-mem, multi-mem, the connection's buffer sizes, tot-mem)."""
+    def buffers(self, caller=None):
+        """(argv-mem, multi-mem, the connection's buffer sizes, tot-mem) as CLIENT LIST shows them to
+        caller; the cron adds up the tot-mem of all for INFO's mem_clients_normal."""
         argv_mem = sum(map(len, self.argv)) if self is caller or self.waiter is not None else 0
         multi_mem = sum(len(arg) for _, _, argv in self.multi for arg in argv) if self.multi else 0
         sizes = self.connection.buffer_sizes() if self.connection is not None else (0, 0, 0, 0, 0, 0, "r")
@@ -228,7 +225,7 @@ class Session:
         our buffers': the query buffer, the command's arguments (the caller's, or a blocked one's),
         the queued transaction's, and the replies waiting to be sent."""
         now = time.monotonic()
-        argv_mem, multi_mem, sizes, total = self._memory(caller)
+        argv_mem, multi_mem, sizes, total = self.buffers(caller)
         qbuf, qbuf_free, read_size, obl, oll, omem, events = sizes
         return ("id=%d addr=%s laddr=%s fd=%d name=%s age=%d idle=%d flags=%s db=%d sub=%d psub=%d "
                 "ssub=0 multi=%d qbuf=%d qbuf-free=%d argv-mem=%d multi-mem=%d rbs=%d rbp=%d obl=%d oll=%d "
