@@ -52,8 +52,8 @@ def check_at_exec(session, command, argv):
         return None
     reason, position = refused
     log_refusal(session, reason, "multi", command.name.encode() if reason == DENIED_COMMAND else argv[position])
-    return ("NOPERM ACLs rules changed between the moment the transaction was accumulated and its execution. "
-            "User: %s. Reason: %s" % (session.user.name.decode(errors="replace"), EXEC_REASONS[reason]))
+    return ("NOPERM ACLs rules changed between the moment the transaction was accumulated and the EXEC call. "
+            "This command is no longer allowed for the following reason: " + EXEC_REASONS[reason])
 
 
 def log_refusal(session, reason, context, object_, username=None):

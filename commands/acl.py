@@ -103,7 +103,7 @@ def acl_getuser(session, username):
     """ACL GETUSER username"""
     user = session.server.acl.get(username)
     if user is None:
-        raise ReplyError("ERR Can not find user '%s' in ACL" % printed(username))
+        return None
     reply = {b"flags": SetReply(flag.encode() for flag in acl.rules.USER_FLAGS if flag in user.flags),
              b"passwords": list(user.passwords)}
     reply.update(_selector_fields(user.selectors[0]))
@@ -246,7 +246,7 @@ ACL_HELP = [
     "WHOAMI",
     "    Return the current connection username.",
     "HELP",
-    "    Print this help.",
+    "    Prints this help.",
 ]
 
 
