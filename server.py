@@ -54,7 +54,7 @@ class Server:
         self.now = time.monotonic()  # advanced by the cron: idle times need no clock call per command
         self.pubsub = PubSub()
         self.commands = build_table()
-        self.acl = new_users(self.commands, config)  # ACL rules name the commands as built, before renames
+        self.acl = new_users(config)  # ACL rules name commands as Redis does, whatever rename-command says
         self.acl.set_default_password(access.requirepass(config))
         access.apply_renames(self.commands, config.renames)
         self.plain_commands = plain_table(self.commands)

@@ -172,9 +172,7 @@ class Users:
     def check(self, user, command, argv):
         """ACLCheckAllUserCommandPerm: None if user may run command (a table row) with argv (its name
         first), else (reason, argv index of the refused key or channel, 0 for the command)."""
-        entry = self.catalog.entries.get(command.name)
-        if entry is None:
-            return None  # a command Redis has no rules for (none in our table today)
+        entry = self.catalog.checked[command.name]
         relevant, last_index = DENIED_COMMAND, 0
         keys = None
         for selector in user.selectors:

@@ -48,8 +48,9 @@ Entry.__doc__ = "One command or subcommand: its full name ('client|list'), bit, 
 class Catalog:
     """Every command and subcommand by full name, in table order (a container then its subcommands)."""
 
-    def __init__(self, rows):
-        """rows: (name, categories, [(subname, categories, no_auth)...], no_auth) per command."""
+    def __init__(self, rows, aliases=()):
+        """rows: (name, categories, [(subname, categories, no_auth)...], no_auth) per command; aliases:
+        (name, the entry it shares) for commands Redis has not, which rules cannot name."""
         self.entries = {}
         self.order = []
         for name, categories, subcommands, no_auth in rows:
@@ -57,6 +58,8 @@ class Catalog:
             self._add(Entry(name, len(self.order), frozenset(categories), children, None, no_auth))
             for (_, sub_categories, sub_no_auth), child in zip(subcommands, children):
                 self._add(Entry(child, len(self.order), frozenset(sub_categories), (), name, sub_no_auth))
+        self.checked = dict(self.entries)  # what a permission check looks a table row's name up in
+        self.checked.update((alias, self.entries[name]) for alias, name in aliases)
         self.future_bit = 1 << len(self.order)
         self.everything = (self.future_bit << 1) - 1
 

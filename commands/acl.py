@@ -5,13 +5,14 @@ names and categories from COMMAND INFO's metadata, and the key finder COMMAND GE
 serves ACL's subcommands. check() is what the dispatcher, EXEC and scripts ask before a command
 of a user who is not allowed everything.
 """
+import json
 import os
 import time
 
 import acl
 from acl import DENIED_COMMAND, REASONS, RuleError, Users, has_spaces
 from commands import Command, lookup, subcommand_table, table
-from commands.introspection import METADATA, keys_of
+from commands.introspection import keys_of
 from errors import NOT_INTEGER, ReplyError, printed, subcommand_syntax
 from protocol import SetReply, string_to_int
 
@@ -22,19 +23,26 @@ NO_ACL_FILE = ("ERR This Redis instance is not configured to use an ACL file. Yo
 GENPASS_MAX_BITS = 4096
 
 
-def _categories(name):
-    found = METADATA.get(name)
-    return [category[1:] for category in found["info"]["acl_categories"]] if found else []
+with open(os.path.join(os.path.dirname(__file__), "acl_catalog.json")) as _file:
+    REDIS_COMMANDS = json.load(_file)  # Redis 7.0's whole table: [name, categories, no_auth, subcommands]
 
 
-def new_users(commands, config):
-    """The server's registry, for its table as built (before rename-command: rules name the originals)."""
-    rows = []
-    for name, command in commands.items():
-        subcommands = [(sub.name.split("|", 1)[1], _categories(sub.name), "no_auth" in sub.flags)
-                       for sub in command.subcommands.values()]
-        rows.append((command.name, _categories(command.name), subcommands, "no_auth" in command.flags))
-    return Users(acl.Catalog(rows), keys_of, config)
+# Ours that Redis 7.0 has not, and the command whose permission each shares: Redis counts its own table
+# only when it writes rule strings, and so do we.
+ALIASES = (("delete", "del"), ("flush", "flushdb"), ("client|setinfo", "client|setname"))
+
+
+def catalog_rows():
+    """What ACL rules are about: every command Redis 7.0 has (acl.c walks its whole table, so rule strings
+    and ACL CAT name commands not served here too)."""
+    return [(name, categories, [(sub.split("|", 1)[1], sub_categories, sub_no_auth)
+                                for sub, sub_categories, sub_no_auth, _ in subcommands], no_auth)
+            for name, categories, no_auth, subcommands in REDIS_COMMANDS]
+
+
+def new_users(config):
+    """The server's registry of users, over catalog_rows() and ALIASES."""
+    return Users(acl.Catalog(catalog_rows(), ALIASES), keys_of, config)
 
 
 def disconnect_users_clients(session, users):
