@@ -11,7 +11,7 @@ import os
 import time
 
 from errors import WRONG_PASS, ReplyError
-from acl.rules import Catalog, RuleError, User, has_spaces, merge_selector_arguments
+from acl.rules import UNKNOWN, Catalog, RuleError, User, has_spaces, merge_selector_arguments
 
 DEFAULT = b"default"
 # Why a command was refused (server.h's ACL_DENIED_*: the larger wins between selectors).
@@ -268,11 +268,18 @@ class Users:
             if ops is None:
                 errors.append("%s:%d: Unmatched parenthesis in selector definition." % (filename, number))
                 continue
+            syntax_error = False
             for op in ops:
+                op = op.strip(b"\t\r\n")
                 try:
-                    user.apply(op.strip(b"\t\r\n"), self.pubsub_default())
-                except RuleError as error:
-                    errors.append("%s:%d: %s. " % (filename, number, error.message))
+                    user.apply(op, self.pubsub_default())
+                except RuleError as error:  # a command's name is shown; another rule may hold a password
+                    if error.message == UNKNOWN:
+                        errors.append("%s:%d: Error in applying operation '%s': %s. "
+                                      % (filename, number, op.decode(errors="replace"), error.message))
+                    elif not syntax_error:
+                        errors.append("%s:%d: %s. " % (filename, number, error.message))
+                        syntax_error = True
         if errors:
             return "".join(errors) + ("WARNING: ACL errors detected, no change to the previously active ACL rules "
                                       "was performed")

@@ -15,10 +15,23 @@ from differential import Pair, WireClient, mask_client_id
 RULE_LINE = re.compile(rb"(?<=\r\n)[^\r\n]*[+-]@all[^\r\n]*(?=\r\n)")
 
 
-def _sort_tail(match):
-    words = match.group(0).split(b" ")
-    start = max(index for index, word in enumerate(words) if word.startswith((b"+@", b"-@"))) + 1
+def _sort_part(part):
+    words = part.split(b" ")
+    categories = [index for index, word in enumerate(words) if word.startswith((b"+@", b"-@"))]
+    if not categories:
+        return part
+    start = categories[-1] + 1
     return b" ".join(words[:start] + sorted(words[start:]))
+
+
+def _sort_tail(match):
+    """One rule string; each selector's part ('... (selector) (selector)') sorted on its own."""
+    line = match.group(0)
+    closing = line.endswith(b")")
+    parts = (line[:-1] if closing else line).split(b" (")
+    parts = [part[:-1] if part.endswith(b")") else part for part in parts]
+    return b" (".join(_sort_part(part) + (b")" if index else b"") for index, part in enumerate(parts)) \
+        if len(parts) > 1 else _sort_part(line)
 
 
 def sorted_rules(reply):

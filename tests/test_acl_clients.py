@@ -1,21 +1,25 @@
 """ACL around the clients and files: the aclfile (SAVE, LOAD, exchanged with Redis), `user` lines in a
 config file, clients dropped when their user goes or loses a channel, CLIENT LIST/KILL USER, the slow
 log's redaction, and a restricted user's pipelines (the plain lane must not skip the checks)."""
+import os
 import shutil
 import socket
+import sys
 
 import hiredis
 import pytest
 
-from conftest import RunningServer, free_port, start_ours, start_real_redis
+from conftest import ROOT, RunningServer, free_port, start_ours, start_real_redis
 from differential import Pair, WireClient, same_on_both
 from test_acl import sorted_rules
 
 
 def parse(raw):
+    """A reply as Python values; an error as ('error', its text), which compares by value."""
     reader = hiredis.Reader()
     reader.feed(raw)
-    return reader.gets()
+    reply = reader.gets()
+    return ("error", str(reply)) if isinstance(reply, hiredis.ReplyError) else reply
 
 
 def call(port, *args):
@@ -90,9 +94,7 @@ def test_config_file_users(tmp_path):
         folder.mkdir()
         config = folder / "redis.conf"
         config.write_text(lines)
-        running = start(folder, str(config)) if start is start_ours else None
-        if running is None:
-            running = _start_real_with_config(folder, config)
+        running = _start_with_config(start, folder, config)
         try:
             client = WireClient(running.port)
             outcome.append([client.call("PING"), client.call("AUTH", "start"), client.call("ACL", "LIST"),
@@ -103,11 +105,13 @@ def test_config_file_users(tmp_path):
     assert outcome[0] == outcome[1]
 
 
-def _start_real_with_config(folder, config):
-    """redis-server with the config file first, as its command line wants it."""
+def _start_with_config(start, folder, config):
+    """Ours or redis-server with the config file first, as their command lines want it."""
     port = free_port()
-    argv = [shutil.which("redis-server"), str(config), "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-            "--appendonly", "no", "--dir", str(folder)]
+    program = [sys.executable, os.path.join(ROOT, "server.py")] if start is start_ours else \
+        [shutil.which("redis-server")]
+    argv = program + [str(config), "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                      "--dir", str(folder)]
     return RunningServer(argv, port, str(folder))
 
 
@@ -115,7 +119,7 @@ def test_bad_config_user_stops_start(tmp_path):
     config = tmp_path / "redis.conf"
     config.write_text("user alice on +nosuch\n")
     with pytest.raises(RuntimeError):
-        start_ours(tmp_path, str(config))
+        _start_with_config(start_ours, tmp_path, config)
 
 
 def _closed(client, timeout=3.0):
