@@ -92,7 +92,7 @@ class Users:
 
     def __init__(self, catalog, keys_of, config):
         self.catalog = catalog
-        self.keys_of = keys_of  # keys_of(command row, argv) -> [(position, key spec flags)]
+        self.keys_of = keys_of  # keys_of(command row, argv) -> [(position, rules.READ | rules.WRITE wanted)]
         self.config = config
         self.users = {}
         self.log = []  # newest first
@@ -331,12 +331,7 @@ def _first_arg_allowed(selector, entry, argv):
 
 def _refused_key(selector, argv, keys):
     """ACLSelectorCheckKey over the command's keys: the position of the first refused, else 0."""
-    for position, flags in keys:
-        wanted = 0
-        if "access" in flags:
-            wanted |= 1
-        if "insert" in flags or "delete" in flags or "update" in flags:
-            wanted |= 2
+    for position, wanted in keys:
         key = argv[position]
         if not any(pattern_flags & wanted == wanted and selector.matcher(pattern)(key)
                    for pattern, pattern_flags in selector.keys):

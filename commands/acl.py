@@ -12,7 +12,7 @@ import time
 import acl
 from acl import DENIED_COMMAND, REASONS, RuleError, Users, has_spaces
 from commands import Command, lookup, subcommand_table, table
-from commands.introspection import keys_of
+from commands.introspection import METADATA, VARIABLE_FLAG_KEYS, keys_of
 from errors import NOT_INTEGER, ReplyError, printed, subcommand_syntax
 from protocol import SetReply, string_to_int
 
@@ -40,9 +40,42 @@ def catalog_rows():
             for name, categories, no_auth, subcommands in REDIS_COMMANDS]
 
 
+def access_bits(flags):
+    """ACLSelectorCheckKey's wanted permission for a key spec's flags: read for access, write for
+    insert, delete or update (neither: any pattern will do)."""
+    bits = acl.rules.READ if "access" in flags else 0
+    if "insert" in flags or "delete" in flags or "update" in flags:
+        bits |= acl.rules.WRITE
+    return bits
+
+
+def _one_fixed_key(info):
+    """[(position, access bits)] for a command whose only key sits at a fixed position (GET, SET...), else None."""
+    specs = info["key_specs"]
+    if len(specs) != 1 or specs[0]["begin_search"]["type"] != "index" or specs[0]["find_keys"]["type"] != "range":
+        return None
+    found = specs[0]["find_keys"]["spec"]
+    if found["lastkey"] != 0 or "not_key" in specs[0]["flags"]:
+        return None
+    return [(specs[0]["begin_search"]["spec"]["index"], access_bits(specs[0]["flags"]))]
+
+
+# Commands with one key at a fixed position: a check needs no walk through their key specs.
+FIXED_KEYS = {name: found for name, entry in METADATA.items() if name not in VARIABLE_FLAG_KEYS
+              for found in [_one_fixed_key(entry["info"])] if found}
+
+
+def access_of(command, argv):
+    """[(position, access bits)] of the keys in argv, as getKeysFromCommandWithSpecs finds them."""
+    fixed = FIXED_KEYS.get(command.name)
+    if fixed is not None and len(argv) > fixed[0][0]:
+        return fixed
+    return [(position, access_bits(flags)) for position, flags in keys_of(command, argv)]
+
+
 def new_users(config):
     """The server's registry of users, over catalog_rows() and ALIASES."""
-    return Users(acl.Catalog(catalog_rows(), ALIASES), keys_of, config)
+    return Users(acl.Catalog(catalog_rows(), ALIASES), access_of, config)
 
 
 def disconnect_users_clients(session, users):
