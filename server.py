@@ -22,7 +22,7 @@ from gevent.pool import Pool
 from gevent.server import StreamServer
 
 from commands.acl import new_users
-from commands import Replayer, arity_ok, call, execute, is_plain, plain_table
+from commands import Replayer, arity_ok, execute, is_plain, plain_table
 from commands.families import build_table, with_stats
 from errors import MAX_CLIENTS, PROTECTED_MODE, protocol_error
 from persistence.aof import AOFError, AppendOnly
@@ -384,7 +384,7 @@ class Connection:
                         command = plain_commands.get(argv[0]) if plain else None
                         if command is not None and arity_ok(command.arity, len(argv)):
                             session.argv = argv  # what its errors quote
-                            reply = call(session, command, argv[1:])
+                            reply = plain(session, command, argv[1:])  # call(), or checked_call()
                         else:
                             reply = execute(commands, session, argv)
                             if session.replies is not REPLY_ON or session.monitoring:  # CLIENT REPLY, MONITOR

@@ -331,10 +331,13 @@ def _first_arg_allowed(selector, entry, argv):
 
 def _refused_key(selector, argv, keys):
     """ACLSelectorCheckKey over the command's keys: the position of the first refused, else 0."""
+    checks = selector.key_checks()
     for position, wanted in keys:
         key = argv[position]
-        if not any(pattern_flags & wanted == wanted and selector.matcher(pattern)(key)
-                   for pattern, pattern_flags in selector.keys):
+        for flags, matches in checks:
+            if flags & wanted == wanted and matches(key):
+                break
+        else:
             return position
     return 0
 

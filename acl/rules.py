@@ -122,6 +122,7 @@ class Selector:
         self.keys = []  # [pattern, READ|WRITE] in order added
         self.channels = []
         self._matchers = {}
+        self._key_checks = None  # key_checks(), dropped by any rule applied
 
     def copy(self):
         other = Selector(self.catalog, self.root, self.all_channels)
@@ -134,6 +135,12 @@ class Selector:
     def same_commands(self, other):
         return self.commands == other.commands and self.first_args == other.first_args
 
+    def key_checks(self):
+        """((READ|WRITE flags, compiled glob), ...) of the key patterns, built once per set of patterns."""
+        if self._key_checks is None:
+            self._key_checks = tuple((flags, self.matcher(pattern)) for pattern, flags in self.keys)
+        return self._key_checks
+
     def matcher(self, pattern):
         found = self._matchers.get(pattern)
         if found is None:
@@ -144,6 +151,7 @@ class Selector:
 
     def apply(self, op):
         """ACLSetSelector: one rule (bytes); raise RuleError when it does not apply."""
+        self._key_checks = None
         lowered = op.lower()
         if lowered in (b"allkeys", b"~*"):
             self.all_keys, self.keys = True, []

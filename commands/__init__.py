@@ -252,18 +252,33 @@ def plain_table(commands):
 
 
 def is_plain(session):
-    """Whether a plain command may go straight to call() for this session: it is authenticated as a
-    user allowed every command, key and channel (a restricted user's commands go through execute()), neither queuing a transaction nor subscribed, gets its replies (CLIENT REPLY), and the server
+    """What runs a plain command for this session straight from the table, or None when it must go through
+    execute(): call(), or checked_call() for a user not allowed everything. Plain means authenticated,
+    neither queuing a transaction nor subscribed, getting its replies (CLIENT REPLY), and the server
     has no WATCHed key, no AOF being written, no maxmemory, no MONITOR, no CLIENT PAUSE and no failed
     background save (see _refuse_on_disk_error). Only a command that is not plain or the cron between
     two batches changes any of that, and a plain one never waits, so a batch checks once, and again
     after each command that is not plain."""
     server = session.server
     keyspace = server.keyspace
-    return (session.authenticated and session.user.unrestricted and session.multi is None and not session.db.tracking
+    if (session.authenticated and session.multi is None and not session.db.tracking
             and not (session.channels or session.patterns) and not keyspace.watched
             and keyspace.propagator is None and session.replies is REPLY_ON and not server.monitors
-            and server.pause is None and server.snapshots.last_status_ok)
+            and server.pause is None and server.snapshots.last_status_ok):
+        return call if session.user.unrestricted else checked_call
+    return None
+
+
+def checked_call(session, command, arguments):
+    """call() for a plain command of a user not allowed everything: its ACL check first, refused as
+    execute() refuses (the error counted, the row's rejected_calls, the ACL log)."""
+    refused = check_permissions(session, command, session.argv)
+    if refused is None:
+        return call(session, command, arguments)
+    session.last_command = command
+    session.server.stats.count_error(refused)
+    command.stats.rejected += 1
+    return Error(refused)
 
 
 class Replayer:

@@ -65,11 +65,17 @@ FIXED_KEYS = {name: found for name, entry in METADATA.items() if name not in VAR
               for found in [_one_fixed_key(entry["info"])] if found}
 
 
+# SET key value, without options: its key is only written (setGetKeys reads GET among the options).
+BARE_SET = [(1, acl.rules.WRITE)]
+
+
 def access_of(command, argv):
     """[(position, access bits)] of the keys in argv, as getKeysFromCommandWithSpecs finds them."""
     fixed = FIXED_KEYS.get(command.name)
     if fixed is not None and len(argv) > fixed[0][0]:
         return fixed
+    if len(argv) == 3 and command.name == "set":
+        return BARE_SET
     return [(position, access_bits(flags)) for position, flags in keys_of(command, argv)]
 
 
