@@ -22,6 +22,11 @@ EXEC_REASONS = {DENIED_COMMAND: "no permission to execute the command or subcomm
                 DENIED_KEY: "no permission to touch the specified keys",
                 DENIED_CHANNEL: "no permission to access one of the channels used as arguments"}
 NOPERM_CHANNEL = "NOPERM this user has no permissions to access one of the channels used as arguments"
+SCRIPT_REFUSALS = {
+    DENIED_COMMAND: "ERR The user executing the script can't run this command or subcommand",
+    DENIED_KEY: "ERR The user executing the script can't access at least one of the keys mentioned in the command "
+                "arguments",
+    DENIED_CHANNEL: "ERR The user executing the script can't publish to the channel mentioned in the command"}
 GROUPING_MS = 60000  # ACL_LOG_GROUPING_MAX_TIME_DELTA
 CHANNEL_ARGUMENTS = {"publish": (False, 1), "subscribe": (False, None), "psubscribe": (True, None)}
 
@@ -43,6 +48,18 @@ def check(session, command, argv, context="toplevel"):
     reason, position = refused
     log_refusal(session, reason, context, command.name.encode() if reason == DENIED_COMMAND else argv[position])
     return noperm(reason, command.name)
+
+
+def check_in_script(session, command, argv):
+    """scriptVerifyACL, for redis.call and redis.pcall: None if the script's caller (session) may run command
+    (a table row) with argv (its name first), else the error reply's text (the runner adds ' script: <sha>,
+    on @user_script:<line>.' for redis.call); the refusal is logged with context 'lua'."""
+    refused = session.server.acl.check(session.user, command, argv)
+    if refused is None:
+        return None
+    reason, position = refused
+    log_refusal(session, reason, "lua", command.name.encode() if reason == DENIED_COMMAND else argv[position])
+    return SCRIPT_REFUSALS[reason]
 
 
 def check_at_exec(session, command, argv):

@@ -244,3 +244,41 @@ def test_every_served_command_has_acl_rules():
         assert command.name in checked
         for sub in command.subcommands.values():
             assert sub.name in checked
+
+
+def test_check_in_script_texts_and_log(servers):
+    """What the script runner asks for redis.call (scripting is not served yet): scriptVerifyACL's texts,
+    as Redis answers redis.pcall, and the refusal logged with context lua."""
+    import acl
+    from commands.families import build_table
+    from serving.config import Config
+    from commands.acl import new_users
+
+    class Server:
+        def __init__(self):
+            self.acl = new_users(Config())
+
+    class Session:
+        def __init__(self, server, user):
+            self.server, self.user = server, user
+
+        def describe(self, caller=None):
+            return "id=1 user=%s" % self.user.name.decode()
+
+    server = Server()
+    user = server.acl.commit(b"lua", server.acl.staged(b"lua", [b"on", b"~app:*", b"&c", b"+eval", b"+get",
+                                                                  b"+publish"]))
+    session, table = Session(server, user), build_table()
+    redis = WireClient(servers[1].port)
+    redis.call("ACL", "SETUSER", "lua", "on", ">p", "~app:*", "&c", "+eval", "+get", "+publish")
+    redis.call("AUTH", "lua", "p")
+    for argv in ([b"get", b"x"], [b"set", b"app:1", b"v"], [b"publish", b"zz", b"m"], [b"get", b"app:1"]):
+        script = "return redis.pcall(%s)" % ",".join("'%s'" % arg.decode() for arg in argv)
+        expected = redis.call("EVAL", script, "0")
+        got = acl.check_in_script(session, table[argv[0]], argv)
+        assert (b"-%s\r\n" % got.encode() if got else b"$-1\r\n") == expected
+    redis.call("AUTH", "default", "x")
+    redis.call("ACL", "DELUSER", "lua")
+    redis.close()
+    entry = server.acl.log[0]
+    assert (entry.reason, entry.context, entry.object, entry.username) == (acl.DENIED_CHANNEL, "lua", b"zz", b"lua")
