@@ -4,7 +4,8 @@ plain lane) and as a user limited to `~app:* +@read +@write`, on mini-redis and 
     python bench/acl.py [--requests N] [--rounds R]
 
 redis-benchmark -c 50 runs `SET app:__rand_int__ v` and `GET app:__rand_int__` (-r 100000) as each user;
-figures are requests per second, medians of the rounds, and ratios mini-redis / Redis.
+figures are requests per second, medians of the rounds (the four cases alternate in each round), and
+ratios mini-redis / Redis.
 """
 import argparse
 import csv
@@ -41,12 +42,13 @@ def main():
             rows = []
             for pipeline in (1, 16):
                 for command in ("SET", "GET"):
-                    figures = {}
-                    for server in (ours, redis):
-                        for user in (False, True):
-                            figures[server.name, user] = statistics.median(
-                                throughput(server.port, command, pipeline, args.requests, user)
-                                for _ in range(args.rounds))
+                    runs = {(server.name, user): [] for server in (ours, redis) for user in (False, True)}
+                    for _ in range(args.rounds):  # alternated, so that the machine's drift touches all four
+                        for server in (ours, redis):
+                            for user in (False, True):
+                                runs[server.name, user].append(
+                                    throughput(server.port, command, pipeline, args.requests, user))
+                    figures = {case: statistics.median(values) for case, values in runs.items()}
                     rows.append((command + ("" if pipeline == 1 else " -P 16"), figures))
         finally:
             ours.stop()
