@@ -7,12 +7,14 @@ A session holds a User; Users.check() is what execute(), EXEC and the script run
 
 Imports: errors, protocol, storage.
 """
+import logging
 import os
 import time
 
 from errors import WRONG_PASS, ReplyError
 from acl.rules import UNKNOWN, Catalog, RuleError, User, has_spaces, merge_selector_arguments
 
+log = logging.getLogger("mini-redis")
 DEFAULT = b"default"
 # Why a command was refused (server.h's ACL_DENIED_*: the larger wins between selectors).
 DENIED_COMMAND, DENIED_KEY, DENIED_AUTH, DENIED_CHANNEL = 1, 2, 3, 4
@@ -82,8 +84,8 @@ def authenticate(session, username, password):
     """ACLAuthenticateUser: the session becomes the user's, or WRONGPASS (logged, without saying why)."""
     user = session.server.acl.authenticate(username, password)
     if user is None:
-        log_refusal(session, DENIED_AUTH, "multi" if session.multi is not None else "toplevel", session.argv[0],
-                    username)
+        in_transaction = session.multi is not None or session.in_exec  # Redis's CLIENT_MULTI lasts through EXEC
+        log_refusal(session, DENIED_AUTH, "multi" if in_transaction else "toplevel", session.argv[0], username)
         raise ReplyError(WRONG_PASS)
     session.user = user
     session.authenticated = True
@@ -331,6 +333,9 @@ class Users:
                     raise RuleError("Error loading ACL rule '%s' for the user named '%s': %s"
                                     % (op.decode(errors="replace"), name.decode(errors="replace"),
                                        error.message)) from None
+            if not user.enabled:
+                log.info("The user '%s' is disabled (there is no 'on' modifier in the user description). Make "
+                         "sure this is not a configuration error.", name.decode(errors="replace"))
         self.refresh_default()
 
 

@@ -187,6 +187,7 @@ def test_multi_checked_when_queued_and_at_exec(both, servers):
         admin.call("ACL", "SETUSER", "u", "resetkeys", "-ping")
         admin.close()
     both.check("EXEC")
+    both.check_sequence([("MULTI",), ("AUTH", "u", "wrong"), ("EXEC",)])
     both.check("ACL", "LOG", normalise=masked_log)
 
 
