@@ -21,7 +21,8 @@ import gevent.socket
 from gevent.pool import Pool
 from gevent.server import StreamServer
 
-from commands import Replayer, arity_ok, call, execute, is_plain, plain_table
+from commands.acl import new_users
+from commands import Replayer, arity_ok, execute, is_plain, plain_table
 from commands.families import build_table, with_stats
 from errors import MAX_CLIENTS, PROTECTED_MODE, protocol_error
 from persistence.aof import AOFError, AppendOnly
@@ -58,6 +59,8 @@ class Server:
         self.hz = config["hz"]  # the cron's rate: hz, or more with dynamic-hz and many clients
         self.pubsub = PubSub()
         self.commands = build_table()
+        self.acl = new_users(config)  # ACL rules name commands as Redis does, whatever rename-command says
+        self.acl.set_default_password(access.requirepass(config))
         access.apply_renames(self.commands, config.renames)
         self.plain_commands = plain_table(self.commands)
         self.sessions = {}  # client id -> Session, for CLIENT LIST and INFO
@@ -307,7 +310,7 @@ class Server:
         if sock.family == socket.AF_UNIX:  # local by nature: Redis shows the socket's path as both ends
             peer = here = "%s:0" % self.config["unixsocket"]
         else:
-            if access.protected_mode_denies(self.config, address[0]):
+            if access.protected_mode_denies(self.config, self.acl, address[0]):
                 self._refuse(sock, PROTECTED_MODE)
                 return
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -393,7 +396,7 @@ class Connection:
                     log.warning("Closing client that reached max query buffer length: %s (qbuf initial bytes: %r)",
                                 session.describe(), reader.head(64))
                     return
-                reader.authenticated = session.authenticated or not settings["requirepass"]
+                reader.authenticated = session.authenticated or not server.acl.auth_required
                 output_limits = self._output_limits()
                 hard_output_limit = output_limits[0]
                 try:
@@ -402,13 +405,13 @@ class Connection:
                         command = plain_commands.get(argv[0]) if plain else None
                         if command is not None and arity_ok(command.arity, len(argv)):
                             session.argv = argv  # what its errors quote
-                            reply = call(session, command, argv[1:])
+                            reply = plain(session, command, argv[1:])  # call(), or checked_call()
                         else:
                             reply = execute(commands, session, argv)
                             if session.replies is not REPLY_ON or session.monitoring:  # CLIENT REPLY, MONITOR
                                 reply = session.outgoing(reply)
                             # The next command is parsed after this one ran: AUTH lifts the limits for it.
-                            reader.authenticated = session.authenticated or not settings["requirepass"]
+                            reader.authenticated = session.authenticated or not server.acl.auth_required
                             writer.protocol = session.protocol
                             plain = is_plain(session)
                         if blocking.ready:
@@ -719,6 +722,10 @@ def serve(config):
         log.warning("Failed to configure TLS. Check logs for more info.")
         return 1
     server = Server(config)
+    problem = access.load_users(server.acl, config)
+    if problem:
+        log.warning("%s", problem)
+        return 1
     log.info("Running mode=standalone, port=%d.", config["port"])
     log.warning("Server initialized")
     try:

@@ -9,13 +9,14 @@ its own table of subcommands, checked the same way. The families import
 this module for their rows; commands/families.py imports the families and
 builds the full table.
 
-Imports: errors, protocol, storage, persistence, serving, scripting.
+Imports: acl, errors, protocol, storage, persistence, serving, scripting.
 """
 import logging
 from collections import namedtuple
 from time import perf_counter_ns
 from types import MappingProxyType
 
+from acl import check as check_permissions
 from errors import MISCONF_AOF, MISCONF_RDB, NOAUTH, OOM, REPLICA_KEYSPACE, ReplyError, unknown_command, unknown_subcommand, wrong_arity
 from protocol import NULL_ARRAY, Error
 from persistence.aof import OFF
@@ -83,10 +84,14 @@ def execute(commands, session, argv):
         if "protected" in command.flags:  # DEBUG: allowed by enable-debug-command
             access.check_protected(session, command.name)
         session.last_command = command  # CLIENT LIST's cmd: set when looked up, queued or refused too
-        if not session.authenticated and "no_auth" not in command.flags and session.server.config["requirepass"]:
+        if not session.authenticated and "no_auth" not in command.flags and session.server.acl.auth_required:
             raise ReplyError(NOAUTH)
         if session.multi is not None and "no_multi" in command.flags:
             raise ReplyError("ERR Command not allowed inside a transaction")
+        if not session.user.unrestricted:
+            refused = check_permissions(session, command, argv, "toplevel" if session.multi is None else "multi")
+            if refused is not None:
+                raise ReplyError(refused)
         if session.db.tracking and evict_or_refuse(command, session):  # maxmemory is set
             raise ReplyError(OOM)
         if "write" in command.flags or command.name == "ping":
@@ -248,19 +253,34 @@ def plain_table(commands):
 
 
 def is_plain(session):
-    """Whether a plain command may go straight to call() for this session: it is authenticated,
-    neither queuing a transaction nor subscribed, gets its replies (CLIENT REPLY), and the server
+    """What runs a plain command for this session straight from the table, or None when it must go through
+    execute(): call(), or checked_call() for a user not allowed everything. Plain means authenticated,
+    neither queuing a transaction nor subscribed, getting its replies (CLIENT REPLY), and the server
     has no WATCHed key, no AOF being written, no maxmemory, no MONITOR, no CLIENT PAUSE or running
     script that yielded (both in server.pause) and no failed background save (see
-    refuse_on_disk_error). Only a command that is not plain or the cron between two batches
-    changes any of that, and a plain one never waits, so a batch checks once, and again after each
-    command that is not plain."""
+    refuse_on_disk_error). Only a command that is not plain or the cron between two batches changes
+    any of that, and a plain one never waits, so a batch checks once, and again after each command
+    that is not plain."""
     server = session.server
     keyspace = server.keyspace
-    return (session.authenticated and session.multi is None and not session.db.tracking
+    if (session.authenticated and session.multi is None and not session.db.tracking
             and not (session.channels or session.patterns) and not keyspace.watched
             and keyspace.propagator is None and session.replies is REPLY_ON and not server.monitors
-            and server.pause is None and server.snapshots.last_status_ok)
+            and server.pause is None and server.snapshots.last_status_ok):
+        return call if session.user.unrestricted else checked_call
+    return None
+
+
+def checked_call(session, command, arguments):
+    """call() for a plain command of a user not allowed everything: its ACL check first, refused as
+    execute() refuses (the error counted, the row's rejected_calls, the ACL log)."""
+    refused = check_permissions(session, command, session.argv)
+    if refused is None:
+        return call(session, command, arguments)
+    session.last_command = command
+    session.server.stats.count_error(refused)
+    command.stats.rejected += 1
+    return Error(refused)
 
 
 class Replayer:

@@ -11,7 +11,6 @@ from errors import (CLIENT_ID_NOT_POSITIVE, INVALID_CLIENT_ID, NO_SUCH_CLIENT, N
                     PAUSE_TIMEOUT_NOT_INTEGER, SYNTAX, TIMEOUT_NEGATIVE, UNBLOCK_REASON, ReplyError, printed,
                     subcommand_syntax)
 from protocol import Verbatim, string_to_int
-from serving.access import DEFAULT_USER
 from serving.pause import PAUSE_ALL, PAUSE_WRITE, end_pause, pause_clients
 from serving.session import NO_REPLY, REPLY_OFF, REPLY_ON, REPLY_SKIP_NEXT
 from storage.blocking import UNBLOCK_ERROR
@@ -86,7 +85,7 @@ def client_list(session, *filters):
     return Verbatim("txt", b"".join(other.describe(session).encode() + b"\n" for other in sessions))
 
 
-def _kill_filter(option, value):
+def _kill_filter(session, option, value):
     """One CLIENT KILL filter as a test on a session; ReplyError for a bad one, before anything is killed."""
     text = value.decode(errors="replace")
     if option == b"id":
@@ -98,9 +97,10 @@ def _kill_filter(option, value):
         kind = _parse_type(value)
         return lambda other: _client_type(other) == kind
     if option == b"user":
-        if value != DEFAULT_USER:
+        user = session.server.acl.get(value)
+        if user is None:
             raise ReplyError("ERR No such user '%s'" % printed(value))
-        return lambda other: True  # every client is the default user's
+        return lambda other: other.user is user
     if option == b"addr":
         return lambda other: other.address == text
     if option == b"laddr":
@@ -134,7 +134,7 @@ def client_kill(session, *filters):
                 raise ReplyError(SYNTAX)
             skip_me = value.lower() == b"yes"
         else:
-            tests.append(_kill_filter(option, value))
+            tests.append(_kill_filter(session, option, value))
     victims = [other for other in sessions if all(test(other) for test in tests)
                and not (skip_me and other is session)]
     _kill(session, victims)

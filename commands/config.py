@@ -72,6 +72,8 @@ def _put_into_effect(server, changed):
         if possible < config["maxclients"]:
             return "maxclients", ("The operating system is not able to handle the specified number of clients, "
                                   "try with %d" % possible)
+    if "requirepass" in changed:
+        server.acl.set_default_password(access.requirepass(config))
     if "appendonly" in changed and not server.aof.switch(config["appendonly"]):
         return "appendonly", "Unable to turn on AOF. Check server logs."
     if ("port" in changed or "bind" in changed) and not server.listen_again():

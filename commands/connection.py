@@ -1,4 +1,5 @@
 """Connection commands: PING, ECHO, QUIT, RESET, SELECT, AUTH, HELLO (CLIENT is in client.py)."""
+from acl import DEFAULT, authenticate
 from commands import Command, table
 from errors import (AUTH_NOT_CONFIGURED, CLIENT_NAME, DB_OUT_OF_RANGE, HELLO_NOAUTH, NO_PROTOCOL, SYNTAX,
                     ReplyError, printed, wrong_arity)
@@ -44,21 +45,15 @@ def select(session, index):
     return "OK"
 
 
-def _authenticate(session, username, password):
-    """The default user's password is requirepass; without one, any password opens it."""
-    access.authenticate(session.server.config, username, password)
-    session.authenticated = True
-
-
 def auth(session, *credentials):
     """AUTH [username] password"""
     if len(credentials) > 2:
         raise ReplyError(SYNTAX)
     if len(credentials) == 1:
-        if not access.password(session.server.config):
+        if session.server.acl.default.nopass:
             raise ReplyError(AUTH_NOT_CONFIGURED)
-        credentials = (access.DEFAULT_USER, credentials[0])
-    _authenticate(session, *credentials)
+        credentials = (DEFAULT, credentials[0])
+    authenticate(session, *credentials)
     return "OK"
 
 
@@ -83,7 +78,7 @@ def hello(session, *arguments):
     while position < len(arguments):
         option, remaining = arguments[position].lower(), len(arguments) - position - 1
         if option == b"auth" and remaining >= 2:
-            _authenticate(session, *arguments[position + 1:position + 3])
+            authenticate(session, *arguments[position + 1:position + 3])
             position += 3
         elif option == b"setname" and remaining >= 1:
             check_name(arguments[position + 1])

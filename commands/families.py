@@ -5,14 +5,14 @@ families import the table's helpers, this module imports the families, and nothi
 """
 from types import MappingProxyType
 
-from commands import (admin, bitmaps, client, config, connection, debug, dump, expire, functions, geo, hashes,
+from commands import (acl, admin, bitmaps, client, config, connection, debug, dump, expire, functions, geo, hashes,
                       hyperloglog, info, introspection, keys, latency, lists, lolwut, memory, persistence, pubsub,
                       scripting, sets, slowlog, sort, strings, transactions, zsets)
 from serving.stats import CommandStats
 
 FAMILIES = (strings, lists, hashes, sets, zsets, geo, keys, expire, pubsub, transactions, connection, client, admin,
             config, introspection, info, slowlog, latency, memory, persistence, debug, lolwut, dump, bitmaps, sort,
-            hyperloglog, scripting, functions)
+            hyperloglog, scripting, functions, acl)
 
 
 def build_table():

@@ -5,9 +5,10 @@ transaction failed when one is refused at queuing time); EXEC runs the queue
 in one go. Greenlets only switch on I/O, so no other client's command can
 run in between.
 """
+import acl
 from commands import Command, run, table
 from errors import ReplyError
-from protocol import NULL_ARRAY
+from protocol import NULL_ARRAY, Error
 
 EXECABORT = "EXECABORT Transaction discarded because of previous errors."
 
@@ -37,7 +38,8 @@ def exec_(session):
         replies = []
         for command, arguments, argv in queued:
             session.argv = argv
-            replies.append(_as_read(run(session, command, arguments)))
+            refused = None if session.user.unrestricted else acl.check_at_exec(session, command, argv)
+            replies.append(Error(refused) if refused else _as_read(run(session, command, arguments)))
         return replies
     finally:
         session.in_exec = False

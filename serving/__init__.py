@@ -10,5 +10,5 @@ limit; stats.py what INFO counts, slowlog.py and latency.py (with sparkline.py's
 graphs) the slow log and the latency monitor. Commands read and change all of
 it; server.py owns the sockets.
 
-Imports: errors, protocol, storage.
+Imports: acl, errors, protocol, storage.
 """

@@ -1,43 +1,51 @@
 """Who may talk to the server, and with which commands: requirepass, protected mode, rename-command, DEBUG.
 
-Redis 7.0's rules: with a password set, a new connection is not
+Redis 7.0's rules: with a password set (the default ACL user's), a new connection is not
 authenticated and may only run the commands flagged no_auth (AUTH, HELLO,
 QUIT, RESET) until AUTH or HELLO AUTH succeeds; with no password and
 protected mode on, only 127.0.0.1 and ::1 may connect at all, whatever the
 bind addresses.
 """
-import hmac
-
-from errors import WRONG_PASS, ReplyError, protected_command
+from acl import RuleError
+from errors import protected_command
 from serving.config import ConfigError
 
 LOOPBACK = frozenset(("127.0.0.1", "::1"))  # Redis compares the peer's address as text with exactly these
 # The commands flagged protected, and the setting that allows each: 'no', 'local' (loopback clients) or 'yes'.
 PROTECTED_COMMANDS = {"debug": "enable-debug-command", "module": "enable-module-command"}
-DEFAULT_USER = b"default"
 
 
-def password(config):
-    """The default user's password as bytes, b'' for none (requirepass is kept as text)."""
+def requirepass(config):
+    """requirepass as bytes (kept as text), the default user's password; b'' for none."""
     return config["requirepass"].encode("utf-8", "surrogateescape")
 
 
-def authenticate(config, username, attempt):
-    """AUTH's check; raise WRONGPASS unless the default user's password matches (any, when there is none)."""
-    expected = password(config)
-    matches = hmac.compare_digest(attempt, expected) if expected else True
-    if username != DEFAULT_USER or not matches:
-        raise ReplyError(WRONG_PASS)
+def load_users(users, config):
+    """ACLLoadUsersAtStartup: the config file's `user` lines, then the aclfile; the reason the server
+    must not start, or None."""
+    if config["aclfile"] and config.users:
+        return ("Configuring Redis with users defined in redis.conf and at the same setting an ACL file path is "
+                "invalid. This setup is very likely to lead to configuration errors and security holes, please "
+                "define either an ACL file or declare users directly in your redis.conf, but not both.")
+    try:
+        users.load_config_users(config.users)
+    except RuleError as error:
+        return "%s\nCritical error while loading ACLs. Exiting." % error.message
+    if config["aclfile"]:
+        errors = users.load_file(config["aclfile"])
+        if errors:
+            return "Aborting Redis startup because of ACL errors: %s" % errors
+    return None
 
 
 def is_authenticated(session):
-    """Whether a client may run any command: it authenticated, or connected (or RESET) without a password set."""
-    return session.authenticated or not session.server.config["requirepass"]
+    """Whether a client may run any command: it authenticated, or the default user needs no password."""
+    return session.authenticated or not session.server.acl.auth_required
 
 
-def protected_mode_denies(config, peer_host):
-    """Protected mode refuses a client that is not on loopback while the default user has no password."""
-    return config["protected-mode"] and not config["requirepass"] and peer_host not in LOOPBACK
+def protected_mode_denies(config, users, peer_host):
+    """Protected mode refuses a client that is not on loopback while the default user is nopass."""
+    return config["protected-mode"] and users.default.nopass and peer_host not in LOOPBACK
 
 
 def check_protected(session, name):

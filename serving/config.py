@@ -74,6 +74,7 @@ class Config:
         for parameter in PARAMETERS:
             self.values[parameter.name] = self._parse(parameter, value_words(parameter, parameter.default))
         self.config_file = ""
+        self.users = []  # `user name rules...` lines, as word lists without 'user'
         self.renames = []  # rename-command (old, new, where) in file order, for access.apply_renames
         self._reading_file = False  # Redis's reading_config_file: set while a file's lines are read
         self._save_loaded = False  # the file's first save line replaces the default, later ones add to it
@@ -209,6 +210,8 @@ class Config:
             return
         elif directive == "include" and len(arguments) == 1:
             self._include(arguments[0], depth)
+        elif directive == "user" and arguments:  # ACL users, loaded once the server is built (acl package)
+            self.users.append([word.encode("utf-8", "surrogateescape") for word in arguments])
         elif directive == "rename-command" and len(arguments) == 2:
             self.renames.append((arguments[0].encode("utf-8", "surrogateescape"),
                                  arguments[1].encode("utf-8", "surrogateescape"), where))

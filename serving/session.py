@@ -26,7 +26,7 @@ class Session:
                  "close_after_reply", "in_exec", "wait_for", "deliver", "authenticated",
                  "multi", "multi_failed", "watching", "watch_dirty", "channels", "patterns",
                  "connection", "replies", "monitoring", "own_monitor_lines", "no_evict", "waiter", "paused",
-                 "blocked_ns", "unix_socket")
+                 "blocked_ns", "unix_socket", "user")
 
     def __init__(self, server, client_id, address, local_address, fd):
         self.server = server
@@ -45,7 +45,8 @@ class Session:
         self.in_exec = False  # inside EXEC, blocking commands answer at once instead of blocking
         self.wait_for = wait_without_connection  # server.py swaps in one that also notices a hang-up
         self.deliver = _undeliverable  # server.py: queue pushed bytes (pub/sub messages) for the client
-        self.authenticated = not server.config["requirepass"]  # AUTH sets it; see access.is_authenticated
+        self.user = server.acl.default  # the ACL user whose permissions apply (AUTH, HELLO AUTH change it)
+        self.authenticated = not server.acl.auth_required  # AUTH sets it; see access.is_authenticated
         self.multi = None  # the queued (command, arguments, argv) between MULTI and EXEC
         self.multi_failed = False  # a command was refused while queuing: EXEC aborts
         self.watching = {}  # (db index, key) -> whether it was already expired when watched
@@ -179,7 +180,8 @@ class Session:
         self.db = self.server.keyspace[0]
         self.protocol = 2
         self.name = b""
-        self.authenticated = not self.server.config["requirepass"]
+        self.user = self.server.acl.default
+        self.authenticated = not self.server.acl.auth_required
         self.replies = REPLY_ON
         self.no_evict = False
         self.stop_monitoring()
@@ -229,10 +231,11 @@ class Session:
         qbuf, qbuf_free, read_size, obl, oll, omem, events = sizes
         return ("id=%d addr=%s laddr=%s fd=%d name=%s age=%d idle=%d flags=%s db=%d sub=%d psub=%d "
                 "ssub=0 multi=%d qbuf=%d qbuf-free=%d argv-mem=%d multi-mem=%d rbs=%d rbp=%d obl=%d oll=%d "
-                "omem=%d tot-mem=%d events=%s cmd=%s user=default redir=-1 resp=%d"
+                "omem=%d tot-mem=%d events=%s cmd=%s user=%s redir=-1 resp=%d"
                 % (self.id, self.address, self.local_address, self.fd,
                    self.name.decode(errors="replace"), now - self.created, now - self.last_active,
                    self._flags(), self.db.index, len(self.channels), len(self.patterns),
                    -1 if self.multi is None else len(self.multi), qbuf, qbuf_free, argv_mem, multi_mem,
                    read_size, read_size, obl, oll, omem, total, events,
-                   self.last_command.name if self.last_command else "NULL", self.protocol))
+                   self.last_command.name if self.last_command else "NULL",
+                   self.user.name.decode(errors="replace"), self.protocol))

@@ -13,8 +13,8 @@ SENSITIVE_SETTINGS = (b"requirepass", b"masterauth")
 
 
 def redacted(argv):
-    """Passwords replaced as Redis's redactClientCommandArgument does: AUTH's, HELLO AUTH's, and the
-    values CONFIG SET gives requirepass and masterauth."""
+    """Passwords replaced as Redis's redactClientCommandArgument does: AUTH's, HELLO AUTH's, ACL
+    SETUSER's name and rules, and the values CONFIG SET gives requirepass and masterauth."""
     name = argv[0].lower()
     hidden = set()
     if name == b"auth":
@@ -24,6 +24,8 @@ def redacted(argv):
         if b"auth" in words[2:]:
             at = words.index(b"auth", 2)
             hidden.update((at + 1, at + 2))
+    elif name == b"acl" and len(argv) > 2 and argv[1].lower() == b"setuser":  # every rule may hold a password
+        hidden.update(range(2, len(argv)))
     elif name == b"config" and len(argv) > 1 and argv[1].lower() == b"set":
         hidden.update(index + 1 for index in range(2, len(argv) - 1, 2) if argv[index].lower() in SENSITIVE_SETTINGS)
     return [REDACTED if index in hidden else arg for index, arg in enumerate(argv)]

@@ -12,6 +12,7 @@ import pytest
 
 from conftest import ROOT, free_port, start_ours, start_real_redis
 from differential import Pair, WireClient, encode_command, mask_client_id, unordered_pairs
+from commands.acl import new_users
 from serving import access
 from serving.config import Config, ConfigError
 
@@ -185,13 +186,15 @@ def test_requirepass_set_and_cleared_at_run_time(plain):
 
 
 def test_password_check_compares_in_constant_time():
-    config = Config()
-    config.set("requirepass", PASSWORD)
-    access.authenticate(config, b"default", PASSWORD.encode())
+    """requirepass is the default user's password, kept as a SHA-256 digest and compared with
+    hmac.compare_digest (acl/rules.py)."""
+    users = new_users(Config())
+    users.set_default_password(PASSWORD.encode())
+    assert users.authenticate(b"default", PASSWORD.encode()) is users.default
     for username, attempt in ((b"default", b"secreT"), (b"default", b""), (b"other", PASSWORD.encode())):
-        with pytest.raises(Exception, match="WRONGPASS"):
-            access.authenticate(config, username, attempt)
-    with open(os.path.join(ROOT, "serving", "access.py")) as source:
+        assert users.authenticate(username, attempt) is None
+    assert PASSWORD.encode() not in users.default.describe()
+    with open(os.path.join(ROOT, "acl", "rules.py")) as source:
         assert "hmac.compare_digest" in source.read()
 
 
@@ -293,8 +296,9 @@ def test_protected_mode_off_or_a_password_lets_others_in(plain, guarded):
 def test_protected_mode_decision(protected, password, peer, denied):
     config = Config()
     config.set("protected-mode", "yes" if protected else "no")
-    config.set("requirepass", password)
-    assert access.protected_mode_denies(config, peer) is denied
+    users = new_users(config)
+    users.set_default_password(password.encode())
+    assert access.protected_mode_denies(config, users, peer) is denied
 
 
 def test_bind_listens_on_every_address(tmp_path):

@@ -29,6 +29,7 @@ sys.path.insert(0, ROOT)
 from commands.families import build_table  # noqa: E402  (needs the root on the path first)
 
 OUTPUT = os.path.join(ROOT, "commands", "metadata.json")
+CATALOG_OUTPUT = os.path.join(ROOT, "commands", "acl_catalog.json")  # every Redis 7.0 command's ACL categories
 INFO_FIELDS = ("arity", "flags", "first_key", "last_key", "step", "acl_categories", "tips", "key_specs")
 SET_FIELDS = frozenset(("flags", "doc_flags", "history"))  # RESP3 sets inside the maps; flags are simple strings
 
@@ -166,6 +167,21 @@ def collect(port):
     return dict(sorted(metadata.items()))
 
 
+def _catalog_row(row):
+    """[name, categories, no_auth, subcommands] of one COMMAND row (typed), subcommands alike."""
+    fields = [value for _, value in row[1]]
+    name, flags, categories, subcommands = fields[0], fields[2], fields[6], fields[9]
+    return [name, [category[1:] for _, category in categories], any(flag == "no_auth" for _, flag in flags),
+            [_catalog_row(sub) for sub in subcommands]]
+
+
+def collect_catalog(port):
+    """Every command Redis 7.0 has, with its ACL categories and subcommands: what ACL rules, ACL CAT
+    and the rule strings ACL LIST writes are computed over (acl.c walks Redis's whole table)."""
+    _, rows = Redis(port).call("COMMAND")
+    return sorted(_catalog_row(row) for row in rows)
+
+
 def _free_port():
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -199,11 +215,16 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, help="a redis-server 7.0 already listening on 127.0.0.1")
     options = parser.parse_args()
-    metadata = collect(options.port) if options.port else with_redis_server(collect)
+    both = (lambda port: (collect(port), collect_catalog(port)))
+    metadata, catalog = both(options.port) if options.port else with_redis_server(both)
     with open(OUTPUT, "w") as out:
         json.dump(metadata, out, indent=1, sort_keys=False)
         out.write("\n")
-    print("wrote %d commands to %s" % (len(metadata), os.path.relpath(OUTPUT, ROOT)))
+    with open(CATALOG_OUTPUT, "w") as out:
+        json.dump(catalog, out, indent=None, separators=(",", ":"))
+        out.write("\n")
+    print("wrote %d commands to %s and Redis's %d to %s" % (len(metadata), os.path.relpath(OUTPUT, ROOT),
+                                                          len(catalog), os.path.relpath(CATALOG_OUTPUT, ROOT)))
 
 
 if __name__ == "__main__":
