@@ -5,6 +5,7 @@ The Lua side lives in scripting/ (the states, the sandbox, the conversions); thi
 what needs the command table: the lookup and checks of each redis.call, and the ScriptRun
 each script runs as.
 """
+import acl
 from commands import Command, refuse_on_disk_error, arity_ok, run, subcommand_table, table
 from errors import (BUSY_EVAL, BUSY_FUNCTION, MISCONF_RDB, NOT_INTEGER, NOTBUSY, NUMKEYS_NEGATIVE, NUMKEYS_TOO_MANY,
                     OOM, SCRIPT_MISCONF, SCRIPT_NOT_ALLOWED, SCRIPT_OOM, SCRIPT_READ_ONLY, SCRIPT_UNKNOWN_COMMAND,
@@ -45,6 +46,9 @@ def script_call(script_run, argv):
     flags = command.flags
     if "noscript" in flags:
         raise ReplyError(SCRIPT_NOT_ALLOWED)
+    refused = acl.check_in_script(script_run.caller, command, argv)  # scriptVerifyACL: the caller's rights
+    if refused is not None:
+        raise ReplyError(refused)
     writes = "write" in flags
     if script_run.read_only and (writes or "may_replicate" in flags):
         raise ReplyError(SCRIPT_READ_ONLY)

@@ -209,15 +209,9 @@ class Scripting:
         run = self.current
         if not args:
             return Error(SCRIPT_NO_ARGUMENTS), False
-        argv = []
-        for arg in args:
-            kind = type(arg)
-            if kind is bytes:
-                argv.append(arg)
-            elif kind is int or kind is float:
-                argv.append(b"%.17g" % arg)  # as Redis 7.0 formats them: lua_tolstring would lose precision
-            else:
-                return Error(SCRIPT_BAD_ARGUMENT), False
+        argv = lua_argv(args)
+        if argv is None:
+            return Error(SCRIPT_BAD_ARGUMENT), False
         try:
             return run.call(run, argv), True
         except ReplyError as refusal:
@@ -260,13 +254,34 @@ class Scripting:
         return self.current.state.single(b"ok", args[0])
 
     def acl_check_cmd(self, *args):
-        """With only the default user, who may run everything: true for any command that exists."""
+        """redis.acl_check_cmd: whether the script's caller may run the command with these arguments
+        (false when its user may not, nothing logged), as luaRedisAclCheckCmdPermissionsCommand."""
         if not args:
             raise BridgeError("Please specify at least one argument for this redis lib call")
-        name = args[0] if type(args[0]) is bytes else number_text(args[0])
-        if name.lower() not in self.server.commands:
+        argv = lua_argv(args)
+        if argv is None:
+            raise BridgeError(SCRIPT_BAD_ARGUMENT)
+        command = self.server.commands.get(argv[0].lower())
+        if command is not None and command.subcommands and len(argv) > 1:
+            command = command.subcommands.get(argv[1].lower())
+        if command is None:
             raise BridgeError("Invalid command passed to redis.acl_check_cmd()")
-        return True
+        return self.server.acl.check(self.current.caller.user, command, argv) is None
+
+
+def lua_argv(args):
+    """luaArgsToRedisArgv(): a command's arguments as bytes, numbers as Redis 7.0 formats them
+    (lua_tolstring would lose precision); None if one is neither a string nor a number."""
+    argv = []
+    for arg in args:
+        kind = type(arg)
+        if kind is bytes:
+            argv.append(arg)
+        elif kind is int or kind is float:
+            argv.append(b"%.17g" % arg)
+        else:
+            return None
+    return argv
 
 
 def script_error(error, name):

@@ -247,39 +247,17 @@ def test_every_served_command_has_acl_rules():
             assert sub.name in checked
 
 
-def test_check_in_script_texts_and_log(servers):
-    """What the script runner asks for redis.call (scripting is not served yet): scriptVerifyACL's texts,
-    as Redis answers redis.pcall, and the refusal logged with context lua."""
-    import acl
-    from commands.families import build_table
-    from serving.config import Config
-    from commands.acl import new_users
-
-    class Server:
-        def __init__(self):
-            self.acl = new_users(Config())
-
-    class Session:
-        def __init__(self, server, user):
-            self.server, self.user = server, user
-
-        def describe(self, caller=None):
-            return "id=1 user=%s" % self.user.name.decode()
-
-    server = Server()
-    user = server.acl.commit(b"lua", server.acl.staged(b"lua", [b"on", b"~app:*", b"&c", b"+eval", b"+get",
-                                                                  b"+publish"]))
-    session, table = Session(server, user), build_table()
-    redis = WireClient(servers[1].port)
-    redis.call("ACL", "SETUSER", "lua", "on", ">p", "~app:*", "&c", "+eval", "+get", "+publish")
-    redis.call("AUTH", "lua", "p")
-    for argv in ([b"get", b"x"], [b"set", b"app:1", b"v"], [b"publish", b"zz", b"m"], [b"get", b"app:1"]):
-        script = "return redis.pcall(%s)" % ",".join("'%s'" % arg.decode() for arg in argv)
-        expected = redis.call("EVAL", script, "0")
-        got = acl.check_in_script(session, table[argv[0]], argv)
-        assert (b"-%s\r\n" % got.encode() if got else b"$-1\r\n") == expected
-    redis.call("AUTH", "default", "x")
-    redis.call("ACL", "DELUSER", "lua")
-    redis.close()
-    entry = server.acl.log[0]
-    assert (entry.reason, entry.context, entry.object, entry.username) == (acl.DENIED_CHANNEL, "lua", b"zz", b"lua")
+def test_scripts_run_with_the_callers_rights(both):
+    """redis.call and redis.pcall check the caller's user as scriptVerifyACL does (logged with context
+    lua), and redis.acl_check_cmd answers for it without logging."""
+    both.check("ACL", "SETUSER", "lua", "on", ">p", "~app:*", "&c", "+eval", "+get", "+publish")
+    both.check("AUTH", "lua", "p")
+    for script in ("return redis.pcall('get','x')", "return redis.pcall('set','app:1','v')",
+                   "return redis.pcall('publish','zz','m')", "return redis.pcall('get','app:1')",
+                   "return redis.call('get','x')", "return redis.call('set','app:1','v')",
+                   "return redis.acl_check_cmd('get','x')", "return redis.acl_check_cmd('get','app:1')",
+                   "return redis.acl_check_cmd('set','app:1','v')", "return redis.acl_check_cmd('client','list')",
+                   "return redis.acl_check_cmd('nosuch')", "return redis.acl_check_cmd()"):
+        both.check("EVAL", script, "0")
+    both.check("AUTH", "default", "anything")
+    both.check("ACL", "LOG", normalise=masked_log)
