@@ -22,7 +22,7 @@ from gevent.pool import Pool
 from gevent.server import StreamServer
 
 from commands.acl import new_users
-from commands import Replayer, arity_ok, execute, is_plain, plain_table
+from commands import Replayer, execute, is_plain, plain_table
 from commands.families import build_table, with_stats
 from errors import MAX_CLIENTS, PROTECTED_MODE, protocol_error
 from persistence.aof import AOFError, AppendOnly
@@ -402,10 +402,10 @@ class Connection:
                 try:
                     plain = is_plain(session)
                     for argv in reader.frames():
-                        command = plain_commands.get(argv[0]) if plain else None
-                        if command is not None and arity_ok(command.arity, len(argv)):
+                        entry = plain_commands.get(argv[0]) if plain else None
+                        if entry is not None and entry[1] <= len(argv) <= entry[2]:
                             session.argv = argv  # what its errors quote
-                            reply = plain(session, command, argv[1:])  # call(), or checked_call()
+                            reply = plain(session, entry[0], argv[1:])  # call(), or checked_call()
                         else:
                             reply = execute(commands, session, argv)
                             if session.replies is not REPLY_ON or session.monitoring:  # CLIENT REPLY, MONITOR
