@@ -32,6 +32,7 @@ from serving import access, logs, process, version
 from serving.channels import PubSub
 from serving.config import Config, ConfigError, ConfigFileError
 from serving.latency import LatencyMonitor
+from serving.notifications import Notifications
 from serving.parameters import TLS_SWITCHES
 from serving.pause import end_pause
 from serving.session import REPLY_ON, Session
@@ -53,6 +54,8 @@ class Server:
         self.keyspace.memory.configure(config)
         self.now = time.monotonic()  # advanced by the cron: idle times need no clock call per command
         self.pubsub = PubSub()
+        self.notifications = Notifications(self.pubsub)
+        self.configure_notifications()
         self.commands = build_table()
         access.apply_renames(self.commands, config.renames)
         self.plain_commands = plain_table(self.commands)
@@ -168,6 +171,11 @@ class Server:
         self.stats.configure(self.config)
         if self.stats.fast_usec != before:
             self._fit_command_stats()
+
+    def configure_notifications(self):
+        """notify-keyspace-events into effect: the keyspace announces its changes only while someone listens."""
+        self.notifications.flags = self.config["notify-keyspace-events"]
+        self.keyspace.listen(self.notifications.emit if self.notifications.listening() else None)
 
     def _fit_command_stats(self):
         fast_usec = self.stats.fast_usec

@@ -9,6 +9,7 @@ the string.
 from commands import Command, table
 from errors import HLL_NO_KEY, HLL_NOT_SPARSE, ReplyError, unknown_pfdebug
 from storage import hyperloglog as hll
+from storage.events import STRING as STRING_EVENTS
 from storage.keyspace import STRING
 
 
@@ -47,6 +48,7 @@ def pfadd(session, key, *elements):
         session.propagate()  # nothing changed: nothing to log
         return 0
     hll.invalidate(value)
+    db.notify(STRING_EVENTS, b"pfadd", key)
     return 1
 
 
@@ -85,6 +87,7 @@ def pfmerge(session, destination, *sources):
     if any_dense:
         hll.to_dense(target)
     hll.set_registers(target, registers, _sparse_limit(session))
+    db.notify(STRING_EVENTS, b"pfadd", destination)  # as Redis names PFMERGE's event
     return "OK"
 
 
