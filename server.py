@@ -272,7 +272,7 @@ class Server:
         now = time.monotonic()
         for connection in list(self._connections.values()):
             session = connection.session
-            if now - session.last_active > timeout and not connection.blocked and not session.subscription_count():
+            if now - session.last_active > timeout and not connection.blocked and not session.subscribed():
                 log.debug("Closing idle client id=%d addr=%s", session.id, session.address)
                 connection.close()
 
@@ -514,7 +514,7 @@ class Connection:
     def _output_limits(self):
         """client-output-buffer-limit (hard, soft, soft seconds) of this client's class: pubsub while subscribed."""
         limits = self.server.config["client-output-buffer-limit"]
-        return limits["pubsub"] if self.session.channels or self.session.patterns else limits["normal"]
+        return limits["pubsub"] if self.session.subscribed() else limits["normal"]
 
     def _close_if_over_output_limit(self):
         if not self._over_output_limit():

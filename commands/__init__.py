@@ -67,8 +67,8 @@ def lookup(commands, argv):
 # Commands that act at once inside MULTI instead of being queued.
 TRANSACTION_CONTROL = frozenset(("multi", "exec", "discard", "watch", "quit", "reset"))
 # What a RESP2 client may send while subscribed: the rest would be mixed up with its messages.
-SUBSCRIBED_CONTEXT = frozenset(("subscribe", "unsubscribe", "psubscribe", "punsubscribe", "ping", "quit",
-                                "reset"))
+SUBSCRIBED_CONTEXT = frozenset(("subscribe", "unsubscribe", "psubscribe", "punsubscribe", "ssubscribe",
+                                "sunsubscribe", "ping", "quit", "reset"))
 
 
 def execute(commands, session, argv):
@@ -93,7 +93,7 @@ def execute(commands, session, argv):
             _refuse_on_disk_error(session.server)
         if session.monitoring and _touches_keyspace(command):  # Redis's monitor is a replica
             raise ReplyError(REPLICA_KEYSPACE)
-        if (session.channels or session.patterns) and session.protocol == 2 \
+        if (session.channels or session.patterns or session.shard_channels) and session.protocol == 2 \
                 and command.name not in SUBSCRIBED_CONTEXT:
             raise ReplyError("ERR Can't execute '%s': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / "
                              "RESET are allowed in this context" % command.name)
@@ -256,7 +256,7 @@ def is_plain(session):
     server = session.server
     keyspace = server.keyspace
     return (session.authenticated and session.multi is None and not session.db.tracking
-            and not (session.channels or session.patterns) and not keyspace.watched
+            and not (session.channels or session.patterns or session.shard_channels) and not keyspace.watched
             and keyspace.propagator is None and session.replies is REPLY_ON and not server.monitors
             and server.pause is None and server.snapshots.last_status_ok)
 

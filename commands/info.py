@@ -149,7 +149,7 @@ def _stats(server):
         *zip(("total_eviction_exceeded_time", "current_eviction_exceeded_time"), keyspace.memory.exceeded_ms()),
         ("keyspace_hits", keyspace.hits), ("keyspace_misses", keyspace.misses),
         ("pubsub_channels", len(server.pubsub.channels)), ("pubsub_patterns", len(server.pubsub.patterns)),
-        ("pubsubshard_channels", 0), ("latest_fork_usec", stats.latest_fork_usec), ("total_forks", stats.forks),
+        ("pubsubshard_channels", len(server.pubsub.shard_channels)), ("latest_fork_usec", stats.latest_fork_usec), ("total_forks", stats.forks),
         ("migrate_cached_sockets", 0), ("slave_expires_tracked_keys", 0),
         ("active_defrag_hits", 0), ("active_defrag_misses", 0), ("active_defrag_key_hits", 0),
         ("active_defrag_key_misses", 0), ("total_active_defrag_time", 0), ("current_active_defrag_time", 0),

@@ -106,6 +106,7 @@ UNBLOCK_REASON = "ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR"
 CLIENT_NAME = "ERR Client names cannot contain spaces, newlines or special characters."
 SLOWLOG_COUNT = "ERR count should be greater than or equal to -1"
 LATENCY_NO_SAMPLES = "ERR No samples available for event '%s'"
+SSUBSCRIBE_DENY_BLOCKING = "ERR SSUBSCRIBE isn't allowed for a DENY BLOCKING client"
 
 
 def _c_string(arg, limit=128):

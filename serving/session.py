@@ -24,7 +24,7 @@ class Session:
     __slots__ = ("server", "id", "address", "local_address", "fd", "created", "last_active",
                  "db", "protocol", "name", "last_command", "argv",
                  "close_after_reply", "in_exec", "wait_for", "deliver", "authenticated",
-                 "multi", "multi_failed", "watching", "watch_dirty", "channels", "patterns",
+                 "multi", "multi_failed", "watching", "watch_dirty", "channels", "patterns", "shard_channels",
                  "connection", "replies", "monitoring", "own_monitor_lines", "no_evict", "waiter", "paused",
                  "blocked_ns")
 
@@ -51,6 +51,7 @@ class Session:
         self.watch_dirty = False
         self.channels = set()
         self.patterns = set()
+        self.shard_channels = set()
         self.blocked_ns = 0  # time spent blocked, which the command's duration leaves out (see commands.slow_call)
         self.connection = None  # server.py's Connection: CLIENT LIST reads its buffers
         self.replies = REPLY_ON  # CLIENT REPLY: on, off, or skipping (see outgoing)
@@ -150,7 +151,12 @@ class Session:
     # -- pub/sub
 
     def subscription_count(self):
+        """The count SUBSCRIBE and PSUBSCRIBE confirm (shard channels are counted apart, as in Redis)."""
         return len(self.channels) + len(self.patterns)
+
+    def subscribed(self):
+        """Redis's CLIENT_PUBSUB: in the subscribed context (RESP2), the pubsub output class, flag P."""
+        return bool(self.channels or self.patterns or self.shard_channels)
 
     def subscribe(self, channel):
         if self.server.pubsub.subscribe(self, channel):
@@ -167,6 +173,14 @@ class Session:
     def punsubscribe(self, pattern):
         self.server.pubsub.punsubscribe(self, pattern)
         self.patterns.discard(pattern)
+
+    def ssubscribe(self, channel):
+        if self.server.pubsub.ssubscribe(self, channel):
+            self.shard_channels.add(channel)
+
+    def sunsubscribe(self, channel):
+        self.server.pubsub.sunsubscribe(self, channel)
+        self.shard_channels.discard(channel)
 
     # -- leaving
 
@@ -188,6 +202,8 @@ class Session:
             self.unsubscribe(channel)
         for pattern in list(self.patterns):
             self.punsubscribe(pattern)
+        for channel in list(self.shard_channels):
+            self.sunsubscribe(channel)
 
     def close(self):
         """The connection is gone: drop everything that refers to this session."""
@@ -204,7 +220,7 @@ class Session:
         """CLIENT LIST's flags, in Redis's order: O monitor, P subscribed, x in MULTI, b blocked, d a
         WATCHed key changed, c closing after the reply, e no-evict; N for none."""
         flags = "".join(letter for letter, on in (
-            ("O", self.monitoring), ("P", self.subscription_count()), ("x", self.multi is not None),
+            ("O", self.monitoring), ("P", self.subscribed()), ("x", self.multi is not None),
             ("b", self.waiter is not None or self.paused), ("d", self.watch_dirty),
             ("c", self.close_after_reply), ("e", self.no_evict)) if on)
         return flags or "N"
@@ -229,11 +245,11 @@ class Session:
         argv_mem, multi_mem, sizes, total = self._memory(caller)
         qbuf, qbuf_free, read_size, obl, oll, omem, events = sizes
         return ("id=%d addr=%s laddr=%s fd=%d name=%s age=%d idle=%d flags=%s db=%d sub=%d psub=%d "
-                "ssub=0 multi=%d qbuf=%d qbuf-free=%d argv-mem=%d multi-mem=%d rbs=%d rbp=%d obl=%d oll=%d "
+                "ssub=%d multi=%d qbuf=%d qbuf-free=%d argv-mem=%d multi-mem=%d rbs=%d rbp=%d obl=%d oll=%d "
                 "omem=%d tot-mem=%d events=%s cmd=%s user=default redir=-1 resp=%d"
                 % (self.id, self.address, self.local_address, self.fd,
                    self.name.decode(errors="replace"), now - self.created, now - self.last_active,
                    self._flags(), self.db.index, len(self.channels), len(self.patterns),
-                   -1 if self.multi is None else len(self.multi), qbuf, qbuf_free, argv_mem, multi_mem,
+                   len(self.shard_channels), -1 if self.multi is None else len(self.multi), qbuf, qbuf_free, argv_mem, multi_mem,
                    read_size, read_size, obl, oll, omem, total, events,
                    self.last_command.name if self.last_command else "NULL", self.protocol))
