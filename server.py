@@ -23,6 +23,7 @@ from gevent.server import StreamServer
 
 from commands import Replayer, arity_ok, call, execute, is_plain, plain_table
 from commands.families import build_table, with_stats
+from commands.introspection import keys_of
 from errors import MAX_CLIENTS, PROTECTED_MODE, protocol_error
 from persistence.aof import AOFError, AppendOnly
 from persistence.rdb import RDBError
@@ -33,6 +34,7 @@ from serving.channels import PubSub
 from serving.config import Config, ConfigError, ConfigFileError
 from serving.latency import LatencyMonitor
 from serving.notifications import Notifications
+from serving.tracking import Tracking
 from serving.parameters import TLS_SWITCHES
 from serving.pause import end_pause
 from serving.session import REPLY_ON, Session
@@ -54,12 +56,13 @@ class Server:
         self.keyspace.memory.configure(config)
         self.now = time.monotonic()  # advanced by the cron: idle times need no clock call per command
         self.pubsub = PubSub()
-        self.notifications = Notifications(self.pubsub)
+        self.sessions = {}  # client id -> Session, for CLIENT LIST and INFO
+        self.tracking = Tracking(self.sessions, keys_of, self.configure_notifications)
+        self.notifications = Notifications(self.pubsub, self.tracking)
         self.configure_notifications()
         self.commands = build_table()
         access.apply_renames(self.commands, config.renames)
         self.plain_commands = plain_table(self.commands)
-        self.sessions = {}  # client id -> Session, for CLIENT LIST and INFO
         self.monitors = []  # the sessions in MONITOR mode (serving/monitors.py)
         self.pause = None  # the CLIENT PAUSE on, if any (serving/pause.py)
         self.stats = Stats(config)
@@ -173,8 +176,10 @@ class Server:
             self._fit_command_stats()
 
     def configure_notifications(self):
-        """notify-keyspace-events into effect: the keyspace announces its changes only while someone listens."""
+        """notify-keyspace-events and tracking-table-max-keys into effect: the keyspace announces its changes
+        only while someone listens (notifications on, or a client tracking keys)."""
         self.notifications.flags = self.config["notify-keyspace-events"]
+        self.tracking.max_keys = self.config["tracking-table-max-keys"]
         self.keyspace.listen(self.notifications.emit if self.notifications.listening() else None)
 
     def _fit_command_stats(self):
@@ -251,6 +256,11 @@ class Server:
                     self.keyspace.memory.cron()
             self.snapshots.cron()
             self.aof.cron()
+            tracking = self.tracking
+            if tracking.max_keys and len(tracking.table) > tracking.max_keys:
+                tracking.limit()
+            if tracking.broadcast_due:  # keys the cron expired or evicted, for BCAST clients
+                tracking.broadcast()
 
     def _track_buffers(self):
         """INFO's client_recent_max_*_buffer (the largest query and output buffers of this second) and
@@ -344,6 +354,7 @@ class Connection:
         self._over_soft_limit_since = None
         self._closed = False
         self.blocked = False  # inside a blocking command: the idle timeout spares it
+        self._greenlet = None  # the one running serve()
         session.wait_for = self.wait_for
         session.deliver = self.deliver
         session.connection = self
@@ -353,6 +364,8 @@ class Connection:
         server, session, writer = self.server, self.session, self.writer
         reader = self.reader
         commands, plain_commands, stats = server.commands, server.plain_commands, server.stats
+        tracking = server.tracking
+        self._greenlet = gevent.getcurrent()
         settings = server.config.values  # read directly: a batch looks up several of them
         blocking = server.keyspace.blocking
         # The OS socket's own recv, called once the socket is readable: gevent's recv() would try
@@ -415,6 +428,8 @@ class Connection:
                     stats.count_error(message)
                     writer.write(Error(message))
                     session.close_after_reply = True
+                if tracking.broadcast_due:  # BCAST invalidations once the batch is done, as Redis's beforeSleep
+                    tracking.broadcast()
                 self.send_replies(output_limits)
             self._flushed.wait()  # QUIT or a protocol error: the last reply goes out before the close
         except OSError:
@@ -447,8 +462,12 @@ class Connection:
             self._flush_in_background()
 
     def deliver(self, data):
-        """Queue bytes pushed to this client by another (a published message); never waits."""
+        """Queue bytes pushed to this client (a published message, an invalidation); never waits. Pushed by
+        its own command, they join its batch's replies where they are, as Redis adds them to its buffer."""
         if self._closed:
+            return
+        if gevent.getcurrent() is self._greenlet:
+            self.writer.buffer.write(data)
             return
         self._queue(data)
         if not self._close_if_over_output_limit() and not self._flushing:

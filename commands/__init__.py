@@ -148,7 +148,15 @@ _UNFINISHED = Error("ERR the command did not finish")  # a handler left by an ex
 
 def run(session, command, arguments):
     """call(), and what a plain session can do without (see is_plain): a write breaks the WATCHes on
-    what it changed, the AOF logs it, maxmemory re-sizes it, MONITOR shows it."""
+    what it changed, the AOF logs it, maxmemory re-sizes it, MONITOR shows it; while clients track keys,
+    serving/tracking.py remembers what they read."""
+    tracking = session.server.tracking
+    if tracking.clients:
+        return tracking.run(session, command, arguments, _run)
+    return _run(session, command, arguments)
+
+
+def _run(session, command, arguments):
     keyspace = session.server.keyspace
     monitored = session.server.monitors and session.argv
     if monitored and "blocking" in command.flags:  # shown as it starts, since it may wait (Redis: as it blocks)
@@ -248,14 +256,14 @@ def plain_table(commands):
 
 def is_plain(session):
     """Whether a plain command may go straight to call() for this session: it is authenticated,
-    neither queuing a transaction nor subscribed, gets its replies (CLIENT REPLY), and the server
+    neither queuing a transaction, subscribed nor tracking keys, gets its replies (CLIENT REPLY), and the server
     has no WATCHed key, no AOF being written, no maxmemory, no MONITOR, no CLIENT PAUSE and no failed
     background save (see _refuse_on_disk_error). Only a command that is not plain or the cron between
     two batches changes any of that, and a plain one never waits, so a batch checks once, and again
     after each command that is not plain."""
     server = session.server
     keyspace = server.keyspace
-    return (session.authenticated and session.multi is None and not session.db.tracking
+    return (session.authenticated and session.multi is None and not session.db.tracking and session.tracking is None
             and not (session.channels or session.patterns or session.shard_channels) and not keyspace.watched
             and keyspace.propagator is None and session.replies is REPLY_ON and not server.monitors
             and server.pause is None and server.snapshots.last_status_ok)

@@ -276,6 +276,7 @@ def flushdb(session, *mode):
     """FLUSHDB [ASYNC|SYNC]"""
     _check_flush_mode(mode)
     session.db.flush()
+    session.server.tracking.invalidate_all()
     return "OK"
 
 
@@ -283,6 +284,7 @@ def flushall(session, *mode):
     """FLUSHALL [ASYNC|SYNC]"""
     _check_flush_mode(mode)
     session.server.keyspace.flush_all()
+    session.server.tracking.invalidate_all()
     return "OK"
 
 
@@ -291,6 +293,7 @@ def flush(session):
 
     The seed design's command: empty the current database, reply with how many keys it held.
     """
+    session.server.tracking.invalidate_all()
     return session.db.flush()
 
 

@@ -26,7 +26,7 @@ class Session:
                  "close_after_reply", "in_exec", "wait_for", "deliver", "authenticated",
                  "multi", "multi_failed", "watching", "watch_dirty", "channels", "patterns", "shard_channels",
                  "connection", "replies", "monitoring", "own_monitor_lines", "no_evict", "waiter", "paused",
-                 "blocked_ns")
+                 "blocked_ns", "tracking")
 
     def __init__(self, server, client_id, address, local_address, fd):
         self.server = server
@@ -60,6 +60,7 @@ class Session:
         self.no_evict = False  # CLIENT NO-EVICT: only shown, there is no client eviction
         self.waiter = None  # while blocked on keys: what CLIENT UNBLOCK wakes
         self.paused = False  # waiting out a CLIENT PAUSE
+        self.tracking = None  # CLIENT TRACKING ON: its serving.tracking.ClientTracking
 
     def outgoing(self, reply):
         """What goes out for a reply when CLIENT REPLY is OFF or SKIP, or this is a monitor (off the
@@ -196,6 +197,7 @@ class Session:
         self.replies = REPLY_ON
         self.no_evict = False
         self.stop_monitoring()
+        self.server.tracking.disable(self)
 
     def leave_channels(self):
         for channel in list(self.channels):
@@ -210,6 +212,7 @@ class Session:
         self.unwatch()
         self.leave_channels()
         self.stop_monitoring()
+        self.server.tracking.disable(self)
 
     def stop_monitoring(self):
         if self.monitoring:
@@ -217,11 +220,15 @@ class Session:
             self.server.monitors.remove(self)
 
     def _flags(self):
-        """CLIENT LIST's flags, in Redis's order: O monitor, P subscribed, x in MULTI, b blocked, d a
-        WATCHed key changed, c closing after the reply, e no-evict; N for none."""
+        """CLIENT LIST's flags, in Redis's order: O monitor, P subscribed, x in MULTI, b blocked, t tracking
+        (R its redirect gone, B broadcasting), d a WATCHed key changed, c closing after the reply, e no-evict;
+        N for none."""
+        tracking = self.tracking
         flags = "".join(letter for letter, on in (
             ("O", self.monitoring), ("P", self.subscribed()), ("x", self.multi is not None),
-            ("b", self.waiter is not None or self.paused), ("d", self.watch_dirty),
+            ("b", self.waiter is not None or self.paused), ("t", tracking is not None),
+            ("R", tracking is not None and tracking.broken_redirect), ("B", tracking is not None and tracking.bcast),
+            ("d", self.watch_dirty),
             ("c", self.close_after_reply), ("e", self.no_evict)) if on)
         return flags or "N"
 
@@ -246,10 +253,11 @@ class Session:
         qbuf, qbuf_free, read_size, obl, oll, omem, events = sizes
         return ("id=%d addr=%s laddr=%s fd=%d name=%s age=%d idle=%d flags=%s db=%d sub=%d psub=%d "
                 "ssub=%d multi=%d qbuf=%d qbuf-free=%d argv-mem=%d multi-mem=%d rbs=%d rbp=%d obl=%d oll=%d "
-                "omem=%d tot-mem=%d events=%s cmd=%s user=default redir=-1 resp=%d"
+                "omem=%d tot-mem=%d events=%s cmd=%s user=default redir=%d resp=%d"
                 % (self.id, self.address, self.local_address, self.fd,
                    self.name.decode(errors="replace"), now - self.created, now - self.last_active,
                    self._flags(), self.db.index, len(self.channels), len(self.patterns),
-                   len(self.shard_channels), -1 if self.multi is None else len(self.multi), qbuf, qbuf_free, argv_mem, multi_mem,
-                   read_size, read_size, obl, oll, omem, total, events,
-                   self.last_command.name if self.last_command else "NULL", self.protocol))
+                   len(self.shard_channels), -1 if self.multi is None else len(self.multi), qbuf, qbuf_free, argv_mem,
+                   multi_mem, read_size, read_size, obl, oll, omem, total, events,
+                   self.last_command.name if self.last_command else "NULL",
+                   -1 if self.tracking is None else self.tracking.redirect, self.protocol))

@@ -172,7 +172,8 @@ def test_sorted_sets(events):
                ("ZADD", "y", "1", "a", "2", "b"), ("ZUNIONSTORE", "d", "1", "y"), ("ZINTERSTORE", "d", "2", "y", "z"),
                ("ZDIFFSTORE", "d", "1", "y"), ("ZRANGESTORE", "r", "y", "0", "0"), ("ZRANGESTORE", "r", "y", "5", "9"),
                ("ZUNIONSTORE", "d", "1", "nothing"), ("ZMPOP", "1", "y", "MIN", "COUNT", "5"),
-               ("ZADD", "y", "1", "a"), ("BZPOPMAX", "y", "0"), ("ZADD", "y", "1", "a"), ("BZMPOP", "0", "1", "y", "MAX"),
+               ("ZADD", "y", "1", "a"), ("BZPOPMAX", "y", "0"), ("ZADD", "y", "1", "a"),
+               ("BZMPOP", "0", "1", "y", "MAX"),
                ("ZRANGE", "d", "0", "-1"))
 
 
