@@ -34,12 +34,12 @@ from serving.channels import PubSub
 from serving.config import Config, ConfigError, ConfigFileError
 from serving.latency import LatencyMonitor
 from serving.notifications import Notifications
-from serving.tracking import Tracking
 from serving.parameters import TLS_SWITCHES
 from serving.pause import end_pause
 from serving.session import REPLY_ON, Session
 from serving.slowlog import SlowLog
 from serving.stats import Stats
+from serving.tracking import Tracking
 from storage.keyspace import Keyspace
 
 READ_SIZE = 64 * 1024
@@ -259,8 +259,6 @@ class Server:
             tracking = self.tracking
             if tracking.max_keys and len(tracking.table) > tracking.max_keys:
                 tracking.limit()
-            if tracking.broadcast_due:  # keys the cron expired or evicted, for BCAST clients
-                tracking.broadcast()
 
     def _track_buffers(self):
         """INFO's client_recent_max_*_buffer (the largest query and output buffers of this second) and
@@ -364,7 +362,6 @@ class Connection:
         server, session, writer = self.server, self.session, self.writer
         reader = self.reader
         commands, plain_commands, stats = server.commands, server.plain_commands, server.stats
-        tracking = server.tracking
         self._greenlet = gevent.getcurrent()
         settings = server.config.values  # read directly: a batch looks up several of them
         blocking = server.keyspace.blocking
@@ -428,8 +425,6 @@ class Connection:
                     stats.count_error(message)
                     writer.write(Error(message))
                     session.close_after_reply = True
-                if tracking.broadcast_due:  # BCAST invalidations once the batch is done, as Redis's beforeSleep
-                    tracking.broadcast()
                 self.send_replies(output_limits)
             self._flushed.wait()  # QUIT or a protocol error: the last reply goes out before the close
         except OSError:

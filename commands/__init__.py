@@ -256,15 +256,16 @@ def plain_table(commands):
 
 def is_plain(session):
     """Whether a plain command may go straight to call() for this session: it is authenticated,
-    neither queuing a transaction, subscribed nor tracking keys, gets its replies (CLIENT REPLY), and the server
-    has no WATCHed key, no AOF being written, no maxmemory, no MONITOR, no CLIENT PAUSE and no failed
+    neither queuing a transaction, subscribed nor tracking keys, gets its replies (CLIENT REPLY), and the
+    server has no WATCHed key, no AOF being written, no maxmemory, no MONITOR, no CLIENT PAUSE and no failed
     background save (see _refuse_on_disk_error). Only a command that is not plain or the cron between
     two batches changes any of that, and a plain one never waits, so a batch checks once, and again
     after each command that is not plain."""
     server = session.server
     keyspace = server.keyspace
-    return (session.authenticated and session.multi is None and not session.db.tracking and session.tracking is None
-            and not (session.channels or session.patterns or session.shard_channels) and not keyspace.watched
+    return (session.authenticated and session.multi is None and not session.db.tracking
+            and not (session.channels or session.patterns or session.shard_channels) and session.tracking is None
+            and not keyspace.watched
             and keyspace.propagator is None and session.replies is REPLY_ON and not server.monitors
             and server.pause is None and server.snapshots.last_status_ok)
 

@@ -4,8 +4,9 @@ A tracking client's reads are remembered key by key (the keys its read-only comm
 change to a key (any keyspace event but a key miss: storage's Database.notify, see
 serving/notifications.py) sends an "invalidate" to every client that read it and forgets them, so
 the next read is remembered again. In BCAST mode nothing is remembered: a changed key that starts
-with one of the client's prefixes is collected, and every prefix's keys go out, sorted, once the
-batch that changed them is done. Messages go as RESP3 pushes on the tracking connection, or to the
+with one of the client's prefixes is collected, and every prefix's keys go out, sorted, when the
+event loop next turns (gevent's run_callback, as Redis's beforeSleep): after the batch that changed
+them and its replies. Messages go as RESP3 pushes on the tracking connection, or to the
 REDIRECT client: pushes if it speaks RESP3, else __redis__:invalidate messages if it is subscribed.
 
 Invalidations for the client whose command is running wait until its reply is written (inside
@@ -15,6 +16,8 @@ event whichever lane it took.
 """
 import random
 from itertools import islice
+
+import gevent
 
 from protocol import Frames, Push, ReplyWriter
 
@@ -64,7 +67,7 @@ class Tracking:
         self.table = {}  # key -> {client id: None}, the ids in the order they read it
         self.items = 0  # INFO's tracking_total_items: the ids in the table
         self.prefixes = {}  # prefix -> _Prefix
-        self.broadcast_due = False  # a BCAST prefix has keys to send
+        self.broadcast_due = False  # a BCAST prefix has keys to send, and broadcast() is scheduled
         self.max_keys = 1_000_000  # tracking-table-max-keys (0: no limit)
         self.current = None  # the client whose command is running (NOLOOP, and the wait for its reply)
         self._pending = []  # (session, key or None) held until that client's reply is written
@@ -150,7 +153,9 @@ class Tracking:
             for prefix, entry in self.prefixes.items():
                 if key.startswith(prefix):
                     entry.keys[key] = self.current
-                    self.broadcast_due = True
+                    if not self.broadcast_due:
+                        self.broadcast_due = True
+                        gevent.get_hub().loop.run_callback(self.broadcast)
         readers = self.table.pop(key, None)
         if readers is None:
             return

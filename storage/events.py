@@ -3,6 +3,7 @@
 A change to a key is announced with Database.notify(class, event name, key), where Redis calls
 notifyKeyspaceEvent; the server decides what to publish (and whom to invalidate) for it.
 """
+MODIFIED = 0  # no class: a change nobody is notified of (Redis's signalModifiedKey alone), which tracking hears
 KEYSPACE = 1  # K: publish on __keyspace@<db>__:<key>
 KEYEVENT = 2  # E: publish on __keyevent@<db>__:<event>
 GENERIC = 4  # g: del, expire, rename_from, ...
