@@ -271,3 +271,7 @@ def test_evicted_events(tmp_path):
                        for message in messages)
             listener.close()
             control.close()
+
+
+def test_debug_reload_announces_no_loaded_key(events):
+    events.run(("SET", "a", "1"), ("RPUSH", "l", "x"), ("DEBUG", "RELOAD"), ("GET", "a"), ("DEL", "a"))
