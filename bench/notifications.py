@@ -22,6 +22,8 @@ import time
 
 from compare import redis_benchmark, start_servers  # bench/ is the script's folder, first on the path
 
+MARKER = b"$8\r\npmessage\r\n"  # one per message received
+
 
 class Subscriber:
     """A raw connection subscribed to every keyspace channel, counting messages in a thread."""
@@ -34,6 +36,7 @@ class Subscriber:
         self._reader.start()
 
     def _read(self):
+        tail = b""  # a marker may be cut between two reads
         while True:
             try:
                 data = self.sock.recv(1 << 20)
@@ -41,7 +44,9 @@ class Subscriber:
                 return
             if not data:
                 return
-            self.messages += data.count(b"pmessage\r\n")
+            data = tail + data
+            self.messages += data.count(MARKER)
+            tail = data[-(len(MARKER) - 1):]
 
     def wait_for(self, count, timeout=60):
         deadline = time.monotonic() + timeout

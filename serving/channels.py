@@ -4,7 +4,6 @@ Delivery never waits for a subscriber: a message is encoded once per
 protocol version and handed to each subscriber's Session.deliver(), which
 only queues it for that client's connection (server.py bounds the queue).
 """
-from protocol import Push, ReplyWriter
 from storage import patterns
 
 
@@ -82,12 +81,13 @@ class _Encoded:
         self._cache = {}
 
     def get(self, protocol, items):
+        """The push of these bulk strings (kind, pattern or channel, ..., message): written here rather than
+        by a ReplyWriter, which costs more to make than the message (a keyspace event publishes two)."""
         key = (protocol, items[0], items[1])
         data = self._cache.get(key)
         if data is None:
-            writer = ReplyWriter(protocol)
-            writer.write(Push(items))
-            data = self._cache[key] = writer.take()
+            data = self._cache[key] = b"".join([b"%b%d\r\n" % (b">" if protocol == 3 else b"*", len(items)),
+                                                *(b"$%d\r\n%b\r\n" % (len(item), item) for item in items)])
         return data
 
 
