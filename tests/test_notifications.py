@@ -275,3 +275,16 @@ def test_evicted_events(tmp_path):
 
 def test_debug_reload_announces_no_loaded_key(events):
     events.run(("SET", "a", "1"), ("RPUSH", "l", "x"), ("DEBUG", "RELOAD"), ("GET", "a"), ("DEL", "a"))
+
+
+def test_resp3_subscriber_that_writes_gets_its_events_before_its_reply(both):
+    """Redis adds the messages to the writer's own output as they are published: before the reply, after
+    the replies of the commands before it in the same pipeline."""
+    with Pair(both[0].port, both[1].port) as pair:
+        pair.check("HELLO", "3", normalise=mask_client_id)
+        pair.check("PSUBSCRIBE", "__keyevent@*")
+        pair.check_pipeline([("GET", "k"), ("SET", "k", "v"), ("PING",)])
+        pair.check_raw(b"", replies=2)
+        pair.check_pipeline([("DEL", "k"), ("PING",)])
+        pair.check_raw(b"", replies=1)
+        pair.check("PUNSUBSCRIBE")
