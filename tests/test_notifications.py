@@ -1,12 +1,11 @@
 """Keyspace notifications against Redis 7.0.15: a subscriber to __key*__:* on each server, the same
 commands run on both, and the messages pushed to it compared byte for byte, in order, family by family."""
-import socket
 import time
 
 import pytest
 
 from conftest import ours_and_redis
-from differential import Pair, WireClient, mask_client_id
+from differential import Pair, WireClient, drop_slow_subscriber, mask_client_id
 
 SENTINEL = "notifications:done"
 
@@ -294,22 +293,14 @@ def test_resp3_subscriber_that_writes_gets_its_events_before_its_reply(both):
 def test_slow_keyspace_subscriber_is_disconnected(server):
     """A subscriber to keyspace events that never reads is in the pubsub output class: the hard limit drops
     it, and the writers never wait for it."""
-    control = WireClient(server.port)
-    control.call("CONFIG", "SET", "client-output-buffer-limit", "pubsub 256kb 0 0")
-    control.call("CONFIG", "SET", "notify-keyspace-events", "KEA")
-    slow = WireClient(server.port)
-    slow.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-    slow.call("PSUBSCRIBE", "__key*__:*")
-    try:
-        value = "x" * 100
-        deadline = time.monotonic() + 10
-        while control.call("PUBSUB", "NUMPAT") != b":0\r\n":
-            assert time.monotonic() < deadline, "the slow subscriber was never disconnected"
-            for index in range(200):
-                control.call("SET", "slow:key:%d:%s" % (index, "k" * 200), value)
-    finally:
-        control.call("CONFIG", "SET", "notify-keyspace-events", "")
-        control.call("CONFIG", "SET", "client-output-buffer-limit", "pubsub 32mb 8mb 60")
-        control.call("FLUSHALL")
-        slow.close()
-        control.close()
+    def publish(control):
+        for index in range(200):
+            control.call("SET", "slow:key:%d:%s" % (index, "k" * 200), "x" * 100)
+
+    with WireClient(server.port) as control:
+        control.call("CONFIG", "SET", "notify-keyspace-events", "KEA")
+        try:
+            drop_slow_subscriber(server.port, ("PSUBSCRIBE", "__key*__:*"), ("PUBSUB", "NUMPAT"), publish)
+        finally:
+            control.call("CONFIG", "SET", "notify-keyspace-events", "")
+            control.call("FLUSHALL")

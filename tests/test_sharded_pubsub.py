@@ -1,12 +1,11 @@
 """Sharded pub/sub (SSUBSCRIBE, SUNSUBSCRIBE, SPUBLISH, PUBSUB SHARDCHANNELS/SHARDNUMSUB) against Redis 7.0.15:
 confirmations, messages in RESP2 and RESP3, the subscribed context, CLIENT LIST, RESET and hang-ups."""
 import re
-import socket
 import time
 
 import pytest
 
-from differential import Pair, WireClient, mask_client_id
+from differential import Pair, WireClient, drop_slow_subscriber, mask_client_id
 
 
 def _subscribers(port):
@@ -83,19 +82,8 @@ def test_reset_and_hang_up_leave_shard_channels(server, real_redis):
 
 def test_slow_shard_subscriber_is_disconnected(server):
     """A shard subscriber that never reads is in the pubsub output class: the hard limit drops it."""
-    control = WireClient(server.port)
-    control.call("CONFIG", "SET", "client-output-buffer-limit", "pubsub 256kb 0 0")
-    slow = WireClient(server.port)
-    slow.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-    slow.call("SSUBSCRIBE", "busy")
-    try:
-        payload = "x" * 10_000
-        deadline = time.monotonic() + 10
-        while control.call("PUBSUB", "SHARDNUMSUB", "busy") != b"*2\r\n$4\r\nbusy\r\n:0\r\n":
-            assert time.monotonic() < deadline, "the slow subscriber was never disconnected"
-            for _ in range(50):
-                control.call("SPUBLISH", "busy", payload)
-    finally:
-        control.call("CONFIG", "SET", "client-output-buffer-limit", "pubsub 32mb 8mb 60")
-        slow.close()
-        control.close()
+    def publish(control):
+        for _ in range(50):
+            control.call("SPUBLISH", "busy", "x" * 10_000)
+
+    drop_slow_subscriber(server.port, ("SSUBSCRIBE", "busy"), ("PUBSUB", "SHARDNUMSUB", "busy"), publish)
