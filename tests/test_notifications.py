@@ -1,5 +1,6 @@
 """Keyspace notifications against Redis 7.0.15: a subscriber to __key*__:* on each server, the same
 commands run on both, and the messages pushed to it compared byte for byte, in order, family by family."""
+import random
 import time
 
 import pytest
@@ -304,3 +305,29 @@ def test_slow_keyspace_subscriber_is_disconnected(server):
         finally:
             control.call("CONFIG", "SET", "notify-keyspace-events", "")
             control.call("FLUSHALL")
+
+
+def _random_command(rng):
+    """One write (or read) of every family on a few keys, so that types clash, aggregates empty and keys move."""
+    key, other = rng.choice("abcd"), rng.choice("abcd")
+    member, number = str(rng.randint(1, 5)), str(rng.randint(-3, 9))
+    return rng.choice([
+        ("SET", key, number), ("GET", key), ("APPEND", key, member), ("INCR", key), ("DEL", key, other),
+        ("EXPIRE", key, "100"), ("PERSIST", key), ("GETDEL", key), ("GETEX", key, "EX", "50"),
+        ("SETRANGE", key, "1", member), ("MSET", key, member, other, number), ("SETBIT", key, number[-1], "1"),
+        ("LPUSH", key, member, number), ("RPOP", key), ("LREM", key, "0", member), ("LTRIM", key, "0", "1"),
+        ("LSET", key, "0", member), ("LINSERT", key, "BEFORE", member, number),
+        ("LMOVE", key, other, "LEFT", "RIGHT"), ("HSET", key, member, number), ("HDEL", key, member, number),
+        ("HINCRBY", key, member, number), ("HSETNX", key, member, number), ("SADD", key, member, number),
+        ("SREM", key, member), ("SMOVE", key, other, member), ("SINTERSTORE", key, other, key),
+        ("ZADD", key, number, member), ("ZREM", key, member), ("ZINCRBY", key, number, member),
+        ("ZPOPMIN", key), ("ZUNIONSTORE", key, "2", other, key), ("RENAME", key, other),
+        ("COPY", key, other, "REPLACE"), ("PFADD", key, member), ("TYPE", key)])
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_random_commands(events, seed):
+    """Seeded random writes across the families: replies and events in the same order as Redis's."""
+    rng = random.Random(seed)
+    for _ in range(6):
+        events.run(*(_random_command(rng) for _ in range(50)))
