@@ -352,3 +352,31 @@ def test_redis_py_client_side_cache(request, monkeypatch, target):
         writer.delete("cached:key", "cached:own")
         cached.close()
         writer.close()
+
+
+def test_which_reads_remember_keys(fresh):
+    """Every read-only command remembers the keys it names (errors, repeats, movable keys and other
+    databases included: the table knows key names, not databases)."""
+    def scenario(s):
+        s.client("tracker", protocol=3)
+        s.call("writer", "LPUSH", "list", "1")
+        s.call("tracker", "CLIENT", "TRACKING", "ON")
+        for command in (("GET", "list"), ("MGET", "m", "m"), ("EXISTS", "e"), ("TYPE", "t"), ("TTL", "ttl"),
+                        ("SORT_RO", "list"), ("LCS", "x", "y"), ("ZUNION", "2", "z1", "z2"),
+                        ("OBJECT", "ENCODING", "list"), ("STRLEN", "s"), ("SELECT", "1"), ("GET", "db1")):
+            s.call("tracker", *command)
+        s.info("writer")
+        s.call("writer", "MSET", "m", "1", "e", "1", "t", "1", "ttl", "1", "x", "1", "z2", "1", "s", "1", "db1", "1")
+        s.read("tracker", 8)
+        s.call("writer", "DEL", "list")
+        s.read("tracker")
+        s.info("writer")
+        s.call("tracker", "CLIENT", "TRACKING", "ON", "NOLOOP")
+        s.call("tracker", "GET", "own")
+        s.call("tracker", "MULTI")
+        s.call("tracker", "SET", "own", "1")
+        s.call("tracker", "GET", "own")
+        s.call("tracker", "EXEC")
+        s.call("writer", "SET", "own", "2")
+        s.read("tracker")
+    same_scenario(fresh, scenario)
