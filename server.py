@@ -24,6 +24,7 @@ from gevent.server import StreamServer
 from commands.acl import new_users
 from commands import Replayer, execute, is_plain, plain_table
 from commands.families import build_table, with_stats
+from commands.introspection import keys_of
 from errors import MAX_CLIENTS, PROTECTED_MODE, protocol_error
 from persistence.aof import AOFError, AppendOnly
 from persistence.rdb import RDBError
@@ -33,12 +34,14 @@ from serving import access, logs, process, version
 from serving.channels import PubSub
 from serving.config import Config, ConfigError, ConfigFileError
 from serving.latency import LatencyMonitor
+from serving.notifications import Notifications
 from serving.parameters import TLS_SWITCHES
 from serving.pause import end_pause
 from serving.session import REPLY_ON, Session
 from serving.slowlog import SlowLog
 from serving.stats import Stats
 from scripting.engine import Scripting
+from serving.tracking import Tracking
 from storage.keyspace import Keyspace
 
 READ_SIZE = 64 * 1024
@@ -58,12 +61,15 @@ class Server:
         self.now = time.monotonic()  # advanced by the cron: idle times need no clock call per command
         self.hz = config["hz"]  # the cron's rate: hz, or more with dynamic-hz and many clients
         self.pubsub = PubSub()
+        self.sessions = {}  # client id -> Session, for CLIENT LIST and INFO
+        self.tracking = Tracking(self.sessions, keys_of, self.configure_notifications)
+        self.notifications = Notifications(self.pubsub, self.tracking)
+        self.configure_notifications()
         self.commands = build_table()
         self.acl = new_users(config)  # ACL rules name commands as Redis does, whatever rename-command says
         self.acl.set_default_password(access.requirepass(config))
         access.apply_renames(self.commands, config.renames)
         self.plain_commands = plain_table(self.commands)
-        self.sessions = {}  # client id -> Session, for CLIENT LIST and INFO
         self.monitors = []  # the sessions in MONITOR mode (serving/monitors.py)
         self.pause = None  # the CLIENT PAUSE on, if any (serving/pause.py), or a running script's gate (scripting/busy.py)
         self.scripting = Scripting(self)
@@ -177,6 +183,13 @@ class Server:
         if self.stats.fast_usec != before:
             self._fit_command_stats()
 
+    def configure_notifications(self):
+        """notify-keyspace-events and tracking-table-max-keys into effect: the keyspace announces its changes
+        only while someone listens (notifications on, or a client tracking keys)."""
+        self.notifications.flags = self.config["notify-keyspace-events"]
+        self.tracking.max_keys = self.config["tracking-table-max-keys"]
+        self.keyspace.listen(self.notifications.emit if self.notifications.listening() else None)
+
     def _fit_command_stats(self):
         fast_usec = self.stats.fast_usec
         for command in self.commands.values():
@@ -253,6 +266,9 @@ class Server:
             if self.scripting.running() is None:  # a script yielding mid-run: no snapshot of half its work
                 self.snapshots.cron()
                 self.aof.cron()
+            tracking = self.tracking
+            if tracking.max_keys and len(tracking.table) > tracking.max_keys:
+                tracking.limit()
 
     def _effective_hz(self):
         """hz, doubled (up to 500) while each tick would serve more than 200 clients, with dynamic-hz as
@@ -285,7 +301,7 @@ class Server:
         now = time.monotonic()
         for connection in list(self._connections.values()):
             session = connection.session
-            if now - session.last_active > timeout and not connection.blocked and not session.subscription_count():
+            if now - session.last_active > timeout and not connection.blocked and not session.subscribed():
                 log.debug("Closing idle client id=%d addr=%s", session.id, session.address)
                 connection.close()
 
@@ -358,6 +374,7 @@ class Connection:
         self._over_soft_limit_since = None
         self._closed = False
         self.blocked = False  # inside a blocking command: the idle timeout spares it
+        self._greenlet = None  # the one running serve()
         session.wait_for = self.wait_for
         session.deliver = self.deliver
         session.connection = self
@@ -367,6 +384,7 @@ class Connection:
         server, session, writer = self.server, self.session, self.writer
         reader = self.reader
         commands, plain_commands, stats = server.commands, server.plain_commands, server.stats
+        self._greenlet = gevent.getcurrent()
         settings = server.config.values  # read directly: a batch looks up several of them
         blocking = server.keyspace.blocking
         # The OS socket's own recv, called once the socket is readable: gevent's recv() would try
@@ -461,8 +479,12 @@ class Connection:
             self._flush_in_background()
 
     def deliver(self, data):
-        """Queue bytes pushed to this client by another (a published message); never waits."""
+        """Queue bytes pushed to this client (a published message, an invalidation); never waits. Pushed by
+        its own command, they join its batch's replies where they are, as Redis adds them to its buffer."""
         if self._closed:
+            return
+        if gevent.getcurrent() is self._greenlet:
+            self.writer.buffer.write(data)
             return
         self._queue(data)
         if not self._close_if_over_output_limit() and not self._flushing:
@@ -524,7 +546,7 @@ class Connection:
     def _output_limits(self):
         """client-output-buffer-limit (hard, soft, soft seconds) of this client's class: pubsub while subscribed."""
         limits = self.server.config["client-output-buffer-limit"]
-        return limits["pubsub"] if self.session.channels or self.session.patterns else limits["normal"]
+        return limits["pubsub"] if self.session.subscribed() else limits["normal"]
 
     def _close_if_over_output_limit(self):
         if not self._over_output_limit():

@@ -69,8 +69,8 @@ def lookup(commands, argv):
 # Commands that act at once inside MULTI instead of being queued.
 TRANSACTION_CONTROL = frozenset(("multi", "exec", "discard", "watch", "quit", "reset"))
 # What a RESP2 client may send while subscribed: the rest would be mixed up with its messages.
-SUBSCRIBED_CONTEXT = frozenset(("subscribe", "unsubscribe", "psubscribe", "punsubscribe", "ping", "quit",
-                                "reset"))
+SUBSCRIBED_CONTEXT = frozenset(("subscribe", "unsubscribe", "psubscribe", "punsubscribe", "ssubscribe",
+                                "sunsubscribe", "ping", "quit", "reset"))
 
 
 def execute(commands, session, argv):
@@ -99,7 +99,7 @@ def execute(commands, session, argv):
             refuse_on_disk_error(session.server)
         if session.monitoring and _touches_keyspace(command):  # Redis's monitor is a replica
             raise ReplyError(REPLICA_KEYSPACE)
-        if (session.channels or session.patterns) and session.protocol == 2 \
+        if (session.channels or session.patterns or session.shard_channels) and session.protocol == 2 \
                 and command.name not in SUBSCRIBED_CONTEXT:
             raise ReplyError("ERR Can't execute '%s': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / "
                              "RESET are allowed in this context" % command.name)
@@ -155,7 +155,15 @@ _UNFINISHED = Error("ERR the command did not finish")  # a handler left by an ex
 
 def run(session, command, arguments):
     """call(), and what a plain session can do without (see is_plain): a write breaks the WATCHes on
-    what it changed, the AOF logs it, maxmemory re-sizes it, MONITOR shows it."""
+    what it changed, the AOF logs it, maxmemory re-sizes it, MONITOR shows it; while clients track keys,
+    serving/tracking.py remembers what they read."""
+    tracking = session.server.tracking
+    if tracking.clients:
+        return tracking.run(session, command, arguments, _run)
+    return _run(session, command, arguments)
+
+
+def _run(session, command, arguments):
     keyspace = session.server.keyspace
     monitored = session.server.monitors and session.argv
     if monitored and "blocking" in command.flags:  # shown as it starts, since it may wait (Redis: as it blocks)
@@ -260,16 +268,17 @@ def plain_table(commands):
 def is_plain(session):
     """What runs a plain command for this session straight from the table, or None when it must go through
     execute(): call(), or checked_call() for a user not allowed everything. Plain means authenticated,
-    neither queuing a transaction nor subscribed, getting its replies (CLIENT REPLY), and the server
-    has no WATCHed key, no AOF being written, no maxmemory, no MONITOR, no CLIENT PAUSE or running
-    script that yielded (both in server.pause) and no failed background save (see
+    neither queuing a transaction, subscribed nor tracking keys, getting its replies (CLIENT REPLY), and
+    the server has no WATCHed key, no AOF being written, no maxmemory, no MONITOR, no CLIENT PAUSE or
+    running script that yielded (both in server.pause) and no failed background save (see
     refuse_on_disk_error). Only a command that is not plain or the cron between two batches changes
     any of that, and a plain one never waits, so a batch checks once, and again after each command
     that is not plain."""
     server = session.server
     keyspace = server.keyspace
     if (session.authenticated and session.multi is None and not session.db.tracking
-            and not (session.channels or session.patterns) and not keyspace.watched
+            and not (session.channels or session.patterns or session.shard_channels) and session.tracking is None
+            and not keyspace.watched
             and keyspace.propagator is None and session.replies is REPLY_ON and not server.monitors
             and server.pause is None and server.snapshots.last_status_ok):
         return call if session.user.unrestricted else checked_call

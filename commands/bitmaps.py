@@ -13,6 +13,7 @@ from errors import (BIT_NOT_INTEGER, BIT_OFFSET, BITFIELD_RO_WRITE, BITFIELD_TYP
 from protocol import string_to_int
 from storage.bitmaps import FAIL, SAT, WRAP, combine, count_bits, find_bit, fit_field, get_bit, read_field, \
     set_bit, write_field
+from storage.events import GENERIC, STRING as STRING_EVENTS
 from storage.keyspace import STRING
 from storage.numeric import to_int
 
@@ -54,11 +55,14 @@ def _buffer_for_writing(db, key, highest_bit):
 
 def _finish(session, key, buffer, stored, changed):
     """After a bit write: a changed copy becomes the key's "raw" value; a write that changed nothing is
-    not logged (nor, since the value stays the same object, seen by WATCH), as in Redis 7.0."""
+    not logged (nor, since the value stays the same object, seen by WATCH), as in Redis 7.0. A change is a
+    "setbit" event, BITFIELD's too."""
     if not changed:
         session.propagate()
-    elif not stored:
+        return
+    if not stored:
         session.db.replace(key, buffer)
+    session.db.notify(STRING_EVENTS, b"setbit", key)
 
 
 def setbit(session, key, offset, value):
@@ -158,8 +162,11 @@ def bitop(session, operation, destination, *keys):
     if any(sources):
         result = combine(operation, sources)
         db.set(destination, result)
+        db.notify(STRING_EVENTS, b"set", destination)
         return len(result)
-    if not db.delete(destination):
+    if db.delete(destination):
+        db.notify(GENERIC, b"del", destination)
+    else:
         session.propagate()  # nothing to store and nothing to delete
     return 0
 

@@ -5,7 +5,7 @@ The levers that change how commands run for everyone (a pause, a monitor) or for
 (REPLY OFF or SKIP) make sessions leave the plain lane (commands.is_plain), so while nobody
 uses them they cost nothing.
 """
-from commands import Command, subcommand_table, table
+from commands import Command, subcommand_table, table, tracking
 from commands.connection import check_name
 from errors import (CLIENT_ID_NOT_POSITIVE, INVALID_CLIENT_ID, NO_SUCH_CLIENT, NOT_INTEGER, PAUSE_MODE,
                     PAUSE_TIMEOUT_NOT_INTEGER, SYNTAX, TIMEOUT_NEGATIVE, UNBLOCK_REASON, ReplyError, printed,
@@ -210,11 +210,6 @@ def client_no_evict(session, switch):
     return "OK"
 
 
-def client_getredir(session):
-    """CLIENT GETREDIR"""
-    return -1  # no client tracking: nothing is redirected
-
-
 CLIENT_HELP = [
     "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
     "CACHING (YES|NO)",
@@ -279,8 +274,8 @@ CLIENT_SUBCOMMANDS = subcommand_table(
     Command("unpause", client_unpause, 2, _ADMIN, 0, 0, 0),
     Command("unblock", client_unblock, -3, _ADMIN, 0, 0, 0),
     Command("no-evict", client_no_evict, 3, _ADMIN, 0, 0, 0),
-    Command("getredir", client_getredir, 2, _PLAIN, 0, 0, 0),
     Command("help", client_help, 2, ("loading", "stale"), 0, 0, 0),
+    *tracking.SUBCOMMANDS,
 )
 
 

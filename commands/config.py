@@ -63,6 +63,7 @@ def _put_into_effect(server, changed):
     config = server.config
     server.keyspace.memory.configure(config)
     server.configure_stats()  # the slow log's and latency monitor's thresholds
+    server.configure_notifications()
     logs.set_level(config["loglevel"])
     for name in TLS_SWITCHES:
         if name in changed and config[name]:  # TLS is not built: Redis's answer when it cannot be configured

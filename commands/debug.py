@@ -340,6 +340,7 @@ def debug_reload(session, *options):
             raise ReplyError("ERR")
     if b"noflush" not in flags:
         server.keyspace.flush_all()
+        server.tracking.invalidate_all()  # Redis's emptyData signals the flush to tracking clients
     try:
         loaded = snapshots.load()
     except RDBError as error:
@@ -359,6 +360,7 @@ def debug_loadaof(session, *ignored):
     aof = server.aof
     aof.write_buffer()
     keyspace.flush_all()
+    server.tracking.invalidate_all()
     propagator, keyspace.propagator = keyspace.propagator, None  # what is replayed is in the file already
     try:
         loaded = aof.load(server.replayer())

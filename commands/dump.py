@@ -9,6 +9,7 @@ from errors import (BAD_DATA_FORMAT, BAD_PAYLOAD, BUSYKEY, INVALID_FREQ, INVALID
                     ReplyError)
 from persistence.objects import Limits, PayloadError, dump_payload, restore_payload
 from storage.eviction import set_lru_or_lfu
+from storage.events import GENERIC
 from storage.numeric import INT64_MAX, to_int
 
 
@@ -78,6 +79,8 @@ def restore(session, key, ttl, payload, *options):
         if deadline > INT64_MAX:  # Redis's long long wraps negative: a deadline long past
             deadline -= 1 << 64
     if deadline and deadline <= now:
+        if deleted:
+            db.notify(GENERIC, b"del", key)
         session.propagate(*([[b"DEL", key]] if deleted else []))
         return "OK"
     db.set(key, value)
@@ -89,6 +92,7 @@ def restore(session, key, ttl, payload, *options):
             argv[2] = b"%d" % deadline
             session.propagate(argv + [b"ABSTTL"])
     set_lru_or_lfu(db, key, idle, frequency)
+    db.notify(GENERIC, b"restore", key)
     return "OK"
 
 

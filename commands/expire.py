@@ -8,6 +8,7 @@ from commands import Command, table
 from commands.arguments import keyword
 from commands.keys import read_untouched
 from errors import EXPIRE_GT_LT_CONFLICT, EXPIRE_NX_CONFLICT, ReplyError, invalid_expire_time, unsupported_option
+from storage.events import GENERIC
 from storage.numeric import INT64_MAX, to_int
 
 SECONDS_LIMIT = INT64_MAX // 1000  # LLONG_MAX/1000; C's LLONG_MIN/1000 is its negation
@@ -60,9 +61,11 @@ def _expire(session, fullname, key, amount, options, relative, in_seconds):
         return 0
     if deadline <= now:
         db.remove(key)
+        db.notify(GENERIC, b"del", key)
         session.propagate([b"DEL", key])
     else:
         db.set_deadline(key, deadline)
+        db.notify(GENERIC, b"expire", key)
         session.propagate([b"PEXPIREAT", key, b"%d" % deadline])  # absolute: replay expires it at the same moment
     return 1
 
@@ -123,9 +126,10 @@ def pexpiretime(session, key):
 def persist(session, key):
     """PERSIST key"""
     db = session.db
-    if db.lookup(key) is None:
+    if db.lookup(key) is None or not db.persist(key):
         return 0
-    return int(db.persist(key))
+    db.notify(GENERIC, b"persist", key)
+    return 1
 
 
 COMMANDS = table(

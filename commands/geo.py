@@ -233,7 +233,7 @@ def _search(session, key, first, options, kind, read_only=False, store=None):
     if search.store is None:
         session.propagate()  # a plain read: nothing for the AOF
     if zset is None:
-        return [] if search.store is None else _store(session, search.store, {})
+        return [] if search.store is None else _store(session, search.store, {}, kind)
     if search.count and search.descending is None and not search.any:
         search.descending = False  # COUNT returns the nearest
     measured = search.with_dist or search.with_coord or search.store_dist or search.descending is not None
@@ -246,17 +246,19 @@ def _search(session, key, first, options, kind, read_only=False, store=None):
     if search.store is not None:
         scores = {member: meters / conversion if search.store_dist else score
                   for meters, _, _, score, member in points}
-        return _store(session, search.store, scores)
+        return _store(session, search.store, scores, kind)
     if not (search.with_dist or search.with_hash or search.with_coord):
         return [point[4] for point in points]
     return [_point_reply(search, point, conversion) for point in points]
 
 
-def _store(session, destination, scores):
-    """STORE, STOREDIST, GEOSEARCHSTORE: the result replaces destination, an empty one deletes it."""
+def _store(session, destination, scores, kind):
+    """STORE, STOREDIST, GEOSEARCHSTORE: the result replaces destination (the event georadiusstore or
+    geosearchstore), an empty one deletes it (del, if it was there)."""
     if not scores and session.db.lookup(destination, touch=False) is None:
         session.propagate()  # nothing changed: nothing for the AOF, as Redis logs nothing
-    return store_result(session, destination, ZSet.from_scores(scores, listpack_limits(session)))
+    event = b"geosearchstore" if kind == _GEOSEARCHSTORE else b"georadiusstore"
+    return store_result(session, destination, ZSet.from_scores(scores, listpack_limits(session)), event)
 
 
 def _point_reply(search, point, conversion):

@@ -15,6 +15,7 @@ from errors import (HASH_NOT_FLOAT, HASH_NOT_INTEGER, INCREMENT_OVERFLOW, INVALI
                     NAN_OR_INFINITY_ARGUMENT, SYNTAX, VALUE_OUT_OF_RANGE, ReplyError, wrong_arity)
 from protocol import string_to_int
 from storage.cursors import parse_cursor
+from storage.events import HASH as HASH_EVENTS
 from storage.hashes import Hash
 from storage.numeric import (INT64_MAX, INT64_MIN, NAN_OR_INFINITY, NOT_FLOAT, Infinite, format_long_double,
                      parse_long_double, round_long_double, to_int, to_int_in_range)
@@ -62,7 +63,10 @@ def _set_pairs(session, name, key, pairs):
     if len(pairs) % 2:
         raise wrong_arity(name)
     hash_ = _for_write(session, key)
-    return sum(_store(session, hash_, pairs[index], pairs[index + 1]) for index in range(0, len(pairs), 2))
+    created = sum(_store(session, hash_, pairs[index], pairs[index + 1]) for index in range(0, len(pairs), 2))
+    if session.db.events is not None:
+        session.db.notify(HASH_EVENTS, b"hset", key)
+    return created
 
 
 def hset(session, key, *pairs):
@@ -82,6 +86,7 @@ def hsetnx(session, key, field, value):
     if field in hash_:
         return 0
     _store(session, hash_, field, value)
+    session.db.notify(HASH_EVENTS, b"hset", key)
     return 1
 
 
@@ -106,7 +111,9 @@ def hdel(session, key, *fields):
     if hash_ is None:
         return 0
     deleted = sum(hash_.pop(field, None) is not None for field in fields)
-    db.remove_if_empty(key, hash_)
+    if deleted:
+        db.notify(HASH_EVENTS, b"hdel", key)
+        db.remove_if_empty(key, hash_)
     return deleted
 
 
@@ -163,6 +170,7 @@ def hincrby(session, key, field, increment):
     if not INT64_MIN <= result <= INT64_MAX:
         raise ReplyError(INCREMENT_OVERFLOW)
     _store(session, hash_, field, b"%d" % result)
+    session.db.notify(HASH_EVENTS, b"hincrby", key)
     return result
 
 
@@ -185,6 +193,7 @@ def hincrbyfloat(session, key, field, increment):
     except Infinite:
         raise ReplyError(NAN_OR_INFINITY) from None
     _store(session, hash_, field, result)
+    session.db.notify(HASH_EVENTS, b"hincrbyfloat", key)
     session.propagate([b"HSET", key, field, result])  # the AOF replays the result, not the arithmetic
     return result
 

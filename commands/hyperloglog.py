@@ -9,6 +9,7 @@ the string.
 from commands import Command, table
 from errors import HLL_NO_KEY, HLL_NOT_SPARSE, ReplyError, unknown_pfdebug
 from storage import hyperloglog as hll
+from storage.events import MODIFIED, STRING as STRING_EVENTS
 from storage.keyspace import STRING
 
 
@@ -47,6 +48,7 @@ def pfadd(session, key, *elements):
         session.propagate()  # nothing changed: nothing to log
         return 0
     hll.invalidate(value)
+    db.notify(STRING_EVENTS, b"pfadd", key)
     return 1
 
 
@@ -69,6 +71,7 @@ def pfcount(session, key, *keys):
     session.propagate(session.argv)
     db.keyspace.dirty += 1
     db.keyspace.touch(db.index, key)
+    db.notify(MODIFIED, b"", key)
     return count
 
 
@@ -85,6 +88,7 @@ def pfmerge(session, destination, *sources):
     if any_dense:
         hll.to_dense(target)
     hll.set_registers(target, registers, _sparse_limit(session))
+    db.notify(STRING_EVENTS, b"pfadd", destination)  # as Redis names PFMERGE's event
     return "OK"
 
 
@@ -98,7 +102,9 @@ def pfdebug(session, subcommand, key):
     name = subcommand.lower()
     if name in (b"getreg", b"todense"):
         converted = hll.to_dense(value)
-        if not converted:
+        if converted:
+            db.notify(MODIFIED, b"", key)
+        else:
             session.propagate()  # Redis logs these only when they changed the encoding
         return list(hll.registers(value)) if name == b"getreg" else int(converted)
     session.propagate()

@@ -90,7 +90,8 @@ def _clients(server):
             ("maxclients", server.config["maxclients"]), ("client_recent_max_input_buffer", recent_input),
             ("client_recent_max_output_buffer", recent_output),
             ("blocked_clients", server.keyspace.blocking.blocked_clients + paused_clients(server)),
-            ("tracking_clients", 0), ("clients_in_timeout_table", server.keyspace.blocking.clients_in_timeout_table)]
+            ("tracking_clients", server.tracking.clients),
+            ("clients_in_timeout_table", server.keyspace.blocking.clients_in_timeout_table)]
 
 
 def _ratio(part, whole):
@@ -155,11 +156,13 @@ def _stats(server):
         *zip(("total_eviction_exceeded_time", "current_eviction_exceeded_time"), keyspace.memory.exceeded_ms()),
         ("keyspace_hits", keyspace.hits), ("keyspace_misses", keyspace.misses),
         ("pubsub_channels", len(server.pubsub.channels)), ("pubsub_patterns", len(server.pubsub.patterns)),
-        ("pubsubshard_channels", 0), ("latest_fork_usec", stats.latest_fork_usec), ("total_forks", stats.forks),
+        ("pubsubshard_channels", len(server.pubsub.shard_channels)), ("latest_fork_usec", stats.latest_fork_usec),
+        ("total_forks", stats.forks),
         ("migrate_cached_sockets", 0), ("slave_expires_tracked_keys", 0),
         ("active_defrag_hits", 0), ("active_defrag_misses", 0), ("active_defrag_key_hits", 0),
         ("active_defrag_key_misses", 0), ("total_active_defrag_time", 0), ("current_active_defrag_time", 0),
-        ("tracking_total_keys", 0), ("tracking_total_items", 0), ("tracking_total_prefixes", 0),
+        ("tracking_total_keys", len(server.tracking.table)), ("tracking_total_items", server.tracking.items),
+        ("tracking_total_prefixes", len(server.tracking.prefixes)),
         ("unexpected_error_replies", 0), ("total_error_replies", stats.error_replies),
         ("dump_payload_sanitizations", 0),
         ("total_reads_processed", stats.reads_processed), ("total_writes_processed", stats.writes_processed),

@@ -17,6 +17,7 @@ from errors import (DB_OUT_OF_RANGE, FIRST_DB_INDEX, INVALID_CURSOR, LFU_NOT_SEL
                     SAME_OBJECT, SECOND_DB_INDEX, SYNTAX, ReplyError)
 from protocol import string_to_int
 from storage.cursors import parse_cursor
+from storage.events import GENERIC
 from storage.keyspace import TYPE_NAMES, type_name
 from storage.numeric import to_int32
 from storage.patterns import compile_pattern
@@ -81,7 +82,12 @@ def duplicate(value):
 def delete(session, *keys):
     """DEL key [key ...]"""
     db = session.db
-    return sum(db.delete(key) for key in keys)
+    deleted = 0
+    for key in keys:
+        if db.delete(key):
+            db.notify(GENERIC, b"del", key)
+            deleted += 1
+    return deleted
 
 
 def unlink(session, *keys):
@@ -171,13 +177,17 @@ def _rename(db, source, destination, nx):
         raise ReplyError(NO_SUCH_KEY)
     if source == destination:
         return False
-    if nx and db.lookup(destination) is not None:
-        return False
+    if db.lookup(destination) is not None:
+        if nx:
+            return False
+        db.remove(destination)  # first, so that the new name is a new key ("new"), as Redis's dbAdd
     deadline = db.expires.get(source)
-    db.remove(source)
     db.set(destination, value)
     if deadline is not None:
         db.set_deadline(destination, deadline)
+    db.remove(source)
+    db.notify(GENERIC, b"rename_from", source)
+    db.notify(GENERIC, b"rename_to", destination)
     return True
 
 
@@ -212,12 +222,15 @@ def copy_(session, source, destination, *options):
     value = src.lookup_read(source)
     if value is None:
         return 0
-    if dst.lookup(destination) is not None and not replace:
-        return 0
+    if dst.lookup(destination) is not None:
+        if not replace:
+            return 0
+        dst.remove(destination)  # the copy is a new key ("new"), as Redis's dbAdd
     deadline = src.expires.get(source)
     dst.set(destination, duplicate(value))
     if deadline is not None:
         dst.set_deadline(destination, deadline)
+    dst.notify(GENERIC, b"copy_to", destination)
     return 1
 
 
@@ -234,6 +247,8 @@ def move(session, key, db):
     if deadline is not None:
         dst.set_deadline(key, deadline)
     src.remove(key)
+    src.notify(GENERIC, b"move_from", key)
+    dst.notify(GENERIC, b"move_to", key)
     return 1
 
 
@@ -261,6 +276,7 @@ def flushdb(session, *mode):
     """FLUSHDB [ASYNC|SYNC]"""
     _check_flush_mode(mode)
     session.db.flush()
+    session.server.tracking.invalidate_all()
     return "OK"
 
 
@@ -268,6 +284,7 @@ def flushall(session, *mode):
     """FLUSHALL [ASYNC|SYNC]"""
     _check_flush_mode(mode)
     session.server.keyspace.flush_all()
+    session.server.tracking.invalidate_all()
     return "OK"
 
 
@@ -276,6 +293,7 @@ def flush(session):
 
     The seed design's command: empty the current database, reply with how many keys it held.
     """
+    session.server.tracking.invalidate_all()
     return session.db.flush()
 
 

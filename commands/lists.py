@@ -15,6 +15,7 @@ from errors import (COUNT_NEGATIVE, COUNT_NOT_POSITIVE, INDEX_OUT_OF_RANGE, MAXL
                     NO_SUCH_KEY, NUMKEYS_NOT_POSITIVE, RANK_ZERO, SYNTAX, TIMEOUT_NEGATIVE, TIMEOUT_NOT_FLOAT,
                     ReplyError, wrong_arity)
 from protocol import NULL_ARRAY, Error, string_to_int
+from storage.events import LIST as LIST_EVENTS
 from storage.lists import List
 from storage.numeric import INT64_MAX, INT64_MIN, Infinite, parse_long_double, round_long_double, to_int
 
@@ -80,6 +81,16 @@ def _pop_many(items, count, left):
     return [pop() for _ in range(min(count, len(items)))]
 
 
+_POP_EVENTS = {True: b"lpop", False: b"rpop"}
+_PUSH_EVENTS = {True: b"lpush", False: b"rpush"}
+
+
+def _popped(db, key, items, left):
+    """After a pop from key: its event, and the key deleted if that emptied it (Redis's listElementsRemoved)."""
+    db.notify(LIST_EVENTS, _POP_EVENTS[left], key)
+    db.remove_if_empty(key, items)
+
+
 def _push(session, key, elements, left, only_existing=False):
     db = session.db
     items = db.get_typed(key, List, read=False)
@@ -93,6 +104,8 @@ def _push(session, key, elements, left, only_existing=False):
     else:
         items.extend(elements)
     db.signal_ready(key)
+    if db.events is not None:
+        db.notify(LIST_EVENTS, _PUSH_EVENTS[left], key)
     return len(items)
 
 
@@ -110,7 +123,8 @@ def _move(db, source, items, destination, from_left, to_left):
         target.appendleft(value)
     else:
         target.append(value)
-    db.remove_if_empty(source, items)
+    db.notify(LIST_EVENTS, _PUSH_EVENTS[to_left], destination)
+    _popped(db, source, items, from_left)
     db.signal_ready(destination)
     return value
 
@@ -164,6 +178,8 @@ def _pop(session, name, key, count, left):
         return []
     else:
         value = _pop_many(items, count, left)
+    if db.events is not None:
+        db.notify(LIST_EVENTS, _POP_EVENTS[left], key)
     db.remove_if_empty(key, items)
     return value
 
@@ -228,6 +244,7 @@ def lset(session, key, index, element):
     if not 0 <= index < len(items):
         raise ReplyError(INDEX_OUT_OF_RANGE)
     items[index] = element
+    session.db.notify(LIST_EVENTS, b"lset", key)
     return "OK"
 
 
@@ -250,6 +267,7 @@ def lrem(session, key, count, element):
             kept.reverse()
         items.clear()
         items.extend(kept)
+        db.notify(LIST_EVENTS, b"lrem", key)
         db.remove_if_empty(key, items)
     return removed
 
@@ -270,6 +288,7 @@ def ltrim(session, key, start, stop):
             items.popleft()
         for _ in range(length - 1 - bounds[1]):
             items.pop()
+    db.notify(LIST_EVENTS, b"ltrim", key)
     db.remove_if_empty(key, items)
     return "OK"
 
@@ -279,7 +298,8 @@ def linsert(session, key, where, pivot, element):
     where = where.lower()
     if where not in (b"before", b"after"):
         raise ReplyError(SYNTAX)
-    items = session.db.get_typed(key, List, read=False)
+    db = session.db
+    items = db.get_typed(key, List, read=False)
     if items is None:
         return 0
     try:
@@ -287,6 +307,7 @@ def linsert(session, key, where, pivot, element):
     except ValueError:
         return -1
     items.insert(position + (where == b"after"), element)
+    db.notify(LIST_EVENTS, b"linsert", key)
     return len(items)
 
 
@@ -382,7 +403,7 @@ def lmpop(session, numkeys, *rest):
         items = db.get_typed(key, List, read=False)
         if items is not None:
             popped = _pop_many(items, count, left)
-            db.remove_if_empty(key, items)
+            _popped(db, key, items, left)
             return [key, popped]
     return NULL_ARRAY
 
@@ -402,7 +423,7 @@ def _serve_pop(db, left, count, key):
     else:
         reply = [key, _pop_many(items, count, left)]
         db.keyspace.propagate(db.index, [pop, key, b"%d" % len(reply[1])])
-    db.remove_if_empty(key, items)
+    _popped(db, key, items, left)
     return reply
 
 

@@ -1,15 +1,17 @@
-"""Pub/Sub commands: SUBSCRIBE, UNSUBSCRIBE, PSUBSCRIBE, PUNSUBSCRIBE, PUBLISH, PUBSUB."""
+"""Pub/Sub commands: SUBSCRIBE, UNSUBSCRIBE, PSUBSCRIBE, PUNSUBSCRIBE, PUBLISH, PUBSUB, and sharded
+pub/sub's SSUBSCRIBE, SUNSUBSCRIBE, SPUBLISH (a standalone server is one shard holding every slot)."""
 from commands import Command, subcommand_table, table
-from errors import subcommand_syntax
+from errors import SSUBSCRIBE_DENY_BLOCKING, ReplyError, subcommand_syntax
 from protocol import Frames, Push
 
 
-def _confirmations(session, kind, names, change):
+def _confirmations(session, kind, names, change, count=None):
     """One [kind, name, subscription count] frame per name, after applying change(name)."""
+    count = count or session.subscription_count
     frames = Frames()
     for name in names:
         change(name)
-        frames.append(Push([kind, name, session.subscription_count()]))
+        frames.append(Push([kind, name, count()]))
     return frames
 
 
@@ -44,17 +46,47 @@ def publish(session, channel, message):
     return session.server.pubsub.publish(channel, message)
 
 
-def pubsub_channels(session, *pattern):
+def ssubscribe(session, *channels):
+    """SSUBSCRIBE shardchannel [shardchannel ...]"""
+    if session.in_exec:  # Redis: a client that expects one reply per command (MULTI) cannot take pushes
+        raise ReplyError(SSUBSCRIBE_DENY_BLOCKING)
+    return _confirmations(session, b"ssubscribe", channels, session.ssubscribe, session.shard_channels.__len__)
+
+
+def sunsubscribe(session, *channels):
+    """SUNSUBSCRIBE [shardchannel [shardchannel ...]]"""
+    names = channels or list(session.shard_channels)
+    if not names:
+        return Push([b"sunsubscribe", None, 0])
+    return _confirmations(session, b"sunsubscribe", names, session.sunsubscribe, session.shard_channels.__len__)
+
+
+def spublish(session, channel, message):
+    """SPUBLISH shardchannel message"""
+    return session.server.pubsub.spublish(channel, message)
+
+
+def pubsub_channels(session, *pattern, shard=False):
     """PUBSUB CHANNELS [pattern]"""
     if len(pattern) > 1:
         raise subcommand_syntax(session.argv)
-    return session.server.pubsub.channels_matching(pattern[0] if pattern else None)
+    return session.server.pubsub.channels_matching(pattern[0] if pattern else None, shard)
 
 
-def pubsub_numsub(session, *channels):
+def pubsub_numsub(session, *channels, shard=False):
     """PUBSUB NUMSUB [channel [channel ...]]"""
     registry = session.server.pubsub
-    return [item for channel in channels for item in (channel, registry.subscriber_count(channel))]
+    return [item for channel in channels for item in (channel, registry.subscriber_count(channel, shard))]
+
+
+def pubsub_shardchannels(session, *pattern):
+    """PUBSUB SHARDCHANNELS [pattern]"""
+    return pubsub_channels(session, *pattern, shard=True)
+
+
+def pubsub_shardnumsub(session, *channels):
+    """PUBSUB SHARDNUMSUB [shardchannel [shardchannel ...]]"""
+    return pubsub_numsub(session, *channels, shard=True)
 
 
 def pubsub_numpat(session):
@@ -76,7 +108,7 @@ PUBSUB_HELP = [
     "SHARDNUMSUB [<shardchannel> ...]",
     "    Return the number of subscribers for the specified shard level channel(s)",
     "HELP",
-    "    Print this help.",
+    "    Prints this help.",
 ]
 
 
@@ -90,6 +122,8 @@ PUBSUB_SUBCOMMANDS = subcommand_table(
     Command("channels", pubsub_channels, -2, ("pubsub", "loading", "stale"), 0, 0, 0),
     Command("numsub", pubsub_numsub, -2, ("pubsub", "loading", "stale"), 0, 0, 0),
     Command("numpat", pubsub_numpat, 2, ("pubsub", "loading", "stale"), 0, 0, 0),
+    Command("shardchannels", pubsub_shardchannels, -2, ("pubsub", "loading", "stale"), 0, 0, 0),
+    Command("shardnumsub", pubsub_shardnumsub, -2, ("pubsub", "loading", "stale"), 0, 0, 0),
     Command("help", pubsub_help, 2, ("loading", "stale"), 0, 0, 0),
 )
 
@@ -99,6 +133,9 @@ COMMANDS = table(
     Command("psubscribe", psubscribe, -2, ("pubsub", "noscript", "loading", "stale"), 0, 0, 0),
     Command("punsubscribe", punsubscribe, -1, ("pubsub", "noscript", "loading", "stale"), 0, 0, 0),
     Command("publish", publish, 3, ("pubsub", "loading", "stale", "fast", "may_replicate"), 0, 0, 0),
+    Command("ssubscribe", ssubscribe, -2, ("pubsub", "noscript", "loading", "stale"), 1, -1, 1),
+    Command("sunsubscribe", sunsubscribe, -1, ("pubsub", "noscript", "loading", "stale"), 1, -1, 1),
+    Command("spublish", spublish, 3, ("pubsub", "loading", "stale", "fast"), 1, 1, 1),
     Command("pubsub", None, -2, (), 0, 0, 0, PUBSUB_SUBCOMMANDS),
     group="pubsub",
 )

@@ -15,6 +15,7 @@ from errors import (INVALID_CURSOR, LIMIT_NEGATIVE, MUST_BE_POSITIVE, NUMKEYS_NO
                     SYNTAX, WRONGTYPE, ReplyError)
 from protocol import SetReply, string_to_int
 from storage.cursors import parse_cursor
+from storage.events import GENERIC, SET as SET_EVENTS
 from storage.numeric import INT64_MAX, to_int_in_range
 from storage.sets import INTSET_CAP, RedisSet, all_integers
 
@@ -30,12 +31,14 @@ def source_sets(db, keys):
     return [db.get_typed(key, RedisSet) for key in keys]
 
 
-def store(db, destination, result):
-    """A *STORE's result replaces the destination (and its TTL) whatever it held; empty deletes it."""
+def store(db, destination, result, event):
+    """A *STORE's result replaces the destination (and its TTL) whatever it held, with the command's event
+    (sinterstore...); empty deletes it, a "del" if it was there."""
     if result:
         db.set(destination, result)
-    else:
-        db.remove(destination)
+        db.notify(SET_EVENTS, event, destination)
+    elif db.remove(destination):
+        db.notify(GENERIC, b"del", destination)
     return len(result)
 
 
@@ -50,7 +53,10 @@ def sadd(session, key, *members):
         value = RedisSet()
         db.set(key, value)
     limit = intset_limit(session)
-    return sum(value.add_member(member, limit) for member in members)
+    added = sum(value.add_member(member, limit) for member in members)
+    if added and db.events is not None:
+        db.notify(SET_EVENTS, b"sadd", key)
+    return added
 
 
 def srem(session, key, *members):
@@ -64,7 +70,9 @@ def srem(session, key, *members):
         if member in value:
             value.discard(member)
             removed += 1
-    db.remove_if_empty(key, value)
+    if removed:
+        db.notify(SET_EVENTS, b"srem", key)
+        db.remove_if_empty(key, value)
     return removed
 
 
@@ -104,11 +112,13 @@ def smove(session, source, destination, member):
     if member not in origin:
         return 0
     origin.discard(member)
+    db.notify(SET_EVENTS, b"srem", source)
     db.remove_if_empty(source, origin)
     if target is None:
         target = RedisSet()
         db.set(destination, target)
-    target.add_member(member, intset_limit(session))
+    if target.add_member(member, intset_limit(session)):
+        db.notify(SET_EVENTS, b"sadd", destination)
     return 1
 
 
@@ -127,6 +137,7 @@ def spop(session, key, *count):
         return None
     member = value.random_member()
     value.discard(member)
+    db.notify(SET_EVENTS, b"spop", key)
     db.remove_if_empty(key, value)
     session.propagate([b"SREM", key, member])  # the AOF replays the members drawn, not the draw
     return member
@@ -142,9 +153,11 @@ def _spop_count(session, key, raw):
     if value is None or count == 0:
         return SetReply()
     limit = intset_limit(session)
+    db.notify(SET_EVENTS, b"spop", key)
     if count >= len(value):  # all of it, answered as SUNION of the one set, which reads the key (a hit)
         db.lookup_read(key)
         db.remove(key)
+        db.notify(GENERIC, b"del", key)
         session.propagate([b"DEL", key])
         return SetReply(RedisSet.built(value, limit).ordered())
     remaining = len(value) - count
@@ -240,19 +253,19 @@ def sinterstore(session, destination, *keys):
     """SINTERSTORE destination key [key ...]"""
     db = session.db
     members = _intersection(source_sets(db, keys))
-    return store(db, destination, RedisSet.built(members, intset_limit(session)))
+    return store(db, destination, RedisSet.built(members, intset_limit(session)), b"sinterstore")
 
 
 def sunionstore(session, destination, *keys):
     """SUNIONSTORE destination key [key ...]"""
     db = session.db
-    return store(db, destination, _union(source_sets(db, keys), intset_limit(session)))
+    return store(db, destination, _union(source_sets(db, keys), intset_limit(session)), b"sunionstore")
 
 
 def sdiffstore(session, destination, *keys):
     """SDIFFSTORE destination key [key ...]"""
     db = session.db
-    return store(db, destination, _difference(source_sets(db, keys), intset_limit(session)))
+    return store(db, destination, _difference(source_sets(db, keys), intset_limit(session)), b"sdiffstore")
 
 
 def sintercard(session, numkeys, *arguments):

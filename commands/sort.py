@@ -10,6 +10,7 @@ from itertools import islice
 from commands import Command, table
 from commands.arguments import keyword
 from errors import SORT_NOT_DOUBLE, SYNTAX, WRONGTYPE, ReplyError
+from storage.events import GENERIC, LIST as LIST_EVENTS
 from storage.keyspace import STRING, type_name
 from storage.lists import List
 from storage.numeric import to_int
@@ -163,7 +164,10 @@ def _sort(session, key, arguments, read_only):
         return results
     if results:
         db.set(store, List(b"" if result is None else bytes(result) for result in results))  # no shared bytearray
-    elif not db.delete(store):
+        db.notify(LIST_EVENTS, b"sortstore", store)
+    elif db.delete(store):
+        db.notify(GENERIC, b"del", store)
+    else:
         session.propagate()  # nothing stored, nothing deleted
     return len(results)
 

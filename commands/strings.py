@@ -2,6 +2,7 @@
 from commands import Command, table
 from errors import INVALID_EXPIRE, NOT_INTEGER, STRING_TOO_LONG, SYNTAX, ReplyError, wrong_arity
 from protocol import string_to_int
+from storage.events import GENERIC, STRING as STRING_EVENTS
 from storage.keyspace import STRING, FloatString
 from storage.numeric import INT64_MAX, INT64_MIN, increment_long_double, to_int
 
@@ -70,8 +71,10 @@ def _set(session, key, value, flags=(), deadline=None):
         return None
     keep_ttl = b"keepttl" in flags
     db.set(key, value, keep_ttl=keep_ttl)
+    db.notify(STRING_EVENTS, b"set", key)
     if deadline is not None:
         db.set_deadline(key, deadline)
+        db.notify(GENERIC, b"expire", key)
         session.propagate([b"SET", key, value, b"PXAT", b"%d" % deadline])
     else:
         session.propagate([b"SET", key, value, b"KEEPTTL"] if keep_ttl else [b"SET", key, value])
@@ -80,7 +83,7 @@ def _set(session, key, value, flags=(), deadline=None):
 
 def set_(session, key, value, *options):
     """SET key value [NX|XX] [GET] [EX seconds|PX milliseconds|EXAT unix-time-seconds|PXAT unix-time-milliseconds|KEEPTTL]"""
-    if not options:  # the common case, kept short
+    if not options and session.db.events is None:  # the common case, kept short
         session.db.set(key, value)
         return "OK"
     flags, expiry, raw = _parse_options(options, _SET_OPTIONS)
@@ -109,16 +112,20 @@ def psetex(session, key, milliseconds, value):
 
 def getset(session, key, value):
     """GETSET key value"""
-    old = session.db.get_typed(key, STRING)
-    session.db.set(key, value)
+    db = session.db
+    old = db.get_typed(key, STRING)
+    db.set(key, value)
+    db.notify(STRING_EVENTS, b"set", key)
     return old
 
 
 def getdel(session, key):
     """GETDEL key"""
-    value = session.db.get_typed(key, STRING)
+    db = session.db
+    value = db.get_typed(key, STRING)
     if value is not None:
-        session.db.remove(key)
+        db.remove(key)
+        db.notify(GENERIC, b"del", key)
     return value
 
 
@@ -133,12 +140,17 @@ def getex(session, key, *options):
         deadline = _deadline(session, expiry, raw, "getex")
         if expiry in (b"exat", b"pxat") and deadline <= db.keyspace.clock():
             db.remove(key)
+            db.notify(GENERIC, b"del", key)
             session.propagate([b"DEL", key])
         else:
             db.set_deadline(key, deadline)
+            db.notify(GENERIC, b"expire", key)
             session.propagate([b"PEXPIREAT", key, b"%d" % deadline])
     elif b"persist" in flags:
-        session.propagate(*([[b"PERSIST", key]] if db.persist(key) else []))
+        persisted = db.persist(key)
+        if persisted:
+            db.notify(GENERIC, b"persist", key)
+        session.propagate(*([[b"PERSIST", key]] if persisted else []))
     else:
         session.propagate()  # a plain read
     return value
@@ -161,6 +173,8 @@ def mset(session, *pairs):
     db = session.db
     for index in range(0, len(pairs), 2):
         db.set(pairs[index], pairs[index + 1])
+        if db.events is not None:
+            db.notify(STRING_EVENTS, b"set", pairs[index])
     return "OK"
 
 
@@ -186,13 +200,14 @@ def append(session, key, value):
     current = db.get_typed(key, STRING, read=False)
     if current is None:
         db.set(key, value)
-        return len(value)
-    _check_length(session, len(current) + len(value))
-    if type(current) is not bytearray:
-        current = bytearray(current)  # Redis turns the value "raw" to append in place
-        db.replace(key, current)
-    current += value
-    return len(current)
+    else:
+        _check_length(session, len(current) + len(value))
+        if type(current) is not bytearray:
+            current = bytearray(current)  # Redis turns the value "raw" to append in place
+            db.replace(key, current)
+        current += value
+    db.notify(STRING_EVENTS, b"append", key)
+    return len(value) if current is None else len(current)
 
 
 def strlen(session, key):
@@ -215,6 +230,8 @@ def _increment(session, key, amount):
         db.set(key, text)
     else:
         db.replace(key, text)
+    if db.events is not None:
+        db.notify(STRING_EVENTS, b"incrby", key)
     return result
 
 
@@ -250,6 +267,7 @@ def incrbyfloat(session, key, increment):
         db.set(key, result)
     else:
         db.replace(key, result)
+    db.notify(STRING_EVENTS, b"incrbyfloat", key)
     session.propagate([b"SET", key, result, b"KEEPTTL"])  # the AOF replays the result, not the arithmetic
     return result
 
@@ -301,6 +319,7 @@ def setrange(session, key, offset, value):
     if len(current) < offset:
         current.extend(bytes(offset - len(current)))
     current[offset:offset + len(value)] = value
+    db.notify(STRING_EVENTS, b"setrange", key)
     return len(current)
 
 

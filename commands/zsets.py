@@ -18,6 +18,7 @@ from errors import (COUNT_NOT_POSITIVE, INVALID_CURSOR, LIMIT_NEGATIVE, MUST_BE_
                     at_least_one_key)
 from protocol import NULL_ARRAY, format_double
 from storage.cursors import parse_cursor
+from storage.events import GENERIC, ZSET as ZSET_EVENTS
 from storage.keyspace import type_name
 from storage.numeric import to_int, to_int_in_range
 from storage.zsets import ZSet, lex_span, limited, rank_span, score_span
@@ -90,6 +91,8 @@ def _zadd(session, key, arguments, flags):
         result = score
     if created:
         db.signal_ready(key)  # as Redis's dbAdd: only a new key can have clients blocked on it
+    if (added or updated) and db.events is not None:
+        db.notify(ZSET_EVENTS, b"zincr" if incr else b"zadd", key)
     if incr:
         return result if processed else None
     return added + updated if b"ch" in flags else added
@@ -116,7 +119,9 @@ def zrem(session, key, *members):
         removed += zset.discard(member)
         if not zset:
             break
-    db.remove_if_empty(key, zset)
+    if removed:
+        db.notify(ZSET_EVENTS, b"zrem", key)
+        db.remove_if_empty(key, zset)
     return removed
 
 
@@ -266,14 +271,17 @@ def zrevrangebylex(session, key, maximum, minimum, *options):
     return _range_reply(session, key, maximum, minimum, options, "lex", True)
 
 
-def store_result(session, destination, zset):
-    """Replace destination with a result set, or delete it if the result is empty; the result's size."""
+def store_result(session, destination, zset, event):
+    """Replace destination with a result set (the command's event, zunionstore...), or delete it if the
+    result is empty (a "del" if it was there); the result's size."""
     db = session.db
     if not zset:
-        db.remove(destination)
+        if db.remove(destination):
+            db.notify(GENERIC, b"del", destination)
         return 0
     created = db.lookup(destination) is None
     db.set(destination, zset)
+    db.notify(ZSET_EVENTS, event, destination)
     if created:
         db.signal_ready(destination)  # Redis 7.0 signals a key it adds, not one it overwrites
     return len(zset)
@@ -290,15 +298,17 @@ def zrangestore(session, destination, source, first, second, *options):
     result.skiplist = by_rank and len(pairs) > limits[0]
     for score, member in pairs:
         result.add(member, score, limits)
-    return store_result(session, destination, result)
+    return store_result(session, destination, result, b"zrangestore")
 
 
 # ------------------------------------------------------------------ removing ranges
 
 
-def _remove_span(session, key, zset, start, stop):
+def _remove_span(session, event, key, zset, start, stop):
     removed = zset.remove_span(start, stop)
-    session.db.remove_if_empty(key, zset)
+    if removed:
+        session.db.notify(ZSET_EVENTS, event, key)
+        session.db.remove_if_empty(key, zset)
     return removed
 
 
@@ -308,7 +318,7 @@ def zremrangebyrank(session, key, start, stop):
     zset = _sorted_set(session, key, read=False)
     if zset is None:
         return 0
-    return _remove_span(session, key, zset, *rank_span(len(zset), start, stop))
+    return _remove_span(session, b"zremrangebyrank", key, zset, *rank_span(len(zset), start, stop))
 
 
 def zremrangebyscore(session, key, minimum, maximum):
@@ -317,7 +327,7 @@ def zremrangebyscore(session, key, minimum, maximum):
     zset = _sorted_set(session, key, read=False)
     if zset is None:
         return 0
-    return _remove_span(session, key, zset, *score_span(zset, low, high))
+    return _remove_span(session, b"zremrangebyscore", key, zset, *score_span(zset, low, high))
 
 
 def zremrangebylex(session, key, minimum, maximum):
@@ -326,7 +336,7 @@ def zremrangebylex(session, key, minimum, maximum):
     zset = _sorted_set(session, key, read=False)
     if zset is None:
         return 0
-    return _remove_span(session, key, zset, *lex_span(zset, low, high))
+    return _remove_span(session, b"zremrangebylex", key, zset, *lex_span(zset, low, high))
 
 
 # ------------------------------------------------------------------ popping
@@ -339,7 +349,9 @@ def _pop(db, key, zset, count, maximum):
     pairs = list(order.islice(len(order) - count, reverse=True) if maximum else order.islice(0, count))
     for _, member in pairs:
         zset.discard(member)
-    db.remove_if_empty(key, zset)
+    if pairs:
+        db.notify(ZSET_EVENTS, b"zpopmax" if maximum else b"zpopmin", key)
+        db.remove_if_empty(key, zset)
     return pairs
 
 
@@ -548,7 +560,8 @@ def _combine(session, arguments, operation, name, destination=None, cardinality_
     if cardinality_only:
         return min(len(result), limit) if limit else len(result)
     if destination is not None:
-        return store_result(session, destination, ZSet.from_scores(result, listpack_limits(session)))
+        event = b"z%sstore" % operation.encode()  # zunionstore, zinterstore, zdiffstore
+        return store_result(session, destination, ZSet.from_scores(result, listpack_limits(session)), event)
     pairs = sorted((score, member) for member, score in result.items())
     return reply_pairs(session, pairs, withscores)
 

@@ -120,6 +120,21 @@ UNBLOCK_REASON = "ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR"
 CLIENT_NAME = "ERR Client names cannot contain spaces, newlines or special characters."
 SLOWLOG_COUNT = "ERR count should be greater than or equal to -1"
 LATENCY_NO_SAMPLES = "ERR No samples available for event '%s'"
+SSUBSCRIBE_DENY_BLOCKING = "ERR SSUBSCRIBE isn't allowed for a DENY BLOCKING client"
+# CLIENT TRACKING and CACHING (commands/tracking.py)
+SINGLE_REDIRECT = "ERR A client can only redirect to a single other client"
+REDIRECT_MISSING = "ERR The client ID you want redirect to does not exist"
+PREFIX_NEEDS_BCAST = "ERR PREFIX option requires BCAST mode to be enabled"
+SWITCH_BCAST = ("ERR You can't switch BCAST mode on/off before disabling tracking for this client, and then "
+                "re-enabling it with a different mode.")
+OPTIN_OPTOUT_BCAST = "ERR OPTIN and OPTOUT are not compatible with BCAST"
+OPTIN_WITH_OPTOUT = "ERR You can't specify both OPTIN mode and OPTOUT mode"
+SWITCH_OPTIN_OPTOUT = ("ERR You can't switch OPTIN/OPTOUT mode before disabling tracking for this client, and then "
+                       "re-enabling it with a different mode.")
+CACHING_NEEDS_OPTIN_OPTOUT = ("ERR CLIENT CACHING can be called only when the client is in tracking mode with OPTIN "
+                              "or OPTOUT mode enabled")
+CACHING_YES_NEEDS_OPTIN = "ERR CLIENT CACHING YES is only valid when tracking is enabled in OPTIN mode."
+CACHING_NO_NEEDS_OPTOUT = "ERR CLIENT CACHING NO is only valid when tracking is enabled in OPTOUT mode."
 
 
 def _c_string(arg, limit=128):
@@ -238,6 +253,12 @@ WRONGTYPE_HLL = "WRONGTYPE Key is not a valid HyperLogLog string value."
 INVALID_HLL = "INVALIDOBJ Corrupted HLL object detected"
 HLL_NO_KEY = "ERR The specified key does not exist"
 HLL_NOT_SPARSE = "ERR HLL encoding is not sparse"
+
+
+def prefix_overlap(prefix, other, existing):
+    """CLIENT TRACKING's clashing prefixes, printed as C's "%s" prints them."""
+    return ReplyError("ERR Prefix '%s' overlaps with %s prefix '%s'. Prefixes for a single client must not overlap."
+                      % (printed(prefix), "an existing" if existing else "another provided", printed(other)))
 
 
 def unknown_pfdebug(subcommand):

@@ -139,10 +139,14 @@ def loads(data, keyspace, limits, checksum=True, now_ms=None):
         raise RDBError("Can't handle RDB format version %s" % bytes(data[5:9]).decode(errors="replace"))
     source = Reader(data, 9)
     result = LoadResult()
+    listener = keyspace.events  # loaded keys are nobody's events, as Redis's dbAddRDBLoad announces nothing
+    keyspace.listen(None)
     try:
         _load_body(source, keyspace, limits, now_ms, result)
     except (CorruptData, IndexError, struct.error, ValueError) as error:
         raise RDBError("Internal error in RDB reading offset %d: %s" % (source.position, error)) from None
+    finally:
+        keyspace.listen(listener)
     if version >= 5:
         _check_crc(data, source, checksum)
     return result

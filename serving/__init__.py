@@ -3,7 +3,8 @@
 config.py holds the settings (files, options, CONFIG's parsing) over parameters.py
 (every parameter) and values.py (how each type reads), session.py one client's
 state, access.py who may connect and run what (passwords, protected mode,
-renames), channels.py the pub/sub registry, monitors.py MONITOR's feed, pause.py
+renames), channels.py the pub/sub registry, notifications.py keyspace notifications,
+tracking.py client-side caching's table, monitors.py MONITOR's feed, pause.py
 CLIENT PAUSE, version.py the versions INFO and HELLO report, logs.py the log's
 format and destination, process.py daemonize, the pid file and the open-files
 limit; stats.py what INFO counts, slowlog.py and latency.py (with sparkline.py's

@@ -1,10 +1,9 @@
-"""Pub/Sub: who listens to which channel or pattern, and delivery of published messages.
+"""Pub/Sub: who listens to which channel, pattern or shard channel, and delivery of published messages.
 
 Delivery never waits for a subscriber: a message is encoded once per
 protocol version and handed to each subscriber's Session.deliver(), which
 only queues it for that client's connection (server.py bounds the queue).
 """
-from protocol import Push, ReplyWriter
 from storage import patterns
 
 
@@ -14,6 +13,7 @@ class PubSub:
     def __init__(self):
         self.channels = {}  # channel -> {session id: session}, in subscription order
         self.patterns = {}  # pattern -> {session id: session}
+        self.shard_channels = {}  # shard channel -> {session id: session}: SSUBSCRIBE's, apart from the others
         self._matchers = {}  # pattern -> compiled glob
 
     def subscribe(self, session, channel):
@@ -34,6 +34,20 @@ class PubSub:
             self._matchers.pop(pattern, None)
         return removed
 
+    def ssubscribe(self, session, channel):
+        return _add(self.shard_channels, channel, session)
+
+    def sunsubscribe(self, session, channel):
+        return _discard(self.shard_channels, channel, session)
+
+    def spublish(self, channel, message):
+        """SPUBLISH: to the shard channel's subscribers only (patterns never match one); how many got it."""
+        encoded = _Encoded()
+        subscribers = self.shard_channels.get(channel, {})
+        for session in subscribers.values():
+            session.deliver(encoded.get(session.protocol, (b"smessage", channel, message)))
+        return len(subscribers)
+
     def publish(self, channel, message):
         """Send to every subscriber of the channel and of every matching pattern; how many got it."""
         receivers = 0
@@ -48,14 +62,16 @@ class PubSub:
                     receivers += 1
         return receivers
 
-    def channels_matching(self, pattern=None):
+    def channels_matching(self, pattern=None, shard=False):
+        """PUBSUB CHANNELS, or SHARDCHANNELS: the channels with subscribers, those matching pattern if given."""
+        table = self.shard_channels if shard else self.channels
         if pattern is None:
-            return list(self.channels)
+            return list(table)
         matcher = patterns.compile_pattern(pattern)
-        return [channel for channel in self.channels if matcher(channel)]
+        return [channel for channel in table if matcher(channel)]
 
-    def subscriber_count(self, channel):
-        return len(self.channels.get(channel, ()))
+    def subscriber_count(self, channel, shard=False):
+        return len((self.shard_channels if shard else self.channels).get(channel, ()))
 
 
 class _Encoded:
@@ -65,12 +81,13 @@ class _Encoded:
         self._cache = {}
 
     def get(self, protocol, items):
+        """The push of these bulk strings (kind, pattern or channel, ..., message): written here rather than
+        by a ReplyWriter, which costs more to make than the message (a keyspace event publishes two)."""
         key = (protocol, items[0], items[1])
         data = self._cache.get(key)
         if data is None:
-            writer = ReplyWriter(protocol)
-            writer.write(Push(items))
-            data = self._cache[key] = writer.take()
+            data = self._cache[key] = b"".join([b"%b%d\r\n" % (b">" if protocol == 3 else b"*", len(items)),
+                                                *(b"$%d\r\n%b\r\n" % (len(item), item) for item in items)])
         return data
 
 

@@ -24,9 +24,9 @@ class Session:
     __slots__ = ("server", "id", "address", "local_address", "fd", "created", "last_active",
                  "db", "protocol", "name", "last_command", "argv",
                  "close_after_reply", "in_exec", "wait_for", "deliver", "authenticated",
-                 "multi", "multi_failed", "watching", "watch_dirty", "channels", "patterns",
+                 "multi", "multi_failed", "watching", "watch_dirty", "channels", "patterns", "shard_channels",
                  "connection", "replies", "monitoring", "own_monitor_lines", "no_evict", "waiter", "paused",
-                 "blocked_ns", "unix_socket", "user")
+                 "blocked_ns", "unix_socket", "user", "tracking")
 
     def __init__(self, server, client_id, address, local_address, fd):
         self.server = server
@@ -53,6 +53,7 @@ class Session:
         self.watch_dirty = False
         self.channels = set()
         self.patterns = set()
+        self.shard_channels = set()
         self.blocked_ns = 0  # time spent blocked, which the command's duration leaves out (see commands.slow_call)
         self.connection = None  # server.py's Connection: CLIENT LIST reads its buffers
         self.replies = REPLY_ON  # CLIENT REPLY: on, off, or skipping (see outgoing)
@@ -61,6 +62,7 @@ class Session:
         self.no_evict = False  # CLIENT NO-EVICT: only shown, there is no client eviction
         self.waiter = None  # while blocked on keys: what CLIENT UNBLOCK wakes
         self.paused = False  # waiting out a CLIENT PAUSE
+        self.tracking = None  # CLIENT TRACKING ON: its serving.tracking.ClientTracking
 
     def outgoing(self, reply):
         """What goes out for a reply when CLIENT REPLY is OFF or SKIP, or this is a monitor (off the
@@ -152,7 +154,12 @@ class Session:
     # -- pub/sub
 
     def subscription_count(self):
+        """The count SUBSCRIBE and PSUBSCRIBE confirm (shard channels are counted apart, as in Redis)."""
         return len(self.channels) + len(self.patterns)
+
+    def subscribed(self):
+        """Redis's CLIENT_PUBSUB: in the subscribed context (RESP2), the pubsub output class, flag P."""
+        return bool(self.channels or self.patterns or self.shard_channels)
 
     def subscribe(self, channel):
         if self.server.pubsub.subscribe(self, channel):
@@ -170,6 +177,14 @@ class Session:
         self.server.pubsub.punsubscribe(self, pattern)
         self.patterns.discard(pattern)
 
+    def ssubscribe(self, channel):
+        if self.server.pubsub.ssubscribe(self, channel):
+            self.shard_channels.add(channel)
+
+    def sunsubscribe(self, channel):
+        self.server.pubsub.sunsubscribe(self, channel)
+        self.shard_channels.discard(channel)
+
     # -- leaving
 
     def reset(self):
@@ -185,18 +200,22 @@ class Session:
         self.replies = REPLY_ON
         self.no_evict = False
         self.stop_monitoring()
+        self.server.tracking.disable(self)
 
     def leave_channels(self):
         for channel in list(self.channels):
             self.unsubscribe(channel)
         for pattern in list(self.patterns):
             self.punsubscribe(pattern)
+        for channel in list(self.shard_channels):
+            self.sunsubscribe(channel)
 
     def close(self):
         """The connection is gone: drop everything that refers to this session."""
         self.unwatch()
         self.leave_channels()
         self.stop_monitoring()
+        self.server.tracking.disable(self)
 
     def stop_monitoring(self):
         if self.monitoring:
@@ -204,13 +223,17 @@ class Session:
             self.server.monitors.remove(self)
 
     def _flags(self):
-        """CLIENT LIST's flags, in Redis's order: O monitor, P subscribed, x in MULTI, b blocked, d a
-        WATCHed key changed, c closing after the reply, U on the Unix socket, e no-evict; N for none.
-        (Redis's u and A mark a client between two steps of its event loop, never seen from another here.)"""
+        """CLIENT LIST's flags, in Redis's order: O monitor, P subscribed, x in MULTI, b blocked, t tracking
+        (R its redirect gone, B broadcasting), d a WATCHed key changed, c closing after the reply, U on the
+        Unix socket, e no-evict; N for none. (Redis's u and A mark a client between two steps of its event
+        loop, never seen from another here.)"""
+        tracking = self.tracking
         flags = "".join(letter for letter, on in (
-            ("O", self.monitoring), ("P", self.subscription_count()), ("x", self.multi is not None),
-            ("b", self.waiter is not None or self.paused), ("d", self.watch_dirty),
-            ("c", self.close_after_reply), ("U", self.unix_socket), ("e", self.no_evict)) if on)
+            ("O", self.monitoring), ("P", self.subscribed()), ("x", self.multi is not None),
+            ("b", self.waiter is not None or self.paused), ("t", tracking is not None),
+            ("R", tracking is not None and tracking.broken_redirect), ("B", tracking is not None and tracking.bcast),
+            ("d", self.watch_dirty), ("c", self.close_after_reply), ("U", self.unix_socket),
+            ("e", self.no_evict)) if on)
         return flags or "N"
 
     def buffers(self, caller=None):
@@ -230,12 +253,13 @@ class Session:
         argv_mem, multi_mem, sizes, total = self.buffers(caller)
         qbuf, qbuf_free, read_size, obl, oll, omem, events = sizes
         return ("id=%d addr=%s laddr=%s fd=%d name=%s age=%d idle=%d flags=%s db=%d sub=%d psub=%d "
-                "ssub=0 multi=%d qbuf=%d qbuf-free=%d argv-mem=%d multi-mem=%d rbs=%d rbp=%d obl=%d oll=%d "
-                "omem=%d tot-mem=%d events=%s cmd=%s user=%s redir=-1 resp=%d"
+                "ssub=%d multi=%d qbuf=%d qbuf-free=%d argv-mem=%d multi-mem=%d rbs=%d rbp=%d obl=%d oll=%d "
+                "omem=%d tot-mem=%d events=%s cmd=%s user=%s redir=%d resp=%d"
                 % (self.id, self.address, self.local_address, self.fd,
                    self.name.decode(errors="replace"), now - self.created, now - self.last_active,
                    self._flags(), self.db.index, len(self.channels), len(self.patterns),
-                   -1 if self.multi is None else len(self.multi), qbuf, qbuf_free, argv_mem, multi_mem,
-                   read_size, read_size, obl, oll, omem, total, events,
+                   len(self.shard_channels), -1 if self.multi is None else len(self.multi), qbuf, qbuf_free, argv_mem,
+                   multi_mem, read_size, read_size, obl, oll, omem, total, events,
                    self.last_command.name if self.last_command else "NULL",
-                   self.user.name.decode(errors="replace"), self.protocol))
+                   self.user.name.decode(errors="replace"), -1 if self.tracking is None else self.tracking.redirect,
+                   self.protocol))

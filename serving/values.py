@@ -8,6 +8,8 @@ the running value back into what CONFIG GET prints.
 import os
 import re
 
+from storage import events
+
 LLONG_MAX = 2**63 - 1
 INT_MAX = 2**31 - 1
 UINT_MAX = 2**32 - 1
@@ -350,10 +352,11 @@ def percentiles(words):
 
 
 # notify-keyspace-events: each class's letter and bit, in the order Redis prints them.
-EVENT_CLASSES = (("g", 4), ("$", 8), ("l", 16), ("s", 32), ("h", 64), ("z", 128), ("x", 256), ("e", 512),
-                 ("t", 1024), ("d", 4096), ("n", 8192))
-EVENT_FLAGS = dict(EVENT_CLASSES, K=1, E=2, m=2048)
-ALL_EVENTS = 4 | 8 | 16 | 32 | 64 | 128 | 256 | 512 | 1024 | 4096  # 'A': every class but m and n
+EVENT_CLASSES = (("g", events.GENERIC), ("$", events.STRING), ("l", events.LIST), ("s", events.SET),
+                 ("h", events.HASH), ("z", events.ZSET), ("x", events.EXPIRED), ("e", events.EVICTED),
+                 ("t", events.STREAM), ("d", events.MODULE), ("n", events.NEW))
+EVENT_FLAGS = dict(EVENT_CLASSES, K=events.KEYSPACE, E=events.KEYEVENT, m=events.KEY_MISS)
+ALL_EVENTS = events.ALL
 
 
 def keyspace_events(words):
@@ -376,7 +379,7 @@ def show_keyspace_events(flags):
         shown = "A"
     else:
         shown = "".join(letter for letter, bit in EVENT_CLASSES if flags & bit)
-    return shown + "".join(letter for letter, bit in (("K", 1), ("E", 2), ("m", 2048)) if flags & bit)
+    return shown + "".join(letter for letter in "KEm" if flags & EVENT_FLAGS[letter])
 
 
 SHUTDOWN_FLAGS = ("default", "save", "nosave", "now", "force")

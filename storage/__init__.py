@@ -1,6 +1,7 @@
 """Storage: the data and the rules it keeps, knowing nothing of sockets or command tables.
 
-keyspace.py holds the databases (keys, values, expiry, WATCH bookkeeping); the
+keyspace.py holds the databases (keys, values, expiry, WATCH bookkeeping) and
+events.py the classes of the keyspace events they announce; the
 value types each have a module (lists.py, hashes.py, sets.py, zsets.py; a
 string is bytes); blocking.py serves clients blocked on keys, cursors.py SCAN's
 cursors, eviction.py the memory estimate and maxmemory; patterns.py and

@@ -33,6 +33,8 @@ import sys
 import time
 from itertools import islice
 
+from storage.events import EVICTED
+
 POLICIES = ("volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl",
             "allkeys-lru", "allkeys-lfu", "allkeys-random", "noeviction")
 EVICTION_POOL_SIZE = 16  # EVPOOL_SIZE
@@ -442,6 +444,7 @@ class Memory:
         db.remove(key)
         keyspace = self.keyspace
         keyspace.evicted_keys += 1
+        db.notify(EVICTED, b"evicted", key)
         keyspace.propagate(db.index, [b"DEL", key])
         if keyspace.watched:
             keyspace.touch(db.index, key)

@@ -19,6 +19,7 @@ from errors import WRONGTYPE, ReplyError
 from storage.blocking import Blocking
 from storage.cursors import CursorTable
 from storage.eviction import Memory, charge, discharge
+from storage.events import EXPIRED, GENERIC, KEY_MISS, NEW
 
 STRING = (bytes, bytearray)
 
@@ -118,7 +119,7 @@ class Database:
     """One numbered database: keys to values, and keys to deadlines."""
 
     __slots__ = ("keyspace", "index", "data", "expires", "accessed", "tracking", "estimate", "sizes", "cursors",
-                 "_peak")
+                 "_peak", "events")
 
     def __init__(self, keyspace, index):
         self.keyspace = keyspace
@@ -132,6 +133,7 @@ class Database:
         self.sizes = {}
         self.cursors = CursorTable()  # SCAN/HSCAN/SSCAN/ZSCAN iterations over this database
         self._peak = 0  # the most keys held since the dict was last compacted
+        self.events = keyspace.events  # None, or what notify() calls: see Keyspace.listen()
 
     def __len__(self):
         return len(self.data)
@@ -151,6 +153,7 @@ class Database:
     def _delete_expired(self, key):
         """Expiry's delete: counted in INFO, logged as a DEL, and a change that breaks a WATCH like any other."""
         self.remove(key)
+        self.notify(EXPIRED, b"expired", key)
         self.keyspace.expired_keys += 1
         if self.keyspace.propagator is not None:
             self.keyspace.propagator.feed(self.index, [b"DEL", key])
@@ -171,6 +174,8 @@ class Database:
         value = self.lookup(key, touch)
         if value is None:
             self.keyspace.misses += 1
+            if self.events is not None:
+                self.notify(KEY_MISS, b"keymiss", key)
         else:
             self.keyspace.hits += 1
         return value
@@ -227,8 +232,23 @@ class Database:
 
     # -- writing
 
+    def notify(self, kind, event, key):
+        """Redis's notifyKeyspaceEvent: a command (or expiry, eviction) did event to key, an event of class
+        kind (GENERIC, STRING_EVENTS... NEW). What listens publishes it on the __keyspace@db__ and
+        __keyevent@db__ channels if notify-keyspace-events selects the class, and invalidates the key for
+        clients that track it (a key's every change has its event, as signalModifiedKey goes with
+        Redis's notifications). While nothing listens this is a single attribute test."""
+        if self.events is not None:
+            self.events(self.index, kind, event, key)
+
     def set(self, key, value, keep_ttl=False):
-        """Store a value; like Redis's SET, it drops any deadline unless keep_ttl."""
+        """Store a value; like Redis's SET, it drops any deadline unless keep_ttl. A key it creates
+        gets the "new" event, as Redis's dbAdd gives it."""
+        if self.events is not None:
+            if self.expires.deadlines and key in self.data:
+                self._expire_if_due(key)  # expired first, as Redis's setKey looks the key up
+            if key not in self.data:
+                self.notify(NEW, b"new", key)
         if not keep_ttl and self.expires.deadlines:
             self.expires.discard(key)
         if self.tracking:
@@ -264,9 +284,11 @@ class Database:
         return self.remove(key)
 
     def remove_if_empty(self, key, value):
-        """Redis deletes an aggregate (list, hash, set, zset) the moment it holds nothing."""
+        """Redis deletes an aggregate (list, hash, set, zset) the moment it holds nothing, with a "del"
+        event after the command's own."""
         if not value:
             self.remove(key)
+            self.notify(GENERIC, b"del", key)
 
     def signal_ready(self, key):
         """A push or add made key able to feed a blocked client (BLPOP, BZPOPMIN...)."""
@@ -345,6 +367,7 @@ class Keyspace:
 
     def __init__(self, count=16, clock=wall_clock_ms):
         self.clock = clock
+        self.events = None  # see listen()
         self.databases = [Database(self, index) for index in range(count)]
         self.blocking = Blocking()
         self.watched = {}  # (db index, key) -> {session id: session} of clients that WATCH it
@@ -378,6 +401,13 @@ class Keyspace:
         as the command that replays it: argv is a list of bytes, run in database index."""
         if self.propagator is not None:
             self.propagator.feed(index, argv)
+
+    def listen(self, events):
+        """Have events(db index, class, event, key) called for every keyspace event (Database.notify), or
+        nothing when events is None: the server listens while notifications are on or a client tracks keys."""
+        self.events = events
+        for database in self.databases:
+            database.events = events
 
     # -- WATCH: a change to a watched key makes its watchers' EXEC fail
 

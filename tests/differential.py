@@ -351,6 +351,25 @@ def unordered_pairs(reply):
     return reply[:header_end] + b"".join(name + value for name, value in pairs)
 
 
+def drop_slow_subscriber(port, subscribe, count_command, publish):
+    """A subscriber (subscribe: its command) that never reads, on a small socket buffer, while publish(control)
+    runs until count_command answers :0 or an empty count: the pubsub output limit (256 kB here) must drop it."""
+    control = WireClient(port)
+    control.call("CONFIG", "SET", "client-output-buffer-limit", "pubsub 256kb 0 0")
+    slow = WireClient(port)
+    slow.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    slow.call(*subscribe)
+    try:
+        deadline = time.monotonic() + 10
+        while not re.search(rb":0\r\n$", control.call(*count_command)):
+            assert time.monotonic() < deadline, "the slow subscriber was never disconnected"
+            publish(control)
+    finally:
+        control.call("CONFIG", "SET", "client-output-buffer-limit", "pubsub 32mb 8mb 60")
+        slow.close()
+        control.close()
+
+
 class BlockingClients:
     """Raw connections to one server, and a way to wait until some of them are blocked."""
 
