@@ -199,6 +199,28 @@ def test_restore(events):
                ("RESTORE", "r", "1", value, "REPLACE", "ABSTTL"), ("RESTORE", "q", "100000", value))
 
 
+def test_geo(events):
+    """GEOADD is ZADD's events; the stores are georadiusstore and geosearchstore, an empty one a del."""
+    events.run(("GEOADD", "g", "13.361389", "38.115556", "Palermo", "15.087269", "37.502669", "Catania"),
+               ("GEOADD", "g", "13.361389", "38.115556", "Palermo"), ("GEOADD", "g", "XX", "1", "1", "nobody"),
+               ("GEORADIUS", "g", "15", "37", "200", "km", "STORE", "r"),
+               ("GEORADIUSBYMEMBER", "g", "Palermo", "1", "km", "STOREDIST", "r2"),
+               ("GEOSEARCHSTORE", "s", "g", "FROMLONLAT", "15", "37", "BYRADIUS", "200", "km"),
+               ("GEOSEARCHSTORE", "s", "g", "FROMLONLAT", "0", "0", "BYRADIUS", "1", "km"),
+               ("GEOSEARCHSTORE", "s", "g", "FROMLONLAT", "0", "0", "BYRADIUS", "1", "km"),
+               ("GEOSEARCH", "g", "FROMMEMBER", "Palermo", "BYRADIUS", "9", "km"), ("GEODIST", "g", "Palermo", "x"))
+
+
+def test_scripts_emit_their_commands_events(events):
+    """A script's writes publish as its commands run them; a function's too."""
+    events.run(("EVAL", "redis.call('set', KEYS[1], 'v'); redis.call('lpush', KEYS[2], 'x'); "
+                        "return redis.call('del', KEYS[1], KEYS[2])", "2", "a", "l"),
+               ("EVAL", "return redis.pcall('incr', KEYS[1])", "1", "l"),
+               ("FUNCTION", "LOAD", "REPLACE", "#!lua name=evlib\n"
+                "redis.register_function('touchit', function(keys) return redis.call('hset', keys[1], 'f', 1) end)"),
+               ("FCALL", "touchit", "1", "h"), ("FUNCTION", "DELETE", "evlib"))
+
+
 def test_transactions_emit_as_they_run(events):
     events.run(("MULTI",), ("SET", "a", "1"), ("INCR", "a"), ("LPUSH", "l", "x"), ("DEL", "a", "l"), ("EXEC",))
 
