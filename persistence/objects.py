@@ -26,6 +26,7 @@ from storage.hashes import Hash
 from storage.keyspace import type_name
 from storage.lists import List
 from storage.sets import INTSET_CAP, RedisSet
+from storage.sorting import strtod
 from storage.zsets import ZSet
 
 RDB_VERSION = 10
@@ -415,7 +416,9 @@ def _load_zset_1(source, limits):
 
 
 def _packed_zset(entries, limits):
-    return _make_zset([(member, _score(score)) for member, score in _pairs(entries)], limits)
+    """A listpack's or ziplist's pairs: Redis reads each score with zzlStrtod (strtod of its first 127
+    bytes) and never checks it, even sanitizing, so text that is not a number reads as its prefix."""
+    return _make_zset([(member, strtod(score[:127])) for member, score in _pairs(entries)], limits)
 
 
 _LOADERS = {

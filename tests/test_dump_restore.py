@@ -241,6 +241,20 @@ def test_older_rdb_types_restore_as_in_redis(both):
             both.check("DUMP", name)
 
 
+def test_packed_zset_scores_read_as_zzlstrtod_reads_them(both):
+    """Redis reads a listpack's or ziplist's scores with strtod and checks them never, even sanitizing:
+    text that is not a number is its numeric prefix (0 when there is none), and the payload is good."""
+    both.check("CONFIG", "SET", "sanitize-dump-payload", "yes")
+    try:
+        for score in (b"\x7finf", b"1.5abc", b"", b"0x1p3", b"1e400", b" -2", b"3\x00junk"):
+            both.check("RESTORE", "z", 0, payload(b"\x11" + string(listpack([b"m", score, b"n", b"0.5"]))),
+                       "REPLACE")
+            both.check("ZSCORE", "z", "m")
+            both.check("ZCARD", "z")
+    finally:
+        both.check("CONFIG", "SET", "sanitize-dump-payload", "no")
+
+
 # ------------------------------------------------------------------ errors
 
 
