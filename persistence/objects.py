@@ -246,10 +246,8 @@ class Reader:
         raise RDBError("Unknown length encoding 0x%02x at offset %d" % (first, self.position - 1))
 
     def plain_length(self):
-        length, special = self.length()
-        if special:
-            raise RDBError("Encoded string where a length belongs at offset %d" % self.position)
-        return length
+        """A length as rdbLoadLen(rdb, NULL) reads it: a special encoding's byte gives its low 6 bits."""
+        return self.length()[0]
 
     def count(self, each=1):
         """A count of items that take at least `each` bytes apiece: never more than the bytes left can hold."""

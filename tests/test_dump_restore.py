@@ -233,6 +233,9 @@ def test_older_rdb_types_restore_as_in_redis(both):
         "ziplist zset": b"\x0c" + string(zset_ziplist),
         "listpack quicklist with a plain node": b"\x12\x02\x02" + string(listpack([b"x", b"7"])) + b"\x01"
                                                 + string(b"plain"),
+        # rdbLoadLen reads a special encoding's byte where a length belongs as its low 6 bits
+        "a count in a special encoding's byte": b"\x12\xc1\x02" + string(listpack([b"x", b"7"])),
+        "LZF lengths in special encodings' bytes": b"\x00\xc3\xc4\xc3\x02abc",
     }
     for name, body in cases.items():
         both.check("RESTORE", name, 0, payload(body))
