@@ -127,4 +127,5 @@ def alpha_key(value, binary):
     (strcmp, which stops at a NUL)."""
     if value is None:
         return (0, b"")
+    value = bytes(value)  # a bitmap's bytearray is no key for the set of keys that finds ties
     return (1, value if binary else c_string(value))
