@@ -268,8 +268,11 @@ class Reader:
             return b"%d" % self.unpack("<i")
         if length == ENC_LZF:
             compressed, expanded = self.plain_length(), self.plain_length()
+            data = self.read(compressed)
+            if not expanded:  # liblzf answers 0 for an error too, and Redis only compares that with the length
+                return b""
             try:
-                return lzf_decompress(self.read(compressed), expanded)
+                return lzf_decompress(data, expanded)
             except CorruptData as error:
                 raise RDBError("Invalid LZF compressed string: %s" % error) from None
         raise RDBError("Unknown RDB string encoding type %d" % length)
