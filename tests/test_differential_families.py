@@ -92,7 +92,10 @@ class Grammar:
 
     def bitmaps(self):
         key = self.key()
-        kind = self.choice(["setbit", "getbit", "bitcount", "bitpos", "bitop", "bitfield", "bitfield_ro", "get"])
+        kind = self.choice(["setbit", "getbit", "bitcount", "bitpos", "bitop", "bitfield", "bitfield_ro", "get", "set"])
+        if kind == "set":  # bytes of every kind, and lengths across BITPOS's and BITCOUNT's word steps
+            value = bytes(self.rnd.choice([0, 255, self.rnd.randrange(256)]) for _ in range(self.rnd.randint(0, 70)))
+            return self.choice([("SET", key, value), ("APPEND", key, value), ("SETRANGE", key, self.number(), value)])
         if kind == "setbit":
             return ("SETBIT", key, self.bit_offset(), self.choice(["0", "1", "1", "2", "-1", "", "1.0"]))
         if kind == "getbit":
@@ -165,7 +168,7 @@ class Grammar:
         hll_keys = ["hll", "hll2", "dest", "s", "ln", "b", "nokey"]
         if kind == "pfadd":
             many = self.chance(0.1)
-            elements = [str(self.rnd.random()) for _ in range(300)] if many else \
+            elements = [str(self.rnd.random()) for _ in range(self.choice([300, 1500]))] if many else \
                 [self.element() for _ in range(self.rnd.randint(0, 5))]
             return ("PFADD", self.choice(hll_keys), *elements)
         if kind == "pfcount":
