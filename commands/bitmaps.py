@@ -15,7 +15,7 @@ from storage.bitmaps import FAIL, SAT, WRAP, combine, count_bits, find_bit, fit_
     set_bit, write_field
 from storage.events import GENERIC, STRING as STRING_EVENTS
 from storage.keyspace import STRING
-from storage.numeric import to_int
+from storage.numeric import INT64_MAX, to_int
 
 _OVERFLOWS = {b"wrap": WRAP, b"sat": SAT, b"fail": FAIL}
 _OPERATIONS = frozenset((b"and", b"or", b"xor", b"not"))
@@ -227,6 +227,8 @@ def _bitfield(session, key, arguments, read_only):
             value += old
         elif not signed:
             value %= 2**64  # an unsigned SET reads its int64 as C's uint64
+        elif overflow == SAT and bits < 64 and (1 << (bits - 1)) - 1 - value > INT64_MAX:
+            value = INT64_MAX  # checkSignedBitfieldOverflow's int64 max - value wraps: Redis saturates upwards
         new, _ = fit_field(value, bits, signed, overflow)
         if new is None:
             replies.append(None)

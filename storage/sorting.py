@@ -54,6 +54,25 @@ def parse_score(raw):
     return -value if sign == b"-" else value
 
 
+def strtod(raw):
+    """What C's strtod(raw, NULL) returns: the value of the longest prefix that reads as a number (0.0
+    when none does), overflow as infinity, underflow as the nearest denormal or zero."""
+    match = _STRTOD.match(c_string(raw))
+    if match is None:
+        return 0.0
+    sign, hex_digits, hex_exponent, decimal, infinity, nan = match.groups()
+    if hex_digits is not None:
+        mantissa = hex_digits.replace(b".", b"") or b"0"
+        exponent = int(hex_exponent or b"0") - 4 * len(hex_digits.partition(b".")[2])
+        try:
+            value = float.fromhex("0x%sp%d" % (mantissa.decode(), exponent))
+        except OverflowError:
+            value = INFINITY
+    else:
+        value = float(decimal or (b"nan" if nan is not None else b"inf"))
+    return -value if sign == b"-" else value
+
+
 def _hex_value(digits, exponent):
     """A hex float's magnitude, None where glibc sets ERANGE (overflow, or an inexact result below DBL_MIN)."""
     whole, _, fraction = digits.partition(b".")
@@ -108,4 +127,5 @@ def alpha_key(value, binary):
     (strcmp, which stops at a NUL)."""
     if value is None:
         return (0, b"")
+    value = bytes(value)  # a bitmap's bytearray is no key for the set of keys that finds ties
     return (1, value if binary else c_string(value))

@@ -165,6 +165,16 @@ def test_bitfield(pair):
     ])
 
 
+@pytest.mark.parametrize("encoding", ["i8", "i32", "i63"])
+def test_bitfield_sat_of_a_set_far_below_the_minimum(pair, encoding):
+    """Redis's max - value wraps in int64 for a SET value that far below: it saturates at the maximum."""
+    bits = int(encoding[1:])
+    edge = (1 << (bits - 1)) - 1 - (2**63 - 1)  # the highest value for which it wraps
+    for value in (-2**63, edge - 1, edge, edge + 1, -(1 << (bits - 1)) - 1):
+        for overflow in ("SAT", "WRAP", "FAIL"):
+            pair.check("BITFIELD", "q", "OVERFLOW", overflow, "SET", encoding, "0", str(value), "GET", encoding, "0")
+
+
 def test_bitfield_errors(pair):
     """Every operation is read before any runs: a bad one anywhere changes nothing."""
     pair.check_sequence([

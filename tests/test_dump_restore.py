@@ -233,12 +233,31 @@ def test_older_rdb_types_restore_as_in_redis(both):
         "ziplist zset": b"\x0c" + string(zset_ziplist),
         "listpack quicklist with a plain node": b"\x12\x02\x02" + string(listpack([b"x", b"7"])) + b"\x01"
                                                 + string(b"plain"),
+        # rdbLoadLen reads a special encoding's byte where a length belongs as its low 6 bits
+        "a count in a special encoding's byte": b"\x12\xc1\x02" + string(listpack([b"x", b"7"])),
+        "LZF lengths in special encodings' bytes": b"\x00\xc3\xc4\xc3\x02abc",
+        # lzf_decompress answers 0 for an error as for nothing: an expected length of 0 takes any data
+        "LZF expanding to nothing": b"\x00\xc3\x01\x00\x00", "LZF of garbage expanding to nothing": b"\x00\xc3\x02\x00\xe0\xff",
     }
     for name, body in cases.items():
         both.check("RESTORE", name, 0, payload(body))
         _read_sorted(both, name)
         if "plain node" not in name:  # Redis keeps a payload's quicklist nodes as they came
             both.check("DUMP", name)
+
+
+def test_packed_zset_scores_read_as_zzlstrtod_reads_them(both):
+    """Redis reads a listpack's or ziplist's scores with strtod and checks them never, even sanitizing:
+    text that is not a number is its numeric prefix (0 when there is none), and the payload is good."""
+    both.check("CONFIG", "SET", "sanitize-dump-payload", "yes")
+    try:
+        for score in (b"\x7finf", b"1.5abc", b"", b"0x1p3", b"1e400", b" -2", b"3\x00junk"):
+            both.check("RESTORE", "z", 0, payload(b"\x11" + string(listpack([b"m", score, b"n", b"0.5"]))),
+                       "REPLACE")
+            both.check("ZSCORE", "z", "m")
+            both.check("ZCARD", "z")
+    finally:
+        both.check("CONFIG", "SET", "sanitize-dump-payload", "no")
 
 
 # ------------------------------------------------------------------ errors

@@ -59,6 +59,18 @@ def test_by_patterns(pair):
     ])
 
 
+def test_by_patterns_naming_bitmaps(pair):
+    """A string SETBIT or BITFIELD wrote is held as a bytearray: BY reads it as any other string, ALPHA
+    under LIMIT included (where ties are looked for), as do GET and STORE."""
+    pair.check_sequence([
+        ("RPUSH", "l", "a", "b", "c"), ("SETBIT", "w_a", "7", "1"), ("SETBIT", "w_b", "7", "1"),
+        ("BITFIELD", "w_c", "SET", "u8", "0", "49"),
+        ("SORT", "l", "BY", "w_*", "ALPHA", "LIMIT", "0", "2"), ("SORT_RO", "l", "BY", "w_*", "ALPHA", "LIMIT", "1", "5"),
+        ("SORT", "l", "BY", "w_*", "ALPHA", "DESC", "LIMIT", "0", "1", "STORE", "d"), ("LRANGE", "d", "0", "-1"),
+        ("SORT", "l", "BY", "w_*", "LIMIT", "0", "2", "GET", "w_*", "GET", "#"),
+    ])
+
+
 def test_get_patterns(pair):
     pair.check_sequence([
         ("RPUSH", "l", "2", "1", "3"), ("MSET", "n_1", "one", "n_2", "two"), ("HSET", "h_1", "f", "uno"),
