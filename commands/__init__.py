@@ -163,6 +163,15 @@ def run(session, command, arguments):
     return _run(session, command, arguments)
 
 
+def run_in_script(caller, session, command, arguments):
+    """run() for a command of caller's script, run by the script's own client (session): while clients
+    track keys, the caller is the one whose reads are remembered (serving/tracking.py)."""
+    tracking = session.server.tracking
+    if tracking.clients:
+        return tracking.run_in_script(caller, session, command, arguments, _run)
+    return _run(session, command, arguments)
+
+
 def _run(session, command, arguments):
     keyspace = session.server.keyspace
     monitored = session.server.monitors and session.argv

@@ -6,7 +6,7 @@ what needs the command table: the lookup and checks of each redis.call, and the 
 each script runs as.
 """
 import acl
-from commands import Command, refuse_on_disk_error, arity_ok, run, subcommand_table, table
+from commands import Command, refuse_on_disk_error, arity_ok, run_in_script, subcommand_table, table
 from errors import (BUSY_EVAL, BUSY_FUNCTION, MISCONF_RDB, NOT_INTEGER, NOTBUSY, NUMKEYS_NEGATIVE, NUMKEYS_TOO_MANY,
                     OOM, SCRIPT_MISCONF, SCRIPT_NOT_ALLOWED, SCRIPT_OOM, SCRIPT_READ_ONLY, SCRIPT_UNKNOWN_COMMAND,
                     SCRIPT_WRITE_WITH_RO, SCRIPT_WRONG_ARITY, UNKILLABLE, ReplyError)
@@ -66,7 +66,7 @@ def script_call(script_run, argv):
     if not script_run.propagate_to_aof:
         keyspace.propagator = None  # redis.set_repl(REPL_NONE): this command is not logged
     try:
-        return run(session, command, arguments)
+        return run_in_script(script_run.caller, session, command, arguments)
     finally:
         keyspace.propagator = propagator
         server.stats.commands_processed += 1  # as Redis's call() counts every command, a script's too

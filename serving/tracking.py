@@ -125,7 +125,7 @@ class Tracking:
             self.current = None
         state = session.tracking
         if state is not None and not state.bcast and "readonly" in command.flags:
-            self._remember(session, state, command)
+            self._remember(session, state, command, session.argv)
         if session.in_exec:
             return reply
         if state is not None and session.multi is None and not command.name.startswith("client|"):
@@ -136,11 +136,21 @@ class Tracking:
             reply = self._after_reply(session, reply)
         return reply
 
-    def _remember(self, session, state, command):
+    def run_in_script(self, caller, session, command, arguments, run):
+        """A script's command, run by its own client (session) for caller, who stays the client that acts
+        (Redis's script_caller), so NOLOOP and the caller's own invalidations go by the caller. A read
+        remembers what Redis 7.0's call() remembers for the caller: the keys of the caller's command (the
+        script's declared KEYS), not those the script read."""
+        reply = run(session, command, arguments)
+        state = caller.tracking
+        if state is not None and not state.bcast and "readonly" in command.flags:
+            self._remember(caller, state, caller.last_command, caller.argv)
+        return reply
+
+    def _remember(self, session, state, command, argv):
         """Redis's trackingRememberKeys: OPTIN needs CLIENT CACHING YES before, OPTOUT skips after CACHING NO."""
         if (state.optin and not state.caching) or (state.optout and state.caching):
             return
-        argv = session.argv
         for position, _ in self.keys_of(command, argv):
             readers = self.table.setdefault(bytes(argv[position]), {})
             if session.id not in readers:

@@ -380,3 +380,31 @@ def test_which_reads_remember_keys(fresh):
         s.call("writer", "SET", "own", "2")
         s.read("tracker")
     same_scenario(fresh, scenario)
+
+
+def test_keys_a_script_reads_are_tracked_for_its_caller(fresh):
+    """A script's reads remember, for the client that ran it, the script's declared keys, as Redis 7.0's
+    call() does (not the keys it read: k2 below is never tracked); its writes invalidate others' keys, and
+    NOLOOP spares the caller its own."""
+    def scenario(s):
+        s.client("tracker", protocol=3)
+        s.call("tracker", "CLIENT", "TRACKING", "ON", "NOLOOP")
+        s.call("tracker", "EVAL", "return redis.call('get', KEYS[1])", "1", "k")
+        s.call("writer", "SET", "k", "v")
+        s.read("tracker")
+        s.call("tracker", "EVAL_RO", "return redis.call('get', 'k2')", "1", "declared")
+        s.call("writer", "MSET", "k2", "1", "declared", "2")
+        s.read("tracker")
+        s.call("writer", "GET", "k")
+        s.call("tracker", "GET", "k")
+        s.call("tracker", "EVAL", "return redis.call('set', KEYS[1], 'mine')", "1", "k")  # NOLOOP: no push
+        s.call("tracker", "GET", "k")
+        s.call("writer", "EVAL", "return redis.call('set', KEYS[1], 'theirs')", "1", "k")
+        s.read("tracker")
+        s.call("writer", "FUNCTION", "LOAD", "#!lua name=tr\n"
+               "redis.register_function('rd', function(keys) return redis.call('get', keys[1]) end)")
+        s.call("tracker", "FCALL", "rd", "1", "f")
+        s.call("writer", "SET", "f", "1")
+        s.read("tracker")
+        s.call("writer", "FUNCTION", "FLUSH")
+    same_scenario(fresh, scenario)
