@@ -7,11 +7,12 @@ from types import MappingProxyType
 
 from commands import (admin, bitmaps, client, config, connection, debug, dump, expire, hashes, hyperloglog, info,
                       introspection, keys, latency, lists, lolwut, memory, persistence, pubsub, sets, slowlog, sort,
-                      strings, transactions, zsets)
+                      stream_groups, stream_info, stream_reads, streams, strings, transactions, zsets)
 from serving.stats import CommandStats
 
 FAMILIES = (strings, lists, hashes, sets, zsets, keys, expire, pubsub, transactions, connection, client, admin, config,
-            introspection, info, slowlog, latency, memory, persistence, debug, lolwut, dump, bitmaps, sort, hyperloglog)
+            introspection, info, slowlog, latency, memory, persistence, debug, lolwut, dump, bitmaps, sort, hyperloglog,
+            streams, stream_reads, stream_groups, stream_info)
 
 
 def build_table():

@@ -116,7 +116,7 @@ class Database:
     """One numbered database: keys to values, and keys to deadlines."""
 
     __slots__ = ("keyspace", "index", "data", "expires", "accessed", "tracking", "estimate", "sizes", "cursors",
-                 "_peak")
+                 "_peak", "stream_waiters")
 
     def __init__(self, keyspace, index):
         self.keyspace = keyspace
@@ -130,6 +130,7 @@ class Database:
         self.sizes = {}
         self.cursors = CursorTable()  # SCAN/HSCAN/SSCAN/ZSCAN iterations over this database
         self._peak = 0  # the most keys held since the dict was last compacted
+        self.stream_waiters = 0  # XREADGROUPs blocked here: a stream deleted or overwritten must wake them
 
     def __len__(self):
         return len(self.data)
@@ -231,6 +232,8 @@ class Database:
             self.expires.discard(key)
         if self.tracking:
             charge(self, key, value)
+        if self.stream_waiters:
+            self.signal_ready(key)
         self.data[key] = value
         self.accessed[key] = self.keyspace.access_clock
         if len(self.data) > self._peak:
@@ -248,6 +251,8 @@ class Database:
         value = self.data.pop(key, None)
         if value is None:
             return False
+        if self.stream_waiters:
+            self.signal_ready(key)  # Redis's signalDeletedKeyAsReady: a blocked XREADGROUP answers UNBLOCKED
         self.accessed.pop(key, None)
         if self.expires.deadlines:
             self.expires.discard(key)
