@@ -13,6 +13,7 @@ from errors import (AUTOCLAIM_COUNT, BUSYGROUP, ENTRIES_READ_INVALID, INVALID_ID
                     INVALID_MIN_IDLE_AUTOCLAIM, INVALID_RETRYCOUNT, INVALID_START_ID, INVALID_END_ID, INVALID_TIME,
                     SYNTAX, XGROUP_NO_KEY, ReplyError, no_such_group, printed, subcommand_syntax)
 from protocol import NULL_ARRAY, string_to_int
+from storage.keyspace import wall_clock_ms
 from storage.streams import INVALID_ENTRIES_READ, MAX_ID, SEQ_MASK, Group, Nack, Stream, id_bytes
 
 XGROUP_HELP = [
@@ -133,7 +134,7 @@ def xgroup_createconsumer(session, key, name, consumer):
     if consumer in group.consumers:
         session.propagate()
         return 0
-    group.consumer(consumer, session.db.keyspace.clock())
+    group.consumer(consumer, wall_clock_ms())
     return 1
 
 
@@ -211,7 +212,7 @@ def xpending(session, key, name, *arguments):
         if consumer is None:
             return []
         pel = consumer.pel
-    now = session.db.keyspace.clock()
+    now = wall_clock_ms()
     reply = []
     for stream_id in pel.irange(start, end):
         if len(reply) >= count:
@@ -319,7 +320,7 @@ def xclaim(session, key, name, consumer_name, min_idle_raw, *arguments):
     min_idle = max(0, _long_or(min_idle_raw, INVALID_MIN_IDLE))
     ids = _parse_ids_prefix(arguments)
     db = session.db
-    now = db.keyspace.clock()
+    now = wall_clock_ms()
     force, justid, delivery_time, retrycount, bumped = _claim_options((stream, group), arguments[len(ids):], now)
     consumer = None
     reply, logged = [], []
@@ -383,7 +384,7 @@ def xautoclaim(session, key, name, consumer_name, min_idle_raw, start_raw, *opti
         index += 1
     stream, group = _stream_group_or_nogroup(session, key, name)
     attempts = count * ATTEMPTS_FACTOR
-    now = session.db.keyspace.clock()
+    now = wall_clock_ms()
     candidates = list(islice(group.pel.irange(start), attempts + 1))
     consumer = None
     claimed, deleted, logged = [], [], []

@@ -6,6 +6,7 @@ consumers are listed by name, the order of Redis's radix trees.
 from commands import Command, subcommand_table, table
 from commands.streams import entry_reply, get_stream, parse_long
 from errors import NO_SUCH_KEY, ReplyError, no_such_group, subcommand_syntax
+from storage.keyspace import wall_clock_ms
 from storage.streams import INVALID_ENTRIES_READ, MAX_ID, id_bytes
 
 XINFO_HELP = [
@@ -68,12 +69,11 @@ def xinfo_stream(session, key, *options):
         return reply
     limit = count or None
     reply[b"entries"] = [entry_reply(entry) for entry in stream.range(0, MAX_ID, limit)]
-    now = session.db.keyspace.clock()
-    reply[b"groups"] = [_full_group(stream, group, limit, now) for _, group in sorted(stream.groups.items())]
+    reply[b"groups"] = [_full_group(stream, group, limit) for _, group in sorted(stream.groups.items())]
     return reply
 
 
-def _full_group(stream, group, limit, now):
+def _full_group(stream, group, limit):
     pending = [[id_bytes(stream_id), nack.consumer.name, nack.delivery_time, nack.delivery_count]
                for stream_id, nack in _first(group.pel, limit)]
     consumers = []
@@ -120,7 +120,7 @@ def xinfo_consumers(session, key, name):
     group = stream.groups.get(name)
     if group is None:
         raise no_such_group(key, name)
-    now = session.db.keyspace.clock()
+    now = wall_clock_ms()
     return [{b"name": consumer_name, b"pending": len(consumer.pel), b"idle": max(0, now - consumer.seen_time)}
             for consumer_name, consumer in sorted(group.consumers.items())]
 

@@ -18,6 +18,7 @@ from errors import (DOLLAR_IN_XREADGROUP, GREATER_ONLY_XREADGROUP, GROUP_ONLY_XR
                     NOACK_ONLY_XREADGROUP, NOT_INTEGER, STREAM_KEY_GONE, SYNTAX, TIMEOUT_NEGATIVE, ReplyError,
                     nogroup, unbalanced_streams)
 from protocol import NULL_ARRAY, Error, string_to_int
+from storage.keyspace import wall_clock_ms
 from storage.streams import MAX_ID, Nack, Stream, id_bytes
 
 BLOCKED_DEFAULT_COUNT = 1000  # XREAD_BLOCKED_DEFAULT_COUNT: a woken read without COUNT takes at most this many
@@ -112,12 +113,19 @@ def _last_valid_id(stream):
     return last[0] if last is not None else 0
 
 
-def deliver(db, key, stream, group, consumer, after, count, noack):
+def consumer_for(db, key, group, name, noack, propagated):
+    """The reading consumer, made if new; a new one reading with NOACK is logged as XGROUP CREATECONSUMER,
+    since no XCLAIM will make it on a replay."""
+    if noack and name not in group.consumers:
+        propagated.append([b"XGROUP", b"CREATECONSUMER", key, group.name, name])
+    return group.consumer(name, wall_clock_ms())
+
+
+def deliver(db, key, stream, group, consumer, after, count, noack, propagated):
     """streamReplyWithRange for a group's `>`: entries after `after`, each into the pending list
-    (unless noack) and logged as an XCLAIM, then the group's new last ID logged as XGROUP SETID."""
-    now = db.keyspace.clock()
+    (unless noack) and logged as an XCLAIM; with noack the group's new last ID is logged as XGROUP SETID."""
+    now = wall_clock_ms()
     entries = stream.range(after + 1, MAX_ID, count or None)
-    propagated = []
     for stream_id, _ in entries:
         if stream_id > group.last_id:
             stream.advance_group(group, stream_id)
@@ -133,9 +141,9 @@ def deliver(db, key, stream, group, consumer, after, count, noack):
         propagated.append([b"XCLAIM", key, group.name, consumer.name, b"0", id_bytes(stream_id),
                            b"TIME", b"%d" % now, b"RETRYCOUNT", b"%d" % nack.delivery_count, b"FORCE", b"JUSTID",
                            b"LASTID", id_bytes(group.last_id)])
-    if entries:
+    if entries and noack:  # otherwise each XCLAIM's LASTID carries the group's last ID
         propagated.append(setid_argv(key, stream, group))
-    return [entry_reply(entry) for entry in entries], propagated
+    return [entry_reply(entry) for entry in entries]
 
 
 def setid_argv(key, stream, group):
@@ -146,7 +154,7 @@ def setid_argv(key, stream, group):
 def history(db, stream, consumer, after, count):
     """streamReplyWithRangeFromConsumerPEL: the consumer's pending entries from `after` on, each
     delivered once more (an entry deleted since shows as its ID and a null)."""
-    now = db.keyspace.clock()
+    now = wall_clock_ms()
     reply = []
     for stream_id in consumer.pel.irange(after):
         if count and len(reply) >= count:
@@ -177,16 +185,14 @@ def read_streams(session, arguments, xreadgroup):
             continue
         if group is not None:
             if after != MAX_ID:
-                consumer = group.consumer(request.consumer, db.keyspace.clock())
+                consumer = consumer_for(db, key, group, request.consumer, request.noack, logged)
                 served.append((key, history(db, stream, consumer, after, request.count)))
                 continue
             if not len(stream) or _last_valid_id(stream) <= group.last_id:
                 continue
-            consumer = group.consumer(request.consumer, db.keyspace.clock())
-            entries, propagated = deliver(db, key, stream, group, consumer, group.last_id, request.count,
-                                          request.noack)
-            served.append((key, entries))
-            logged += propagated
+            consumer = consumer_for(db, key, group, request.consumer, request.noack, logged)
+            served.append((key, deliver(db, key, stream, group, consumer, group.last_id, request.count,
+                                        request.noack, logged)))
         elif len(stream) and _last_valid_id(stream) > after:
             served.append((key, [entry_reply(entry) for entry in stream.range(after + 1, MAX_ID,
                                                                                  request.count or None)]))
@@ -231,8 +237,9 @@ def _serve_blocked(session, db, waits, request, count, key):
     if group is None:
         entries = [entry_reply(entry) for entry in stream.range(after + 1, MAX_ID, count)]
     else:
-        consumer = group.consumer(request.consumer, db.keyspace.clock())
-        entries, propagated = deliver(db, key, stream, group, consumer, after, count, request.noack)
+        propagated = []
+        consumer = consumer_for(db, key, group, request.consumer, request.noack, propagated)
+        entries = deliver(db, key, stream, group, consumer, after, count, request.noack, propagated)
         for argv in propagated:
             db.keyspace.propagate(db.index, argv)
     return _keyed(session, [(key, entries)])

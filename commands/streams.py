@@ -7,11 +7,12 @@ approximate trim rewritten as the exact one it did. The consumer-group commands 
 commands/stream_groups.py and XREAD/XREADGROUP in commands/stream_reads.py; they share the parsers here.
 """
 from commands import Command, table
-from errors import (INVALID_END_ID, INVALID_START_ID, INVALID_STREAM_ID, LIMIT_NEGATIVE, LIMIT_WITHOUT_APPROX,
+from errors import (ELEMENTS_TOO_LARGE, INVALID_END_ID, INVALID_START_ID, INVALID_STREAM_ID, LIMIT_NEGATIVE, LIMIT_WITHOUT_APPROX,
                     LIMIT_WITHOUT_STRATEGY, MAXLEN_AND_MINID, NOT_INTEGER, STREAM_EXHAUSTED, STREAM_MAXLEN_NEGATIVE,
                     SYNTAX, XADD_ID_TOO_SMALL, XADD_ZERO_ID, XSETID_ADDED_SMALLER, XSETID_ENTRIES_ADDED_NEGATIVE,
                     XSETID_MAXDELETED, XSETID_SMALLER, XTRIM_NO_STRATEGY, ReplyError, wrong_arity)
 from protocol import NULL_ARRAY, string_to_int
+from storage.keyspace import wall_clock_ms
 from storage.streams import MAX_ID, SEQ_MASK, Stream, id_bytes, make_id
 
 _SPACES = b" \t\n\v\f\r"
@@ -203,7 +204,7 @@ def _new_id(stream, args, clock):
     stream_id = args.stream_id
     if not args.seq_given and stream.last_id >> 64 == stream_id >> 64:
         if stream.last_id & SEQ_MASK == SEQ_MASK:
-            raise ReplyError(XADD_ID_TOO_SMALL)
+            raise ReplyError(ELEMENTS_TOO_LARGE)  # Redis 7.0.15 leaves errno unset here: not its EDOM text
         stream_id = stream.last_id + 1
     if stream_id <= stream.last_id:
         raise ReplyError(XADD_ID_TOO_SMALL)
@@ -228,7 +229,7 @@ def xadd(session, key, *arguments):
         db.set(key, stream)
     if stream.last_id == MAX_ID:
         raise ReplyError(STREAM_EXHAUSTED)
-    stream_id = _new_id(stream, args, db.keyspace.clock)
+    stream_id = _new_id(stream, args, wall_clock_ms)
     stream.append(stream_id, fields, *node_limits(session))
     argv = [b"XADD", key, *arguments]
     if args.trimming:

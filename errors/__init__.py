@@ -215,6 +215,7 @@ def unknown_pfdebug(subcommand):
 INVALID_STREAM_ID = "ERR Invalid stream ID specified as stream command argument"
 XADD_ZERO_ID = "ERR The ID specified in XADD must be greater than 0-0"
 XADD_ID_TOO_SMALL = "ERR The ID specified in XADD is equal or smaller than the target stream top item"
+ELEMENTS_TOO_LARGE = "ERR Elements are too large to be stored"
 STREAM_EXHAUSTED = "ERR The stream has exhausted the last possible ID, unable to add more items"
 MAXLEN_AND_MINID = "ERR syntax error, MAXLEN and MINID options at the same time are not compatible"
 STREAM_MAXLEN_NEGATIVE = "ERR The MAXLEN argument must be >= 0."
