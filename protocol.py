@@ -76,6 +76,10 @@ class Frames(list):
     """Several replies to one command, written one after another (SUBSCRIBE answers once per channel)."""
 
 
+class Raw(bytes):
+    """A reply already encoded in RESP, the same in RESP2 and RESP3 (arrays of bulk strings): written as it is."""
+
+
 class NullArray:
     """The null array (RESP2 ``*-1``): what Redis sends for a timed-out blocking pop."""
 
@@ -551,7 +555,7 @@ class ReplyWriter:
             list: self._array, tuple: self._array, dict: self._map,
             set: self._set, frozenset: self._set, SetReply: self._set, Error: self._error,
             Verbatim: self._verbatim, BigNumber: self._big_number, Push: self._push, Frames: self._frames,
-            Attribute: self._attribute,
+            Attribute: self._attribute, Raw: self._raw,
         }
 
     def write(self, reply):
@@ -582,6 +586,9 @@ class ReplyWriter:
         data = self.buffer.getvalue()
         self.buffer = BytesIO()  # cheaper than rewinding and truncating this one
         return data
+
+    def _raw(self, data):
+        self.buffer.write(data)
 
     def _bulk(self, value):
         self.buffer.write(b"$%d\r\n%b\r\n" % (len(value), value))

@@ -13,7 +13,7 @@ from functools import partial
 
 from commands import Command, table
 from commands.lists import FOREVER_SECONDS
-from commands.streams import entry_reply, get_stream, parse_long, strict_id
+from commands.streams import entries_reply, entry_reply, get_stream, parse_long, strict_id
 from errors import (DOLLAR_IN_XREADGROUP, GREATER_ONLY_XREADGROUP, GROUP_ONLY_XREADGROUP, MISSING_GROUP,
                     NOACK_ONLY_XREADGROUP, NOT_INTEGER, STREAM_KEY_GONE, SYNTAX, TIMEOUT_NEGATIVE, ReplyError,
                     nogroup, unbalanced_streams)
@@ -143,7 +143,7 @@ def deliver(db, key, stream, group, consumer, after, count, noack, propagated):
                            b"LASTID", id_bytes(group.last_id)])
     if entries and noack:  # otherwise each XCLAIM's LASTID carries the group's last ID
         propagated.append(setid_argv(key, stream, group))
-    return [entry_reply(entry) for entry in entries]
+    return entries_reply(entries)
 
 
 def setid_argv(key, stream, group):
@@ -194,8 +194,7 @@ def read_streams(session, arguments, xreadgroup):
             served.append((key, deliver(db, key, stream, group, consumer, group.last_id, request.count,
                                         request.noack, logged)))
         elif len(stream) and _last_valid_id(stream) > after:
-            served.append((key, [entry_reply(entry) for entry in stream.range(after + 1, MAX_ID,
-                                                                                 request.count or None)]))
+            served.append((key, entries_reply(stream.range(after + 1, MAX_ID, request.count or None))))
     if xreadgroup:
         session.propagate(*logged)
     if served:
@@ -235,7 +234,7 @@ def _serve_blocked(session, db, waits, request, count, key):
     if stream.last_id <= after:
         return None
     if group is None:
-        entries = [entry_reply(entry) for entry in stream.range(after + 1, MAX_ID, count)]
+        entries = entries_reply(stream.range(after + 1, MAX_ID, count))
     else:
         propagated = []
         consumer = consumer_for(db, key, group, request.consumer, request.noack, propagated)

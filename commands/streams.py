@@ -11,7 +11,7 @@ from errors import (ELEMENTS_TOO_LARGE, INVALID_END_ID, INVALID_START_ID, INVALI
                     LIMIT_WITHOUT_STRATEGY, MAXLEN_AND_MINID, NOT_INTEGER, STREAM_EXHAUSTED, STREAM_MAXLEN_NEGATIVE,
                     SYNTAX, XADD_ID_TOO_SMALL, XADD_ZERO_ID, XSETID_ADDED_SMALLER, XSETID_ENTRIES_ADDED_NEGATIVE,
                     XSETID_MAXDELETED, XSETID_SMALLER, XTRIM_NO_STRATEGY, ReplyError, wrong_arity)
-from protocol import NULL_ARRAY, string_to_int
+from protocol import NULL_ARRAY, Raw, string_to_int
 from storage.keyspace import wall_clock_ms
 from storage.streams import MAX_ID, SEQ_MASK, Stream, id_bytes, make_id
 
@@ -90,6 +90,18 @@ def entry_reply(entry):
     return [id_bytes(entry[0]), list(entry[1])]
 
 
+def _encoded_entry(entry):
+    stream_id, fields = entry
+    text = b"%d-%d" % (stream_id >> 64, stream_id & SEQ_MASK)
+    return b"*2\r\n$%d\r\n%b\r\n*%d\r\n%b" % (len(text), text, len(fields),
+                                                 b"".join([b"$%d\r\n%b\r\n" % (len(item), item) for item in fields]))
+
+
+def entries_reply(entries):
+    """An array of entries, encoded at once (a reply of many small arrays costs the writer a call per item)."""
+    return Raw(b"*%d\r\n%b" % (len(entries), b"".join(map(_encoded_entry, entries))))
+
+
 def node_limits(session):
     config = session.server.config
     return config["stream-node-max-bytes"], config["stream-node-max-entries"]
@@ -119,6 +131,8 @@ class TrimArgs:
 def parse_add_or_trim(session, arguments, xadd):
     """streamParseAddOrTrimArgsOrReply over arguments after the key: (TrimArgs, index of the ID)."""
     args = TrimArgs()
+    if xadd and arguments[0] == b"*":  # the common case: no option, an automatic ID
+        return args, 0
     limit_given = False
     index = 0
     while index < len(arguments):
@@ -231,15 +245,17 @@ def xadd(session, key, *arguments):
         raise ReplyError(STREAM_EXHAUSTED)
     stream_id = _new_id(stream, args, wall_clock_ms)
     stream.append(stream_id, fields, *node_limits(session))
-    argv = [b"XADD", key, *arguments]
     if args.trimming:
         trim(stream, args)
+    reply = id_bytes(stream_id)
+    if session.server.keyspace.propagator is not None:  # the AOF logs the ID made and the trim done
+        argv = [b"XADD", key, *arguments]
         if args.approx:
             _exact_trim_argv(argv, stream, args, 2)
-    argv[2 + id_index] = id_bytes(stream_id)
-    session.propagate(argv)
+        argv[2 + id_index] = reply
+        session.propagate(argv)
     db.signal_ready(key)
-    return id_bytes(stream_id)
+    return reply
 
 
 def xtrim(session, key, *arguments):
@@ -285,7 +301,7 @@ def _range(session, key, start_raw, end_raw, options, reverse):
         return []
     if count == 0:
         return NULL_ARRAY
-    return [entry_reply(entry) for entry in stream.range(start, end, None if count < 0 else count, reverse)]
+    return entries_reply(stream.range(start, end, None if count < 0 else count, reverse))
 
 
 def xrange(session, key, start, end, *options):
