@@ -239,8 +239,7 @@ def _serve_blocked(session, db, waits, request, count, key):
         propagated = []
         consumer = consumer_for(db, key, group, request.consumer, request.noack, propagated)
         entries = deliver(db, key, stream, group, consumer, after, count, request.noack, propagated)
-        for argv in propagated:
-            db.keyspace.propagate(db.index, argv)
+        db.keyspace.propagate(db.index, *propagated)
     return _keyed(session, [(key, entries)])
 
 

@@ -106,12 +106,14 @@ class AppendOnly:
 
     # ------------------------------------------------------------------ what is logged
 
-    def feed(self, index, argv):
-        """Log one change; inside a command it waits for the command's end (and may be grouped with MULTI)."""
+    def feed(self, index, *commands):
+        """Log changes (one, or several that Redis wraps in MULTI/EXEC, as a served XREADGROUP's); inside a
+        command they wait for the command's end (and may be grouped with MULTI)."""
+        ops = [(index, argv) for argv in commands]
         if self._levels:
-            self._pending.append((index, argv))
-        else:
-            self._emit([(index, argv)])
+            self._pending.extend(ops)
+        elif ops:
+            self._emit(ops)
 
     def begin(self):
         """A command starts (commands.run): what it logs is held until the outermost command ends."""

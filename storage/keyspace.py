@@ -362,11 +362,11 @@ class Keyspace:
     def __len__(self):
         return len(self.databases)
 
-    def propagate(self, index, argv):
+    def propagate(self, index, *commands):
         """Log a change made outside the command that is running (an eviction, a blocked client served)
-        as the command that replays it: argv is a list of bytes, run in database index."""
+        as the commands that replay it (argv lists of bytes, run in database index; several go in MULTI/EXEC)."""
         if self.propagator is not None:
-            self.propagator.feed(index, argv)
+            self.propagator.feed(index, *commands)
 
     # -- WATCH: a change to a watched key makes its watchers' EXEC fail
 

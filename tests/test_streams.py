@@ -395,3 +395,38 @@ def test_replay_and_rewrite_give_the_same_streams(tmp_path):
         assert after == [_RADIX_TREE.sub(rb"\1<n>", reply) for reply in before]
     finally:
         rewritten.stop()
+
+
+def _woken_group_reads(port):
+    clients = BlockingClients(port)
+    try:
+        control = clients.control
+        control.call("XGROUP", "CREATE", "s", "g", "$", "MKSTREAM")
+        control.call("XGROUP", "CREATE", "s", "h", "$")
+        first = clients.block("XREADGROUP", "GROUP", "g", "c1", "BLOCK", "0", "STREAMS", "s", ">")
+        second = clients.block("XREADGROUP", "GROUP", "h", "c2", "NOACK", "BLOCK", "0", "STREAMS", "s", ">")
+        third = clients.block("XREAD", "BLOCK", "0", "STREAMS", "s", "$")
+        control.call("MULTI")
+        control.call("XADD", "s", "1-1", "a", "1")
+        control.call("XADD", "s", "2-1", "a", "2")
+        control.call("EXEC")
+        return [client.read_reply() for client in (first, second, third)]
+    finally:
+        clients.close()
+
+
+def test_the_aof_of_woken_group_reads_is_redis_s(tmp_path):
+    """A blocked XREADGROUP served by a later XADD logs what Redis logs for it (XCLAIMs, a NOACK reader's
+    XGROUP CREATECONSUMER and SETID), after the XADDs' transaction."""
+    (tmp_path / "ours").mkdir()
+    (tmp_path / "real").mkdir()
+    ours = start_ours(tmp_path / "ours", "--appendonly", "yes")
+    real = start_real_redis(tmp_path / "real", "--appendonly", "yes")
+    try:
+        assert _woken_group_reads(ours.port) == _woken_group_reads(real.port)
+    finally:
+        ours.stop()
+        real.stop()
+    written = (tmp_path / "ours" / "appendonly.aof").read_bytes()
+    expected = (tmp_path / "real" / "appendonlydir" / "appendonly.aof.1.incr.aof").read_bytes()
+    assert _DELIVERY_TIME.sub(rb"\1<ms>", written) == _DELIVERY_TIME.sub(rb"\1<ms>", expected)
