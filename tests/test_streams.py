@@ -268,11 +268,15 @@ BLOCKING = {
     "deletions do not wake": ([("XADD", "s", "1-1", "a", "1"), ("XGROUP", "CREATE", "s", "g", "$")],
                               [("XREADGROUP", "GROUP", "g", "c1", "BLOCK", "0", "STREAMS", "s", ">")],
                               [("XDEL", "s", "1-1"), ("XADD", "s", "2-1", "a", "1")], [("XINFO", "GROUPS", "s")]),
-    "resp3": ([], [], [], []),
+    "swapdb brings a string": ([MKGROUP, ("SELECT", "1"), ("SET", "s", "x"), ("SELECT", "0")],
+                               [("XREADGROUP", "GROUP", "g", "c", "BLOCK", "0", "STREAMS", "s", ">")],
+                               [("SWAPDB", "0", "1")], []),
+    "swapdb brings nothing": ([MKGROUP], [("XREADGROUP", "GROUP", "g", "c", "BLOCK", "0", "STREAMS", "s", ">")],
+                              [("SWAPDB", "0", "1"), ("SWAPDB", "0", "1"), ("XADD", "s", "1-1", "a", "1")], []),
 }
 
 
-@pytest.mark.parametrize("name", [name for name in BLOCKING if name != "resp3"])
+@pytest.mark.parametrize("name", list(BLOCKING))
 def test_blocking_reads_as_redis(server, real_redis, name):
     expected = _blocking(real_redis.port, *BLOCKING[name])
     assert _blocking(server.port, *BLOCKING[name]) == expected
