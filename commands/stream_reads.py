@@ -13,9 +13,9 @@ from functools import partial
 
 from commands import Command, table
 from commands.lists import FOREVER_SECONDS
-from commands.streams import entries_reply, entry_reply, get_stream, parse_long, strict_id
+from commands.streams import entries_reply, get_stream, parse_long, strict_id
 from errors import (DOLLAR_IN_XREADGROUP, GREATER_ONLY_XREADGROUP, GROUP_ONLY_XREADGROUP, MISSING_GROUP,
-                    NOACK_ONLY_XREADGROUP, NOT_INTEGER, STREAM_KEY_GONE, SYNTAX, TIMEOUT_NEGATIVE, ReplyError,
+                    NOACK_ONLY_XREADGROUP, STREAM_KEY_GONE, SYNTAX, TIMEOUT_NEGATIVE, ReplyError,
                     nogroup, unbalanced_streams)
 from protocol import NULL_ARRAY, Error, string_to_int
 from storage.keyspace import wall_clock_ms

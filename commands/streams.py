@@ -7,10 +7,11 @@ approximate trim rewritten as the exact one it did. The consumer-group commands 
 commands/stream_groups.py and XREAD/XREADGROUP in commands/stream_reads.py; they share the parsers here.
 """
 from commands import Command, table
-from errors import (ELEMENTS_TOO_LARGE, INVALID_END_ID, INVALID_START_ID, INVALID_STREAM_ID, LIMIT_NEGATIVE, LIMIT_WITHOUT_APPROX,
-                    LIMIT_WITHOUT_STRATEGY, MAXLEN_AND_MINID, NOT_INTEGER, STREAM_EXHAUSTED, STREAM_MAXLEN_NEGATIVE,
-                    SYNTAX, XADD_ID_TOO_SMALL, XADD_ZERO_ID, XSETID_ADDED_SMALLER, XSETID_ENTRIES_ADDED_NEGATIVE,
-                    XSETID_MAXDELETED, XSETID_SMALLER, XTRIM_NO_STRATEGY, ReplyError, wrong_arity)
+from errors import (ELEMENTS_TOO_LARGE, INVALID_END_ID, INVALID_START_ID, INVALID_STREAM_ID, LIMIT_WITHOUT_APPROX,
+                    LIMIT_WITHOUT_STRATEGY, MAXLEN_AND_MINID, NO_SUCH_KEY, NOT_INTEGER, ReplyError, STREAM_EXHAUSTED,
+                    STREAM_LIMIT_NEGATIVE, STREAM_MAXLEN_NEGATIVE, SYNTAX, XADD_ID_TOO_SMALL, XADD_ZERO_ID,
+                    XSETID_ADDED_SMALLER, XSETID_ENTRIES_ADDED_NEGATIVE, XSETID_MAXDELETED, XSETID_SMALLER,
+                    XTRIM_NO_STRATEGY, wrong_arity)
 from protocol import NULL_ARRAY, Raw, string_to_int
 from storage.keyspace import wall_clock_ms
 from storage.streams import MAX_ID, SEQ_MASK, Stream, id_bytes, make_id
@@ -159,7 +160,7 @@ def parse_add_or_trim(session, arguments, xadd):
         elif option == b"limit" and more:
             args.limit = parse_long(arguments[index + 1])
             if args.limit < 0:
-                raise ReplyError(LIMIT_NEGATIVE)
+                raise ReplyError(STREAM_LIMIT_NEGATIVE)
             limit_given = True
             index += 1
         elif xadd and option == b"nomkstream":
@@ -362,7 +363,7 @@ def xsetid(session, key, last_id_raw, *options):
         index += 2
     stream = get_stream(session.db, key, read=False)
     if stream is None:
-        raise ReplyError("ERR no such key")
+        raise ReplyError(NO_SUCH_KEY)
     if len(stream):
         last = stream.last_entry()[0]
         if last_id < last:

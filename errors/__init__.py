@@ -219,7 +219,7 @@ ELEMENTS_TOO_LARGE = "ERR Elements are too large to be stored"
 STREAM_EXHAUSTED = "ERR The stream has exhausted the last possible ID, unable to add more items"
 MAXLEN_AND_MINID = "ERR syntax error, MAXLEN and MINID options at the same time are not compatible"
 STREAM_MAXLEN_NEGATIVE = "ERR The MAXLEN argument must be >= 0."
-LIMIT_NEGATIVE = "ERR The LIMIT argument must be >= 0."
+STREAM_LIMIT_NEGATIVE = "ERR The LIMIT argument must be >= 0."
 LIMIT_WITHOUT_STRATEGY = "ERR syntax error, LIMIT cannot be used without specifying a trimming strategy"
 LIMIT_WITHOUT_APPROX = "ERR syntax error, LIMIT cannot be used without the special ~ option"
 XTRIM_NO_STRATEGY = "ERR syntax error, XTRIM must be called with a trimming strategy"
@@ -247,7 +247,6 @@ INVALID_RETRYCOUNT = "ERR Invalid RETRYCOUNT option argument for XCLAIM"
 INVALID_TIME = "ERR Invalid TIME option argument for XCLAIM"
 INVALID_IDLE = "ERR Invalid IDLE option argument for XCLAIM"
 AUTOCLAIM_COUNT = "ERR COUNT must be > 0"
-NO_SUCH_KEY_STREAM = "ERR no such key"
 STREAM_KEY_GONE = "UNBLOCKED the stream key no longer exists"  # a blocked XREADGROUP's key deleted or retyped
 
 

@@ -89,7 +89,8 @@ GROUPS = [
     ("XINFO", "GROUPS", "s"), ("XREADGROUP", "GROUP", "g", "c3", "NOACK", "STREAMS", "s", ">"),
     ("XINFO", "GROUPS", "s"), ("XPENDING", "s", "g"), ("XCLAIM", "s", "g", "c9", "0", "2-1", "JUSTID"),
     ("XCLAIM", "s", "g", "c9", "0", "2-1", "3-1", "4-1", "JUSTID", "RETRYCOUNT", "7", "TIME", "100"),
-    ("XCLAIM", "s", "g", "c9", "0", "2-1", "FOO"), ("XCLAIM", "s", "g", "c9", "0", "4-1", "FORCE", "JUSTID", "LASTID", "10-0"),
+    ("XCLAIM", "s", "g", "c9", "0", "2-1", "FOO"),
+    ("XCLAIM", "s", "g", "c9", "0", "4-1", "FORCE", "JUSTID", "LASTID", "10-0"),
     ("XINFO", "GROUPS", "s"), ("XPENDING", "s", "g", "-", "+", "10", "c9"), ("XCLAIM", "s", "nog", "c", "0", "1-1"),
     ("XCLAIM", "nokey", "g", "c", "0", "1-1"), ("XCLAIM", "s", "g", "c", "x", "1-1"),
     ("XCLAIM", "s", "g", "c", "0", "1-1", "RETRYCOUNT", "x"), ("XCLAIM", "s", "g", "c", "0", "1-1", "TIME", "x"),
@@ -105,7 +106,8 @@ GROUPS = [
     ("XGROUP", "DESTROY", "s", "g"), ("SET", "str", "x"), ("XGROUP", "CREATE", "str", "g", "0"),
     ("XREADGROUP", "GROUP", "g", "c", "STREAMS", "str", ">"), ("XACK", "str", "g", "1-1"), ("XPENDING", "str", "g"),
     ("XCLAIM", "str", "g", "c", "0", "1-1"), ("XAUTOCLAIM", "str", "g", "c", "0", "0"), ("XINFO", "GROUPS", "str"),
-    ("XGROUP", "CREATE", "s", "g3", "0", "ENTRIESREAD"), ("XGROUP", "SETID", "s", "g2", "0", "ENTRIESREAD", "1", "X", "Y"),
+    ("XGROUP", "CREATE", "s", "g3", "0", "ENTRIESREAD"),
+    ("XGROUP", "SETID", "s", "g2", "0", "ENTRIESREAD", "1", "X", "Y"),
     ("XGROUP", "SETID", "s", "g2", "$"), ("XINFO", "GROUPS", "s"),
 ]
 
@@ -116,7 +118,8 @@ DELETED_ENTRIES = [
     ("XCLAIM", "s", "g", "d", "0", "1-1", "2-1", "3-1"), ("XPENDING", "s", "g"),
     ("XDEL", "s", "3-1"), ("XAUTOCLAIM", "s", "g", "e", "0", "0"), ("XPENDING", "s", "g"),
     ("XINFO", "GROUPS", "s"), ("XADD", "s", "4-1", "a", "4"), ("XINFO", "GROUPS", "s"),
-    ("XGROUP", "CREATE", "s", "h", "0"), ("XINFO", "GROUPS", "s"), ("XREADGROUP", "GROUP", "h", "c", "STREAMS", "s", ">"),
+    ("XGROUP", "CREATE", "s", "h", "0"), ("XINFO", "GROUPS", "s"),
+    ("XREADGROUP", "GROUP", "h", "c", "STREAMS", "s", ">"),
     ("XINFO", "GROUPS", "s"), ("XDEL", "s", "1-1", "4-1"), ("XINFO", "STREAM", "s"), ("XINFO", "GROUPS", "s"),
     ("XADD", "s", "5-1", "a", "5"), ("XGROUP", "CREATE", "s", "i", "3-0"), ("XINFO", "GROUPS", "s"),
     ("XTRIM", "s", "MAXLEN", "0"), ("XINFO", "STREAM", "s", "FULL"), ("XINFO", "GROUPS", "s"),
@@ -264,7 +267,8 @@ BLOCKING = {
                         [("XGROUP", "DESTROY", "s", "g")], []),
     "timeout": ([], [("XREAD", "BLOCK", "1", "STREAMS", "s", "$")], [], []),
     "inside multi": ([MKGROUP], [], [("MULTI",), ("XREAD", "BLOCK", "0", "STREAMS", "s", "$"),
-                                     ("XREADGROUP", "GROUP", "g", "c", "BLOCK", "0", "STREAMS", "s", ">"), ("EXEC",)], []),
+                                     ("XREADGROUP", "GROUP", "g", "c", "BLOCK", "0", "STREAMS", "s", ">"),
+                                     ("EXEC",)], []),
     "deletions do not wake": ([("XADD", "s", "1-1", "a", "1"), ("XGROUP", "CREATE", "s", "g", "$")],
                               [("XREADGROUP", "GROUP", "g", "c1", "BLOCK", "0", "STREAMS", "s", ">")],
                               [("XDEL", "s", "1-1"), ("XADD", "s", "2-1", "a", "1")], [("XINFO", "GROUPS", "s")]),
@@ -434,3 +438,59 @@ def test_the_aof_of_woken_group_reads_is_redis_s(tmp_path):
     written = (tmp_path / "ours" / "appendonly.aof").read_bytes()
     expected = (tmp_path / "real" / "appendonlydir" / "appendonly.aof.1.incr.aof").read_bytes()
     assert _DELIVERY_TIME.sub(rb"\1<ms>", written) == _DELIVERY_TIME.sub(rb"\1<ms>", expected)
+
+
+def _random_command(rng, clock):
+    """One stream command with arguments drawn around a few keys, groups, consumers and nearby IDs."""
+    key = rng.choice(("s", "s", "t", "str"))
+    group, consumer = rng.choice(("g", "h", "nog")), rng.choice(("c1", "c2", "c3"))
+
+    def some_id():
+        ms = rng.randrange(clock[0] + 2)
+        return rng.choice(("%d-%d" % (ms, rng.randrange(3)), "%d" % ms, "-", "+", "0", "(%d-0" % ms, "bad"))
+
+    choice = rng.randrange(15)
+    if choice < 4:
+        clock[0] += rng.choice((0, 1, 1, 2))
+        trim = rng.choice(((), (), ("MAXLEN", "~", "%d" % rng.randrange(20)), ("MAXLEN", "%d" % rng.randrange(20)),
+                           ("MINID", "%d" % rng.randrange(clock[0] + 1))))
+        return ("XADD", key, *trim, rng.choice(("%d-*" % clock[0], "%d-%d" % (clock[0], rng.randrange(3)))),
+                rng.choice(("a", "b")), "%d" % rng.randrange(100))
+    if choice == 4:
+        return ("XDEL", key, some_id(), some_id())
+    if choice == 5:
+        return (rng.choice(("XRANGE", "XREVRANGE")), key, some_id(), some_id(), "COUNT", "%d" % rng.randrange(-1, 5))
+    if choice == 6:
+        return ("XGROUP", rng.choice(("CREATE", "SETID")), key, group, rng.choice(("$", "0", some_id())),
+                *rng.choice(((), ("MKSTREAM",), ("ENTRIESREAD", "%d" % rng.randrange(-1, 5)))))
+    if choice == 7:
+        return ("XREADGROUP", "GROUP", group, consumer, "COUNT", "%d" % rng.randrange(4),
+                *rng.choice(((), ("NOACK",))), "STREAMS", key, rng.choice((">", ">", "0", some_id())))
+    if choice == 8:
+        return ("XACK", key, group, some_id(), some_id())
+    if choice == 9:
+        return ("XCLAIM", key, group, consumer, "0", some_id(), some_id(), *rng.choice(((), ("JUSTID",), ("FORCE",))))
+    if choice == 10:
+        return ("XAUTOCLAIM", key, group, consumer, "0", some_id(), "COUNT", "%d" % rng.randrange(1, 4),
+                *rng.choice(((), ("JUSTID",))))
+    if choice == 11:
+        return ("XPENDING", key, group, *rng.choice(((), ("-", "+", "10"), ("-", "+", "10", consumer))))
+    if choice == 12:
+        return ("XINFO", rng.choice(("STREAM", "GROUPS")), key)
+    if choice == 13:
+        return ("XTRIM", key, rng.choice(("MAXLEN", "MINID")), rng.choice(("~", "=")),
+                "%d" % rng.randrange(clock[0] + 1))
+    subcommand = rng.choice(("DELCONSUMER", "CREATECONSUMER", "DESTROY"))
+    return ("XGROUP", subcommand, key, group, consumer)[:4 if subcommand == "DESTROY" else 5]
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_random_command_sequences(pair, seed):
+    """Seeded random sequences of every stream command over a few keys and groups, then each key's full state."""
+    rng = random.Random(seed)
+    pair.check("SET", "str", "x")
+    clock = [1]
+    for _ in range(300):
+        pair.check(*_random_command(rng, clock), normalise=mask_times)
+    for key in ("s", "t"):
+        pair.check("XINFO", "STREAM", key, "FULL", normalise=mask_times)

@@ -168,7 +168,8 @@ MALFORMED = {
     "consumer entry not in the PEL": _stream_body([(KEY, GOOD_NODE)], 1, groups=b"\x01" + string(b"g")
                                                   + b"\x00\x00\x00\x00\x01" + string(b"c") + struct.pack("<q", 5)
                                                   + b"\x01" + KEY),
-    "duplicate group": _stream_body([(KEY, GOOD_NODE)], 1, groups=b"\x02" + (string(b"g") + b"\x00\x00\x00\x00\x00") * 2),
+    "duplicate group": _stream_body([(KEY, GOOD_NODE)], 1,
+                                    groups=b"\x02" + (string(b"g") + b"\x00\x00\x00\x00\x00") * 2),
     "truncated": _stream_body([(KEY, GOOD_NODE)], 1)[:-3],
 }
 
