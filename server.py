@@ -238,6 +238,8 @@ class Server:
                 self.keyspace.expire_cycle()
                 self.stats.expire_cycle_ns += time.perf_counter_ns() - started
                 self.latency_event("expire-cycle", started)
+                if self.keyspace.blocking.ready:  # an expired stream ends its XREADGROUP waiters' wait
+                    self.keyspace.serve_blocked()
                 if self.keyspace.memory.maxmemory:
                     started = time.perf_counter_ns()
                     self.keyspace.memory.cron()

@@ -12,7 +12,7 @@ import pytest
 import redis
 
 from conftest import start_ours, start_real_redis
-from differential import BlockingClients, WireClient, mask_client_id
+from differential import BlockingClients, WireClient, encode_command, mask_client_id
 
 BASICS = [
     ("XADD", "s", "1-1", "a", "1"), ("XADD", "s", "1-1", "a", "1"), ("XADD", "s", "0-0", "a", "1"),
@@ -266,6 +266,8 @@ BLOCKING = {
     "group destroyed": ([MKGROUP], [("XREADGROUP", "GROUP", "g", "c1", "BLOCK", "0", "STREAMS", "s", ">")],
                         [("XGROUP", "DESTROY", "s", "g")], []),
     "timeout": ([], [("XREAD", "BLOCK", "1", "STREAMS", "s", "$")], [], []),
+    "key expired": ([MKGROUP, ("PEXPIRE", "s", "200")],
+                    [("XREADGROUP", "GROUP", "g", "c", "BLOCK", "0", "STREAMS", "s", ">")], [], []),
     "inside multi": ([MKGROUP], [], [("MULTI",), ("XREAD", "BLOCK", "0", "STREAMS", "s", "$"),
                                      ("XREADGROUP", "GROUP", "g", "c", "BLOCK", "0", "STREAMS", "s", ">"),
                                      ("EXEC",)], []),
@@ -284,6 +286,30 @@ BLOCKING = {
 def test_blocking_reads_as_redis(server, real_redis, name):
     expected = _blocking(real_redis.port, *BLOCKING[name])
     assert _blocking(server.port, *BLOCKING[name]) == expected
+
+
+def _unblocked(port, *how):
+    """CLIENT UNBLOCK of a blocked XREAD and of a blocked XREADGROUP: what each was answered."""
+    clients = BlockingClients(port)
+    try:
+        clients.control.call(*MKGROUP)
+        seen = []
+        for command in (("XREAD", "BLOCK", "0", "STREAMS", "s", "$"),
+                        ("XREADGROUP", "GROUP", "g", "c", "BLOCK", "0", "STREAMS", "s", ">")):
+            client = clients.connect()
+            client_id = client.call("CLIENT", "ID")[1:-2]
+            before = clients.blocked()
+            client.send_raw(encode_command(command))
+            clients.wait_blocked(before + 1)
+            seen += [clients.control.call("CLIENT", "UNBLOCK", client_id, *how), client.read_reply()]
+        return seen
+    finally:
+        clients.close()
+
+
+@pytest.mark.parametrize("how", [(), ("TIMEOUT",), ("ERROR",)])
+def test_client_unblock_ends_a_blocked_read(server, real_redis, how):
+    assert _unblocked(server.port, *how) == _unblocked(real_redis.port, *how)
 
 
 def test_blocked_read_in_resp3(server, real_redis):
