@@ -91,6 +91,10 @@ class Nested:
         self.reply = reply
 
 
+class Raw(bytes):
+    """A reply already encoded in RESP, the same in RESP2 and RESP3 (arrays of bulk strings): written as it is."""
+
+
 class NullArray:
     """The null array (RESP2 ``*-1``): what Redis sends for a timed-out blocking pop."""
 
@@ -567,7 +571,7 @@ class ReplyWriter:
             list: self._array, tuple: self._array, dict: self._map,
             set: self._set, frozenset: self._set, SetReply: self._set, Error: self._error,
             Verbatim: self._verbatim, BigNumber: self._big_number, Push: self._push, Frames: self._frames,
-            Attribute: self._attribute, FormattedDouble: self._formatted_double, Nested: self._nested,
+            Attribute: self._attribute, FormattedDouble: self._formatted_double, Nested: self._nested, Raw: self._raw,
         }
 
     def write(self, reply):
@@ -598,6 +602,9 @@ class ReplyWriter:
         data = self.buffer.getvalue()
         self.buffer = BytesIO()  # cheaper than rewinding and truncating this one
         return data
+
+    def _raw(self, data):
+        self.buffer.write(data)
 
     def _bulk(self, value):
         self.buffer.write(b"$%d\r\n%b\r\n" % (len(value), value))

@@ -261,6 +261,8 @@ class Server:
                 self.keyspace.expire_cycle(self.hz, self.config["active-expire-effort"])
                 self.stats.expire_cycle_ns += time.perf_counter_ns() - started
                 self.latency_event("expire-cycle", started)
+                if self.keyspace.blocking.ready:  # an expired stream ends its XREADGROUP waiters' wait
+                    self.keyspace.serve_blocked()
                 if self.keyspace.memory.maxmemory:
                     self.keyspace.memory.cron()
             if self.scripting.running() is None:  # a script yielding mid-run: no snapshot of half its work

@@ -258,7 +258,7 @@ def slow_call(session, command, duration, reply):
 
 # The families whose commands only read and write data, and never wait: run for a plain session
 # (see is_plain), nothing execute() and run() check before and after a command can apply to them.
-PLAIN_GROUPS = frozenset(("string", "list", "hash", "set", "sortedset", "keyspace", "hyperloglog"))
+PLAIN_GROUPS = frozenset(("string", "list", "hash", "set", "sortedset", "keyspace", "hyperloglog", "stream"))
 
 
 def plain_table(commands):

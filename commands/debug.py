@@ -218,7 +218,7 @@ def debug_listpack(session, key):
 # ------------------------------------------------------------------ DIGEST
 
 
-TYPE_CODES = {"string": 0, "list": 1, "set": 2, "zset": 3, "hash": 4}  # Redis's OBJ_* numbers
+TYPE_CODES = {"string": 0, "list": 1, "set": 2, "zset": 3, "hash": 4, "stream": 6}  # Redis's OBJ_* numbers
 
 
 def _sha1(data):
@@ -249,6 +249,11 @@ def value_digest(db, key, value, digest=0):
     elif kind == "hash":
         for field, item in value.items():
             digest ^= _sha1(_mix(_mix(0, field), item).to_bytes(20, "big"))
+    elif kind == "stream":
+        for stream_id, fields in value.entries:
+            digest = _mix(digest, b"%d.%d" % (stream_id >> 64, stream_id & (2**64 - 1)))
+            for item in fields:
+                digest = _mix(digest, item)
     if key in db.expires:
         digest ^= _sha1(b"!!expire!!")
     return digest

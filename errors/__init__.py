@@ -284,3 +284,56 @@ SCRIPT_WRITE_WITH_RO = "ERR Can not execute a script with write flag using *_ro 
 SCRIPT_OOM = "OOM allow-oom flag is not set on the script, can not run it when used memory > 'maxmemory'"
 SCRIPT_MISCONF = ("MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. "
                   "Writable scripts are blocked. Use 'no-writes' flag for read only scripts.")
+
+
+# Streams (t_stream.c: commands/streams.py, commands/stream_groups.py)
+INVALID_STREAM_ID = "ERR Invalid stream ID specified as stream command argument"
+XADD_ZERO_ID = "ERR The ID specified in XADD must be greater than 0-0"
+XADD_ID_TOO_SMALL = "ERR The ID specified in XADD is equal or smaller than the target stream top item"
+ELEMENTS_TOO_LARGE = "ERR Elements are too large to be stored"
+STREAM_EXHAUSTED = "ERR The stream has exhausted the last possible ID, unable to add more items"
+MAXLEN_AND_MINID = "ERR syntax error, MAXLEN and MINID options at the same time are not compatible"
+STREAM_MAXLEN_NEGATIVE = "ERR The MAXLEN argument must be >= 0."
+STREAM_LIMIT_NEGATIVE = "ERR The LIMIT argument must be >= 0."
+LIMIT_WITHOUT_STRATEGY = "ERR syntax error, LIMIT cannot be used without specifying a trimming strategy"
+LIMIT_WITHOUT_APPROX = "ERR syntax error, LIMIT cannot be used without the special ~ option"
+XTRIM_NO_STRATEGY = "ERR syntax error, XTRIM must be called with a trimming strategy"
+INVALID_START_ID = "ERR invalid start ID for the interval"
+INVALID_END_ID = "ERR invalid end ID for the interval"
+GROUP_ONLY_XREADGROUP = "ERR The GROUP option is only supported by XREADGROUP. You called XREAD instead."
+NOACK_ONLY_XREADGROUP = "ERR The NOACK option is only supported by XREADGROUP. You called XREAD instead."
+MISSING_GROUP = "ERR Missing GROUP option for XREADGROUP"
+DOLLAR_IN_XREADGROUP = ("ERR The $ ID is meaningless in the context of XREADGROUP: you want to read the history of "
+                        "this consumer by specifying a proper ID, or use the > ID to get new messages. The $ ID "
+                        "would just return an empty result set.")
+GREATER_ONLY_XREADGROUP = ("ERR The > ID can be specified only when calling XREADGROUP using the GROUP <group> "
+                           "<consumer> option.")
+BUSYGROUP = "BUSYGROUP Consumer Group name already exists"
+XGROUP_NO_KEY = ("ERR The XGROUP subcommand requires the key to exist. Note that for CREATE you may want to use "
+                 "the MKSTREAM option to create an empty stream automatically.")
+ENTRIES_READ_INVALID = "ERR value for ENTRIESREAD must be positive or -1"
+XSETID_SMALLER = "ERR The ID specified in XSETID is smaller than the target stream top item"
+XSETID_ADDED_SMALLER = "ERR The entries_added specified in XSETID is smaller than the target stream length"
+XSETID_MAXDELETED = ("ERR The ID specified in XSETID is smaller than the provided max_deleted_entry_id")
+XSETID_ENTRIES_ADDED_NEGATIVE = "ERR entries_added must be positive"
+INVALID_MIN_IDLE = "ERR Invalid min-idle-time argument for XCLAIM"
+INVALID_MIN_IDLE_AUTOCLAIM = "ERR Invalid min-idle-time argument for XAUTOCLAIM"
+INVALID_RETRYCOUNT = "ERR Invalid RETRYCOUNT option argument for XCLAIM"
+INVALID_TIME = "ERR Invalid TIME option argument for XCLAIM"
+INVALID_IDLE = "ERR Invalid IDLE option argument for XCLAIM"
+AUTOCLAIM_COUNT = "ERR COUNT must be > 0"
+STREAM_KEY_GONE = "UNBLOCKED the stream key no longer exists"  # a blocked XREADGROUP's key deleted or retyped
+
+
+def unbalanced_streams(command, symbol):
+    return ReplyError("ERR Unbalanced '%s' list of streams: for each stream key an ID or '%s' must be specified."
+                      % (command, symbol))
+
+
+def nogroup(key, group, command):
+    return ReplyError("NOGROUP No such key '%s' or consumer group '%s' in %s with GROUP option"
+                      % (printed(key), printed(group), command))
+
+
+def no_such_group(key, group):
+    return ReplyError("NOGROUP No such consumer group '%s' for key name '%s'" % (printed(group), printed(key)))

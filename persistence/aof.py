@@ -33,6 +33,7 @@ import gevent.event
 from errors import ReplyError
 from persistence import run_in_child
 from storage.keyspace import type_name
+from storage.streams import id_bytes
 
 log = logging.getLogger("mini-redis")
 
@@ -105,12 +106,14 @@ class AppendOnly:
 
     # ------------------------------------------------------------------ what is logged
 
-    def feed(self, index, argv):
-        """Log one change; inside a command it waits for the command's end (and may be grouped with MULTI)."""
+    def feed(self, index, *commands):
+        """Log changes (one, or several that Redis wraps in MULTI/EXEC, as a served XREADGROUP's); inside a
+        command they wait for the command's end (and may be grouped with MULTI)."""
+        ops = [(index, argv) for argv in commands]
         if self._levels:
-            self._pending.append((index, argv))
-        else:
-            self._emit([(index, argv)])
+            self._pending.extend(ops)
+        elif ops:
+            self._emit(ops)
 
     def begin(self):
         """A command starts (commands.run): what it logs is held until the outermost command ends."""
@@ -704,7 +707,29 @@ def rebuild(key, value):
     if kind == "zset":
         return list(_chunks(value.items(), lambda chunk: [b"ZADD", key, *(x for member, score in chunk
                                                                           for x in (_score(score), member))]))
+    if kind == "stream":
+        return list(_rebuild_stream(key, value))
     raise ValueError("cannot rewrite a value of type %s" % kind)
+
+
+def _rebuild_stream(key, stream):
+    """rewriteStreamObject: an XADD per entry (an empty stream made by XADD MAXLEN 0), XSETID, then each
+    group, its consumers and their pending entries as XCLAIM ... JUSTID FORCE."""
+    if len(stream):
+        for stream_id, fields in stream.entries:
+            yield [b"XADD", key, id_bytes(stream_id), *fields]
+    else:
+        yield [b"XADD", key, b"MAXLEN", b"0", b"0-1", b"x", b"y"]
+    yield [b"XSETID", key, id_bytes(stream.last_id), b"ENTRIESADDED", b"%d" % stream.entries_added,
+           b"MAXDELETEDID", id_bytes(stream.max_deleted_id)]
+    for name, group in sorted(stream.groups.items()):
+        yield [b"XGROUP", b"CREATE", key, name, id_bytes(group.last_id), b"ENTRIESREAD", b"%d" % group.entries_read]
+        for consumer_name, consumer in sorted(group.consumers.items()):
+            if not consumer.pel:
+                yield [b"XGROUP", b"CREATECONSUMER", key, name, consumer_name]
+            for stream_id, nack in consumer.pel.items():
+                yield [b"XCLAIM", key, name, consumer_name, b"0", id_bytes(stream_id), b"TIME",
+                       b"%d" % nack.delivery_time, b"RETRYCOUNT", b"%d" % nack.delivery_count, b"JUSTID", b"FORCE"]
 
 
 def rewrite_commands(keyspace, now, functions=()):

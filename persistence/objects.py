@@ -2,7 +2,8 @@
 key and what a DUMP payload holds, so both share this codec.
 
     a type byte, then the value: a string; a list as a quicklist of listpacks; an intset or a
-    plain set; a listpack or plain hash; a listpack or skiplist (binary scores) sorted set
+    plain set; a listpack or plain hash; a listpack or skiplist (binary scores) sorted set; a
+    stream as its listpack nodes and groups (stream_rdb.py)
 
 Lengths are 1, 2, 5 or 9 bytes (top two bits 00, 01, then 0x80, 0x81); top bits 11 mark a string
 stored as an 8/16/32-bit integer or LZF-compressed. We write what Redis 7.0 writes for the same
@@ -21,6 +22,7 @@ import struct
 
 from persistence.codecs import (CorruptData, crc64, intset, intset_members, listpack, listpack_entries,
                                 listpack_entry, lzf_compress, lzf_decompress, backlen_size, ziplist_entries)
+from persistence.stream_rdb import encode_stream, load_stream
 from protocol import string_to_int
 from storage.hashes import Hash
 from storage.keyspace import type_name
@@ -180,7 +182,12 @@ def _encode_zset(value, string, limits):
     return TYPE_ZSET_2, b"".join(parts)
 
 
-_ENCODERS = {"list": _encode_list, "set": _encode_set, "hash": _encode_hash, "zset": _encode_zset}
+def _encode_stream(value, string, limits):
+    return TYPE_STREAM_LISTPACKS_2, encode_stream(value, string, encode_length)
+
+
+_ENCODERS = {"list": _encode_list, "set": _encode_set, "hash": _encode_hash, "zset": _encode_zset,
+             "stream": _encode_stream}
 
 
 def encode_value(value, compress, limits):
@@ -291,8 +298,6 @@ def load_value(source, kind, limits):
     if loader is None:
         if kind in (TYPE_MODULE, TYPE_MODULE_2):
             raise RDBError("Module value found, but modules are not supported")
-        if kind in (TYPE_STREAM_LISTPACKS, TYPE_STREAM_LISTPACKS_2):
-            raise RDBError("Stream value found, but streams are not supported")
         raise RDBError("Unknown RDB value type %d" % kind)
     try:
         return loader(source, limits)
@@ -437,4 +442,6 @@ _LOADERS = {
     TYPE_HASH_LISTPACK: lambda source, limits: _make_hash(_pairs(listpack_entries(source.string())), limits),
     TYPE_ZSET_LISTPACK: lambda source, limits: _packed_zset(listpack_entries(source.string()), limits),
     TYPE_LIST_QUICKLIST_2: lambda source, limits: _load_quicklist(source, limits, 2),
+    TYPE_STREAM_LISTPACKS: lambda source, limits: load_stream(source, 1),
+    TYPE_STREAM_LISTPACKS_2: lambda source, limits: load_stream(source, 2),
 }

@@ -119,7 +119,7 @@ class Database:
     """One numbered database: keys to values, and keys to deadlines."""
 
     __slots__ = ("keyspace", "index", "data", "expires", "accessed", "tracking", "estimate", "sizes", "cursors",
-                 "_peak", "events")
+                 "_peak", "events", "stream_waiters")
 
     def __init__(self, keyspace, index):
         self.keyspace = keyspace
@@ -134,6 +134,7 @@ class Database:
         self.cursors = CursorTable()  # SCAN/HSCAN/SSCAN/ZSCAN iterations over this database
         self._peak = 0  # the most keys held since the dict was last compacted
         self.events = keyspace.events  # None, or what notify() calls: see Keyspace.listen()
+        self.stream_waiters = 0  # XREADGROUPs blocked here: a stream deleted or overwritten must wake them
 
     def __len__(self):
         return len(self.data)
@@ -253,6 +254,8 @@ class Database:
             self.expires.discard(key)
         if self.tracking:
             charge(self, key, value)
+        if self.stream_waiters:
+            self.signal_ready(key)
         self.data[key] = value
         self.accessed[key] = self.keyspace.access_clock
         if len(self.data) > self._peak:
@@ -270,6 +273,8 @@ class Database:
         value = self.data.pop(key, None)
         if value is None:
             return False
+        if self.stream_waiters:
+            self.signal_ready(key)  # Redis's signalDeletedKeyAsReady: a blocked XREADGROUP answers UNBLOCKED
         self.accessed.pop(key, None)
         if self.expires.deadlines:
             self.expires.discard(key)
@@ -396,11 +401,11 @@ class Keyspace:
     def __len__(self):
         return len(self.databases)
 
-    def propagate(self, index, argv):
+    def propagate(self, index, *commands):
         """Log a change made outside the command that is running (an eviction, a blocked client served)
-        as the command that replays it: argv is a list of bytes, run in database index."""
+        as the commands that replay it (argv lists of bytes, run in database index; several go in MULTI/EXEC)."""
         if self.propagator is not None:
-            self.propagator.feed(index, argv)
+            self.propagator.feed(index, *commands)
 
     def listen(self, events):
         """Have events(db index, class, event, key) called for every keyspace event (Database.notify), or
