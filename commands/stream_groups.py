@@ -8,7 +8,8 @@ claimed (or dropped because its entry was deleted), so that a replay ends with t
 from itertools import islice
 
 from commands import Command, subcommand_table, table
-from commands.streams import entry_reply, get_stream, interval_id, parse_id, parse_long, strict_id
+from commands.streams import (META_EVENTS, consumer_of, entry_reply, get_stream, interval_id, parse_id, parse_long,
+                              strict_id)
 from errors import (AUTOCLAIM_COUNT, BUSYGROUP, ENTRIES_READ_INVALID, INVALID_IDLE, INVALID_MIN_IDLE,
                     INVALID_MIN_IDLE_AUTOCLAIM, INVALID_RETRYCOUNT, INVALID_START_ID, INVALID_END_ID, INVALID_TIME,
                     SYNTAX, XGROUP_NO_KEY, ReplyError, no_such_group, printed, subcommand_syntax)
@@ -103,6 +104,7 @@ def xgroup_create(session, key, name, raw_id, *options):
         session.propagate()
         raise ReplyError(BUSYGROUP)
     stream.groups[name] = Group(name, last_id, entries_read)
+    db.notify(META_EVENTS, b"xgroup-create", key)
     return "OK"
 
 
@@ -114,6 +116,7 @@ def xgroup_setid(session, key, name, raw_id, *options):
     stream, group = _stream_and_group(session, key, name)
     group.last_id = stream.last_id if raw_id == b"$" else parse_id(raw_id)[0]
     group.entries_read = entries_read
+    session.db.notify(META_EVENTS, b"xgroup-setid", key)
     return "OK"
 
 
@@ -124,6 +127,7 @@ def xgroup_destroy(session, key, name):
         session.propagate()
         return 0
     del stream.groups[name]
+    session.db.notify(META_EVENTS, b"xgroup-destroy", key)
     session.db.signal_ready(key)  # a blocked XREADGROUP on it answers NOGROUP
     return 1
 
@@ -134,7 +138,7 @@ def xgroup_createconsumer(session, key, name, consumer):
     if consumer in group.consumers:
         session.propagate()
         return 0
-    group.consumer(consumer, wall_clock_ms())
+    consumer_of(session.db, key, group, consumer, wall_clock_ms())
     return 1
 
 
@@ -144,6 +148,7 @@ def xgroup_delconsumer(session, key, name, consumer):
     if consumer not in group.consumers:
         session.propagate()
         return 0
+    session.db.notify(META_EVENTS, b"xgroup-delconsumer", key)
     return group.remove_consumer(consumer)
 
 
@@ -339,7 +344,7 @@ def xclaim(session, key, name, consumer_name, min_idle_raw, *arguments):
         if nack.consumer is not None and min_idle and now - nack.delivery_time < min_idle:
             continue
         if consumer is None:
-            consumer = group.consumer(consumer_name, now)
+            consumer = consumer_of(session.db, key, group, consumer_name, now)
         _move_nack(group, stream_id, nack, consumer)
         nack.delivery_time = delivery_time
         if retrycount is not None:
@@ -402,7 +407,7 @@ def xautoclaim(session, key, name, consumer_name, min_idle_raw, start_raw, *opti
         if min_idle and now - nack.delivery_time < min_idle:
             continue
         if consumer is None:
-            consumer = group.consumer(consumer_name, now)
+            consumer = consumer_of(session.db, key, group, consumer_name, now)
         _move_nack(group, stream_id, nack, consumer)
         nack.delivery_time = now
         if not justid:

@@ -13,7 +13,7 @@ from functools import partial
 
 from commands import Command, table
 from commands.lists import FOREVER_SECONDS
-from commands.streams import entries_reply, get_stream, parse_long, strict_id
+from commands.streams import consumer_of, entries_reply, get_stream, parse_long, strict_id
 from errors import (DOLLAR_IN_XREADGROUP, GREATER_ONLY_XREADGROUP, GROUP_ONLY_XREADGROUP, MISSING_GROUP,
                     NOACK_ONLY_XREADGROUP, STREAM_KEY_GONE, SYNTAX, TIMEOUT_NEGATIVE, ReplyError,
                     nogroup, unbalanced_streams)
@@ -118,7 +118,7 @@ def consumer_for(db, key, group, name, noack, propagated):
     since no XCLAIM will make it on a replay."""
     if noack and name not in group.consumers:
         propagated.append([b"XGROUP", b"CREATECONSUMER", key, group.name, name])
-    return group.consumer(name, wall_clock_ms())
+    return consumer_of(db, key, group, name, wall_clock_ms())
 
 
 def deliver(db, key, stream, group, consumer, after, count, noack, propagated):

@@ -13,6 +13,7 @@ from errors import (ELEMENTS_TOO_LARGE, INVALID_END_ID, INVALID_START_ID, INVALI
                     XSETID_ADDED_SMALLER, XSETID_ENTRIES_ADDED_NEGATIVE, XSETID_MAXDELETED, XSETID_SMALLER,
                     XTRIM_NO_STRATEGY, wrong_arity)
 from protocol import NULL_ARRAY, Raw, string_to_int
+from storage.events import STREAM as STREAM_EVENTS, UNCHANGED
 from storage.keyspace import wall_clock_ms
 from storage.streams import MAX_ID, SEQ_MASK, Stream, id_bytes, make_id
 
@@ -246,8 +247,9 @@ def xadd(session, key, *arguments):
         raise ReplyError(STREAM_EXHAUSTED)
     stream_id = _new_id(stream, args, wall_clock_ms)
     stream.append(stream_id, fields, *node_limits(session))
-    if args.trimming:
-        trim(stream, args)
+    db.notify(STREAM_EVENTS, b"xadd", key)
+    if args.trimming and trim(stream, args):
+        db.notify(STREAM_EVENTS, b"xtrim", key)
     reply = id_bytes(stream_id)
     if session.server.keyspace.propagator is not None:  # the AOF logs the ID made and the trim done
         argv = [b"XADD", key, *arguments]
@@ -268,11 +270,27 @@ def xtrim(session, key, *arguments):
     deleted = trim(stream, args)
     if not deleted:
         session.propagate()
-    elif args.approx:
+        return 0
+    session.db.notify(STREAM_EVENTS, b"xtrim", key)
+    if args.approx:
         argv = [b"XTRIM", key, *arguments]
         _exact_trim_argv(argv, stream, args, 2)
         session.propagate(argv)
     return deleted
+
+
+# XSETID's and the consumer groups' events: announced, but no change for clients caching the stream's
+# entries (Redis calls no signalModifiedKey for them)
+META_EVENTS = STREAM_EVENTS | UNCHANGED
+
+
+def consumer_of(db, key, group, name, now):
+    """A group's consumer, made if new: a new one is the event xgroup-createconsumer (streamCreateConsumer)."""
+    if name not in group.consumers:
+        consumer = group.consumer(name, now)
+        db.notify(META_EVENTS, b"xgroup-createconsumer", key)
+        return consumer
+    return group.consumer(name, now)
 
 
 # ------------------------------------------------------------------ XRANGE, XREVRANGE, XLEN, XDEL
@@ -335,6 +353,7 @@ def xdel(session, key, *ids):
     if deleted:
         first = stream.first_entry()
         stream.first_id = first[0] if first else 0
+        session.db.notify(STREAM_EVENTS, b"xdel", key)
     else:
         session.propagate()
     return deleted
@@ -375,6 +394,7 @@ def xsetid(session, key, last_id_raw, *options):
         stream.entries_added = entries_added
     if max_deleted is not None:
         stream.max_deleted_id = max_deleted
+    session.db.notify(META_EVENTS, b"xsetid", key)
     return "OK"
 
 

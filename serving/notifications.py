@@ -5,10 +5,11 @@ Commands, expiry and eviction announce each change with Database.notify(class, e
 listens, notify-keyspace-events selects a class or a client tracks keys, so with both off a change
 costs one attribute test. A selected event goes out on __keyspace@<db>__:<key> (the event as message)
 and on __keyevent@<db>__:<event> (the key), as an ordinary PUBLISH would send it; every event but a
-key miss also invalidates the key for the clients that track it (serving/tracking.py), as Redis's
-signalModifiedKey goes with its notifications.
+key miss, and those marked UNCHANGED (a consumer group's, which Redis announces without calling
+signalModifiedKey), also invalidates the key for the clients that track it (serving/tracking.py),
+as Redis's signalModifiedKey goes with its notifications.
 """
-from storage.events import KEY_MISS, KEYEVENT, KEYSPACE
+from storage.events import KEY_MISS, KEYEVENT, KEYSPACE, UNCHANGED
 
 
 class Notifications:
@@ -30,5 +31,5 @@ class Notifications:
                 self.pubsub.publish(b"__keyspace@%d__:%b" % (index, key), event)
             if flags & KEYEVENT:
                 self.pubsub.publish(b"__keyevent@%d__:%b" % (index, event), key)
-        if kind != KEY_MISS and (self.tracking.clients or self.tracking.table):
+        if kind != KEY_MISS and not kind & UNCHANGED and (self.tracking.clients or self.tracking.table):
             self.tracking.invalidate(key)

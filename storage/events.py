@@ -18,4 +18,5 @@ STREAM = 1024  # t
 KEY_MISS = 2048  # m: a read found no key (not part of A)
 MODULE = 4096  # d
 NEW = 8192  # n: a key was created (not part of A)
+UNCHANGED = 1 << 16  # with a class: an event that is no change for clients' caches (Redis calls no signalModifiedKey)
 ALL = GENERIC | STRING | LIST | SET | HASH | ZSET | EXPIRED | EVICTED | STREAM | MODULE  # A

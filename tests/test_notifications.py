@@ -211,6 +211,25 @@ def test_geo(events):
                ("GEOSEARCH", "g", "FROMMEMBER", "Palermo", "BYRADIUS", "9", "km"), ("GEODIST", "g", "Palermo", "x"))
 
 
+def test_streams(events):
+    """XADD and its trim, XTRIM, XDEL, XSETID, the XGROUP subcommands, and consumers made by XREADGROUP,
+    XCLAIM and XAUTOCLAIM, as t_stream.c announces them."""
+    events.run(("XADD", "s", "1-1", "f", "v"), ("XADD", "s", "MAXLEN", "1", "2-1", "f", "v"),
+               ("XADD", "s", "MAXLEN", "5", "3-1", "f", "v"), ("XADD", "none", "NOMKSTREAM", "*", "f", "v"),
+               ("XTRIM", "s", "MAXLEN", "5"), ("XTRIM", "s", "MAXLEN", "1"), ("XDEL", "s", "9-9"), ("XDEL", "s", "3-1"),
+               ("XSETID", "s", "10-1"), ("XADD", "s", "11-1", "f", "v"), ("XADD", "s", "12-1", "f", "v"),
+               ("XGROUP", "CREATE", "s", "g", "0"), ("XGROUP", "CREATE", "s", "g", "0"),
+               ("XGROUP", "CREATE", "m", "g", "$", "MKSTREAM"), ("XGROUP", "SETID", "s", "g", "0"),
+               ("XGROUP", "CREATECONSUMER", "s", "g", "c1"), ("XGROUP", "CREATECONSUMER", "s", "g", "c1"),
+               ("XREADGROUP", "GROUP", "g", "c2", "COUNT", "1", "STREAMS", "s", ">"),
+               ("XREADGROUP", "GROUP", "g", "c2", "STREAMS", "s", ">"),
+               ("XCLAIM", "s", "g", "c3", "0", "11-1"), ("XCLAIM", "s", "g", "c4", "0", "99-1"),
+               ("XAUTOCLAIM", "s", "g", "c5", "0", "0"), ("XAUTOCLAIM", "m", "g", "c6", "0", "0"),
+               ("XACK", "s", "g", "11-1"), ("XGROUP", "DELCONSUMER", "s", "g", "c1"),
+               ("XGROUP", "DELCONSUMER", "s", "g", "nobody"), ("XGROUP", "DESTROY", "s", "g"),
+               ("XGROUP", "DESTROY", "s", "g"), ("DEL", "s", "m"))
+
+
 def test_scripts_emit_their_commands_events(events):
     """A script's writes publish as its commands run them; a function's too."""
     events.run(("EVAL", "redis.call('set', KEYS[1], 'v'); redis.call('lpush', KEYS[2], 'x'); "

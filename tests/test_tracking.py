@@ -408,3 +408,29 @@ def test_keys_a_script_reads_are_tracked_for_its_caller(fresh):
         s.read("tracker")
         s.call("writer", "FUNCTION", "FLUSH")
     same_scenario(fresh, scenario)
+
+
+def test_stream_writes_invalidate_readers(fresh):
+    """XRANGE remembers the stream; XADD, XDEL and XTRIM invalidate it, XSETID and the consumer group's
+    commands do not (Redis announces their events without signalModifiedKey): each of those runs on a
+    stream of its own that the tracker read, and the only pushes at the end are the data writes'."""
+    meta = [("XGROUP", "CREATE", "{}", "g2", "0"), ("XGROUP", "CREATECONSUMER", "{}", "g", "c"),
+            ("XREADGROUP", "GROUP", "g", "d", "STREAMS", "{}", ">"), ("XCLAIM", "{}", "g", "e", "0", "1-1"),
+            ("XACK", "{}", "g", "1-1"), ("XGROUP", "SETID", "{}", "g", "0"), ("XGROUP", "DELCONSUMER", "{}", "g", "d"),
+            ("XGROUP", "DESTROY", "{}", "g"), ("XSETID", "{}", "5-1")]
+
+    def scenario(s):
+        s.client("tracker", protocol=3)
+        s.call("tracker", "CLIENT", "TRACKING", "ON")
+        for index, command in enumerate(meta):
+            key = "m%d" % index
+            s.call("writer", "XADD", key, "1-1", "f", "v")
+            s.call("writer", "XGROUP", "CREATE", key, "g", "0")
+            s.call("writer", "XREADGROUP", "GROUP", "g", "d", "STREAMS", key, ">")
+            s.call("tracker", "XRANGE", key, "-", "+")
+            s.call("writer", *[key if word == "{}" else word for word in command])
+        for write in (("XADD", "st", "1-1", "f", "v"), ("XDEL", "st", "1-1"), ("XTRIM", "st", "MAXLEN", "0")):
+            s.call("tracker", "XRANGE", "st", "-", "+")
+            s.call("writer", *write)
+            s.read("tracker")
+    same_scenario(fresh, scenario)
