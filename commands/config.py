@@ -95,8 +95,10 @@ def config_rewrite(session):
     config = session.server.config
     if not config.config_file:
         raise ReplyError(NO_CONFIG_FILE)
+    acl = session.server.acl
+    users = [] if config["aclfile"] else [line.decode("utf-8", "surrogateescape") for line in acl.describe_all()]
     try:
-        config.rewrite()
+        config.rewrite(users)
     except OSError as error:
         logs.log.warning("CONFIG REWRITE failed: %s", error.strerror)
         raise config_rewrite_failed(error.strerror) from None

@@ -1,4 +1,5 @@
 """Configuration: every parameter of CONFIG GET/SET, config files, the log, daemonize, compared with Redis 7.0.15."""
+import hashlib
 import os
 import re
 import shutil
@@ -438,7 +439,8 @@ def test_config_rewrite_writes_as_redis_writes(tmp_path):
     assert sorted(lines[6:]) == sorted(['port %d' % running.port, 'requirepass "two words"', "save 900 1 300 10",
                                         'notify-keyspace-events "AKE"', "maxmemory 1gb", "maxmemory-clients 5%",
                                         "hash-max-listpack-value 1536", 'dir "%s"' % tmp_path,
-                                        "latency-tracking-info-percentiles 50 99 99.9"])  # both always written
+                                        "latency-tracking-info-percentiles 50 99 99.9",  # both always written
+                                        "user default on #%s ~* &* +@all" % hashlib.sha256(b"two words").hexdigest()])
     again = start_with_file(OURS, conf, tmp_path)
     try:
         with WireClient(again.port) as client:
@@ -641,3 +643,28 @@ def test_every_example_line_of_redis_conf_reads_as_in_redis(tmp_path):
         except ConfigError as error:
             ours = "\n*** FATAL CONFIG FILE ERROR (Redis 7.0.15) ***\n%s\n" % error
         assert ours == redis.stderr, line
+
+
+def test_config_rewrite_writes_the_users_as_redis_does(tmp_path):
+    """rewriteConfigUserOption: every user as ACL LIST writes it, in name order, the file's own user lines
+    replaced where they stand, the rest after the new settings, a deleted user's line gone."""
+    text = "# top\nuser alice on >pw ~a* +get\nhz 10\nuser carol off\n"
+    found = []
+    for binary, name, options in ((REDIS_SERVER, "redis", ("--bind", "127.0.0.1")), (OURS, "ours", ())):
+        folder = tmp_path / name
+        folder.mkdir()
+        conf = folder / "users.conf"
+        conf.write_text(text)
+        running = start_with_file(binary, conf, folder, "--dir", str(folder), *options)
+        try:
+            with WireClient(running.port) as client:
+                assert client.call("ACL", "SETUSER", "bob", "on", ">x", "~b*", "+@read") == b"+OK\r\n"
+                assert client.call("ACL", "DELUSER", "carol") == b":1\r\n"
+                assert client.call("CONFIG", "REWRITE") == b"+OK\r\n"
+        finally:
+            running.stop()
+        lines = conf.read_text().splitlines()
+        users = [line for line in lines if line.startswith("user ")]
+        found.append((lines.index(users[0]), users))
+    assert found[0] == found[1]
+    assert found[1][0] == 1 and [line.split()[1] for line in found[1][1]] == ["alice", "bob", "default"]
