@@ -9,13 +9,13 @@ from itertools import islice
 
 from commands import Command, subcommand_table, table
 from commands.streams import (META_EVENTS, consumer_of, entry_reply, get_stream, interval_id, parse_id, parse_long,
-                              strict_id)
+                              range_bounds, strict_id)
 from errors import (AUTOCLAIM_COUNT, BUSYGROUP, ENTRIES_READ_INVALID, INVALID_IDLE, INVALID_MIN_IDLE,
-                    INVALID_MIN_IDLE_AUTOCLAIM, INVALID_RETRYCOUNT, INVALID_START_ID, INVALID_END_ID, INVALID_TIME,
+                    INVALID_MIN_IDLE_AUTOCLAIM, INVALID_RETRYCOUNT, INVALID_START_ID, INVALID_TIME,
                     SYNTAX, XGROUP_NO_KEY, ReplyError, no_such_group, printed, subcommand_syntax)
 from protocol import NULL_ARRAY, string_to_int
 from storage.keyspace import wall_clock_ms
-from storage.streams import INVALID_ENTRIES_READ, MAX_ID, SEQ_MASK, Group, Nack, Stream, id_bytes
+from storage.streams import INVALID_ENTRIES_READ, MAX_ID, Group, Nack, Stream, id_bytes
 
 XGROUP_HELP = [
     "XGROUP <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
@@ -174,20 +174,6 @@ def xack(session, key, name, *ids):
     return acknowledged
 
 
-def _range_bounds(start_raw, end_raw):
-    start, exclusive = interval_id(start_raw, 0)
-    if exclusive:
-        if start == MAX_ID:
-            raise ReplyError(INVALID_START_ID)
-        start += 1
-    end, exclusive = interval_id(end_raw, SEQ_MASK)
-    if exclusive:
-        if end == 0:
-            raise ReplyError(INVALID_END_ID)
-        end -= 1
-    return start, end
-
-
 def xpending(session, key, name, *arguments):
     """XPENDING key group [[IDLE min-idle-time] start end count [consumer]]"""
     if arguments and not 3 <= len(arguments) <= 6:
@@ -202,7 +188,7 @@ def xpending(session, key, name, *arguments):
                 raise ReplyError(SYNTAX)
             rest = rest[2:]
         count = max(0, parse_long(rest[2]))
-        start, end = _range_bounds(rest[0], rest[1])
+        start, end = range_bounds(rest[0], rest[1])
         if len(rest) > 3:
             consumer_name = rest[3]
     stream = get_stream(session.db, key)

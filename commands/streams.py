@@ -296,7 +296,8 @@ def consumer_of(db, key, group, name, now):
 # ------------------------------------------------------------------ XRANGE, XREVRANGE, XLEN, XDEL
 
 
-def _range(session, key, start_raw, end_raw, options, reverse):
+def range_bounds(start_raw, end_raw):
+    """XRANGE's and XPENDING's bounds as inclusive IDs: '(' makes a bound exclusive, '-' and '+' the ends."""
     start, exclusive = interval_id(start_raw, 0)
     if exclusive:
         if start == MAX_ID:
@@ -307,6 +308,11 @@ def _range(session, key, start_raw, end_raw, options, reverse):
         if end == 0:
             raise ReplyError(INVALID_END_ID)
         end -= 1
+    return start, end
+
+
+def _range(session, key, start_raw, end_raw, options, reverse):
+    start, end = range_bounds(start_raw, end_raw)
     count = -1
     index = 0
     while index < len(options):
