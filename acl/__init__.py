@@ -30,7 +30,8 @@ SCRIPT_REFUSALS = {
                 "arguments",
     DENIED_CHANNEL: "ERR The user executing the script can't publish to the channel mentioned in the command"}
 GROUPING_MS = 60000  # ACL_LOG_GROUPING_MAX_TIME_DELTA
-CHANNEL_ARGUMENTS = {"publish": (False, 1), "subscribe": (False, None), "psubscribe": (True, None)}
+CHANNEL_ARGUMENTS = {"publish": (False, 1), "subscribe": (False, None), "psubscribe": (True, None),
+                     "spublish": (False, 1), "ssubscribe": (False, None)}
 
 
 def noperm(reason, command_name):
@@ -371,8 +372,9 @@ def _channel_allowed(selector, channel, literal):
 
 
 def _refused_channel(selector, name, argv):
-    """ACLSelectorCheckPubsubArguments: PUBLISH's channel, or each SUBSCRIBE channel (matched against the
-    patterns) or PSUBSCRIBE pattern (equal to one): the position of the first refused, else 0."""
+    """ACLSelectorCheckPubsubArguments: PUBLISH's or SPUBLISH's channel, or each SUBSCRIBE or SSUBSCRIBE
+    channel (matched against the patterns) or PSUBSCRIBE pattern (equal to one): the position of the first
+    refused, else 0."""
     literal, count = CHANNEL_ARGUMENTS[name]
     last = len(argv) if count is None else 1 + count
     for position in range(1, last):

@@ -104,9 +104,10 @@ def _kill_revoked_subscribers(session, user, staged):
         return
     registry = session.server.acl
     victims = [other for other in session.server.sessions.values()
-               if other.user is user and (other.channels or other.patterns)
+               if other.user is user and other.subscribed()
                and (any(not registry.check_channel(staged, pattern, True) for pattern in other.patterns)
-                    or any(not registry.check_channel(staged, channel, False) for channel in other.channels))]
+                    or any(not registry.check_channel(staged, channel, False)
+                           for channel in (*other.channels, *other.shard_channels)))]
     if session in victims:
         session.close_after_reply = True
     session.server.kill([other for other in victims if other is not session])

@@ -261,3 +261,23 @@ def test_scripts_run_with_the_callers_rights(both):
         both.check("EVAL", script, "0")
     both.check("AUTH", "default", "anything")
     both.check("ACL", "LOG", normalise=masked_log)
+
+
+def test_shard_channels_are_checked_and_revoked_like_channels(both, servers):
+    """SPUBLISH and SSUBSCRIBE are held to the user's channel patterns as PUBLISH and SUBSCRIBE are, and a
+    shard subscriber whose channel is revoked is disconnected."""
+    both.check("ACL", "SETUSER", "sh", "on", ">p", "&chat*", "+@pubsub", "+acl")
+    both.check("AUTH", "sh", "p")
+    both.check("SPUBLISH", "chat1", "m")
+    both.check("SPUBLISH", "other", "m")
+    both.check("SSUBSCRIBE", "other")
+    both.check("ACL", "LOG", normalise=masked_log)
+    subscribers = [WireClient(server.port) for server in servers]
+    for subscriber in subscribers:
+        assert subscriber.call("AUTH", "sh", "p") == b"+OK\r\n"
+    assert subscribers[0].call("SSUBSCRIBE", "chat1") == subscribers[1].call("SSUBSCRIBE", "chat1")
+    both.check("AUTH", "default", "x")
+    both.check("ACL", "SETUSER", "sh", "resetchannels", "&news")
+    for subscriber in subscribers:
+        assert subscriber.read_until_closed() == b""
+        subscriber.close()
