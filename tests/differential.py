@@ -17,6 +17,8 @@ import re
 import socket
 import time
 
+import hiredis
+
 TIMEOUT = 5.0
 HISTORY = 8  # commands shown before the failing one
 
@@ -174,6 +176,13 @@ class WireClient:
 
     def close(self):
         self.sock.close()
+
+
+def parse_reply(raw):
+    """A raw reply as a client library reads it (hiredis): bytes, ints, lists, errors."""
+    reader = hiredis.Reader()
+    reader.feed(raw)
+    return reader.gets()
 
 
 def describe_command(args, limit=60):

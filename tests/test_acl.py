@@ -10,7 +10,7 @@ import re
 import hiredis
 import pytest
 
-from differential import Pair, WireClient, mask_client_id
+from differential import Pair, WireClient, mask_client_id, parse_reply
 
 RULE_LINE = re.compile(rb"(?<=\r\n)[^\r\n]*[+-]@all[^\r\n]*(?=\r\n)")
 
@@ -125,16 +125,10 @@ def test_cat(both):
     """ACL CAT: the categories, then each one's commands: Redis 7.0's whole table (acl.c's rules are about
     every command Redis has, served here or not)."""
     categories = both.check("ACL", "CAT")
-    for category in parse(categories):
-        mine, theirs = set(parse(both.ours.call("ACL", "CAT", category))), set(parse(both.redis.call(
+    for category in parse_reply(categories):
+        mine, theirs = set(parse_reply(both.ours.call("ACL", "CAT", category))), set(parse_reply(both.redis.call(
             "ACL", "CAT", category.upper())))
         assert mine == theirs, category
-
-
-def parse(raw):
-    reader = hiredis.Reader()
-    reader.feed(raw)
-    return reader.gets()
 
 
 def test_genpass(both):

@@ -4,11 +4,10 @@ import re
 import socket
 import time
 
-import hiredis
 import pytest
 
 from commands.info import own_fields
-from differential import Pair, WireClient, encode_command
+from differential import Pair, WireClient, encode_command, parse_reply
 from serving.stats import ERROR_CODES_CAP, CommandStats, Stats, bucket_of, highest_in_bucket, value_at_percentile
 from serving.config import Config
 
@@ -29,15 +28,9 @@ def both(servers):
         yield pair
 
 
-def parse(raw):
-    reader = hiredis.Reader()
-    reader.feed(raw)
-    return reader.gets()
-
-
 def info_lines(client, *sections):
     """INFO's text as lines (headers, fields, blank separators)."""
-    text = parse(client.call("INFO", *sections)).decode()
+    text = parse_reply(client.call("INFO", *sections)).decode()
     assert text == "" or text.endswith("\r\n")
     return text.split("\r\n")[:-1]
 
@@ -411,9 +404,9 @@ def test_mem_clients_normal_adds_up_the_clients_tot_mem(both):
     idle = [WireClient(both.ours.port) for _ in range(3)]
     try:
         time.sleep(1.3)
-        listing = parse(both.ours.call("CLIENT", "LIST")).decode()
+        listing = parse_reply(both.ours.call("CLIENT", "LIST")).decode()
         memory = fields(both.ours, "memory")
-        stats = parse(both.ours.call("MEMORY", "STATS"))
+        stats = parse_reply(both.ours.call("MEMORY", "STATS"))
         tot_mem = [int(re.search(r" tot-mem=(\d+)", line).group(1)) for line in listing.splitlines()]
         caller_argv = len(b"CLIENTLIST")  # the caller's argv-mem, counted in CLIENT LIST's own line only
         assert len(tot_mem) == 4 and int(memory["mem_clients_normal"]) == sum(tot_mem) - caller_argv

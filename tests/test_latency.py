@@ -3,11 +3,10 @@ LATEST/HISTORY/RESET/GRAPH/DOCTOR/HISTOGRAM, help and errors; and the history's 
 import re
 import time
 
-import hiredis
 import pytest
 
 from conftest import start_ours
-from differential import Pair
+from differential import Pair, parse_reply
 from serving.config import Config
 from serving.latency import HISTORY_LENGTH, EventSeries, LatencyMonitor, doctor_report
 
@@ -20,12 +19,6 @@ def both(servers):
                         ("CONFIG", "RESETSTAT")):
             pair.check(*command)
         yield pair
-
-
-def parse(raw):
-    reader = hiredis.Reader()
-    reader.feed(raw)
-    return reader.gets()
 
 
 def digits_masked(reply):
@@ -55,11 +48,11 @@ def test_a_slow_command_is_an_event(both):
     both.check("DEBUG", "SLEEP", "0")
     both.check("LATENCY", "LATEST")  # below the threshold: nothing
     both.check("DEBUG", "SLEEP", "0.15")
-    latest = [parse(client.call("LATENCY", "LATEST")) for client in (both.ours, both.redis)]
+    latest = [parse_reply(client.call("LATENCY", "LATEST")) for client in (both.ours, both.redis)]
     for got in latest:
         [[event, moment, latency, worst]] = got
         assert event == b"command" and 150 <= latency == worst < 1000 and moment > 1_700_000_000
-    history = [parse(client.call("LATENCY", "HISTORY", "command")) for client in (both.ours, both.redis)]
+    history = [parse_reply(client.call("LATENCY", "HISTORY", "command")) for client in (both.ours, both.redis)]
     assert [len(samples) for samples in history] == [1, 1]
     both.check("LATENCY", "GRAPH", "command", normalise=digits_masked)
     both.check("LATENCY", "DOCTOR", normalise=digits_masked)
@@ -97,7 +90,7 @@ def test_histogram_of_commands(both):
         both.check("SET", "k%d" % index, "v")
     both.check("GET", "k0")
     for client in (both.ours, both.redis):
-        histograms = parse(client.call("LATENCY", "HISTOGRAM", "set", "GET", "nosuch"))
+        histograms = parse_reply(client.call("LATENCY", "HISTOGRAM", "set", "GET", "nosuch"))
         got = dict(zip(histograms[::2], histograms[1::2]))
         assert sorted(got) == [b"get", b"set"]
         fields = dict(zip(got[b"set"][::2], got[b"set"][1::2]))
@@ -154,7 +147,7 @@ def test_aof_writes_and_fsyncs_with_the_monitor_on(tmp_path):
         with WireClient(server.port) as client:
             for index in range(50):
                 assert client.call("SET", "k%d" % index, "v") == b"+OK\r\n"
-            events = {event for event, *_ in parse(client.call("LATENCY", "LATEST"))}
+            events = {event for event, *_ in parse_reply(client.call("LATENCY", "LATEST"))}
             assert events <= {b"aof-write", b"aof-write-alone", b"aof-write-pending-fsync", b"aof-fsync-always",
                               b"command", b"fast-command", b"expire-cycle"}
             assert client.call("DBSIZE") == b":50\r\n"
@@ -200,7 +193,7 @@ def test_a_long_eviction_run_is_an_eviction_cycle_event(tmp_path):
             deadline = time.monotonic() + 10
             while client.call("DBSIZE") != b":0\r\n" and time.monotonic() < deadline:
                 time.sleep(0.05)
-            events = {event for event, *_ in parse(client.call("LATENCY", "LATEST"))}
+            events = {event for event, *_ in parse_reply(client.call("LATENCY", "LATEST"))}
             assert b"eviction-cycle" in events
             assert client.call("CONFIG", "SET", "maxmemory", "0") == b"+OK\r\n"
     finally:

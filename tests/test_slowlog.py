@@ -1,10 +1,9 @@
 """SLOWLOG against real Redis: entries as Redis writes them, the thresholds, the cap, the errors."""
 import time
 
-import hiredis
 import pytest
 
-from differential import Pair, mask_client_id
+from differential import Pair, mask_client_id, parse_reply
 from serving.slowlog import SlowLog, redacted, trimmed
 
 
@@ -20,15 +19,9 @@ def both(servers):
         pair.check("CONFIG", "SET", "slowlog-log-slower-than", "10000")
 
 
-def parse(raw):
-    reader = hiredis.Reader()
-    reader.feed(raw)
-    return reader.gets()
-
-
 def entries(client, *count):
     """SLOWLOG GET's entries without the id, time and duration, which differ: (argv, address, name)."""
-    got = parse(client.call("SLOWLOG", "GET", *count))
+    got = parse_reply(client.call("SLOWLOG", "GET", *count))
     for entry in got:
         assert len(entry) == 6
         assert all(isinstance(field, int) for field in entry[:3])
@@ -67,7 +60,7 @@ def test_entries_as_redis_writes_them(both):
 def test_ids_count_up_and_len_and_reset(both):
     for index in range(5):
         both.check("SET", "k%d" % index, "v")
-    ids = [entry[0] for entry in parse(both.ours.call("SLOWLOG", "GET"))]
+    ids = [entry[0] for entry in parse_reply(both.ours.call("SLOWLOG", "GET"))]
     both.redis.call("SLOWLOG", "GET")  # the same commands on both
     assert ids == sorted(ids, reverse=True) and ids[0] - ids[-1] == len(ids) - 1
     both.check("SLOWLOG", "LEN")
@@ -97,7 +90,7 @@ def test_thresholds(both):
     both.check("GET", "a")
     assert entries(both.ours) == entries(both.redis) != []
     for client in (both.ours, both.redis):
-        duration = parse(client.call("SLOWLOG", "GET", "1"))[0][2]
+        duration = parse_reply(client.call("SLOWLOG", "GET", "1"))[0][2]
         assert 100_000 <= duration < 1_000_000
 
 
@@ -138,7 +131,7 @@ def test_a_served_blocking_command_is_logged_without_its_wait(both):
             time.sleep(0.3)
             pusher.call("RPUSH", "queue", "x")
             assert waiting.read_reply() == b"*2\r\n$5\r\nqueue\r\n$1\r\nx\r\n"
-            newest = parse(pusher.call("SLOWLOG", "GET", "2"))
+            newest = parse_reply(pusher.call("SLOWLOG", "GET", "2"))
         assert [entry[3] for entry in newest] == [[b"BLPOP", b"queue", b"5"], [b"RPUSH", b"queue", b"x"]]
         durations.append(newest[0][2])
     assert durations[0] < 100_000  # ours; Redis's own is a few microseconds
