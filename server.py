@@ -30,6 +30,7 @@ from persistence.aof import AOFError, AppendOnly
 from persistence.rdb import RDBError
 from persistence.snapshots import Snapshots
 from protocol import Error, ProtocolError, ReplyWriter, RequestReader
+from replication.state import Replication
 from serving import access, logs, process, version
 from serving.channels import PubSub
 from serving.config import Config, ConfigError, ConfigFileError
@@ -79,7 +80,7 @@ class Server:
         self.latency = LatencyMonitor()
         self.started = time.time()
         self.run_id = os.urandom(20).hex()
-        self.replication_id = os.urandom(20).hex()  # INFO replication's master_replid
+        self.replication = Replication(config)
         self.snapshots = Snapshots(self)
         self.aof = AppendOnly(self)
         self.stopping = gevent.event.Event()  # set once a shutdown is decided (SHUTDOWN, SIGTERM)

@@ -174,7 +174,8 @@ def _stats(server):
 def _replication(server):
     """A master without replicas."""
     return [("role", "master"), ("connected_slaves", 0), ("master_failover_state", "no-failover"),
-            ("master_replid", server.replication_id), ("master_replid2", "0" * 40), ("master_repl_offset", 0),
+            ("master_replid", server.replication.replid), ("master_replid2", server.replication.replid2),
+            ("master_repl_offset", server.replication.offset),
             ("second_repl_offset", -1), ("repl_backlog_active", 0),
             ("repl_backlog_size", REPLICATION_BACKLOG_SIZE), ("repl_backlog_first_byte_offset", 0),
             ("repl_backlog_histlen", 0)]

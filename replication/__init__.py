@@ -1,0 +1,11 @@
+"""Replication: this server's history as replicas see it, and the links that carry it both ways.
+
+state.py holds the replication IDs, the offset and the backlog (backlog.py) that
+make partial resynchronisation possible; the master's side of a link (a replica
+connected to us) and the replica's side (our link to our master) build on it.
+Commands (REPLICAOF, PSYNC, REPLCONF, WAIT, ROLE, FAILOVER) live in commands/;
+what a replica runs from its master reaches the command table through a function
+server.py hands in, so this package never imports commands.
+
+Imports: errors, protocol, storage, persistence, serving.
+"""
