@@ -174,8 +174,9 @@ def test_loadex_sets_parameters_and_passes_its_args(loaded, tmp_path):
         assert wire.call("MODULE", "LOADEX", str(tmp_path / "counters9.py"), "CONFIG", "counters9.limit", "7",
                          "config", "COUNTERS9.MODE", "slow", "ARGS", "a", "b", "c") == b"+OK\r\n"
         assert wire.call("CONFIG", "GET", "counters9.*") == (
-            b"*8\r\n$15\r\ncounters9.limit\r\n$1\r\n7\r\n$14\r\ncounters9.mode\r\n$4\r\nslow\r\n"
-            b"$15\r\ncounters9.label\r\n$4\r\nnone\r\n$12\r\ncounters9.on\r\n$3\r\nyes\r\n")
+            b"*10\r\n$15\r\ncounters9.limit\r\n$1\r\n7\r\n$14\r\ncounters9.mode\r\n$4\r\nslow\r\n"
+            b"$15\r\ncounters9.label\r\n$4\r\nnone\r\n$12\r\ncounters9.on\r\n$3\r\nyes\r\n"
+            b"$15\r\ncounters9.fixed\r\n$11\r\nset at load\r\n")
         assert wire.call("MODULE", "LIST").count(b"$4\r\nname\r\n$9\r\ncounters9\r\n") == 1
         assert b"$4\r\nargs\r\n*3\r\n$1\r\na\r\n$1\r\nb\r\n$1\r\nc\r\n" in wire.call("MODULE", "LIST")
         assert wire.call("MODULE", "LOADEX", str(tmp_path / "counters9.py")) == LOAD_FAILED  # its name is taken
@@ -341,8 +342,11 @@ def test_deny_oom_refuses_writes_over_maxmemory(client):
 
 def test_module_parameters_in_config_get_and_set(client):
     assert client.call("CONFIG", "GET", "counters.*") == (
-        b"*8\r\n$14\r\ncounters.limit\r\n$2\r\n10\r\n$13\r\ncounters.mode\r\n$4\r\nfast\r\n"
-        b"$14\r\ncounters.label\r\n$4\r\nnone\r\n$11\r\ncounters.on\r\n$3\r\nyes\r\n")
+        b"*10\r\n$14\r\ncounters.limit\r\n$2\r\n10\r\n$13\r\ncounters.mode\r\n$4\r\nfast\r\n"
+        b"$14\r\ncounters.label\r\n$4\r\nnone\r\n$11\r\ncounters.on\r\n$3\r\nyes\r\n"
+        b"$14\r\ncounters.fixed\r\n$11\r\nset at load\r\n")
+    assert client.call("CONFIG", "SET", "counters.fixed", "y") == (
+        b"-ERR CONFIG SET failed (possibly related to argument 'counters.fixed') - can't set immutable config\r\n")
     assert client.call("CONFIG", "SET", "counters.limit", "101") == (
         b"-ERR CONFIG SET failed (possibly related to argument 'counters.limit') - argument must be between 0 and "
         b"100 inclusive\r\n")
