@@ -439,8 +439,21 @@ def test_rdb_keeps_module_values_across_a_restart_and_redis_check_rdb_accepts_it
     assert "The RDB file contains module data I can't load: no matching module type 'counters1'" in result.stdout
 
 
-def test_aof_and_its_rewrite_keep_module_values(tmp_path):
-    running = start_with_counters(tmp_path, "--appendonly", "yes")
+def _restoring_counters(tmp_path):
+    """The example module with its rewrite callback replaced by api.restore_command (RESTORE of the payload)."""
+    source = open(COUNTERS).read().replace("from modules.api import", "from modules.api import restore_command,")
+    source = source.replace("rewrite=rewrite,", "rewrite=lambda key, value: restore_command(key, COUNTERS, value),")
+    (tmp_path / "restoring.py").write_text(source)
+    return str(tmp_path / "restoring.py")
+
+
+@pytest.mark.parametrize("restoring", [False, True])
+def test_aof_and_its_rewrite_keep_module_values(restoring, tmp_path):
+    module = _restoring_counters(tmp_path) if restoring else COUNTERS
+    rewritten = (b"*4\r\n$7\r\nRESTORE\r\n$1\r\nk\r\n$1\r\n0\r\n" if restoring
+                 else b"*4\r\n$10\r\nCTR.INCRBY\r\n$1\r\nk\r\n$1\r\na\r\n$1\r\n5\r\n")
+    options = ("--loadmodule", module, "--enable-debug-command", "yes", "--appendonly", "yes")
+    running = start_ours(tmp_path, *options)
     try:
         with WireClient(running.port) as wire:
             wire.call("CTR.INCRBY", "k", "a", "5")
@@ -451,13 +464,12 @@ def test_aof_and_its_rewrite_keep_module_values(tmp_path):
             deadline = time.monotonic() + 10
             while b"aof_rewrite_in_progress:1" in wire.call("INFO", "persistence") and time.monotonic() < deadline:
                 time.sleep(0.05)
-            assert b"*4\r\n$10\r\nCTR.INCRBY\r\n$1\r\nk\r\n$1\r\na\r\n$1\r\n5\r\n" in (
-                tmp_path / "appendonly.aof").read_bytes()
+            assert rewritten in (tmp_path / "appendonly.aof").read_bytes()
             wire.call("CTR.INCRBY", "k", "b", "2")
             digest = wire.call("DEBUG", "DIGEST")
     finally:
         running.stop()
-    running = start_with_counters(tmp_path, "--appendonly", "yes")
+    running = start_ours(tmp_path, *options)
     try:
         with WireClient(running.port) as wire:
             assert wire.call("DEBUG", "DIGEST") == digest
