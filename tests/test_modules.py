@@ -80,6 +80,15 @@ def test_module_list_shape_in_resp2_and_resp3(client):
 # ------------------------------------------------------------------ loading at start
 
 
+def test_a_relative_path_is_also_looked_for_in_the_server_s_directory(tmp_path):
+    running = start_ours(tmp_path, "--loadmodule", os.path.join("tests", "modules", "counters.py"))
+    try:
+        with WireClient(running.port) as wire:
+            assert b"$4\r\npath\r\n$25\r\ntests/modules/counters.py\r\n" in wire.call("MODULE", "LIST")
+    finally:
+        running.stop()
+
+
 def test_loadmodule_in_a_config_file_with_the_module_s_parameters(tmp_path):
     (tmp_path / "mini.conf").write_text('loadmodule %s one "two words"\ncounters.limit 42\ncounters.mode slow\n'
                                         % COUNTERS)
@@ -317,6 +326,8 @@ def test_multi_scripts_monitor_and_statistics(client, loaded):
         assert client.call("CTR.GET", "m", "a") == b"+QUEUED\r\n"
         assert client.call("EXEC") == b"*2\r\n:2\r\n:2\r\n"
         assert client.call("EVAL", "return redis.call('ctr.incrby', KEYS[1], 'a', ARGV[1])", "1", "m", "3") == b":5\r\n"
+        assert client.call("EVAL", "return redis.call('ctr.setting', 'limit')", "0").startswith(
+            b"-ERR This Redis command is not allowed from script")  # deny-script
         lines = [monitor.read_reply() for _ in range(6)]
         assert b'"CTR.INCRBY" "m" "a" "2"' in lines[1] and b'"CTR.GET" "m" "a"' in lines[2]
         assert any(b'[0 lua] "ctr.incrby" "m" "a" "3"' in line for line in lines[4:])
