@@ -140,6 +140,8 @@ BROKEN_MODULES = {
                           "    module.config('limit', 1, 'numeric', min=0, max=9)\n    module.config('limit', 1, 'bool')\n",
     "bad_flag.py": "def on_load(module, args):\n    module.identify('flags', 1)\n"
                    "    module.command('flags.first', lambda ctx: 1, 1)\n    module.command('flags.bad', lambda ctx: 1, 1, 'write nosuch')\n",
+    "redis_command.py": "def on_load(module, args):\n    module.identify('clash', 1)\n"
+                        "    module.command('clash.first', lambda ctx: 1, 1)\n    module.command('migrate', lambda ctx: 1, 1)\n",
     "bad_type_name.py": "def on_load(module, args):\n    module.identify('types', 1)\n    module.data_type('short', 1)\n",
     "no_identify.py": "def on_load(module, args):\n    pass\n",
     "no_on_load.py": "X = 1\n",
