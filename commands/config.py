@@ -77,10 +77,27 @@ def _put_into_effect(server, changed):
         server.acl.set_default_password(access.requirepass(config))
     if "appendonly" in changed and not server.aof.switch(config["appendonly"]):
         return "appendonly", "Unable to turn on AOF. Check server logs."
+    for name in changed:
+        handle = server.modules.configs.get(name)
+        if handle is not None:
+            failure = _module_parameter_changed(handle, name, config[name])
+            if failure is not None:
+                return failure
     if ("port" in changed or "bind" in changed) and not server.listen_again():
         if "bind" in changed:
             return "bind", "Failed to bind to specified addresses."
         return "port", "Unable to listen on this port. Check server logs."
+    return None
+
+
+def _module_parameter_changed(handle, name, value):
+    """A module's parameter set: its on_set callback may refuse the value (its error's text is the reason)."""
+    if handle.on_set is not None:
+        try:
+            handle.on_set(name, value)
+        except Exception as error:  # noqa: BLE001 (a module's refusal, or its bug: CONFIG SET fails either way)
+            return name, (error.message if isinstance(error, ReplyError) else str(error)) or "module refused the value"
+    handle.value = value
     return None
 
 

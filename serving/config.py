@@ -76,6 +76,9 @@ class Config:
         self.config_file = ""
         self.users = []  # `user name rules...` lines, as word lists without 'user'
         self.renames = []  # rename-command (old, new, where) in file order, for access.apply_renames
+        self.modules = []  # loadmodule (path, [args as bytes]) in file order, loaded once the server is built
+        self.module_parameters = {}  # a loaded module's parameters ('bf.error-rate') by lowercase name
+        self.module_lines = {}  # '<module>.<name> value' lines for modules not loaded yet: lowercase name -> value
         self._reading_file = False  # Redis's reading_config_file: set while a file's lines are read
         self._save_loaded = False  # the file's first save line replaces the default, later ones add to it
 
@@ -86,15 +89,24 @@ class Config:
     def __getitem__(self, name):
         return self.values[name]
 
-    @staticmethod
-    def find(name):
-        """The parameter a (case-insensitive) name means, or None."""
-        return BY_NAME.get(name.lower())
+    def find(self, name):
+        """The parameter a (case-insensitive) name means, a loaded module's too, or None."""
+        lowered = name.lower()
+        return BY_NAME.get(lowered) or self.module_parameters.get(lowered)
 
     def shown(self, name):
         """A parameter's running value as CONFIG GET prints it."""
-        parameter = BY_NAME[name]
+        parameter = self.find(name)
         return parameter.show(self.values[parameter.name])
+
+    def add_module_parameter(self, parameter, value):
+        """A module's parameter joins CONFIG GET/SET with its running value."""
+        self.module_parameters[parameter.name] = parameter
+        self.values[parameter.name] = value
+
+    def remove_module_parameter(self, name):
+        del self.module_parameters[name]
+        del self.values[name]
 
     def set(self, name, text):
         """One parameter from text, as CONFIG SET takes it (no mutability check)."""
@@ -139,8 +151,8 @@ class Config:
             parameter = self.find(pattern)
             return [(pattern, parameter.show(self.values[parameter.name]))] if parameter else []
         matcher = patterns.compile_pattern(pattern.encode("utf-8", "surrogateescape"), True)
-        return [(name, p.show(self.values[p.name])) for p in PARAMETERS if not p.hidden
-                for name in (p.name, p.alias) if name and matcher(name.encode())]
+        return [(name, p.show(self.values[p.name])) for p in (*PARAMETERS, *self.module_parameters.values())
+                if not p.hidden for name in (p.name, p.alias) if name and matcher(name.encode())]
 
     # ------------------------------------------------------------------ files and options
 
@@ -215,6 +227,12 @@ class Config:
         elif directive == "rename-command" and len(arguments) == 2:
             self.renames.append((arguments[0].encode("utf-8", "surrogateescape"),
                                  arguments[1].encode("utf-8", "surrogateescape"), where))
+        elif directive == "loadmodule" and arguments:
+            self.modules.append((arguments[0], [word.encode("utf-8", "surrogateescape") for word in arguments[1:]]))
+        elif "." in directive:  # a module's parameter, kept until its module loads
+            if len(arguments) != 1:
+                raise ConfigError("Module config specified without value")
+            self.module_lines[directive] = arguments[0]
         else:
             raise ConfigError("Bad directive or wrong number of arguments")
 
