@@ -40,7 +40,8 @@ class Snapshots:
         return os.path.join(config["dir"], config["dbfilename"])
 
     def _limits(self):
-        return rdb.Limits(self.server.config, self.server.keyspace.quicklist_packed_threshold)
+        return rdb.Limits(self.server.config, self.server.keyspace.quicklist_packed_threshold,
+                          self.server.keyspace.module_types)
 
     # -- loading
 
