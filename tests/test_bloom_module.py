@@ -278,7 +278,7 @@ def test_dump_restore_copy_and_memory_usage(r):
     r.cf().insert("c", ["a", "b", "a"])
     for key in ("b", "c"):
         payload = r.dump(key)
-        assert r.restore(key + "2", 0, payload) is True
+        assert r.restore(key + "2", 0, payload) == b"OK"
         assert r.copy(key, key + "3") is True
     assert r.bf().mexists("b2", "a", "b", "zz") == [1, 1, 0] == r.bf().mexists("b3", "a", "b", "zz")
     assert r.cf().count("c2", "a") == 2 == r.cf().count("c3", "a")
@@ -288,7 +288,7 @@ def test_dump_restore_copy_and_memory_usage(r):
 
 
 def infos(client):
-    return [client.execute_command(*command) for command in (("BF.INFO", "b"), ("CF.INFO", "c"))]
+    return [vars(client.bf().info("b")), vars(client.cf().info("c"))]
 
 
 def wait_for_rewrite(client):
