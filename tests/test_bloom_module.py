@@ -247,6 +247,8 @@ def test_scandump_and_loadchunk_copy_a_filter(r):
     (("CF.RESERVE", "c", "100", "EXPANSION", "-1"), "EXPANSION parameter needs to be a non-negative integer"),
     (("CF.RESERVE", "c", "3"), "Capacity must be at least (BucketSize * 2)"),
     (("CF.RESERVE", "cf", "100"), "ERR item exists"),
+    (("CF.RESERVE", "c", "100000000000000"), "Couldn't create Cuckoo Filter"),
+    (("CF.INSERT", "c", "CAPACITY", "100000000000000", "ITEMS", "a"), "Could not create filter"),
     (("CF.INSERT", "c", "CAPACITY", "2", "ITEMS", "a"), "Capacity must be at least (BucketSize * 2)"),
     (("CF.INSERT", "c", "X", "ITEMS", "a"), "Unknown argument received"),
     (("CF.INSERTNX", "c", "NOCREATE", "ITEMS", "a"), "ERR not found"),
@@ -271,6 +273,20 @@ def test_reads_of_a_key_of_another_type_answer_zero(r):
     r.set("string", "v")
     assert r.bf().exists("string", "a") == 0 and r.bf().mexists("string", "a") == [0]
     assert r.cf().exists("string", "a") == 0 and r.cf().count("string", "a") == 0
+
+
+def test_a_write_in_place_breaks_a_watch_and_runs_in_multi(r):
+    r.bf().add("w", "a")
+    with r.pipeline() as watching:
+        watching.watch("w")
+        r.bf().add("w", "b")  # another client changes the filter in place
+        watching.multi()
+        watching.bf().add("w", "c")
+        with pytest.raises(redis.WatchError):
+            watching.execute()
+    with r.pipeline() as transaction:
+        transaction.bf().add("w", "c").bf().exists("w", "c").cf().add("wc", "x")
+        assert transaction.execute() == [1, 1, 1]
 
 
 def test_dump_restore_copy_and_memory_usage(r):
