@@ -8,10 +8,11 @@ on_load registers what the module adds through the `module` object (modules/load
                                                     a type: 9 characters of A-Z a-z 0-9 - _, version 0..1023
     module.command(name, handler, arity=, flags="", first_key=0, last_key=0, step=0)
                                                     flags: Redis's module flag words ("write deny-oom", "readonly fast")
-    module.config(name, default, kind, on_set=None, min=, max=, values=)
+    module.config(name, default, kind, on_set=None, min=, max=, values=, mutable=True)
                                                     CONFIG GET/SET "<module name>.<name>"; kind "bool", "numeric"
                                                     (an integer from min to max), "string" or "enum" (one of values);
-                                                    returns a handle whose .value is the running value
+                                                    returns a handle whose .value is the running value; on_set(name,
+                                                    value) runs after CONFIG SET and may raise to refuse the value
     module.subscribe(classes, callback)             keyspace events of notify-keyspace-events' class letters
                                                     ("g$lshzxetdnm", "A"): callback(ctx, event, key)
     module.log(level, text)                         "debug", "verbose", "notice" or "warning", in the server's log
@@ -34,17 +35,19 @@ encoding_version) reads them back in the same order with reader.unsigned(), .sig
 .string() and returns the value (the encoding version is the one the file was written with); rewrite(key,
 value) returns the commands (lists of bytes) that rebuild the value in a rewritten AOF; memory_usage(value)
 its size in bytes (MEMORY USAGE); copy(value) an independent copy (COPY; without it COPY answers Redis's
-"not supported for this module key").
+"not supported for this module key"). A type whose value no commands rebuild exactly can rewrite itself as
+restore_command(key, T, value): RESTORE of its DUMP payload, as RedisBloom's RMUtil_DefaultAofRewrite does.
 """
 import logging
 
 from errors import WRONGTYPE, ReplyError
+from persistence.objects import dump_payload
 from protocol import NULL_ARRAY, Error, SetReply
 from storage import events
 from storage.events import MODIFIED
 from storage.module_values import ModuleValue
 
-__all__ = ["ReplyError", "Status", "Null", "Error", "Context", "INT64_MIN", "INT64_MAX"]
+__all__ = ["ReplyError", "Status", "Null", "Error", "Context", "INT64_MIN", "INT64_MAX", "restore_command"]
 
 log = logging.getLogger("mini-redis")
 INT64_MIN, INT64_MAX = -(1 << 63), (1 << 63) - 1
@@ -118,6 +121,12 @@ class Context:
             self._session.propagate(*commands)
         else:
             self.db.keyspace.propagate(self.db.index, *commands)
+
+
+def restore_command(key, module_type, value):
+    """The rewrite that rebuilds any value of module_type exactly: RESTORE key 0 with its DUMP payload
+    (the save callback's items; compressed as with rdbcompression yes)."""
+    return [[b"RESTORE", key, b"0", dump_payload(ModuleValue(module_type, value), True, None)]]
 
 
 def to_reply(reply):

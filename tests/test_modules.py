@@ -80,6 +80,15 @@ def test_module_list_shape_in_resp2_and_resp3(client):
 # ------------------------------------------------------------------ loading at start
 
 
+def test_a_relative_path_is_also_looked_for_in_the_server_s_directory(tmp_path):
+    running = start_ours(tmp_path, "--loadmodule", os.path.join("tests", "modules", "counters.py"))
+    try:
+        with WireClient(running.port) as wire:
+            assert b"$4\r\npath\r\n$25\r\ntests/modules/counters.py\r\n" in wire.call("MODULE", "LIST")
+    finally:
+        running.stop()
+
+
 def test_loadmodule_in_a_config_file_with_the_module_s_parameters(tmp_path):
     (tmp_path / "mini.conf").write_text('loadmodule %s one "two words"\ncounters.limit 42\ncounters.mode slow\n'
                                         % COUNTERS)
@@ -131,6 +140,8 @@ BROKEN_MODULES = {
                           "    module.config('limit', 1, 'numeric', min=0, max=9)\n    module.config('limit', 1, 'bool')\n",
     "bad_flag.py": "def on_load(module, args):\n    module.identify('flags', 1)\n"
                    "    module.command('flags.first', lambda ctx: 1, 1)\n    module.command('flags.bad', lambda ctx: 1, 1, 'write nosuch')\n",
+    "redis_command.py": "def on_load(module, args):\n    module.identify('clash', 1)\n"
+                        "    module.command('clash.first', lambda ctx: 1, 1)\n    module.command('migrate', lambda ctx: 1, 1)\n",
     "bad_type_name.py": "def on_load(module, args):\n    module.identify('types', 1)\n    module.data_type('short', 1)\n",
     "no_identify.py": "def on_load(module, args):\n    pass\n",
     "no_on_load.py": "X = 1\n",
@@ -174,8 +185,9 @@ def test_loadex_sets_parameters_and_passes_its_args(loaded, tmp_path):
         assert wire.call("MODULE", "LOADEX", str(tmp_path / "counters9.py"), "CONFIG", "counters9.limit", "7",
                          "config", "COUNTERS9.MODE", "slow", "ARGS", "a", "b", "c") == b"+OK\r\n"
         assert wire.call("CONFIG", "GET", "counters9.*") == (
-            b"*8\r\n$15\r\ncounters9.limit\r\n$1\r\n7\r\n$14\r\ncounters9.mode\r\n$4\r\nslow\r\n"
-            b"$15\r\ncounters9.label\r\n$4\r\nnone\r\n$12\r\ncounters9.on\r\n$3\r\nyes\r\n")
+            b"*10\r\n$15\r\ncounters9.limit\r\n$1\r\n7\r\n$14\r\ncounters9.mode\r\n$4\r\nslow\r\n"
+            b"$15\r\ncounters9.label\r\n$4\r\nnone\r\n$12\r\ncounters9.on\r\n$3\r\nyes\r\n"
+            b"$15\r\ncounters9.fixed\r\n$11\r\nset at load\r\n")
         assert wire.call("MODULE", "LIST").count(b"$4\r\nname\r\n$9\r\ncounters9\r\n") == 1
         assert b"$4\r\nargs\r\n*3\r\n$1\r\na\r\n$1\r\nb\r\n$1\r\nc\r\n" in wire.call("MODULE", "LIST")
         assert wire.call("MODULE", "LOADEX", str(tmp_path / "counters9.py")) == LOAD_FAILED  # its name is taken
@@ -316,6 +328,8 @@ def test_multi_scripts_monitor_and_statistics(client, loaded):
         assert client.call("CTR.GET", "m", "a") == b"+QUEUED\r\n"
         assert client.call("EXEC") == b"*2\r\n:2\r\n:2\r\n"
         assert client.call("EVAL", "return redis.call('ctr.incrby', KEYS[1], 'a', ARGV[1])", "1", "m", "3") == b":5\r\n"
+        assert client.call("EVAL", "return redis.call('ctr.setting', 'limit')", "0").startswith(
+            b"-ERR This Redis command is not allowed from script")  # deny-script
         lines = [monitor.read_reply() for _ in range(6)]
         assert b'"CTR.INCRBY" "m" "a" "2"' in lines[1] and b'"CTR.GET" "m" "a"' in lines[2]
         assert any(b'[0 lua] "ctr.incrby" "m" "a" "3"' in line for line in lines[4:])
@@ -341,8 +355,11 @@ def test_deny_oom_refuses_writes_over_maxmemory(client):
 
 def test_module_parameters_in_config_get_and_set(client):
     assert client.call("CONFIG", "GET", "counters.*") == (
-        b"*8\r\n$14\r\ncounters.limit\r\n$2\r\n10\r\n$13\r\ncounters.mode\r\n$4\r\nfast\r\n"
-        b"$14\r\ncounters.label\r\n$4\r\nnone\r\n$11\r\ncounters.on\r\n$3\r\nyes\r\n")
+        b"*10\r\n$14\r\ncounters.limit\r\n$2\r\n10\r\n$13\r\ncounters.mode\r\n$4\r\nfast\r\n"
+        b"$14\r\ncounters.label\r\n$4\r\nnone\r\n$11\r\ncounters.on\r\n$3\r\nyes\r\n"
+        b"$14\r\ncounters.fixed\r\n$11\r\nset at load\r\n")
+    assert client.call("CONFIG", "SET", "counters.fixed", "y") == (
+        b"-ERR CONFIG SET failed (possibly related to argument 'counters.fixed') - can't set immutable config\r\n")
     assert client.call("CONFIG", "SET", "counters.limit", "101") == (
         b"-ERR CONFIG SET failed (possibly related to argument 'counters.limit') - argument must be between 0 and "
         b"100 inclusive\r\n")
@@ -435,8 +452,21 @@ def test_rdb_keeps_module_values_across_a_restart_and_redis_check_rdb_accepts_it
     assert "The RDB file contains module data I can't load: no matching module type 'counters1'" in result.stdout
 
 
-def test_aof_and_its_rewrite_keep_module_values(tmp_path):
-    running = start_with_counters(tmp_path, "--appendonly", "yes")
+def _restoring_counters(tmp_path):
+    """The example module with its rewrite callback replaced by api.restore_command (RESTORE of the payload)."""
+    source = open(COUNTERS).read().replace("from modules.api import", "from modules.api import restore_command,")
+    source = source.replace("rewrite=rewrite,", "rewrite=lambda key, value: restore_command(key, COUNTERS, value),")
+    (tmp_path / "restoring.py").write_text(source)
+    return str(tmp_path / "restoring.py")
+
+
+@pytest.mark.parametrize("restoring", [False, True])
+def test_aof_and_its_rewrite_keep_module_values(restoring, tmp_path):
+    module = _restoring_counters(tmp_path) if restoring else COUNTERS
+    rewritten = (b"*4\r\n$7\r\nRESTORE\r\n$1\r\nk\r\n$1\r\n0\r\n" if restoring
+                 else b"*4\r\n$10\r\nCTR.INCRBY\r\n$1\r\nk\r\n$1\r\na\r\n$1\r\n5\r\n")
+    options = ("--loadmodule", module, "--enable-debug-command", "yes", "--appendonly", "yes")
+    running = start_ours(tmp_path, *options)
     try:
         with WireClient(running.port) as wire:
             wire.call("CTR.INCRBY", "k", "a", "5")
@@ -447,13 +477,12 @@ def test_aof_and_its_rewrite_keep_module_values(tmp_path):
             deadline = time.monotonic() + 10
             while b"aof_rewrite_in_progress:1" in wire.call("INFO", "persistence") and time.monotonic() < deadline:
                 time.sleep(0.05)
-            assert b"*4\r\n$10\r\nCTR.INCRBY\r\n$1\r\nk\r\n$1\r\na\r\n$1\r\n5\r\n" in (
-                tmp_path / "appendonly.aof").read_bytes()
+            assert rewritten in (tmp_path / "appendonly.aof").read_bytes()
             wire.call("CTR.INCRBY", "k", "b", "2")
             digest = wire.call("DEBUG", "DIGEST")
     finally:
         running.stop()
-    running = start_with_counters(tmp_path, "--appendonly", "yes")
+    running = start_ours(tmp_path, *options)
     try:
         with WireClient(running.port) as wire:
             assert wire.call("DEBUG", "DIGEST") == digest
