@@ -47,6 +47,16 @@ def present(ctx, key, module_type):
         return None
 
 
+def membership(ctx, name, arguments, module_type, multi):
+    """rebloom.c's BFCheck and CFCheck: EXISTS key item (0 or 1), MEXISTS key item... (an array of them);
+    a missing key, or one of another type, holds nothing."""
+    if len(arguments) < 2 or (len(arguments) > 2 and not multi):
+        raise wrong_arity(name)
+    value = present(ctx, arguments[0], module_type)
+    answers = [int(value is not None and value.contains(item)) for item in arguments[1:]]
+    return answers if multi else answers[0]
+
+
 def existing(ctx, key, module_type):
     """The value; ERR not found when missing, WRONGTYPE for another type (statusStrerror)."""
     value = ctx.get_value(key, module_type)

@@ -7,7 +7,8 @@ AOF rewrite emits CF.LOADCHUNK commands, the header and then the slot arrays, as
 """
 from modules.api import Error, ReplyError
 from modules.probabilistic.arguments import (ITEM_EXISTS, NOT_FOUND, OK, READS, WRITES, add_commands, arg_index,
-                                             changed, existing, info_reply, long_long, present, wrong_arity)
+                                             changed, existing, info_reply, long_long, membership, present,
+                                             wrong_arity)
 from modules.probabilistic.cuckoofilter import EXISTS, HEADER, INSERTED, NO_SPACE, CuckooFilter
 
 TYPE_NAME = "MBbloomCF"
@@ -175,17 +176,11 @@ class CuckooCommands:
 
     def exists(self, ctx, *arguments):
         """CF.EXISTS key item"""
-        if len(arguments) != 2:
-            raise wrong_arity("cf.exists")
-        cf = present(ctx, arguments[0], self.type)
-        return int(cf is not None and cf.contains(arguments[1]))
+        return membership(ctx, "cf.exists", arguments, self.type, multi=False)
 
     def mexists(self, ctx, *arguments):
         """CF.MEXISTS key item [item ...]"""
-        if len(arguments) < 2:
-            raise wrong_arity("cf.mexists")
-        cf = present(ctx, arguments[0], self.type)
-        return [int(cf is not None and cf.contains(item)) for item in arguments[1:]]
+        return membership(ctx, "cf.mexists", arguments, self.type, multi=True)
 
     def count(self, ctx, *arguments):
         """CF.COUNT key item: how many copies of its fingerprint the item's buckets hold."""
