@@ -144,8 +144,22 @@ def test_replies_in_resp2_and_resp3_on_the_wire(wire):
     assert wire.call("BF.INFO", "ns") == b"%5" + info2[3:-5] + b"_\r\n"
     assert wire.call("CF.INFO", "cf") == b"%8" + cf_info2[3:]
     assert wire.call("BF.INFO", "ns", "expansion") == b"*1\r\n_\r\n"
-    assert wire.call("BF.MEXISTS", "ns", "a", "zz") == b"*2\r\n:1\r\n:0\r\n"
-    assert wire.call("CF.DEL", "cf", "a") == b":1\r\n"
+    # RESP3 answers yes or no as booleans, as RedisBloom's documentation shows; CF.INSERT's stay integers
+    assert wire.call("BF.MEXISTS", "ns", "a", "zz") == b"*2\r\n#t\r\n#f\r\n"
+    assert wire.call("BF.ADD", "b3", "a") == b"#t\r\n"
+    assert wire.call("BF.MADD", "b3", "a", "b") == b"*2\r\n#f\r\n#t\r\n"
+    assert wire.call("BF.INSERT", "b3", "ITEMS", "c") == b"*1\r\n#t\r\n"
+    assert wire.call("BF.EXISTS", "b3", "zz") == b"#f\r\n"
+    assert wire.call("CF.ADD", "cf", "b") == b"#t\r\n"
+    assert wire.call("CF.ADDNX", "cf", "b") == b"#f\r\n"
+    assert wire.call("CF.INSERTNX", "cf", "ITEMS", "b", "c") == b"*2\r\n:0\r\n:1\r\n"
+    assert wire.call("CF.EXISTS", "cf", "b") == b"#t\r\n"
+    assert wire.call("CF.COUNT", "cf", "b") == b":1\r\n"
+    assert wire.call("CF.DEL", "cf", "a") == b"#t\r\n"
+    assert wire.call("CF.DEL", "cf", "a") == b"#f\r\n"
+    assert wire.call("BF.CARD", "b3") == b":3\r\n"
+    wire.call("DEL", "cf")
+    wire.call("CF.RESERVE", "cf", "100")
     assert wire.call("CF.SCANDUMP", "cf", "0") == b"*2\r\n:0\r\n_\r\n"
 
 

@@ -114,7 +114,7 @@ class BloomCommands:
 
     def _insert(self, ctx, key, items, multi, capacity, error, expansion=DEFAULT_EXPANSION, nonscaling=False,
                 autocreate=True):
-        """bfInsertCommon: each item's 1 (new) or 0; a full NONSCALING chain ends the reply with its error."""
+        """bfInsertCommon: each item's true (new) or false; a full NONSCALING chain ends the reply with its error."""
         chain = ctx.get_value(key, self.type)
         if chain is None:
             if not autocreate:
@@ -125,7 +125,7 @@ class BloomCommands:
         replies = []
         for item in items:
             try:
-                replies.append(chain.add(item))
+                replies.append(chain.add(item) == 1)
             except FilterError as failure:
                 if not multi:
                     raise ReplyError(str(failure)) from None

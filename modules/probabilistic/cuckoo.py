@@ -100,7 +100,8 @@ class CuckooCommands:
         return OK
 
     def _insert(self, ctx, key, items, unique, multi, capacity, autocreate=True):
-        """cfInsertCommon: 1 added, 0 already there (NX forms), -1 or "Filter is full" without room."""
+        """cfInsertCommon: added, already there (NX forms), or no room: "Filter is full" for one item, -1 in
+        CF.INSERT's array."""
         cf = ctx.get_value(key, self.type)
         if cf is None:
             if not autocreate:
@@ -120,8 +121,10 @@ class CuckooCommands:
                 if not multi:
                     raise ReplyError(failure)
                 replies.append(Error(failure))
-            else:
+            elif multi:
                 replies.append({INSERTED: 1, EXISTS: 0, NO_SPACE: -1}[status])
+            else:  # CF.ADD and CF.ADDNX answer a boolean, CF.INSERT[NX] integers (-1: no room)
+                replies.append(status == INSERTED)
         return replies if multi else replies[0]
 
     def add(self, ctx, *arguments):
@@ -197,7 +200,7 @@ class CuckooCommands:
         if cf is None:
             raise ReplyError("Not found")
         changed(ctx, arguments[0])
-        return cf.delete(arguments[1])
+        return cf.delete(arguments[1]) == 1
 
     def info(self, ctx, *arguments):
         """CF.INFO key"""
