@@ -225,6 +225,19 @@ def test_scandump_and_loadchunk_copy_a_filter(r):
     assert cf.mexists("cdst", *items) == cf.mexists("csrc", *items)
 
 
+def test_loadchunk_takes_the_dumps_redisblooms_documentation_shows(wire):
+    from test_bloom_structures import (DOCUMENTED_BF_CHUNK, DOCUMENTED_BF_HEADER, DOCUMENTED_CF_CHUNK,
+                                       DOCUMENTED_CF_HEADER)
+    assert wire.call("BF.LOADCHUNK", "bf", "1", DOCUMENTED_BF_HEADER) == b"+OK\r\n"
+    assert wire.call("BF.LOADCHUNK", "bf", "9", DOCUMENTED_BF_CHUNK) == b"+OK\r\n"
+    assert wire.call("BF.MEXISTS", "bf", "item1", "item2") == b"*2\r\n:1\r\n:0\r\n"
+    assert wire.call("CF.LOADCHUNK", "cf", "1", DOCUMENTED_CF_HEADER) == b"+OK\r\n"
+    assert wire.call("CF.LOADCHUNK", "cf", "9", DOCUMENTED_CF_CHUNK) == b"+OK\r\n"
+    assert wire.call("CF.MEXISTS", "cf", "item1", "item2") == b"*2\r\n:1\r\n:0\r\n"
+    assert wire.call("BF.SCANDUMP", "bf", "0") == b"*2\r\n:1\r\n$%d\r\n%s\r\n" % (len(DOCUMENTED_BF_HEADER),
+                                                                                DOCUMENTED_BF_HEADER)
+
+
 @pytest.mark.parametrize("command, error", [
     (("BF.ADD", "k"), "ERR wrong number of arguments for 'bf.add' command"),
     (("BF.RESERVE", "k", "0.01"), "ERR wrong number of arguments for 'bf.reserve' command"),
