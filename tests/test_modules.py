@@ -125,29 +125,29 @@ def test_a_module_that_cannot_load_stops_the_start(options, reason, tmp_path):
 
 # ------------------------------------------------------------------ failures leave nothing behind
 
+def _on_load(*lines):
+    """A module file whose on_load runs these lines."""
+    return "def on_load(module, args):\n" + "".join("    %s\n" % line for line in lines)
+
+
+FIRST = "module.command('first.cmd', lambda ctx: 1, 1)"  # registered before what fails: must not stay
 BROKEN_MODULES = {
     "syntax.py": "def on_load(module, args:\n",
-    "raises.py": "def on_load(module, args):\n    module.identify('raises', 1)\n"
-                 "    module.command('raises.cmd', lambda ctx: 1, 1)\n    raise ValueError('no')\n",
-    "existing_command.py": "def on_load(module, args):\n    module.identify('clash', 1)\n"
-                           "    module.command('clash.first', lambda ctx: 1, 1)\n    module.command('GET', lambda ctx: 1, 2)\n",
-    "existing_type.py": "def on_load(module, args):\n    module.identify('clash', 1)\n"
-                        "    module.command('clash.first', lambda ctx: 1, 1)\n    module.data_type('counters1', 2)\n",
-    "existing_name.py": "def on_load(module, args):\n    module.identify('counters', 1)\n"
-                        "    module.command('clash.first', lambda ctx: 1, 1)\n",
-    "existing_config.py": "def on_load(module, args):\n    module.identify('counters2', 1)\n"
-                          "    module.command('clash.first', lambda ctx: 1, 1)\n"
-                          "    module.config('limit', 1, 'numeric', min=0, max=9)\n    module.config('limit', 1, 'bool')\n",
-    "bad_flag.py": "def on_load(module, args):\n    module.identify('flags', 1)\n"
-                   "    module.command('flags.first', lambda ctx: 1, 1)\n    module.command('flags.bad', lambda ctx: 1, 1, 'write nosuch')\n",
-    "redis_command.py": "def on_load(module, args):\n    module.identify('clash', 1)\n"
-                        "    module.command('clash.first', lambda ctx: 1, 1)\n    module.command('migrate', lambda ctx: 1, 1)\n",
-    "bad_type_name.py": "def on_load(module, args):\n    module.identify('types', 1)\n    module.data_type('short', 1)\n",
-    "no_identify.py": "def on_load(module, args):\n    pass\n",
+    "raises.py": _on_load("module.identify('raises', 1)", FIRST, "raise ValueError('no')"),
+    "existing_command.py": _on_load("module.identify('clash', 1)", FIRST, "module.command('GET', lambda ctx: 1, 2)"),
+    "redis_command.py": _on_load("module.identify('clash', 1)", FIRST, "module.command('migrate', lambda ctx: 1, 1)"),
+    "existing_type.py": _on_load("module.identify('clash', 1)", FIRST, "module.data_type('counters1', 2)"),
+    "existing_name.py": _on_load("module.identify('counters', 1)", FIRST),
+    "config_twice.py": _on_load("module.identify('twice', 1)", FIRST, "module.config('limit', 1, 'numeric')",
+                                "module.config('limit', 1, 'bool')"),
+    "bad_flag.py": _on_load("module.identify('flags', 1)", FIRST,
+                            "module.command('flags.bad', lambda ctx: 1, 1, 'write nosuch')"),
+    "bad_type_name.py": _on_load("module.identify('types', 1)", FIRST, "module.data_type('short', 1)"),
+    "no_identify.py": _on_load("pass"),
     "no_on_load.py": "X = 1\n",
     "exits.py": "import sys\nsys.exit(3)\n",
-    "subscribes.py": "def on_load(module, args):\n    module.identify('subs', 1)\n"
-                     "    module.subscribe('g', lambda ctx, event, key: None)\n    raise RuntimeError('late')\n",
+    "subscribes.py": _on_load("module.identify('subs', 1)", "module.subscribe('g', lambda ctx, event, key: None)",
+                              "raise RuntimeError('late')"),
 }
 
 
@@ -165,8 +165,7 @@ def test_every_failure_answers_redis_s_error_and_leaves_the_server_unchanged(cli
     assert client.call("MODULE", "LOADEX", COUNTERS, "CONFIG", "counters.nosuch", "1") == LOAD_FAILED
     assert client.call("MODULE", "LOADEX", str(tmp_path / "raises.py"), "CONFIG", "raises.x", "1") == LOAD_FAILED
     assert _server_state(client) == before
-    for absent in (b"raises.cmd", b"clash.first", b"flags.first"):
-        assert client.call(absent).startswith(b"-ERR unknown command '%s'" % absent)
+    assert client.call("FIRST.CMD").startswith(b"-ERR unknown command 'FIRST.CMD'")
     assert client.call("GET", "k") == b"$-1\r\n"  # GET is still the built-in
     log = loaded.log()
     for line in ("Module %s failed to load: SyntaxError" % (tmp_path / "syntax.py"),
@@ -347,7 +346,8 @@ def test_multi_scripts_monitor_and_statistics(client, loaded):
 def test_deny_oom_refuses_writes_over_maxmemory(client):
     client.call("CONFIG", "SET", "maxmemory", "1")
     try:
-        assert client.call("CTR.INCRBY", "o", "a", "1") == b"-OOM command not allowed when used memory > 'maxmemory'.\r\n"
+        assert client.call("CTR.INCRBY", "o", "a", "1") == (
+            b"-OOM command not allowed when used memory > 'maxmemory'.\r\n")
         assert client.call("CTR.GET", "o", "a") == b"$-1\r\n"
     finally:
         client.call("CONFIG", "SET", "maxmemory", "0")
