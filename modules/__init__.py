@@ -6,7 +6,8 @@ documents the whole API; loader.py imports a file, runs its on_load(module, args
 that records what it registers, and keeps the registry of loaded modules. The package sits below the
 commands layer: commands/module.py (the MODULE command) turns a loaded Module's commands into rows of
 the server's table, and persistence reaches module values only through their type's callbacks
-(storage/module_values.py), so neither imports this package.
+(storage/module_values.py), so neither imports this package; api.py reaches down to persistence only for
+the DUMP payload of restore_command().
 
-Imports: errors, protocol, storage, serving.
+Imports: errors, protocol, storage, serving, persistence.
 """

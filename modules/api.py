@@ -34,17 +34,19 @@ encoding_version) reads them back in the same order with reader.unsigned(), .sig
 .string() and returns the value (the encoding version is the one the file was written with); rewrite(key,
 value) returns the commands (lists of bytes) that rebuild the value in a rewritten AOF; memory_usage(value)
 its size in bytes (MEMORY USAGE); copy(value) an independent copy (COPY; without it COPY answers Redis's
-"not supported for this module key").
+"not supported for this module key"). A type whose value no commands rebuild exactly can rewrite itself as
+restore_command(key, T, value): RESTORE of its DUMP payload, as RedisBloom's RMUtil_DefaultAofRewrite does.
 """
 import logging
 
 from errors import WRONGTYPE, ReplyError
+from persistence.objects import dump_payload
 from protocol import NULL_ARRAY, Error, SetReply
 from storage import events
 from storage.events import MODIFIED
 from storage.module_values import ModuleValue
 
-__all__ = ["ReplyError", "Status", "Null", "Error", "Context", "INT64_MIN", "INT64_MAX"]
+__all__ = ["ReplyError", "Status", "Null", "Error", "Context", "INT64_MIN", "INT64_MAX", "restore_command"]
 
 log = logging.getLogger("mini-redis")
 INT64_MIN, INT64_MAX = -(1 << 63), (1 << 63) - 1
@@ -118,6 +120,12 @@ class Context:
             self._session.propagate(*commands)
         else:
             self.db.keyspace.propagate(self.db.index, *commands)
+
+
+def restore_command(key, module_type, value):
+    """The rewrite that rebuilds any value of module_type exactly: RESTORE key 0 with its DUMP payload
+    (the save callback's items; compressed as with rdbcompression yes)."""
+    return [[b"RESTORE", key, b"0", dump_payload(ModuleValue(module_type, value), True, None)]]
 
 
 def to_reply(reply):
