@@ -1,0 +1,26 @@
+"""What the Count-Min sketch, Top-K and t-digest share beyond arguments.py: their types' registration
+(rewritten as RESTORE), the key check of their create commands, and the size bound of their counters."""
+from modules.api import ReplyError, restore_command
+
+UINT32_MAX = 2**32 - 1
+# The most bytes one sketch's counters may take. RedisBloom asks malloc for any size (a failure ends
+# Redis, or answers "Insufficient memory" in later versions); a Python server must refuse a huge
+# width or k up front rather than stall the event loop zeroing gigabytes.
+MAX_ALLOCATION = 256 * 2**20
+
+
+def key_exists(ctx, key, value_type):
+    """Whether key holds anything at all (a value of another type answers WRONGTYPE to get_value)."""
+    try:
+        return ctx.get_value(key, value_type) is not None
+    except ReplyError:
+        return True
+
+
+def data_type(module, name, encoding_version, **callbacks):
+    """module.data_type, rewritten in the AOF as RESTORE of the value's DUMP payload: RedisBloom's
+    RMUtil_DefaultAofRewrite, since no commands set a sketch's counters or centroids exactly."""
+    def rewrite(key, value):
+        return restore_command(key, value_type, value)
+    value_type = module.data_type(name, encoding_version, rewrite=rewrite, **callbacks)
+    return value_type
