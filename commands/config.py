@@ -10,6 +10,7 @@ from errors import (NO_CONFIG_FILE, SYNTAX, ReplyError, config_rewrite_failed, c
                     config_unknown_option, printed)
 from serving import access, logs
 from serving.config import ConfigError, UnknownParameter
+from serving.values import quoted
 from serving.parameters import TLS_SWITCHES
 
 
@@ -107,6 +108,12 @@ def config_resetstat(session):
     return "OK"
 
 
+def _word(text):
+    """A loadmodule line's word as Redis writes it (as given), quoted where the file could not read it back."""
+    plain = text and all(32 < ord(char) < 127 and char not in "\"'\\" for char in text)
+    return text if plain else quoted(text)
+
+
 def config_rewrite(session):
     """CONFIG REWRITE"""
     config = session.server.config
@@ -114,8 +121,10 @@ def config_rewrite(session):
         raise ReplyError(NO_CONFIG_FILE)
     acl = session.server.acl
     users = [] if config["aclfile"] else [line.decode("utf-8", "surrogateescape") for line in acl.describe_all()]
+    modules = [" ".join(["loadmodule"] + [_word(word) for word in (module.path, *map(_text, module.args))])
+               for module in session.server.modules.loaded.values()]
     try:
-        config.rewrite(users)
+        config.rewrite(users, modules)
     except OSError as error:
         logs.log.warning("CONFIG REWRITE failed: %s", error.strerror)
         raise config_rewrite_failed(error.strerror) from None

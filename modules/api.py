@@ -8,10 +8,11 @@ on_load registers what the module adds through the `module` object (modules/load
                                                     a type: 9 characters of A-Z a-z 0-9 - _, version 0..1023
     module.command(name, handler, arity=, flags="", first_key=0, last_key=0, step=0)
                                                     flags: Redis's module flag words ("write deny-oom", "readonly fast")
-    module.config(name, default, kind, on_set=None, min=, max=, values=)
+    module.config(name, default, kind, on_set=None, min=, max=, values=, mutable=True)
                                                     CONFIG GET/SET "<module name>.<name>"; kind "bool", "numeric"
                                                     (an integer from min to max), "string" or "enum" (one of values);
-                                                    returns a handle whose .value is the running value
+                                                    returns a handle whose .value is the running value; on_set(name,
+                                                    value) runs after CONFIG SET and may raise to refuse the value
     module.subscribe(classes, callback)             keyspace events of notify-keyspace-events' class letters
                                                     ("g$lshzxetdnm", "A"): callback(ctx, event, key)
     module.log(level, text)                         "debug", "verbose", "notice" or "warning", in the server's log

@@ -152,8 +152,10 @@ class Module:
         self.commands.append(ModuleCommand(self, lowered, handler, int(arity), tuple(dict.fromkeys(table_flags)),
                                            first_key, last_key, step))
 
-    def config(self, name, default, kind, on_set=None, min=None, max=None, values=None):  # noqa: A002 (the API's words)
-        """RedisModule_Register*Config: CONFIG GET/SET '<module>.<name>'; returns a handle with .value."""
+    def config(self, name, default, kind, on_set=None, min=None, max=None, values=None,  # noqa: A002 (the API's words)
+               mutable=True):
+        """RedisModule_Register*Config: CONFIG GET/SET '<module>.<name>' (CONFIG SET refuses it unless mutable,
+        as REDISMODULE_CONFIG_IMMUTABLE); returns a handle with .value."""
         self._identified()
         full = "%s.%s" % (self.name, name)
         if not name or not all(char.isalnum() or char in "-_" for char in name):
@@ -162,8 +164,10 @@ class Module:
             raise LoadError("Module %s: config %s registered twice" % (self.path, full))
         if kind == "bool":
             parameter = parameters.yes_no(full.lower(), "yes" if default else "no")
-        elif kind == "numeric":
-            parameter = parameters.number(full.lower(), str(default), min, max)
+        elif kind == "numeric":  # a long long, as RedisModule_RegisterNumericConfig's
+            low = -parameters.LONG - 1 if min is None else int(min)
+            high = parameters.LONG if max is None else int(max)
+            parameter = parameters.number(full.lower(), str(default), low, high)
         elif kind == "string":
             parameter = parameters.text(full.lower(), default)
         elif kind == "enum":
@@ -171,7 +175,7 @@ class Module:
         else:
             raise LoadError("Module %s: config kind %r is not one of %s" % (self.path, kind, ", ".join(CONFIG_KINDS)))
         try:
-            handle = ModuleConfig(parameter, on_set)
+            handle = ModuleConfig(parameter._replace(mutable=bool(mutable)), on_set)
         except Exception as error:
             raise LoadError("Module %s: bad default for config %s: %s" % (self.path, full, error)) from None
         self.configs[full.lower()] = handle

@@ -115,6 +115,7 @@ def on_load(module, args):
     SETTINGS["mode"] = module.config("mode", "fast", "enum", values=("fast", "slow"))
     SETTINGS["label"] = module.config("label", "none", "string", on_set=refuse_bad_label)
     SETTINGS["on"] = module.config("on", True, "bool")
+    SETTINGS["fixed"] = module.config("fixed", "set at load", "string", mutable=False)
     module.subscribe("g$d", on_event)
     module.log("notice", "counters loaded with %d arguments" % len(args))
 
