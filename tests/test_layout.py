@@ -199,24 +199,21 @@ def test_a_circle_and_a_wrong_way_import_are_caught(tmp_path):
 
 
 def _readme_tree():
-    """The paths the README's Layout tree names: a file or folder at the start of a line, a file or
-    subfolder two spaces in, under the folder above it, and a file four spaces in under the subfolder
-    above it; other lines indented further continue a description."""
+    """The paths the README's Layout tree names: a file or folder at the start of a line, or a file two
+    spaces in, under the folder above it (a subfolder's files as `sub/file.py`); lines indented further
+    continue a description."""
     with open(os.path.join(ROOT, "README.md"), encoding="utf-8") as file:
         section = file.read().split("\n## Layout", 1)[1].split("\n## ", 1)[0]
-    paths, folder, subfolder = set(), "", ""
+    paths, folder = set(), ""
     for line in section.split("```", 2)[1].splitlines():
-        match = re.match(r"( {0,2}| {4}(?=\w[\w.]*\.py))(\w[\w.]*\.py|\w+/)(?:\s|$)", line)
-        if not match or (len(match.group(1)) == 4 and not subfolder):
+        match = re.match(r"( {0,2})(\w[\w./]*\.py|\w[\w/]*/)(?:\s|$)", line)
+        if not match:
             continue
         indent, entry = match.groups()
-        if len(indent) == 4:
-            paths.add(subfolder + entry)
-        elif indent:
+        if indent:
             paths.add(folder + entry)
-            subfolder = folder + entry if entry.endswith("/") else ""
         else:
-            folder, subfolder = (entry if entry.endswith("/") else ""), ""
+            folder = entry if entry.endswith("/") else ""
             paths.add(entry)
     return paths
 

@@ -61,6 +61,15 @@ def changed(ctx, key):
     ctx.notify(MODIFIED, b"", key)
 
 
+WRITES, READS = "write deny-oom", "readonly fast"  # rebloom.c's CREATE_WRCMD and CREATE_ROCMD
+
+
+def add_commands(module, commands):
+    """(name, handler, flags) rows, each command's key at position 1, its arity checked by its handler."""
+    for name, handler, flags in commands:
+        module.command(name, handler, arity=-1, flags=flags, first_key=1, last_key=1, step=1)
+
+
 def info_reply(fields):
     """An INFO reply: simple-string names and values, a map in RESP3 (RedisModule_ReplyWithMapOrArray)."""
     return {Status(name): value for name, value in fields}

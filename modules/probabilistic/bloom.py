@@ -7,8 +7,8 @@ file or DUMP payload carries what RedisBloom's would; the AOF rewrite emits BF.L
 header and then the bit arrays, as RedisBloom's BFAofRewrite does.
 """
 from modules.api import Error, ReplyError
-from modules.probabilistic.arguments import (ITEM_EXISTS, NOT_FOUND, OK, arg_index, changed, double, existing,
-                                             info_reply, long_long, present, wrong_arity)
+from modules.probabilistic.arguments import (ITEM_EXISTS, NOT_FOUND, OK, READS, WRITES, add_commands, arg_index,
+                                             changed, double, existing, info_reply, long_long, present, wrong_arity)
 from modules.probabilistic.sbchain import FilterError, ScalableBloom, chain_from_fields
 
 TYPE_NAME = "MBbloom--"
@@ -62,14 +62,6 @@ def rewrite(key, chain):
         if position == 0:
             return commands
         commands.append([b"BF.LOADCHUNK", key, b"%d" % position, chunk])
-
-
-def memory_usage(chain):
-    return chain.memory_usage()
-
-
-def copy(chain):
-    return chain.copy()
 
 
 class BloomCommands:
@@ -272,14 +264,11 @@ class BloomCommands:
 def register(module, defaults):
     """The MBbloom-- type and the BF.* commands, as rebloom.c's RedisModule_OnLoad creates them."""
     module_type = module.data_type(TYPE_NAME, ENCODING_VERSION, save=save, load=load, rewrite=rewrite,
-                                   memory_usage=memory_usage, copy=copy)
+                                   memory_usage=ScalableBloom.memory_usage, copy=ScalableBloom.copy)
     commands = BloomCommands(module_type, defaults)
-    writes, reads = "write deny-oom", "readonly fast"
-    for name, handler, flags in (
-            ("bf.reserve", commands.reserve, writes), ("bf.add", commands.add, writes),
-            ("bf.madd", commands.madd, writes), ("bf.insert", commands.insert, writes),
-            ("bf.exists", commands.exists, reads), ("bf.mexists", commands.mexists, reads),
-            ("bf.info", commands.info, reads), ("bf.card", commands.card, reads),
-            ("bf.scandump", commands.scandump, reads), ("bf.loadchunk", commands.loadchunk, writes)):
-        module.command(name, handler, arity=-1, flags=flags, first_key=1, last_key=1, step=1)
-    return module_type
+    add_commands(module, (
+        ("bf.reserve", commands.reserve, WRITES), ("bf.add", commands.add, WRITES),
+        ("bf.madd", commands.madd, WRITES), ("bf.insert", commands.insert, WRITES),
+        ("bf.exists", commands.exists, READS), ("bf.mexists", commands.mexists, READS),
+        ("bf.info", commands.info, READS), ("bf.card", commands.card, READS),
+        ("bf.scandump", commands.scandump, READS), ("bf.loadchunk", commands.loadchunk, WRITES)))

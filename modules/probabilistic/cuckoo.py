@@ -6,8 +6,8 @@ deletes, bucket size, max iterations, expansion, then each sub-filter's bucket c
 AOF rewrite emits CF.LOADCHUNK commands, the header and then the slot arrays, as CFAofRewrite does.
 """
 from modules.api import Error, ReplyError
-from modules.probabilistic.arguments import (ITEM_EXISTS, NOT_FOUND, OK, arg_index, changed, existing, info_reply,
-                                             long_long, present, wrong_arity)
+from modules.probabilistic.arguments import (ITEM_EXISTS, NOT_FOUND, OK, READS, WRITES, add_commands, arg_index,
+                                             changed, existing, info_reply, long_long, present, wrong_arity)
 from modules.probabilistic.cuckoofilter import EXISTS, HEADER, INSERTED, NO_SPACE, CuckooFilter
 
 TYPE_NAME = "MBbloomCF"
@@ -50,14 +50,6 @@ def rewrite(key, cf):
         position, chunk = dumped
         commands.append([b"CF.LOADCHUNK", key, b"%d" % position, chunk])
     return commands
-
-
-def memory_usage(cf):
-    return cf.memory_usage()
-
-
-def copy(cf):
-    return cf.copy()
 
 
 def _bounded(argv, word, low, high, unparsable, out_of_range, default):
@@ -270,15 +262,12 @@ class CuckooCommands:
 def register(module, defaults):
     """The MBbloomCF type and the CF.* commands, as rebloom.c's RedisModule_OnLoad creates them."""
     module_type = module.data_type(TYPE_NAME, ENCODING_VERSION, save=save, load=load, rewrite=rewrite,
-                                   memory_usage=memory_usage, copy=copy)
+                                   memory_usage=CuckooFilter.memory_usage, copy=CuckooFilter.copy)
     commands = CuckooCommands(module_type, defaults)
-    writes, reads = "write deny-oom", "readonly fast"
-    for name, handler, flags in (
-            ("cf.reserve", commands.reserve, writes), ("cf.add", commands.add, writes),
-            ("cf.addnx", commands.addnx, writes), ("cf.insert", commands.insert, writes),
-            ("cf.insertnx", commands.insertnx, writes), ("cf.exists", commands.exists, reads),
-            ("cf.mexists", commands.mexists, reads), ("cf.del", commands.delete, writes),
-            ("cf.count", commands.count, reads), ("cf.info", commands.info, reads),
-            ("cf.scandump", commands.scandump, reads), ("cf.loadchunk", commands.loadchunk, writes)):
-        module.command(name, handler, arity=-1, flags=flags, first_key=1, last_key=1, step=1)
-    return module_type
+    add_commands(module, (
+        ("cf.reserve", commands.reserve, WRITES), ("cf.add", commands.add, WRITES),
+        ("cf.addnx", commands.addnx, WRITES), ("cf.insert", commands.insert, WRITES),
+        ("cf.insertnx", commands.insertnx, WRITES), ("cf.exists", commands.exists, READS),
+        ("cf.mexists", commands.mexists, READS), ("cf.del", commands.delete, WRITES),
+        ("cf.count", commands.count, READS), ("cf.info", commands.info, READS),
+        ("cf.scandump", commands.scandump, READS), ("cf.loadchunk", commands.loadchunk, WRITES)))

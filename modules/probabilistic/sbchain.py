@@ -75,21 +75,22 @@ class Link:
                 and self.bits != 0 and self.bits == len(self.array) * 8 and self.hashes <= MAX_HASHES
                 and self.hashes == math.ceil(LN2 * self.bpe))
 
-    def _positions(self, first, second):
+    def positions(self, first, second):
+        """The item's bits in this link: (a + i * b) mod 2^64, modulo the bit count (2^n2 for old filters)."""
         modulus = (1 << self.n2) if self.n2 else self.bits
         return [((first + i * second) & MASK64) % modulus for i in range(self.hashes)]
 
-    def contains(self, first, second):
+    def has_all(self, positions):
         array = self.array
-        for bit in self._positions(first, second):
+        for bit in positions:
             if not array[bit >> 3] & (1 << (bit & 7)):
                 return False
         return True
 
-    def add(self, first, second):
-        """Sets the item's bits; True (and one more item counted) when one of them was clear."""
+    def set_all(self, positions):
+        """Sets the bits; True (and one more item counted) when one of them was clear."""
         array, fresh = self.array, False
-        for bit in self._positions(first, second):
+        for bit in positions:
             mask = 1 << (bit & 7)
             if not array[bit >> 3] & mask:
                 array[bit >> 3] |= mask
@@ -120,21 +121,24 @@ class ScalableBloom:
 
     def contains(self, item):
         first, second = item_hashes(item)
-        return any(link.contains(first, second) for link in reversed(self.links))
+        return any(link.has_all(link.positions(first, second)) for link in reversed(self.links))
 
     def add(self, item):
         """SBChain_Add: 1 if the item was new, 0 if it seemed present; FilterError when the chain is full
         (NONSCALING) or its next link cannot be made."""
         first, second = item_hashes(item)
-        if any(link.contains(first, second) for link in reversed(self.links)):
-            return 0
         newest = self.links[-1]
+        newest_positions = newest.positions(first, second)  # checked first, and set if the item is new
+        if newest.has_all(newest_positions) or any(link.has_all(link.positions(first, second))
+                                                   for link in reversed(self.links[:-1])):
+            return 0
         if newest.size >= newest.entries:
             if not self.scaling:
                 raise FilterError("ERR non scaling filter is full")
             newest = Link.sized(newest.entries * self.growth, newest.error * TIGHTENING)
             self.links.append(newest)
-        if newest.add(first, second):
+            newest_positions = newest.positions(first, second)
+        if newest.set_all(newest_positions):
             self.size += 1
             return 1
         return 0
