@@ -3,6 +3,7 @@
 from modules.api import ReplyError, restore_command
 
 UINT32_MAX = 2**32 - 1
+READONLY = "readonly"  # rmutil's RMUtil_RegisterReadCmd: the sketches' reads are not flagged fast
 # The most bytes one sketch's counters may take. RedisBloom asks malloc for any size (a failure ends
 # Redis, or answers "Insufficient memory" in later versions); a Python server must refuse a huge
 # width or k up front rather than stall the event loop zeroing gigabytes.

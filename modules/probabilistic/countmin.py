@@ -9,8 +9,9 @@ import struct
 from array import array
 
 from modules.api import INT64_MAX, Error, ReplyError
-from modules.probabilistic.arguments import OK, arg_index, changed, double, info_reply, long_long, wrong_arity
-from modules.probabilistic.common import MAX_ALLOCATION, UINT32_MAX, data_type, key_exists
+from modules.probabilistic.arguments import (
+    OK, WRITES, add_commands, arg_index, changed, double, info_reply, long_long, wrong_arity)
+from modules.probabilistic.common import MAX_ALLOCATION, READONLY, UINT32_MAX, data_type, key_exists
 from modules.probabilistic.murmur2 import murmur2
 
 TYPE_NAME = "CMSk-TYPE"
@@ -120,9 +121,6 @@ def memory_usage(sketch):
     """CMSMemUsage: a pointer plus eight bytes a cell (RedisBloom counts cells as size_t)."""
     return 8 + sketch.width * sketch.depth * 8
 
-
-def copy(sketch):
-    return sketch.copy()
 
 
 # ---------------------------------------------------------------- commands
@@ -247,13 +245,12 @@ class CountMinCommands:
 def register(module):
     """Registers CMSk-TYPE and the CMS.* commands, flagged and keyed as RedisBloom registers them."""
     sketch_type = data_type(module, TYPE_NAME, ENCODING_VERSION, save=save, load=load,
-                            memory_usage=memory_usage, copy=copy)
+                            memory_usage=memory_usage, copy=CountMinSketch.copy)
     commands = CountMinCommands(sketch_type)
-    for name, handler, flags in (
-            ("cms.initbydim", commands.initbydim, "write deny-oom"),
-            ("cms.initbyprob", commands.initbyprob, "write deny-oom"),
-            ("cms.incrby", commands.incrby, "write deny-oom"),
-            ("cms.query", commands.query, "readonly"),
-            ("cms.merge", commands.merge, "write deny-oom"),
-            ("cms.info", commands.info, "readonly")):
-        module.command(name, handler, arity=-1, flags=flags, first_key=1, last_key=1, step=1)
+    add_commands(module, (
+        ("cms.initbydim", commands.initbydim, WRITES),
+        ("cms.initbyprob", commands.initbyprob, WRITES),
+        ("cms.incrby", commands.incrby, WRITES),
+        ("cms.query", commands.query, READONLY),
+        ("cms.merge", commands.merge, WRITES),
+        ("cms.info", commands.info, READONLY)))

@@ -6,8 +6,9 @@ answer an empty digest (nan, -2 ranks), turn ranks into quantiles and back, and 
 import math
 
 from modules.api import ReplyError
-from modules.probabilistic.arguments import OK, arg_index, changed, double, info_reply, long_long, wrong_arity
-from modules.probabilistic.common import data_type
+from modules.probabilistic.arguments import (
+    OK, WRITES, add_commands, arg_index, changed, double, info_reply, long_long, wrong_arity)
+from modules.probabilistic.common import READONLY, data_type
 from modules.probabilistic.histogram import INFINITY, NAN, TDigest, capacity_for
 
 TYPE_NAME = "TDIS-TYPE"
@@ -130,9 +131,6 @@ def memory_usage(digest):
     """TDigestMemUsage: a pointer and the two node arrays."""
     return 8 + 2 * digest.capacity * 8
 
-
-def copy(digest):
-    return digest.copy()
 
 
 # ---------------------------------------------------------------- commands
@@ -361,21 +359,20 @@ class TDigestCommands:
 def register(module):
     """Registers TDIS-TYPE and the TDIGEST.* commands, flagged and keyed as RedisBloom registers them."""
     digest_type = data_type(module, TYPE_NAME, ENCODING_VERSION, save=save, load=load,
-                            memory_usage=memory_usage, copy=copy)
+                            memory_usage=memory_usage, copy=TDigest.copy)
     commands = TDigestCommands(digest_type)
-    for name, handler, flags in (
-            ("tdigest.create", commands.create, "write deny-oom"),
-            ("tdigest.add", commands.add, "write deny-oom"),
-            ("tdigest.reset", commands.reset, "write deny-oom"),
-            ("tdigest.merge", commands.merge, "write deny-oom"),
-            ("tdigest.min", commands.minimum, "readonly"),
-            ("tdigest.max", commands.maximum, "readonly"),
-            ("tdigest.quantile", commands.quantile, "readonly"),
-            ("tdigest.byrank", commands.byrank, "readonly"),
-            ("tdigest.byrevrank", commands.byrevrank, "readonly"),
-            ("tdigest.rank", commands.rank, "readonly"),
-            ("tdigest.revrank", commands.revrank, "readonly"),
-            ("tdigest.cdf", commands.cdf, "readonly"),
-            ("tdigest.trimmed_mean", commands.trimmed_mean, "readonly"),
-            ("tdigest.info", commands.info, "readonly")):
-        module.command(name, handler, arity=-1, flags=flags, first_key=1, last_key=1, step=1)
+    add_commands(module, (
+        ("tdigest.create", commands.create, WRITES),
+        ("tdigest.add", commands.add, WRITES),
+        ("tdigest.reset", commands.reset, WRITES),
+        ("tdigest.merge", commands.merge, WRITES),
+        ("tdigest.min", commands.minimum, READONLY),
+        ("tdigest.max", commands.maximum, READONLY),
+        ("tdigest.quantile", commands.quantile, READONLY),
+        ("tdigest.byrank", commands.byrank, READONLY),
+        ("tdigest.byrevrank", commands.byrevrank, READONLY),
+        ("tdigest.rank", commands.rank, READONLY),
+        ("tdigest.revrank", commands.revrank, READONLY),
+        ("tdigest.cdf", commands.cdf, READONLY),
+        ("tdigest.trimmed_mean", commands.trimmed_mean, READONLY),
+        ("tdigest.info", commands.info, READONLY)))

@@ -12,8 +12,9 @@ import struct
 from array import array
 
 from modules.api import Error, ReplyError, Status
-from modules.probabilistic.arguments import OK, changed, double, info_reply, long_long, wrong_arity
-from modules.probabilistic.common import MAX_ALLOCATION, UINT32_MAX, data_type, key_exists
+from modules.probabilistic.arguments import (
+    OK, WRITES, add_commands, changed, double, info_reply, long_long, wrong_arity)
+from modules.probabilistic.common import MAX_ALLOCATION, READONLY, UINT32_MAX, data_type, key_exists
 from modules.probabilistic.murmur2 import murmur2
 
 TYPE_NAME = "TopK-TYPE"
@@ -233,9 +234,6 @@ def memory_usage(topk):
     return allocation(topk.k, topk.width, topk.depth)
 
 
-def copy(topk):
-    return topk.copy()
-
 
 # ---------------------------------------------------------------- commands
 
@@ -345,14 +343,13 @@ def register(module):
     """Registers TopK-TYPE and the TOPK.* commands, flagged and keyed as RedisBloom registers them
     (TOPK.COUNT as a write command, as it does)."""
     topk_type = data_type(module, TYPE_NAME, ENCODING_VERSION, save=save, load=load,
-                          memory_usage=memory_usage, copy=copy)
+                          memory_usage=memory_usage, copy=TopK.copy)
     commands = TopKCommands(topk_type)
-    for name, handler, flags in (
-            ("topk.reserve", commands.reserve, "write deny-oom"),
-            ("topk.add", commands.add, "write deny-oom"),
-            ("topk.incrby", commands.incrby, "write deny-oom"),
-            ("topk.query", commands.query, "readonly"),
-            ("topk.count", commands.count, "write"),
-            ("topk.list", commands.list, "readonly"),
-            ("topk.info", commands.info, "readonly")):
-        module.command(name, handler, arity=-1, flags=flags, first_key=1, last_key=1, step=1)
+    add_commands(module, (
+        ("topk.reserve", commands.reserve, WRITES),
+        ("topk.add", commands.add, WRITES),
+        ("topk.incrby", commands.incrby, WRITES),
+        ("topk.query", commands.query, READONLY),
+        ("topk.count", commands.count, "write"),
+        ("topk.list", commands.list, READONLY),
+        ("topk.info", commands.info, READONLY)))
