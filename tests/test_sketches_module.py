@@ -341,65 +341,59 @@ READS = [("CMS.QUERY", "cms", "i0", "i7", "i199", "none"), ("CMS.INFO", "cms"), 
          ("TYPE", "cms"), ("TYPE", "topk"), ("TYPE", "td")]
 
 
-def replies(port):
-    with WireClient(port) as wire:
-        return [wire.call(*command) for command in READS]
-
-
 def wait_for_rewrite(wire):
     deadline = time.monotonic() + 15
     while b"aof_rewrite_in_progress:1" in wire.call("INFO", "persistence") and time.monotonic() < deadline:
         time.sleep(0.05)
 
 
+def state(wire):
+    """DEBUG DIGEST (what each value's save callback writes) and the READS replies."""
+    return [wire.call("DEBUG", "DIGEST")] + [wire.call(*command) for command in READS]
+
+
+def state_after_restart(tmp_path, change, *options):
+    """The state a server left after change(wire), and the state a new one loads from what it left."""
+    states = []
+    for restart in (False, True):
+        running = start_with_bloom(tmp_path, *options)
+        try:
+            with WireClient(running.port) as wire:
+                if not restart:
+                    fill_sketches(redis.Redis(port=running.port, socket_timeout=10))
+                    change(wire)
+                states.append(state(wire))
+        finally:
+            running.stop()
+    return states
+
+
 def test_sketches_survive_a_restart_from_the_rdb(tmp_path):
-    running = start_with_bloom(tmp_path)
-    try:
-        fill_sketches(redis.Redis(port=running.port, socket_timeout=10))
-        with WireClient(running.port) as wire:
-            wire.call("TDIGEST.QUANTILE", "td", "0.5")  # reads compress the digest, as RedisBloom's do
-            digest = wire.call("DEBUG", "DIGEST")
-            assert wire.call("SAVE") == b"+OK\r\n"
-        before = replies(running.port)
-    finally:
-        running.stop()
+    def save(wire):
+        wire.call("TDIGEST.QUANTILE", "td", "0.5")  # reads compress the digest, as RedisBloom's do
+        assert wire.call("SAVE") == b"+OK\r\n"
+
+    before, after = state_after_restart(tmp_path, save)
     assert before[-3:] == [b"+CMSk-TYPE\r\n", b"+TopK-TYPE\r\n", b"+TDIS-TYPE\r\n"]
+    assert after == before
     checked = subprocess.run([shutil.which("redis-check-rdb"), str(tmp_path / "dump.rdb")], capture_output=True,
                              text=True, timeout=30)
     assert "RDB looks OK" in checked.stdout, checked.stdout
-    running = start_with_bloom(tmp_path)
-    try:
-        with WireClient(running.port) as wire:
-            assert wire.call("DEBUG", "DIGEST") == digest
-        assert replies(running.port) == before
-    finally:
-        running.stop()
 
 
 def test_sketches_survive_the_aof_and_its_rewrite(tmp_path):
-    running = start_with_bloom(tmp_path, "--appendonly", "yes")
-    try:
-        with WireClient(running.port) as wire:
-            fill_sketches(redis.Redis(port=running.port, socket_timeout=10))
-            # compressed first: the rewrite compresses the digest it saves, in its own process only
-            wire.call("TDIGEST.QUANTILE", "td", "0.5")
-            assert wire.call("BGREWRITEAOF").startswith(b"+Background append only file rewriting")
-            wait_for_rewrite(wire)
-            rewritten = (tmp_path / "appendonly.aof").read_bytes()
-            assert rewritten.count(b"$7\r\nRESTORE\r\n") == 3 and b"TOPK.ADD" not in rewritten
-            wire.call("CMS.INCRBY", "cms", "after", "3")  # logged as sent, after the rewrite
-            wire.call("TDIGEST.ADD", "td", "0.25", "2000")
-            digest = wire.call("DEBUG", "DIGEST")
-        before = replies(running.port)
-    finally:
-        running.stop()
-    running = start_with_bloom(tmp_path, "--appendonly", "yes")
-    try:
-        with WireClient(running.port) as wire:
-            assert wire.call("DEBUG", "DIGEST") == digest
-        assert replies(running.port) == before
-    finally:
-        running.stop()
+    def rewrite_then_write(wire):
+        # compressed first: the rewrite compresses the digest it saves, in its own process only
+        wire.call("TDIGEST.QUANTILE", "td", "0.5")
+        assert wire.call("BGREWRITEAOF").startswith(b"+Background append only file rewriting")
+        wait_for_rewrite(wire)
+        rewritten = (tmp_path / "appendonly.aof").read_bytes()
+        assert rewritten.count(b"$7\r\nRESTORE\r\n") == 3 and b"TOPK.ADD" not in rewritten
+        wire.call("CMS.INCRBY", "cms", "after", "3")  # logged as sent, after the rewrite
+        wire.call("TDIGEST.ADD", "td", "0.25", "2000")
+
+    before, after = state_after_restart(tmp_path, rewrite_then_write, "--appendonly", "yes")
+    assert after == before
 
 
 def test_dump_restore_and_copy_of_each_sketch(wire):

@@ -1,6 +1,7 @@
 """What the Count-Min sketch, Top-K and t-digest share beyond arguments.py: their types' registration
-(rewritten as RESTORE), the key check of their create commands, and the size bound of their counters."""
+(rewritten as RESTORE), their handlers' key checks, and the size bound of their counters."""
 from modules.api import ReplyError, restore_command
+from modules.probabilistic.arguments import wrong_arity
 
 UINT32_MAX = 2**32 - 1
 READONLY = "readonly"  # rmutil's RMUtil_RegisterReadCmd: the sketches' reads are not flagged fast
@@ -8,6 +9,29 @@ READONLY = "readonly"  # rmutil's RMUtil_RegisterReadCmd: the sketches' reads ar
 # Redis, or answers "Insufficient memory" in later versions); a Python server must refuse a huge
 # width or k up front rather than stall the event loop zeroing gigabytes.
 MAX_ALLOCATION = 256 * 2**20
+
+
+class SketchCommands:
+    """What each type's command handlers start from: its registered type, and the value a key must hold."""
+
+    missing = None  # the error a missing key answers
+
+    def __init__(self, value_type):
+        self.type = value_type
+
+    def existing(self, ctx, key):
+        """The key's value; the type's error when it is missing, WRONGTYPE for another type."""
+        value = ctx.get_value(key, self.type)
+        if value is None:
+            raise ReplyError(self.missing)
+        return value
+
+    def each_item(self, ctx, args, name, answer):
+        """A read of the key's value for each item after it (key item [item ...]): answer(value, item)."""
+        if len(args) < 2:
+            raise wrong_arity(name)
+        value = self.existing(ctx, args[0])
+        return [answer(value, item) for item in args[1:]]
 
 
 def key_exists(ctx, key, value_type):

@@ -11,7 +11,8 @@ from array import array
 from modules.api import INT64_MAX, Error, ReplyError
 from modules.probabilistic.arguments import (
     OK, WRITES, add_commands, arg_index, changed, double, info_reply, long_long, wrong_arity)
-from modules.probabilistic.common import MAX_ALLOCATION, READONLY, UINT32_MAX, data_type, key_exists
+from modules.probabilistic.common import (
+    MAX_ALLOCATION, READONLY, UINT32_MAX, SketchCommands, data_type, key_exists)
 from modules.probabilistic.murmur2 import murmur2
 
 TYPE_NAME = "CMSk-TYPE"
@@ -126,47 +127,47 @@ def memory_usage(sketch):
 # ---------------------------------------------------------------- commands
 
 
-class CountMinCommands:
+def _dimensions(width, depth):
+    """CMS.INITBYDIM's width and depth."""
+    width, depth = long_long(width), long_long(depth)
+    if width is None or width < 1:
+        raise ReplyError("CMS: invalid width")
+    if depth is None or depth < 1:
+        raise ReplyError("CMS: invalid depth")
+    return width, depth
+
+
+def _dimensions_for_probabilities(error, probability):
+    """CMS.INITBYPROB's error and probability, as the dimensions they make."""
+    error, probability = double(error), double(probability)
+    if error is None or not 0 < error < 1:
+        raise ReplyError("CMS: invalid overestimation value")
+    if probability is None or not 0 < probability < 1:
+        raise ReplyError("CMS: invalid prob value")
+    return dimensions_for(error, probability)
+
+
+class CountMinCommands(SketchCommands):
     """The CMS.* handlers over one registered CMSk-TYPE."""
 
-    def __init__(self, sketch_type):
-        self.type = sketch_type
-
-    def _sketch(self, ctx, key):
-        sketch = ctx.get_value(key, self.type)
-        if sketch is None:
-            raise ReplyError(NO_KEY)
-        return sketch
+    missing = NO_KEY
 
     def initbydim(self, ctx, *args):
         """CMS.INITBYDIM key width depth"""
-        if len(args) != 3:
-            raise wrong_arity("cms.initbydim")
-        key, width, depth = args
-        if key_exists(ctx, key, self.type):
-            raise ReplyError(KEY_EXISTS)
-        width, depth = long_long(width), long_long(depth)
-        if width is None or width < 1:
-            raise ReplyError("CMS: invalid width")
-        if depth is None or depth < 1:
-            raise ReplyError("CMS: invalid depth")
-        return self._create(ctx, key, width, depth)
+        return self._create(ctx, args, "cms.initbydim", _dimensions)
 
     def initbyprob(self, ctx, *args):
         """CMS.INITBYPROB key error probability"""
+        return self._create(ctx, args, "cms.initbyprob", _dimensions_for_probabilities)
+
+    def _create(self, ctx, args, name, dimensions):
+        """CMSketch_Create: an empty key, then the dimensions the command's two arguments give."""
         if len(args) != 3:
-            raise wrong_arity("cms.initbyprob")
-        key, error, probability = args
+            raise wrong_arity(name)
+        key = args[0]
         if key_exists(ctx, key, self.type):
             raise ReplyError(KEY_EXISTS)
-        error, probability = double(error), double(probability)
-        if error is None or not 0 < error < 1:
-            raise ReplyError("CMS: invalid overestimation value")
-        if probability is None or not 0 < probability < 1:
-            raise ReplyError("CMS: invalid prob value")
-        return self._create(ctx, key, *dimensions_for(error, probability))
-
-    def _create(self, ctx, key, width, depth):
+        width, depth = dimensions(*args[1:])
         if width > INT64_MAX // depth:
             raise ReplyError("CMS: invalid init arguments")
         if width * depth * 4 > MAX_ALLOCATION:
@@ -178,7 +179,7 @@ class CountMinCommands:
         """CMS.INCRBY key item increment [item increment ...]"""
         if len(args) < 3 or len(args) % 2 == 0:
             raise wrong_arity("cms.incrby")
-        sketch = self._sketch(ctx, args[0])
+        sketch = self.existing(ctx, args[0])
         pairs = []
         for item, raw in zip(args[1::2], args[2::2]):
             value = long_long(raw)
@@ -193,16 +194,13 @@ class CountMinCommands:
 
     def query(self, ctx, *args):
         """CMS.QUERY key item [item ...]"""
-        if len(args) < 2:
-            raise wrong_arity("cms.query")
-        sketch = self._sketch(ctx, args[0])
-        return [sketch.query(item) for item in args[1:]]
+        return self.each_item(ctx, args, "cms.query", CountMinSketch.query)
 
     def merge(self, ctx, *args):
         """CMS.MERGE destination numKeys source [source ...] [WEIGHTS weight [weight ...]]"""
         if len(args) < 3:
             raise wrong_arity("cms.merge")
-        destination = self._sketch(ctx, args[0])
+        destination = self.existing(ctx, args[0])
         count = long_long(args[1])
         if count is None:
             raise ReplyError("CMS: invalid numkeys")
@@ -226,7 +224,7 @@ class CountMinCommands:
             weight = 1 if position < 0 else long_long(rest[count + 1 + index])
             if weight is None:
                 raise ReplyError("CMS: invalid weight value")
-            source = self._sketch(ctx, rest[index])
+            source = self.existing(ctx, rest[index])
             if source.width != destination.width or source.depth != destination.depth:
                 raise ReplyError("CMS: width/depth is not equal")
             sources.append(source)
@@ -237,7 +235,7 @@ class CountMinCommands:
         """CMS.INFO key"""
         if len(args) != 1:
             raise wrong_arity("cms.info")
-        sketch = self._sketch(ctx, args[0])
+        sketch = self.existing(ctx, args[0])
         counter = sketch.counter - _UINT64 if sketch.counter > INT64_MAX else sketch.counter
         return info_reply((("width", sketch.width), ("depth", sketch.depth), ("count", counter)))
 

@@ -8,7 +8,7 @@ import math
 from modules.api import ReplyError
 from modules.probabilistic.arguments import (
     OK, WRITES, add_commands, arg_index, changed, double, info_reply, long_long, wrong_arity)
-from modules.probabilistic.common import READONLY, data_type
+from modules.probabilistic.common import READONLY, SketchCommands, data_type
 from modules.probabilistic.histogram import INFINITY, NAN, TDigest, capacity_for
 
 TYPE_NAME = "TDIS-TYPE"
@@ -136,6 +136,14 @@ def memory_usage(digest):
 # ---------------------------------------------------------------- commands
 
 
+def _not_a_fraction(value):
+    return None if 0 <= value <= 1 else "ERR T-Digest: quantile should be in [0,1]"
+
+
+def _negative_rank(rank):
+    return "ERR T-Digest: rank needs to be non negative" if rank < 0 else None
+
+
 def _parse_compression(raw):
     compression = long_long(raw)
     if compression is None:
@@ -151,17 +159,10 @@ def _new_digest(compression, failure):
     return TDigest(compression)
 
 
-class TDigestCommands:
+class TDigestCommands(SketchCommands):
     """The TDIGEST.* handlers over one registered TDIS-TYPE."""
 
-    def __init__(self, digest_type):
-        self.type = digest_type
-
-    def _digest(self, ctx, key):
-        digest = ctx.get_value(key, self.type)
-        if digest is None:
-            raise ReplyError(NO_KEY)
-        return digest
+    missing = NO_KEY
 
     def create(self, ctx, *args):
         """TDIGEST.CREATE key [COMPRESSION compression]"""
@@ -181,7 +182,7 @@ class TDigestCommands:
         """TDIGEST.RESET key"""
         if len(args) != 1:
             raise wrong_arity("tdigest.reset")
-        digest = self._digest(ctx, args[0])
+        digest = self.existing(ctx, args[0])
         digest.reset()
         changed(ctx, args[0])
         return OK
@@ -190,7 +191,7 @@ class TDigestCommands:
         """TDIGEST.ADD key value [value ...]: every value read before any is added"""
         if len(args) < 2:
             raise wrong_arity("tdigest.add")
-        digest = self._digest(ctx, args[0])
+        digest = self.existing(ctx, args[0])
         values = []
         for raw in args[1:]:
             value = double(raw)
@@ -256,36 +257,37 @@ class TDigestCommands:
         """TDIGEST.MIN key"""
         if len(args) != 1:
             raise wrong_arity("tdigest.min")
-        digest = self._digest(ctx, args[0])
+        digest = self.existing(ctx, args[0])
         return digest.minimum if digest.size() > 0 else NAN
 
     def maximum(self, ctx, *args):
         """TDIGEST.MAX key"""
         if len(args) != 1:
             raise wrong_arity("tdigest.max")
-        digest = self._digest(ctx, args[0])
+        digest = self.existing(ctx, args[0])
         return digest.maximum if digest.size() > 0 else NAN
 
-    def _values(self, ctx, args, name, message, fractions=False):
-        """The digest and the doubles after it, for the commands that take a list of values (each read,
-        and with fractions checked to be in [0,1], before the next)."""
+    def _values(self, ctx, args, name, message, parse=double, refused=lambda value: None):
+        """The digest and the numbers after it, for the commands that take a list of them: each read (message
+        if it cannot be) and checked (refused(value): an error text, or None) before the next."""
         if len(args) < 2:
             raise wrong_arity(name)
-        digest = self._digest(ctx, args[0])
+        digest = self.existing(ctx, args[0])
         values = []
         for raw in args[1:]:
-            value = double(raw)
+            value = parse(raw)
             if value is None:
                 raise ReplyError(message)
-            if fractions and not 0 <= value <= 1:
-                raise ReplyError("ERR T-Digest: quantile should be in [0,1]")
+            problem = refused(value)
+            if problem is not None:
+                raise ReplyError(problem)
             values.append(value)
         return digest, values
 
     def quantile(self, ctx, *args):
         """TDIGEST.QUANTILE key quantile [quantile ...]"""
         digest, fractions = self._values(ctx, args, "tdigest.quantile", "ERR T-Digest: error parsing quantile",
-                                         fractions=True)
+                                         refused=_not_a_fraction)
         return quantiles(digest, fractions)
 
     def cdf(self, ctx, *args):
@@ -304,18 +306,8 @@ class TDigestCommands:
         return ranks(digest, values, reverse=True)
 
     def _ranks(self, ctx, args, name):
-        if len(args) < 2:
-            raise wrong_arity(name)
-        digest = self._digest(ctx, args[0])
-        wanted = []
-        for raw in args[1:]:
-            rank = long_long(raw)
-            if rank is None:
-                raise ReplyError("ERR T-Digest: error parsing rank")
-            if rank < 0:
-                raise ReplyError("ERR T-Digest: rank needs to be non negative")
-            wanted.append(rank)
-        return digest, wanted
+        return self._values(ctx, args, name, "ERR T-Digest: error parsing rank", parse=long_long,
+                            refused=_negative_rank)
 
     def byrank(self, ctx, *args):
         """TDIGEST.BYRANK key rank [rank ...]"""
@@ -331,7 +323,7 @@ class TDigestCommands:
         """TDIGEST.TRIMMED_MEAN key low_cut_quantile high_cut_quantile"""
         if len(args) != 3:
             raise wrong_arity("tdigest.trimmed_mean")
-        digest = self._digest(ctx, args[0])
+        digest = self.existing(ctx, args[0])
         low, high = double(args[1]), double(args[2])
         if low is None:
             raise ReplyError("ERR T-Digest: error parsing low_cut_percentile")
@@ -347,7 +339,7 @@ class TDigestCommands:
         """TDIGEST.INFO key"""
         if len(args) != 1:
             raise wrong_arity("tdigest.info")
-        digest = self._digest(ctx, args[0])
+        digest = self.existing(ctx, args[0])
         fields = (("Compression", int(digest.compression)), ("Capacity", digest.capacity),
                   ("Merged nodes", digest.merged_nodes), ("Unmerged nodes", digest.unmerged_nodes),
                   ("Merged weight", digest.merged_weight), ("Unmerged weight", digest.unmerged_weight),

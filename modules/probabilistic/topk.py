@@ -14,7 +14,8 @@ from array import array
 from modules.api import Error, ReplyError, Status
 from modules.probabilistic.arguments import (
     OK, WRITES, add_commands, changed, double, info_reply, long_long, wrong_arity)
-from modules.probabilistic.common import MAX_ALLOCATION, READONLY, UINT32_MAX, data_type, key_exists
+from modules.probabilistic.common import (
+    MAX_ALLOCATION, READONLY, UINT32_MAX, SketchCommands, data_type, key_exists)
 from modules.probabilistic.murmur2 import murmur2
 
 TYPE_NAME = "TopK-TYPE"
@@ -142,7 +143,8 @@ class TopK:
         self.place(start, *top)
 
     def query(self, item):
-        return item in self.positions
+        """TopK_Query: 1 if the item is in the heap, else 0."""
+        return int(item in self.positions)
 
     def count(self, item):
         """TopK_Count: the item's largest bucket count (a heap member's only where it reaches the heap's minimum)."""
@@ -238,17 +240,10 @@ def memory_usage(topk):
 # ---------------------------------------------------------------- commands
 
 
-class TopKCommands:
+class TopKCommands(SketchCommands):
     """The TOPK.* handlers over one registered TopK-TYPE."""
 
-    def __init__(self, topk_type):
-        self.type = topk_type
-
-    def _topk(self, ctx, key):
-        topk = ctx.get_value(key, self.type)
-        if topk is None:
-            raise ReplyError(NO_KEY)
-        return topk
+    missing = NO_KEY
 
     def reserve(self, ctx, *args):
         """TOPK.RESERVE key topk [width depth decay]"""
@@ -277,7 +272,7 @@ class TopKCommands:
         """TOPK.ADD key item [item ...]: the items each addition pushed out of the list, or nulls"""
         if len(args) < 2:
             raise wrong_arity("topk.add")
-        topk = self._topk(ctx, args[0])
+        topk = self.existing(ctx, args[0])
         expelled = [topk.add(item) for item in args[1:]]
         changed(ctx, args[0])
         return [simple(item) if item is not None else None for item in expelled]
@@ -290,7 +285,7 @@ class TopKCommands:
         when the refused increment is the last one), so the connection stays in step."""
         if len(args) < 3 or len(args) % 2 == 0:
             raise wrong_arity("topk.incrby")
-        topk = self._topk(ctx, args[0])
+        topk = self.existing(ctx, args[0])
         replies = []
         for item, raw in zip(args[1::2], args[2::2]):
             increment = long_long(raw)
@@ -304,17 +299,11 @@ class TopKCommands:
 
     def query(self, ctx, *args):
         """TOPK.QUERY key item [item ...]"""
-        if len(args) < 2:
-            raise wrong_arity("topk.query")
-        topk = self._topk(ctx, args[0])
-        return [int(topk.query(item)) for item in args[1:]]
+        return self.each_item(ctx, args, "topk.query", TopK.query)
 
     def count(self, ctx, *args):
         """TOPK.COUNT key item [item ...] (deprecated in RedisBloom, still served)"""
-        if len(args) < 2:
-            raise wrong_arity("topk.count")
-        topk = self._topk(ctx, args[0])
-        return [topk.count(item) for item in args[1:]]
+        return self.each_item(ctx, args, "topk.count", TopK.count)
 
     def list(self, ctx, *args):
         """TOPK.LIST key [WITHCOUNT]: any prefix of WITHCOUNT, in any case, is taken for it"""
@@ -323,7 +312,7 @@ class TopKCommands:
         with_count = len(args) == 2
         if with_count and not (len(args[1]) <= 9 and b"WITHCOUNT".startswith(args[1].upper())):
             raise ReplyError("WITHCOUNT keyword expected")
-        topk = self._topk(ctx, args[0])
+        topk = self.existing(ctx, args[0])
         reply = []
         for item, count in topk.listing():
             reply.append(simple(item))
@@ -335,7 +324,7 @@ class TopKCommands:
         """TOPK.INFO key"""
         if len(args) != 1:
             raise wrong_arity("topk.info")
-        topk = self._topk(ctx, args[0])
+        topk = self.existing(ctx, args[0])
         return info_reply((("k", topk.k), ("width", topk.width), ("depth", topk.depth), ("decay", float(topk.decay))))
 
 
