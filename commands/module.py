@@ -48,8 +48,8 @@ def load(server, path, args, configs=None):
 
 def _checked(server, module, configs):
     """The parameters' starting values once everything the module registered is known free; LoadError if not."""
-    for command in module.commands:
-        if command.name.encode() in server.commands:
+    for command in module.commands:  # served, or a Redis command ACL rules name (renamed away, or not served)
+        if command.name.encode() in server.commands or command.name in server.acl.catalog.checked:
             raise LoadError("Module %s: command '%s' already exists. Module not loaded" % (module.path, command.name))
     for module_type in module.types:
         if module_type.name in server.keyspace.module_types.by_name:

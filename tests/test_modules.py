@@ -80,6 +80,15 @@ def test_module_list_shape_in_resp2_and_resp3(client):
 # ------------------------------------------------------------------ loading at start
 
 
+def test_a_relative_path_is_also_looked_for_in_the_server_s_directory(tmp_path):
+    running = start_ours(tmp_path, "--loadmodule", os.path.join("tests", "modules", "counters.py"))
+    try:
+        with WireClient(running.port) as wire:
+            assert b"$4\r\npath\r\n$25\r\ntests/modules/counters.py\r\n" in wire.call("MODULE", "LIST")
+    finally:
+        running.stop()
+
+
 def test_loadmodule_in_a_config_file_with_the_module_s_parameters(tmp_path):
     (tmp_path / "mini.conf").write_text('loadmodule %s one "two words"\ncounters.limit 42\ncounters.mode slow\n'
                                         % COUNTERS)
@@ -116,27 +125,29 @@ def test_a_module_that_cannot_load_stops_the_start(options, reason, tmp_path):
 
 # ------------------------------------------------------------------ failures leave nothing behind
 
+def _on_load(*lines):
+    """A module file whose on_load runs these lines."""
+    return "def on_load(module, args):\n" + "".join("    %s\n" % line for line in lines)
+
+
+FIRST = "module.command('first.cmd', lambda ctx: 1, 1)"  # registered before what fails: must not stay
 BROKEN_MODULES = {
     "syntax.py": "def on_load(module, args:\n",
-    "raises.py": "def on_load(module, args):\n    module.identify('raises', 1)\n"
-                 "    module.command('raises.cmd', lambda ctx: 1, 1)\n    raise ValueError('no')\n",
-    "existing_command.py": "def on_load(module, args):\n    module.identify('clash', 1)\n"
-                           "    module.command('clash.first', lambda ctx: 1, 1)\n    module.command('GET', lambda ctx: 1, 2)\n",
-    "existing_type.py": "def on_load(module, args):\n    module.identify('clash', 1)\n"
-                        "    module.command('clash.first', lambda ctx: 1, 1)\n    module.data_type('counters1', 2)\n",
-    "existing_name.py": "def on_load(module, args):\n    module.identify('counters', 1)\n"
-                        "    module.command('clash.first', lambda ctx: 1, 1)\n",
-    "existing_config.py": "def on_load(module, args):\n    module.identify('counters2', 1)\n"
-                          "    module.command('clash.first', lambda ctx: 1, 1)\n"
-                          "    module.config('limit', 1, 'numeric', min=0, max=9)\n    module.config('limit', 1, 'bool')\n",
-    "bad_flag.py": "def on_load(module, args):\n    module.identify('flags', 1)\n"
-                   "    module.command('flags.first', lambda ctx: 1, 1)\n    module.command('flags.bad', lambda ctx: 1, 1, 'write nosuch')\n",
-    "bad_type_name.py": "def on_load(module, args):\n    module.identify('types', 1)\n    module.data_type('short', 1)\n",
-    "no_identify.py": "def on_load(module, args):\n    pass\n",
+    "raises.py": _on_load("module.identify('raises', 1)", FIRST, "raise ValueError('no')"),
+    "existing_command.py": _on_load("module.identify('clash', 1)", FIRST, "module.command('GET', lambda ctx: 1, 2)"),
+    "redis_command.py": _on_load("module.identify('clash', 1)", FIRST, "module.command('migrate', lambda ctx: 1, 1)"),
+    "existing_type.py": _on_load("module.identify('clash', 1)", FIRST, "module.data_type('counters1', 2)"),
+    "existing_name.py": _on_load("module.identify('counters', 1)", FIRST),
+    "config_twice.py": _on_load("module.identify('twice', 1)", FIRST, "module.config('limit', 1, 'numeric')",
+                                "module.config('limit', 1, 'bool')"),
+    "bad_flag.py": _on_load("module.identify('flags', 1)", FIRST,
+                            "module.command('flags.bad', lambda ctx: 1, 1, 'write nosuch')"),
+    "bad_type_name.py": _on_load("module.identify('types', 1)", FIRST, "module.data_type('short', 1)"),
+    "no_identify.py": _on_load("pass"),
     "no_on_load.py": "X = 1\n",
     "exits.py": "import sys\nsys.exit(3)\n",
-    "subscribes.py": "def on_load(module, args):\n    module.identify('subs', 1)\n"
-                     "    module.subscribe('g', lambda ctx, event, key: None)\n    raise RuntimeError('late')\n",
+    "subscribes.py": _on_load("module.identify('subs', 1)", "module.subscribe('g', lambda ctx, event, key: None)",
+                              "raise RuntimeError('late')"),
 }
 
 
@@ -154,8 +165,7 @@ def test_every_failure_answers_redis_s_error_and_leaves_the_server_unchanged(cli
     assert client.call("MODULE", "LOADEX", COUNTERS, "CONFIG", "counters.nosuch", "1") == LOAD_FAILED
     assert client.call("MODULE", "LOADEX", str(tmp_path / "raises.py"), "CONFIG", "raises.x", "1") == LOAD_FAILED
     assert _server_state(client) == before
-    for absent in (b"raises.cmd", b"clash.first", b"flags.first"):
-        assert client.call(absent).startswith(b"-ERR unknown command '%s'" % absent)
+    assert client.call("FIRST.CMD").startswith(b"-ERR unknown command 'FIRST.CMD'")
     assert client.call("GET", "k") == b"$-1\r\n"  # GET is still the built-in
     log = loaded.log()
     for line in ("Module %s failed to load: SyntaxError" % (tmp_path / "syntax.py"),
@@ -317,6 +327,8 @@ def test_multi_scripts_monitor_and_statistics(client, loaded):
         assert client.call("CTR.GET", "m", "a") == b"+QUEUED\r\n"
         assert client.call("EXEC") == b"*2\r\n:2\r\n:2\r\n"
         assert client.call("EVAL", "return redis.call('ctr.incrby', KEYS[1], 'a', ARGV[1])", "1", "m", "3") == b":5\r\n"
+        assert client.call("EVAL", "return redis.call('ctr.setting', 'limit')", "0").startswith(
+            b"-ERR This Redis command is not allowed from script")  # deny-script
         lines = [monitor.read_reply() for _ in range(6)]
         assert b'"CTR.INCRBY" "m" "a" "2"' in lines[1] and b'"CTR.GET" "m" "a"' in lines[2]
         assert any(b'[0 lua] "ctr.incrby" "m" "a" "3"' in line for line in lines[4:])
@@ -334,7 +346,8 @@ def test_multi_scripts_monitor_and_statistics(client, loaded):
 def test_deny_oom_refuses_writes_over_maxmemory(client):
     client.call("CONFIG", "SET", "maxmemory", "1")
     try:
-        assert client.call("CTR.INCRBY", "o", "a", "1") == b"-OOM command not allowed when used memory > 'maxmemory'.\r\n"
+        assert client.call("CTR.INCRBY", "o", "a", "1") == (
+            b"-OOM command not allowed when used memory > 'maxmemory'.\r\n")
         assert client.call("CTR.GET", "o", "a") == b"$-1\r\n"
     finally:
         client.call("CONFIG", "SET", "maxmemory", "0")
@@ -439,8 +452,21 @@ def test_rdb_keeps_module_values_across_a_restart_and_redis_check_rdb_accepts_it
     assert "The RDB file contains module data I can't load: no matching module type 'counters1'" in result.stdout
 
 
-def test_aof_and_its_rewrite_keep_module_values(tmp_path):
-    running = start_with_counters(tmp_path, "--appendonly", "yes")
+def _restoring_counters(tmp_path):
+    """The example module with its rewrite callback replaced by api.restore_command (RESTORE of the payload)."""
+    source = open(COUNTERS).read().replace("from modules.api import", "from modules.api import restore_command,")
+    source = source.replace("rewrite=rewrite,", "rewrite=lambda key, value: restore_command(key, COUNTERS, value),")
+    (tmp_path / "restoring.py").write_text(source)
+    return str(tmp_path / "restoring.py")
+
+
+@pytest.mark.parametrize("restoring", [False, True])
+def test_aof_and_its_rewrite_keep_module_values(restoring, tmp_path):
+    module = _restoring_counters(tmp_path) if restoring else COUNTERS
+    rewritten = (b"*4\r\n$7\r\nRESTORE\r\n$1\r\nk\r\n$1\r\n0\r\n" if restoring
+                 else b"*4\r\n$10\r\nCTR.INCRBY\r\n$1\r\nk\r\n$1\r\na\r\n$1\r\n5\r\n")
+    options = ("--loadmodule", module, "--enable-debug-command", "yes", "--appendonly", "yes")
+    running = start_ours(tmp_path, *options)
     try:
         with WireClient(running.port) as wire:
             wire.call("CTR.INCRBY", "k", "a", "5")
@@ -451,13 +477,12 @@ def test_aof_and_its_rewrite_keep_module_values(tmp_path):
             deadline = time.monotonic() + 10
             while b"aof_rewrite_in_progress:1" in wire.call("INFO", "persistence") and time.monotonic() < deadline:
                 time.sleep(0.05)
-            assert b"*4\r\n$10\r\nCTR.INCRBY\r\n$1\r\nk\r\n$1\r\na\r\n$1\r\n5\r\n" in (
-                tmp_path / "appendonly.aof").read_bytes()
+            assert rewritten in (tmp_path / "appendonly.aof").read_bytes()
             wire.call("CTR.INCRBY", "k", "b", "2")
             digest = wire.call("DEBUG", "DIGEST")
     finally:
         running.stop()
-    running = start_with_counters(tmp_path, "--appendonly", "yes")
+    running = start_ours(tmp_path, *options)
     try:
         with WireClient(running.port) as wire:
             assert wire.call("DEBUG", "DIGEST") == digest

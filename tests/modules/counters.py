@@ -109,7 +109,7 @@ def on_load(module, args):
     module.command("ctr.fail", ctr_fail, -1, "")
     module.command("ctr.badreply", ctr_badreply, 1, "")
     module.command("ctr.events", ctr_events, 1, "readonly")
-    module.command("ctr.setting", ctr_setting, 2, "readonly")
+    module.command("ctr.setting", ctr_setting, 2, "readonly deny-script")
     module.command("ctr.plainset", ctr_plainset, 3, "write deny-oom", 1, 1, 1)
     SETTINGS["limit"] = module.config("limit", 10, "numeric", min=0, max=100)
     SETTINGS["mode"] = module.config("mode", "fast", "enum", values=("fast", "slow"))
