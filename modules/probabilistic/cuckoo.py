@@ -33,13 +33,11 @@ def load(reader, encoding_version):
     """CFRdbLoad for encoding version 4 (earlier ones come from RedisBloom 1.x)."""
     if encoding_version != ENCODING_VERSION:
         return None
-    count, buckets, items = reader.unsigned(), reader.unsigned(), reader.unsigned()
-    deletes, bucket_size, iterations, expansion = reader.unsigned(), reader.unsigned(), reader.unsigned(), \
-        reader.unsigned()
+    count, *fields = [reader.unsigned() for _ in range(7)]  # then buckets, items, deletes, bucket size...
     if count > 0xFFFF:
         return None
     subfilters = [(reader.unsigned(), reader.string()) for _ in range(count)]
-    return CuckooFilter.from_fields((buckets, items, deletes, bucket_size, iterations, expansion), subfilters)
+    return CuckooFilter.from_fields(fields, subfilters)
 
 
 def rewrite(key, cf):

@@ -274,7 +274,7 @@ class CuckooFilter:
         if not cf._shape_is_valid(len(subfilters)):
             return None
         for count, slots in subfilters:
-            if len(slots) != count * bucket_size:
+            if count < 1 or len(slots) != count * bucket_size:
                 return None
             cf.filters.append(SubFilter(count, bytearray(slots)))
         return cf
