@@ -66,10 +66,10 @@ class TopK:
             if chance <= 0:
                 return count, 0
             if chance < 1:
-                misses = int(math.log(1.0 - self.random.random()) / math.log1p(-chance))
+                misses = math.log(1.0 - self.random.random()) / math.log1p(-chance)  # inf for a tiny chance
                 if misses >= increment:
                     return count, 0
-                increment -= misses
+                increment -= int(misses)
             count -= 1
             if count == 0:
                 return 0, increment
