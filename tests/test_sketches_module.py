@@ -391,6 +391,13 @@ def test_sketches_survive_the_aof_and_its_rewrite(tmp_path):
         assert rewritten.count(b"$7\r\nRESTORE\r\n") == 3 and b"TOPK.ADD" not in rewritten
         wire.call("CMS.INCRBY", "cms", "after", "3")  # logged as sent, after the rewrite
         wire.call("TDIGEST.ADD", "td", "0.25", "2000")
+        assert wire.call("TOPK.COUNT", "topk", "w0").startswith(b"*1\r\n:")  # flagged write, never logged
+        wire.call("CMS.INCRBY", "cms", "marker", "1")
+        deadline = time.monotonic() + 10
+        while b"marker" not in (tmp_path / "appendonly.aof").read_bytes() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        logged = (tmp_path / "appendonly.aof").read_bytes()[len(rewritten):]
+        assert b"TDIGEST.ADD" in logged and b"marker" in logged and b"TOPK.COUNT" not in logged
 
     before, after = state_after_restart(tmp_path, rewrite_then_write, "--appendonly", "yes")
     assert after == before

@@ -303,6 +303,7 @@ class TopKCommands(SketchCommands):
 
     def count(self, ctx, *args):
         """TOPK.COUNT key item [item ...] (deprecated in RedisBloom, still served)"""
+        ctx.propagate()  # a write command as RedisBloom registers it, which it never replicates: nothing changed
         return self.each_item(ctx, args, "topk.count", TopK.count)
 
     def list(self, ctx, *args):
