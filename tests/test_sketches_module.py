@@ -252,6 +252,16 @@ def test_tdigest_through_redis_py(r):
     assert all(value != value for value in empty)
 
 
+def test_tdigest_info_is_the_documentations(wire):
+    """docs/commands/tdigest.info.md: five values wait unmerged until something reads the digest."""
+    wire.call("TDIGEST.CREATE", "t")
+    wire.call("TDIGEST.ADD", "t", "1", "2", "3", "4", "5")
+    fields = [(b"Compression", 100), (b"Capacity", 610), (b"Merged nodes", 0), (b"Unmerged nodes", 5),
+              (b"Merged weight", 0), (b"Unmerged weight", 5), (b"Observations", 5), (b"Total compressions", 0),
+              (b"Memory usage", 9768)]
+    assert wire.call("TDIGEST.INFO", "t") == b"*18\r\n" + b"".join(b"+%b\r\n:%d\r\n" % field for field in fields)
+
+
 def test_tdigest_reply_shapes_in_resp2_and_resp3(wire):
     wire.call("TDIGEST.CREATE", "t")
     assert wire.call("TDIGEST.MIN", "t") == bulk(b"nan")
