@@ -144,8 +144,22 @@ def test_replies_in_resp2_and_resp3_on_the_wire(wire):
     assert wire.call("BF.INFO", "ns") == b"%5" + info2[3:-5] + b"_\r\n"
     assert wire.call("CF.INFO", "cf") == b"%8" + cf_info2[3:]
     assert wire.call("BF.INFO", "ns", "expansion") == b"*1\r\n_\r\n"
-    assert wire.call("BF.MEXISTS", "ns", "a", "zz") == b"*2\r\n:1\r\n:0\r\n"
-    assert wire.call("CF.DEL", "cf", "a") == b":1\r\n"
+    # RESP3 answers yes or no as booleans, as RedisBloom's documentation shows; CF.INSERT's stay integers
+    assert wire.call("BF.MEXISTS", "ns", "a", "zz") == b"*2\r\n#t\r\n#f\r\n"
+    assert wire.call("BF.ADD", "b3", "a") == b"#t\r\n"
+    assert wire.call("BF.MADD", "b3", "a", "b") == b"*2\r\n#f\r\n#t\r\n"
+    assert wire.call("BF.INSERT", "b3", "ITEMS", "c") == b"*1\r\n#t\r\n"
+    assert wire.call("BF.EXISTS", "b3", "zz") == b"#f\r\n"
+    assert wire.call("CF.ADD", "cf", "b") == b"#t\r\n"
+    assert wire.call("CF.ADDNX", "cf", "b") == b"#f\r\n"
+    assert wire.call("CF.INSERTNX", "cf", "ITEMS", "b", "c") == b"*2\r\n:0\r\n:1\r\n"
+    assert wire.call("CF.EXISTS", "cf", "b") == b"#t\r\n"
+    assert wire.call("CF.COUNT", "cf", "b") == b":1\r\n"
+    assert wire.call("CF.DEL", "cf", "a") == b"#t\r\n"
+    assert wire.call("CF.DEL", "cf", "a") == b"#f\r\n"
+    assert wire.call("BF.CARD", "b3") == b":3\r\n"
+    wire.call("DEL", "cf")
+    wire.call("CF.RESERVE", "cf", "100")
     assert wire.call("CF.SCANDUMP", "cf", "0") == b"*2\r\n:0\r\n_\r\n"
 
 
@@ -209,6 +223,19 @@ def test_scandump_and_loadchunk_copy_a_filter(r):
     probes = sample(300, b"y", seed=4)
     assert bf.mexists("dst", *probes) == bf.mexists("src", *probes)
     assert cf.mexists("cdst", *items) == cf.mexists("csrc", *items)
+
+
+def test_loadchunk_takes_the_dumps_redisblooms_documentation_shows(wire):
+    from test_bloom_structures import (DOCUMENTED_BF_CHUNK, DOCUMENTED_BF_HEADER, DOCUMENTED_CF_CHUNK,
+                                       DOCUMENTED_CF_HEADER)
+    assert wire.call("BF.LOADCHUNK", "bf", "1", DOCUMENTED_BF_HEADER) == b"+OK\r\n"
+    assert wire.call("BF.LOADCHUNK", "bf", "9", DOCUMENTED_BF_CHUNK) == b"+OK\r\n"
+    assert wire.call("BF.MEXISTS", "bf", "item1", "item2") == b"*2\r\n:1\r\n:0\r\n"
+    assert wire.call("CF.LOADCHUNK", "cf", "1", DOCUMENTED_CF_HEADER) == b"+OK\r\n"
+    assert wire.call("CF.LOADCHUNK", "cf", "9", DOCUMENTED_CF_CHUNK) == b"+OK\r\n"
+    assert wire.call("CF.MEXISTS", "cf", "item1", "item2") == b"*2\r\n:1\r\n:0\r\n"
+    assert wire.call("BF.SCANDUMP", "bf", "0") == b"*2\r\n:1\r\n$%d\r\n%s\r\n" % (len(DOCUMENTED_BF_HEADER),
+                                                                                DOCUMENTED_BF_HEADER)
 
 
 @pytest.mark.parametrize("command, error", [

@@ -134,3 +134,28 @@ def test_a_cuckoo_filter_dumped_in_chunks_loads_into_the_same_filter():
     assert copy.encoded_header() == cf.encoded_header()
     assert [sub.slots for sub in copy.filters] == [sub.slots for sub in cf.filters]
     assert not copy.load_chunk(10**6, b"x") and not copy.load_chunk(1, b"")
+
+
+# RedisBloom's documentation's BF.SCANDUMP and CF.SCANDUMP examples: the bytes RedisBloom wrote.
+DOCUMENTED_BF_HEADER = (b"\x01\x00\x00\x00\x00\x00\x00\x00\x01\x00\x00\x00\x05\x00\x00\x00\x02\x00\x00\x00\x08\x00\x00"
+                        b"\x00\x00\x00\x00\x00@\x00\x00\x00\x00\x00\x00\x00\x01\x00\x00\x00\x00\x00\x00\x00\x9a\x99"
+                        b"\x99\x99\x99\x99\xa9?J\xf7\xd4\x9e\xde\xf0\x18@\x05\x00\x00\x00\n\x00\x00\x00\x00\x00\x00"
+                        b"\x00\x00")
+DOCUMENTED_BF_CHUNK = b"\x01\x08\x00\x80\x00\x04 \x00"
+# The cuckoo header's first 38 bytes: RedisBloom 2.6's packed CFHeader (later versions append a seed).
+DOCUMENTED_CF_HEADER = (b"\x01\x00\x00\x00\x00\x00\x00\x00\x04\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00"
+                        b"\x00\x01\x00\x00\x00\x00\x00\x00\x00\x02\x00\x14\x00\x01\x00")
+DOCUMENTED_CF_CHUNK = b"\x00\x00\x00\x00\x07\x00\x00\x00"
+
+
+def test_the_documented_dumps_are_what_these_filters_write():
+    """BF.RESERVE bf 0.1 10, BF.ADD bf item1; CF.RESERVE cf 8, CF.ADD cf item1: the same bits and slots,
+    so the hashing, the sizes and the header layouts are RedisBloom's."""
+    chain = ScalableBloom.create(10, 0.1, 2)
+    assert chain.add(b"item1") == 1
+    assert chain.encoded_header() == DOCUMENTED_BF_HEADER
+    assert chain.encoded_chunk(1) == (9, DOCUMENTED_BF_CHUNK) and chain.encoded_chunk(9) == (0, b"")
+    cf = CuckooFilter.create(8, 2, 20, 1)
+    assert cf.insert(b"item1") == INSERTED
+    assert cf.encoded_header() == DOCUMENTED_CF_HEADER
+    assert cf.encoded_chunk(1) == (9, DOCUMENTED_CF_CHUNK) and cf.encoded_chunk(9) is None

@@ -2,7 +2,8 @@
 texts of rebloom.c's getValue()/statusStrerror(), and the module's load arguments.
 
 RedisBloom 2.6 registers its commands without command info, so Redis checks no arity (COMMAND shows
--1) and each command counts its own arguments (RedisModule_WrongArity).
+-1) and each command counts its own arguments (RedisModule_WrongArity). Answers that are yes or no
+(added, present, deleted) are booleans in RESP3 and 1 or 0 in RESP2, as its documentation shows them.
 """
 from modules.api import ReplyError, Status
 from protocol import string_to_int
@@ -45,6 +46,16 @@ def present(ctx, key, module_type):
         return ctx.get_value(key, module_type)
     except ReplyError:
         return None
+
+
+def membership(ctx, name, arguments, module_type, multi):
+    """rebloom.c's BFCheck and CFCheck: EXISTS key item (a boolean: 0 or 1 in RESP2), MEXISTS key item...
+    (an array of them); a missing key, or one of another type, holds nothing."""
+    if len(arguments) < 2 or (len(arguments) > 2 and not multi):
+        raise wrong_arity(name)
+    value = present(ctx, arguments[0], module_type)
+    answers = [value is not None and value.contains(item) for item in arguments[1:]]
+    return answers if multi else answers[0]
 
 
 def existing(ctx, key, module_type):

@@ -8,7 +8,8 @@ header and then the bit arrays, as RedisBloom's BFAofRewrite does.
 """
 from modules.api import Error, ReplyError
 from modules.probabilistic.arguments import (ITEM_EXISTS, NOT_FOUND, OK, READS, WRITES, add_commands, arg_index,
-                                             changed, double, existing, info_reply, long_long, present, wrong_arity)
+                                             changed, double, existing, info_reply, long_long, membership,
+                                             wrong_arity)
 from modules.probabilistic.sbchain import FilterError, ScalableBloom, chain_from_fields
 
 TYPE_NAME = "MBbloom--"
@@ -113,7 +114,7 @@ class BloomCommands:
 
     def _insert(self, ctx, key, items, multi, capacity, error, expansion=DEFAULT_EXPANSION, nonscaling=False,
                 autocreate=True):
-        """bfInsertCommon: each item's 1 (new) or 0; a full NONSCALING chain ends the reply with its error."""
+        """bfInsertCommon: each item's true (new) or false; a full NONSCALING chain ends the reply with its error."""
         chain = ctx.get_value(key, self.type)
         if chain is None:
             if not autocreate:
@@ -124,7 +125,7 @@ class BloomCommands:
         replies = []
         for item in items:
             try:
-                replies.append(chain.add(item))
+                replies.append(chain.add(item) == 1)
             except FilterError as failure:
                 if not multi:
                     raise ReplyError(str(failure)) from None
@@ -194,17 +195,11 @@ class BloomCommands:
 
     def exists(self, ctx, *arguments):
         """BF.EXISTS key item"""
-        if len(arguments) != 2:
-            raise wrong_arity("bf.exists")
-        chain = present(ctx, arguments[0], self.type)
-        return int(chain is not None and chain.contains(arguments[1]))
+        return membership(ctx, "bf.exists", arguments, self.type, multi=False)
 
     def mexists(self, ctx, *arguments):
         """BF.MEXISTS key item [item ...]"""
-        if len(arguments) < 2:
-            raise wrong_arity("bf.mexists")
-        chain = present(ctx, arguments[0], self.type)
-        return [int(chain is not None and chain.contains(item)) for item in arguments[1:]]
+        return membership(ctx, "bf.mexists", arguments, self.type, multi=True)
 
     def info(self, ctx, *arguments):
         """BF.INFO key [CAPACITY | SIZE | FILTERS | ITEMS | EXPANSION]: one field comes as a one-element array."""

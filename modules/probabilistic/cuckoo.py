@@ -7,7 +7,8 @@ AOF rewrite emits CF.LOADCHUNK commands, the header and then the slot arrays, as
 """
 from modules.api import Error, ReplyError
 from modules.probabilistic.arguments import (ITEM_EXISTS, NOT_FOUND, OK, READS, WRITES, add_commands, arg_index,
-                                             changed, existing, info_reply, long_long, present, wrong_arity)
+                                             changed, existing, info_reply, long_long, membership, present,
+                                             wrong_arity)
 from modules.probabilistic.cuckoofilter import EXISTS, HEADER, INSERTED, NO_SPACE, CuckooFilter
 
 TYPE_NAME = "MBbloomCF"
@@ -99,7 +100,8 @@ class CuckooCommands:
         return OK
 
     def _insert(self, ctx, key, items, unique, multi, capacity, autocreate=True):
-        """cfInsertCommon: 1 added, 0 already there (NX forms), -1 or "Filter is full" without room."""
+        """cfInsertCommon: added, already there (NX forms), or no room: "Filter is full" for one item, -1 in
+        CF.INSERT's array."""
         cf = ctx.get_value(key, self.type)
         if cf is None:
             if not autocreate:
@@ -119,8 +121,10 @@ class CuckooCommands:
                 if not multi:
                     raise ReplyError(failure)
                 replies.append(Error(failure))
-            else:
+            elif multi:
                 replies.append({INSERTED: 1, EXISTS: 0, NO_SPACE: -1}[status])
+            else:  # CF.ADD and CF.ADDNX answer a boolean, CF.INSERT[NX] integers (-1: no room)
+                replies.append(status == INSERTED)
         return replies if multi else replies[0]
 
     def add(self, ctx, *arguments):
@@ -175,17 +179,11 @@ class CuckooCommands:
 
     def exists(self, ctx, *arguments):
         """CF.EXISTS key item"""
-        if len(arguments) != 2:
-            raise wrong_arity("cf.exists")
-        cf = present(ctx, arguments[0], self.type)
-        return int(cf is not None and cf.contains(arguments[1]))
+        return membership(ctx, "cf.exists", arguments, self.type, multi=False)
 
     def mexists(self, ctx, *arguments):
         """CF.MEXISTS key item [item ...]"""
-        if len(arguments) < 2:
-            raise wrong_arity("cf.mexists")
-        cf = present(ctx, arguments[0], self.type)
-        return [int(cf is not None and cf.contains(item)) for item in arguments[1:]]
+        return membership(ctx, "cf.mexists", arguments, self.type, multi=True)
 
     def count(self, ctx, *arguments):
         """CF.COUNT key item: how many copies of its fingerprint the item's buckets hold."""
@@ -202,7 +200,7 @@ class CuckooCommands:
         if cf is None:
             raise ReplyError("Not found")
         changed(ctx, arguments[0])
-        return cf.delete(arguments[1])
+        return cf.delete(arguments[1]) == 1
 
     def info(self, ctx, *arguments):
         """CF.INFO key"""
