@@ -265,7 +265,7 @@ BLOCKING = {
                                       [("MULTI",), ("DEL", "s"), ("SADD", "s", "m"), ("EXEC",)], []),
     "group destroyed": ([MKGROUP], [("XREADGROUP", "GROUP", "g", "c1", "BLOCK", "0", "STREAMS", "s", ">")],
                         [("XGROUP", "DESTROY", "s", "g")], []),
-    "timeout": ([], [("XREAD", "BLOCK", "1", "STREAMS", "s", "$")], [], []),
+    "timeout": ([], [("XREAD", "BLOCK", "500", "STREAMS", "s", "$")], [], []),  # long enough to be seen blocked
     "key expired": ([MKGROUP, ("PEXPIRE", "s", "200")],
                     [("XREADGROUP", "GROUP", "g", "c", "BLOCK", "0", "STREAMS", "s", ">")], [], []),
     "inside multi": ([MKGROUP], [], [("MULTI",), ("XREAD", "BLOCK", "0", "STREAMS", "s", "$"),
