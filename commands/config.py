@@ -97,8 +97,9 @@ def config_rewrite(session):
         raise ReplyError(NO_CONFIG_FILE)
     acl = session.server.acl
     users = [] if config["aclfile"] else [line.decode("utf-8", "surrogateescape") for line in acl.describe_all()]
+    link = session.server.replication.master
     try:
-        config.rewrite(users)
+        config.rewrite(users, master=(link.host, link.port) if link is not None else None)
     except OSError as error:
         logs.log.warning("CONFIG REWRITE failed: %s", error.strerror)
         raise config_rewrite_failed(error.strerror) from None

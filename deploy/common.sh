@@ -1,5 +1,5 @@
-# Sourced by the deployments' start scripts: where the repository and its Python are, and how an instance starts.
-# Every process listens on 127.0.0.1 only and keeps its pid file and log in the state folder it is given.
+# Sourced by the deployments' start scripts: where the repository and its Python are, and how instances start.
+# Every process listens on 127.0.0.1 only and keeps its files in the state folder it is given.
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 python="${PYTHON:-$repo/.venv/bin/python}"
 [ -x "$python" ] || python=python3
@@ -14,14 +14,33 @@ wait_for_ping() {
     return 1
 }
 
-# start_mini_redis STATE CONFIG PORT...: a mini-redis daemon on each port, all at once, files in STATE/PORT, each
-# reading the config file CONFIG first ("" for none); returns when every one answers PING
+# wait_for_link_up PORT...: until each replica reports master_link_status:up (20 seconds at most)
+wait_for_link_up() {
+    local port
+    for port in "$@"; do
+        for _ in $(seq 200); do
+            redis-cli -p "$port" INFO replication 2>/dev/null | grep -q '^master_link_status:up' && continue 2
+            sleep 0.1
+        done
+        echo "the replica on 127.0.0.1:$port has no link to its master" >&2
+        return 1
+    done
+}
+
+# start_mini_redis STATE CONFIG PORT...: a mini-redis daemon on each port, all at once, each in STATE/PORT with
+# its own copy of the config file CONFIG ("" for none; an existing copy is kept, with what CONFIG REWRITE or
+# Sentinel saved in it), its pid file and log; returns when every one answers PING
 start_mini_redis() {
-    local state="$1" config="$2" port pids=()
+    local state="$1" config="$2" port pids=() copy
     shift 2
     for port in "$@"; do
         mkdir -p "$state/$port"
-        ("$python" "$repo/server.py" $config --port "$port" --bind 127.0.0.1 --dir "$state/$port" \
+        copy=()
+        if [ -n "$config" ]; then
+            [ -f "$state/$port/mini-redis.conf" ] || cp "$config" "$state/$port/mini-redis.conf"
+            copy=("$state/$port/mini-redis.conf")
+        fi
+        ("$python" "$repo/server.py" "${copy[@]}" --port "$port" --bind 127.0.0.1 --dir "$state/$port" \
             --daemonize yes --pidfile "$state/$port/mini-redis.pid" --logfile "$state/$port/mini-redis.log" \
             && wait_for_ping "$port") &
         pids+=($!)

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Sentinel: deploy/replication's master (7001) and two replicas (7002, 7003), then three Sentinels
+# (26379, 26380, 26381) watching them, each with its own copy of sentinel.conf under STATE.
+#   bash deploy/sentinel/start.sh [STATE]                          STATE: /tmp/mini-redis-sentinel
+#   redis-cli -p 26379 SENTINEL GET-MASTER-ADDR-BY-NAME mymaster   where the master is now
+#   redis-cli -p 7001 SHUTDOWN NOSAVE                              a failover: a replica is promoted in ~10 s
+#   bash deploy/stop.sh /tmp/mini-redis-sentinel
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+source "$here/../common.sh"
+state="$(mkdir -p "${1:-/tmp/mini-redis-sentinel}" && cd "${1:-/tmp/mini-redis-sentinel}" && pwd)"
+bash "$here/../replication/start.sh" "$state"
+for port in 26379 26380 26381; do
+    mkdir -p "$state/sentinel-$port"
+    [ -f "$state/sentinel-$port/sentinel.conf" ] || cp "$here/sentinel.conf" "$state/sentinel-$port/sentinel.conf"
+    redis-sentinel "$state/sentinel-$port/sentinel.conf" --port "$port" --dir "$state/sentinel-$port" \
+        --daemonize yes --pidfile "$state/sentinel-$port/sentinel.pid" --logfile "$state/sentinel-$port/sentinel.log"
+done
+for port in 26379 26380 26381; do
+    wait_for_ping "$port"
+done

@@ -1,0 +1,156 @@
+"""Redis Sentinel (Debian's redis-sentinel) watching mini-redis, set up from deploy/'s files: what Sentinel
+sends a monitored server (its MULTI/SLAVEOF/CONFIG REWRITE/CLIENT KILL transaction, beside Redis), and
+a failover end to end: three sentinels, a master and two replicas, the master killed, a replica promoted,
+the other and the returning old master made its replicas, redis-py's Sentinel client following."""
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import redis
+from redis.sentinel import Sentinel
+
+from conftest import ROOT, RunningServer, free_port
+
+DEPLOY = os.path.join(ROOT, "deploy")
+# As fast as the protocol allows: down after 1 s of silence, failovers retried after 3 s.
+SENTINEL_TIMING = {"down-after-milliseconds": 1000, "failover-timeout": 3000, "parallel-syncs": 2}
+# Short replication timers, and full syncs at once rather than after diskless sync's 5-second wait.
+FAST_REPLICATION = ("--repl-diskless-sync-delay", "0", "--repl-ping-replica-period", "1", "--repl-timeout", "5")
+
+
+def deploy_file(*path):
+    with open(os.path.join(DEPLOY, *path)) as f:
+        return f.read()
+
+
+def until(condition, what, timeout=30.0):
+    """Poll condition() until it returns something true (which is returned), for timeout seconds at most."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            result = condition()
+        except (redis.ConnectionError, redis.TimeoutError, redis.ResponseError):
+            result = None
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            pytest.fail("not within %gs: %s" % (timeout, what))
+        time.sleep(0.1)
+
+
+class Instance:
+    """A mini-redis started from its own copy of deploy/replication's master.conf or replica.conf."""
+
+    def __init__(self, folder, template, master_port=None, port=None):
+        self.folder = folder
+        self.port = port or free_port()
+        self.conf = folder / "mini-redis.conf"
+        if not self.conf.exists():
+            text = deploy_file("replication", template)
+            if master_port is not None:
+                text = text.replace("replicaof 127.0.0.1 7001", "replicaof 127.0.0.1 %d" % master_port)
+            self.conf.write_text(text)
+        self.running = None
+        self.start()
+
+    def start(self):
+        argv = [sys.executable, os.path.join(ROOT, "server.py"), str(self.conf), "--port", str(self.port),
+                "--dir", str(self.folder), "--save", "", *FAST_REPLICATION]
+        self.running = RunningServer(argv, self.port, str(self.folder))
+
+    def kill(self):
+        """SIGKILL: no goodbye to anyone, as a crash."""
+        self.running.process.send_signal(signal.SIGKILL)
+        self.running.process.wait()
+        self.running.stop()
+
+    def client(self):
+        return redis.Redis(port=self.port, socket_timeout=5)
+
+    def role(self):
+        with self.client() as client:
+            return client.execute_command("ROLE")
+
+
+def sentinel_conf(port, master_port, folder):
+    """deploy/sentinel/sentinel.conf for this test: its port, the master's, its folder and faster timing."""
+    text = deploy_file("sentinel", "sentinel.conf")
+    assert "sentinel monitor mymaster 127.0.0.1 7001 2\n" in text
+    text = text.replace("sentinel monitor mymaster 127.0.0.1 7001 2",
+                        "sentinel monitor mymaster 127.0.0.1 %d 2" % master_port)
+    lines = []
+    for line in text.splitlines():
+        words = line.split()
+        if len(words) == 3 and words[0] == "sentinel" and words[1] in SENTINEL_TIMING:
+            line = "sentinel %s mymaster %d" % (words[1], SENTINEL_TIMING[words[1]])
+        lines.append(line)
+    return "\n".join(lines + ["port %d" % port, 'dir "%s"' % folder]) + "\n"
+
+
+def start_sentinel(folder, master_port):
+    binary = shutil.which("redis-sentinel")
+    if binary is None:
+        pytest.fail("redis-sentinel is not installed: apt-get install redis-sentinel")
+    folder.mkdir()
+    port = free_port()
+    (folder / "sentinel.conf").write_text(sentinel_conf(port, master_port, folder))
+    return RunningServer([binary, str(folder / "sentinel.conf")], port, str(folder))
+
+
+def sentinel_view(port):
+    with redis.Redis(port=port, socket_timeout=5, decode_responses=True) as sentinel:
+        return sentinel.sentinel_master("mymaster")
+
+
+def test_failover_with_three_sentinels(tmp_path):
+    for name in ("a", "b", "c"):
+        (tmp_path / name).mkdir()
+    master = Instance(tmp_path / "a", "master.conf")
+    replicas = [Instance(tmp_path / name, "replica.conf", master.port) for name in ("b", "c")]
+    sentinels = []
+    try:
+        for replica in replicas:
+            until(lambda: replica.role()[3] == b"connected", "replica linked to the master")
+        sentinels = [start_sentinel(tmp_path / ("sentinel-%d" % n), master.port) for n in range(3)]
+        for sentinel in sentinels:
+            until(lambda: (lambda view: view["num-slaves"] == 2 and view["num-other-sentinels"] == 2)(
+                sentinel_view(sentinel.port)), "each sentinel sees both replicas and the other sentinels")
+
+        client = Sentinel([("127.0.0.1", s.port) for s in sentinels], socket_timeout=2)
+        assert client.discover_master("mymaster") == ("127.0.0.1", master.port)
+        writer = client.master_for("mymaster", socket_timeout=2)
+        for n in range(100):
+            writer.set("before:%d" % n, n)
+        assert writer.wait(2, 5000) == 2  # acknowledged by both replicas: no failover may lose them
+        reader = client.slave_for("mymaster", socket_timeout=2)
+        assert reader.get("before:99") == b"99"
+
+        master.kill()
+        new_address = until(lambda: (lambda address: address[1] != master.port and address)(
+            client.discover_master("mymaster")), "a replica promoted")
+        promoted = next(r for r in replicas if r.port == new_address[1])
+        other = next(r for r in replicas if r is not promoted)
+        assert promoted.role()[0] == b"master"
+        until(lambda: writer.set("after", "failover"), "a write through redis-py's master_for after the failover")
+        assert writer.mget(["before:%d" % n for n in range(100)]) == [b"%d" % n for n in range(100)]
+        until(lambda: other.role()[:4] == [b"slave", b"127.0.0.1", promoted.port, b"connected"],
+              "the other replica following the new master")
+        until(lambda: other.client().get("after") == b"failover", "the write replicated to the other replica")
+        assert "replicaof 127.0.0.1 %d" % promoted.port in other.conf.read_text().splitlines()
+        assert not [line for line in promoted.conf.read_text().splitlines() if line.startswith("replicaof")]
+
+        master.start()
+        until(lambda: master.role()[:4] == [b"slave", b"127.0.0.1", promoted.port, b"connected"],
+              "the old master back as a replica of the new one", timeout=40)
+        until(lambda: master.client().get("after") == b"failover", "the old master synchronised")
+        assert "replicaof 127.0.0.1 %d" % promoted.port in master.conf.read_text().splitlines()
+        until(lambda: sentinel_view(sentinels[0].port)["num-slaves"] == 2, "sentinel counting two replicas")
+        assert until(lambda: client.slave_for("mymaster", socket_timeout=2).get("after"), "a replica read") \
+            == b"failover"
+    finally:
+        for process in sentinels + [master.running] + [r.running for r in replicas]:
+            process.stop()
