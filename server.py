@@ -30,6 +30,7 @@ from persistence.aof import AOFError, AppendOnly
 from persistence.rdb import RDBError
 from persistence.snapshots import Snapshots
 from protocol import Error, ProtocolError, ReplyWriter, RequestReader
+from replication import replica
 from replication.state import Replication
 from serving import access, logs, process, version
 from serving.channels import PubSub
@@ -155,8 +156,10 @@ class Server:
         return listeners
 
     def stop(self, timeout=2):
-        """Stop accepting, then close every client connection."""
+        """Stop accepting, stop following our master, then close every client connection."""
         self._close_listeners()
+        if self.replication.master is not None:
+            self.replication.master.stop()
         if self._unix_listener is not None:
             self._unix_listener.close()
         if self._cron is not None:
@@ -197,6 +200,38 @@ class Server:
             command.stats.resize(fast_usec)
             for subcommand in command.subcommands.values():
                 subcommand.stats.resize(fast_usec)
+
+    def run_from_master(self, session, argv):
+        """A command of our master's stream, run as its client (replication/replica.py): no reply goes back."""
+        keyspace = self.keyspace
+        keyspace.obeying_master = True  # its commands see the keys that expired here: it sends their DELs
+        try:
+            execute(self.commands, session, argv)
+        finally:
+            keyspace.obeying_master = False
+        if keyspace.blocking.ready:
+            keyspace.serve_blocked()
+        self.stats.commands_processed += 1
+
+    def master_client(self, link, db_index):
+        """The client our master's stream runs as (flags=M, user (superuser)), listed while the stream runs;
+        CLIENT KILL closes its link's connection."""
+        sock = link.channel.sock
+        client_id, self._next_id = self._next_id, self._next_id + 1
+        session = Session(self, client_id, _address(sock.getpeername()), _address(sock.getsockname()), sock.fileno())
+        session.replication = "master"
+        session.user = self.acl.superuser()
+        session.authenticated = True
+        session.connection = link
+        session.select(db_index)
+        self.sessions[client_id] = session
+        self._connections[client_id] = link
+        return session
+
+    def release_master_client(self, session):
+        session.close()
+        self.sessions.pop(session.id, None)
+        self._connections.pop(session.id, None)
 
     def replayer(self):
         """What replays this server's AOF: a client without a connection, which knows the built-in
@@ -248,6 +283,8 @@ class Server:
             self.hz = self._effective_hz()
             if self.now - idle_checked >= 1:
                 idle_checked = self.now
+                if self.replication.master is not None:
+                    self.replication.master.cron()
                 self._close_idle_clients()
                 self._track_buffers()
             if self.now - sampled >= 0.1:  # Redis samples the instantaneous rates every 100 ms, whatever hz is
@@ -258,10 +295,11 @@ class Server:
             if self.pause is not None and self.pause.over():
                 end_pause(self)
             if self.pause is None:  # a CLIENT PAUSE holds active expiry and eviction too
-                started = time.perf_counter_ns()
-                self.keyspace.expire_cycle(self.hz, self.config["active-expire-effort"])
-                self.stats.expire_cycle_ns += time.perf_counter_ns() - started
-                self.latency_event("expire-cycle", started)
+                if not self.keyspace.replica:  # a replica's keys expire when its master says so (DEL)
+                    started = time.perf_counter_ns()
+                    self.keyspace.expire_cycle(self.hz, self.config["active-expire-effort"])
+                    self.stats.expire_cycle_ns += time.perf_counter_ns() - started
+                    self.latency_event("expire-cycle", started)
                 if self.keyspace.blocking.ready:  # an expired stream ends its XREADGROUP waiters' wait
                     self.keyspace.serve_blocked()
                 if self.keyspace.memory.maxmemory:
@@ -304,7 +342,9 @@ class Server:
         now = time.monotonic()
         for connection in list(self._connections.values()):
             session = connection.session
-            if now - session.last_active > timeout and not connection.blocked and not session.subscribed():
+            if session.replication or connection.blocked or session.subscribed():
+                continue  # masters and replicas, subscribers and blocked clients may wait as long as they like
+            if now - session.last_active > timeout:
                 log.debug("Closing idle client id=%d addr=%s", session.id, session.address)
                 connection.close()
 
@@ -747,6 +787,7 @@ def serve(config):
         log.warning("Failed to configure TLS. Check logs for more info.")
         return 1
     server = Server(config)
+    stream_db = None  # the history to continue, if dump.rdb held one and we are a replica
     problem = access.load_users(server.acl, config)
     if problem:
         log.warning("%s", problem)
@@ -759,7 +800,8 @@ def serve(config):
             server.stats.reset()  # the replies the replay had are nobody's errors
             server.aof.open_at_start()
         else:
-            server.snapshots.load()
+            loaded = server.snapshots.load(drop_expired=not config["replicaof"])
+            stream_db = server.replication.restore(loaded.aux, bool(config["replicaof"])) if loaded else None
     except AOFError as error:
         log.warning("%s", error)
         return 1
@@ -773,6 +815,9 @@ def serve(config):
         log.warning("Failed listening on %s:%d: %s", config["bind"], config["port"], error)
         server.stop()
         return 1
+    if config["replicaof"]:
+        host, port = config["replicaof"].rsplit(" ", 1)
+        replica.follow_at_start(server, host, int(port), stream_db)
     for signum in (signal.SIGINT, signal.SIGTERM):
         gevent.signal_handler(signum, _on_signal, signum, server)
     server.stopping.wait()

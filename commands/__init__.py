@@ -18,7 +18,8 @@ from time import perf_counter_ns
 from types import MappingProxyType
 
 from acl import check as check_permissions
-from errors import MISCONF_AOF, MISCONF_RDB, NOAUTH, OOM, REPLICA_KEYSPACE, ReplyError, unknown_command, unknown_subcommand, wrong_arity
+from errors import (MASTERDOWN, MISCONF_AOF, MISCONF_RDB, NOAUTH, OOM, READONLY_REPLICA, REPLICA_KEYSPACE, ReplyError,
+                    unknown_command, unknown_subcommand, wrong_arity)
 from protocol import NULL_ARRAY, Error
 from persistence.aof import OFF
 from serving import access
@@ -97,6 +98,9 @@ def execute(commands, session, argv):
             raise ReplyError(OOM)
         if "write" in command.flags or command.name == "ping":
             refuse_on_disk_error(session.server)
+        link = session.server.replication.master
+        if link is not None and session is not link.session:  # we are a replica: what its clients may not do
+            refuse_on_replica(session, command, link)
         if session.monitoring and _touches_keyspace(command):  # Redis's monitor is a replica
             raise ReplyError(REPLICA_KEYSPACE)
         if (session.channels or session.patterns or session.shard_channels) and session.protocol == 2 \
@@ -132,6 +136,22 @@ def refuse_on_disk_error(server):
     aof = server.aof
     if aof.state != OFF and not aof.last_write_ok:
         raise ReplyError(MISCONF_AOF % aof.last_write_error)
+
+
+def refuse_on_replica(session, command, link):
+    """Redis's processCommand on a replica: no writes with replica-read-only (READONLY), and while the link
+    is down with replica-serve-stale-data no, only the commands flagged stale (MASTERDOWN). EXEC counts as
+    a write if it would run one, and as not stale if it would run one that is not."""
+    config = session.server.config
+    queued = session.multi if command.name == "exec" and session.multi else ()
+    if config["replica-read-only"] and ("write" in command.flags
+                                        or any("write" in row.flags for row, _, _ in queued)):
+        raise ReplyError(READONLY_REPLICA)
+    if link.state != "connected" and not config["replica-serve-stale-data"] and (
+            "stale" not in command.flags or any("stale" not in row.flags for row, _, _ in queued)):
+        if not (session.channels or session.patterns or session.shard_channels) or session.protocol != 2 \
+                or command.name in SUBSCRIBED_CONTEXT:  # else the subscribed context's error comes first
+            raise ReplyError(MASTERDOWN)
 
 
 def _touches_keyspace(command):
@@ -279,8 +299,8 @@ def is_plain(session):
     execute(): call(), or checked_call() for a user not allowed everything. Plain means authenticated,
     neither queuing a transaction, subscribed nor tracking keys, getting its replies (CLIENT REPLY), and
     the server has no WATCHed key, no AOF being written, no maxmemory, no MONITOR, no CLIENT PAUSE or
-    running script that yielded (both in server.pause) and no failed background save (see
-    refuse_on_disk_error). Only a command that is not plain or the cron between two batches changes
+    running script that yielded (both in server.pause), no failed background save (see
+    refuse_on_disk_error) and we are not a replica (see refuse_on_replica). Only a command that is not plain or the cron between two batches changes
     any of that, and a plain one never waits, so a batch checks once, and again after each command
     that is not plain."""
     server = session.server
@@ -289,7 +309,7 @@ def is_plain(session):
             and not (session.channels or session.patterns or session.shard_channels) and session.tracking is None
             and not keyspace.watched
             and keyspace.propagator is None and session.replies is REPLY_ON and not server.monitors
-            and server.pause is None and server.snapshots.last_status_ok):
+            and server.pause is None and server.snapshots.last_status_ok and server.replication.master is None):
         return call if session.user.unrestricted else checked_call
     return None
 

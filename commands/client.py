@@ -55,7 +55,9 @@ def client_info(session):
 
 
 def _client_type(session):
-    """getClientType(): we have no masters or replicas, and a monitor counts as normal, as in Redis."""
+    """getClientType(): our master's client is of type master; a monitor counts as normal, as in Redis."""
+    if session.replication == "master":
+        return "master"
     return "pubsub" if session.subscription_count() else "normal"
 
 

@@ -22,7 +22,6 @@ from storage import eviction
 
 PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
 LRU_CLOCK_MAX = (1 << 24) - 1
-REPLICATION_BACKLOG_SIZE = 1024 * 1024  # repl-backlog-size's default
 BUILD_ID = version.VERSION.encode().hex()[:16]
 
 
@@ -172,13 +171,17 @@ def _stats(server):
 
 
 def _replication(server):
-    """A master without replicas."""
-    return [("role", "master"), ("connected_slaves", 0), ("master_failover_state", "no-failover"),
-            ("master_replid", server.replication.replid), ("master_replid2", server.replication.replid2),
-            ("master_repl_offset", server.replication.offset),
-            ("second_repl_offset", -1), ("repl_backlog_active", 0),
-            ("repl_backlog_size", REPLICATION_BACKLOG_SIZE), ("repl_backlog_first_byte_offset", 0),
-            ("repl_backlog_histlen", 0)]
+    """Our role (a replica's link fields after it), then our replicas and our history."""
+    replication = server.replication
+    link, backlog = replication.master, replication.backlog
+    role = [("role", "master")] if link is None else [("role", "slave"), *link.info_fields()]
+    return role + [
+        ("connected_slaves", 0), ("master_failover_state", "no-failover"),
+        ("master_replid", replication.replid), ("master_replid2", replication.replid2),
+        ("master_repl_offset", replication.offset), ("second_repl_offset", replication.second_replid_offset),
+        ("repl_backlog_active", int(backlog is not None)), ("repl_backlog_size", server.config["repl-backlog-size"]),
+        ("repl_backlog_first_byte_offset", backlog.start if backlog is not None else 0),
+        ("repl_backlog_histlen", backlog.histlen if backlog is not None else 0)]
 
 
 def _seconds(value):

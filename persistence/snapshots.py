@@ -44,14 +44,16 @@ class Snapshots:
 
     # -- loading
 
-    def load(self):
-        """Read the snapshot file into the keyspace; False if there is none. RDBError if it is corrupt."""
+    def load(self, drop_expired=True):
+        """Read the snapshot file into the keyspace: what the load found (rdb.LoadResult), False if there is no
+        file. RDBError if it is corrupt. A replica keeps expired keys (drop_expired=False): its master deletes them."""
         path = self.path
         if not os.path.exists(path):
             return False
         started = time.monotonic()
         try:
-            result = rdb.load(path, self.server.keyspace, self._limits(), self.server.config["rdbchecksum"])
+            result = rdb.load(path, self.server.keyspace, self._limits(), self.server.config["rdbchecksum"],
+                              drop_expired)
         except OSError as error:
             raise rdb.RDBError("Fatal error loading the DB: %s. Exiting." % error.strerror) from None
         version = result.aux.get(b"redis-ver")
@@ -65,7 +67,7 @@ class Snapshots:
         log.info("Done loading RDB, keys loaded: %d, keys expired: %d.", result.loaded, result.expired)
         self.loaded_keys, self.loaded_expired = result.loaded, result.expired
         log.info("DB loaded from disk: %.3f seconds", time.monotonic() - started)
-        return True
+        return result
 
     # -- saving
 
@@ -74,7 +76,7 @@ class Snapshots:
         config, keyspace = self.server.config, self.server.keyspace
         try:
             rdb.save(keyspace, self.path, self._limits(), config["rdbcompression"], config["rdbchecksum"],
-                     functions=self.server.scripting.functions.codes())
+                     functions=self.server.scripting.functions.codes(), repl_info=self.server.replication.save_info())
         except (OSError, rdb.RDBError) as error:
             log.warning("Failed saving the DB: %s", error)
             self.last_status_ok = False
@@ -115,7 +117,8 @@ class Snapshots:
         """In the forked child: write the snapshot, never return."""
         def save():
             rdb.save(self.server.keyspace, self.path, self._limits(), config["rdbcompression"],
-                     config["rdbchecksum"], functions=self.server.scripting.functions.codes())
+                     config["rdbchecksum"], functions=self.server.scripting.functions.codes(),
+                     repl_info=self.server.replication.save_info())
             log.info("DB saved on disk")
         run_in_child(save, "Write error saving DB on disk")
 

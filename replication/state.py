@@ -67,3 +67,34 @@ class Replication:
         if replid != self.replid and (replid != self.replid2 or offset > self.second_replid_offset):
             return False
         return self.backlog is not None and self.backlog.holds(offset)
+
+    def save_info(self):
+        """(stream db, ID, offset) for an RDB's repl-* aux fields, or None (Redis's rdbPopulateSaveInfo): a master
+        writes them once it keeps a backlog, a replica while it has a history to continue."""
+        link = self.master
+        if link is None:
+            return None if self.backlog is None else (0, self.replid, self.offset)
+        if link.session is not None:
+            return link.session.db.index, self.replid, self.offset
+        return (link.stream_db, self.replid, self.offset) if link.continuable else None
+
+    def restore(self, aux, as_replica):
+        """At start-up, from the loaded RDB's aux fields (Redis 7.0's loadDataFromDisk): a replica takes the
+        history back to continue it (its stream's db, or None if there is none); a master keeps it as
+        replid2, its offset rebased, so its old replicas can continue."""
+        try:
+            replid = aux[b"repl-id"].decode()
+            offset, stream_db = int(aux[b"repl-offset"]), int(aux[b"repl-stream-db"])
+        except (KeyError, ValueError, UnicodeDecodeError):
+            return None
+        if len(replid) != 40 or offset == -1 or stream_db == -1:
+            return None
+        if as_replica:
+            self.replid, self.offset = replid, offset
+            return stream_db
+        self.replid2, self.second_replid_offset = replid, offset + 1
+        self.offset += offset
+        self.backlog = None
+        self.create_backlog()
+        self.no_replicas_since = time.monotonic()
+        return None

@@ -147,7 +147,10 @@ class Database:
         deadline = self.expires.get(key)
         if deadline is None or deadline > self.keyspace.clock():
             return False
-        if not self.keyspace.paused:
+        keyspace = self.keyspace
+        if keyspace.replica:  # the master deletes it (its DEL comes in the stream) and sees it until then
+            return not keyspace.obeying_master
+        if not keyspace.paused:
             self._delete_expired(key)
         return True
 
@@ -211,7 +214,7 @@ class Database:
             now = self.keyspace.clock()
             deadlines = self.expires.deadlines
             expired = [k for k, deadline in deadlines.items() if deadline <= now]
-            if self.keyspace.paused:  # a CLIENT PAUSE keeps them: leave them out without deleting
+            if self.keyspace.paused or self.keyspace.replica:  # kept (see _expire_if_due): left out, not deleted
                 expired = set(expired)
                 return [key for key in self.data if key not in expired]
             for key in expired:
@@ -227,7 +230,7 @@ class Database:
             if not self._expire_if_due(key):
                 return key
             tries -= 1
-            if not tries and self.keyspace.paused:
+            if not tries and (self.keyspace.paused or self.keyspace.replica):
                 return None
         return None
 
@@ -381,6 +384,8 @@ class Keyspace:
         self.dirty = 0  # writes since the last snapshot (INFO's rdb_changes_since_last_save, save points)
         self.propagator = None  # the append-only file while it logs (persistence/aof.py): see propagate()
         self.paused = False  # a CLIENT PAUSE is on: expiry and eviction wait (serving/pause.py)
+        self.replica = False  # we are a replica: expired keys read as missing, and stay until the master's DEL
+        self.obeying_master = False  # running our master's stream: its commands see expired keys as there
         self.active_expire = True  # DEBUG SET-ACTIVE-EXPIRE 0 leaves expired keys until they are read
         self.quicklist_packed_threshold = 1 << 30  # a list element this long takes a node alone (DEBUG OBJECT)
         self.latency_event = _no_latency_monitor  # the server's: latency_event(name, started perf_counter_ns)
