@@ -4,10 +4,15 @@ repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 python="${PYTHON:-$repo/.venv/bin/python}"
 [ -x "$python" ] || python=python3
 
+# answers PORT: whether something answers PING on 127.0.0.1:PORT now
+answers() {
+    [ "$(redis-cli -p "$1" PING 2>/dev/null)" = PONG ]
+}
+
 # wait_for_ping PORT: until something answers PING on 127.0.0.1:PORT (10 seconds at most)
 wait_for_ping() {
     for _ in $(seq 100); do
-        [ "$(redis-cli -p "$1" PING 2>/dev/null)" = PONG ] && return 0
+        answers "$1" && return 0
         sleep 0.1
     done
     echo "nothing answers PING on 127.0.0.1:$1" >&2
@@ -27,13 +32,14 @@ wait_for_link_up() {
     done
 }
 
-# start_mini_redis STATE CONFIG PORT...: a mini-redis daemon on each port, all at once, each in STATE/PORT with
-# its own copy of the config file CONFIG ("" for none; an existing copy is kept, with what CONFIG REWRITE or
-# Sentinel saved in it), its pid file and log; returns when every one answers PING
+# start_mini_redis STATE CONFIG PORT...: a mini-redis daemon on each port where none answers yet, all at once,
+# each in STATE/PORT with its own copy of the config file CONFIG ("" for none; an existing copy is kept, with
+# what CONFIG REWRITE or Sentinel saved in it), its pid file and log; returns when every one answers PING
 start_mini_redis() {
     local state="$1" config="$2" port pids=() copy
     shift 2
     for port in "$@"; do
+        answers "$port" && continue
         mkdir -p "$state/$port"
         copy=()
         if [ -n "$config" ]; then

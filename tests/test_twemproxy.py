@@ -14,6 +14,7 @@ import pytest
 import redis
 from redis.driver_info import DriverInfo
 
+from client import Client
 from conftest import ROOT, RunningServer, free_port, start_ours
 
 DEPLOY = os.path.join(ROOT, "deploy", "twemproxy")
@@ -163,6 +164,17 @@ def test_multi_key_commands_across_instances(deployment):
         assert proxy.unlink(*keys) == 20
         assert proxy.mget(keys) == [None] * 40
     assert all(held == [] for held in where(backend_ports, keys).values())
+
+
+def test_our_client_through_the_proxy(deployment):
+    """client.py sends nothing on connect that twemproxy refuses."""
+    proxy_port, backend_ports = deployment
+    keys = ["tw:ours:%d" % n for n in range(30)]
+    ours = Client("127.0.0.1", proxy_port)
+    assert ours.mset({key: n for n, key in enumerate(keys)}) is True
+    assert ours.mget(*keys) == [b"%d" % n for n in range(30)]
+    assert ours.delete(*keys) == 30
+    assert all(held == [] for held in where(backend_ports, [key.encode() for key in keys]).values())
 
 
 def test_hash_tags_keep_keys_together(deployment):

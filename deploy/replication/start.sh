@@ -6,6 +6,7 @@
 #   redis-cli -p 7001 SET greeting hello; redis-cli -p 7002 GET greeting
 #   redis-cli -p 7002 INFO replication                 role:slave, master_link_status:up
 #   bash deploy/stop.sh /tmp/mini-redis-replication
+# Running it again starts what is down and leaves the rest alone.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 source "$here/../common.sh"

@@ -4,6 +4,8 @@
 #   bash deploy/sentinel/start.sh [STATE]                          STATE: /tmp/mini-redis-sentinel
 #   redis-cli -p 26379 SENTINEL GET-MASTER-ADDR-BY-NAME mymaster   where the master is now
 #   redis-cli -p 7001 SHUTDOWN NOSAVE                              a failover: a replica is promoted in ~10 s
+#   bash deploy/sentinel/start.sh                                  starts again what is down (the old master,
+#                                                                  which Sentinel then makes a replica)
 #   bash deploy/stop.sh /tmp/mini-redis-sentinel
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -11,6 +13,7 @@ source "$here/../common.sh"
 state="$(mkdir -p "${1:-/tmp/mini-redis-sentinel}" && cd "${1:-/tmp/mini-redis-sentinel}" && pwd)"
 bash "$here/../replication/start.sh" "$state"
 for port in 26379 26380 26381; do
+    answers "$port" && continue
     mkdir -p "$state/sentinel-$port"
     [ -f "$state/sentinel-$port/sentinel.conf" ] || cp "$here/sentinel.conf" "$state/sentinel-$port/sentinel.conf"
     redis-sentinel "$state/sentinel-$port/sentinel.conf" --port "$port" --dir "$state/sentinel-$port" \
