@@ -11,6 +11,8 @@ import time
 
 import pytest
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 from redis.sentinel import Sentinel
 
 from conftest import ROOT, RunningServer, free_port
@@ -77,12 +79,12 @@ class Instance:
             return client.execute_command("ROLE")
 
 
-def sentinel_conf(port, master_port, folder):
+def sentinel_conf(port, master_port, folder, quorum=2):
     """deploy/sentinel/sentinel.conf for this test: its port, the master's, its folder and faster timing."""
     text = deploy_file("sentinel", "sentinel.conf")
     assert "sentinel monitor mymaster 127.0.0.1 7001 2\n" in text
     text = text.replace("sentinel monitor mymaster 127.0.0.1 7001 2",
-                        "sentinel monitor mymaster 127.0.0.1 %d 2" % master_port)
+                        "sentinel monitor mymaster 127.0.0.1 %d %d" % (master_port, quorum))
     lines = []
     for line in text.splitlines():
         words = line.split()
@@ -92,13 +94,13 @@ def sentinel_conf(port, master_port, folder):
     return "\n".join(lines + ["port %d" % port, 'dir "%s"' % folder]) + "\n"
 
 
-def start_sentinel(folder, master_port):
+def start_sentinel(folder, master_port, quorum=2):
     binary = shutil.which("redis-sentinel")
     if binary is None:
         pytest.fail("redis-sentinel is not installed: apt-get install redis-sentinel")
     folder.mkdir()
     port = free_port()
-    (folder / "sentinel.conf").write_text(sentinel_conf(port, master_port, folder))
+    (folder / "sentinel.conf").write_text(sentinel_conf(port, master_port, folder, quorum))
     return RunningServer([binary, str(folder / "sentinel.conf")], port, str(folder))
 
 
@@ -150,6 +152,28 @@ def test_sentinel_reconfiguration_as_redis(tmp_path):
     assert promoted[0][-1] == b"*4\r\n+OK\r\n+OK\r\n:1\r\n:1\r\n"
     assert promoted[1:] == ("<connection closed; unparsed: b''>", "<connection closed; unparsed: b''>", b"master")
     assert found[0][1][3] == b"slave"
+
+
+def test_sentinel_kills_a_script_that_keeps_the_master_busy(tmp_path):
+    """A master answering PING with -BUSY is down for Sentinel, which sends it SCRIPT KILL: the script stops
+    and the master answers again (no failover: there is no replica to promote)."""
+    (tmp_path / "master").mkdir()
+    master = Instance(tmp_path / "master", "master.conf")
+    sentinel = None
+    try:
+        sentinel = start_sentinel(tmp_path / "sentinel", master.port, quorum=1)
+        until(lambda: sentinel_view(sentinel.port)["flags"] == "master", "the sentinel watching the master")
+        # Sentinel sends SCRIPT KILL some seconds after the master turned busy (about 6 with Redis too): the
+        # script's caller waits for its reply that long, with no retry on a timeout.
+        with redis.Redis(port=master.port, socket_timeout=30, retry=Retry(NoBackoff(), 0)) as client:
+            client.config_set("busy-reply-threshold", 100)
+            with pytest.raises(redis.ResponseError, match="Script killed by user with SCRIPT KILL"):
+                client.eval("while true do end", 0)
+            assert client.ping() is True
+    finally:
+        if sentinel is not None:
+            sentinel.stop()
+        master.running.stop()
 
 
 def test_failover_with_three_sentinels(tmp_path):
