@@ -5,6 +5,7 @@ the other and the returning old master made its replicas, redis-py's Sentinel cl
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -224,3 +225,30 @@ def test_failover_with_three_sentinels(tmp_path):
     finally:
         for process in sentinels + [master.running] + [r.running for r in replicas]:
             process.stop()
+
+
+def test_the_deploy_scripts(tmp_path):
+    """deploy/sentinel/start.sh (which runs deploy/replication/start.sh) on free ports, then deploy/stop.sh."""
+    master_port, *replica_ports = [free_port() for _ in range(3)]
+    sentinel_ports = [free_port() for _ in range(3)]
+    environment = dict(os.environ, PYTHON=sys.executable, MASTER_PORT=str(master_port),
+                       REPLICA_PORTS=" ".join(map(str, replica_ports)), SENTINEL_PORTS=" ".join(map(str, sentinel_ports)))
+    state = tmp_path / "state"
+    try:
+        subprocess.run(["bash", os.path.join(DEPLOY, "sentinel", "start.sh"), str(state)], env=environment,
+                       check=True, timeout=60)
+        with redis.Redis(port=master_port, socket_timeout=5) as master:
+            master.set("greeting", "hello")
+            assert master.wait(2, 5000) == 2
+        for port in replica_ports:
+            with redis.Redis(port=port, socket_timeout=5) as replica:
+                assert replica.get("greeting") == b"hello"
+        until(lambda: (lambda view: view["num-slaves"] == 2 and view["num-other-sentinels"] == 2)(
+            sentinel_view(sentinel_ports[0])), "the sentinels watching the deployment")
+        assert (state / str(replica_ports[0]) / "mini-redis.conf").read_text().count(
+            "\nreplicaof 127.0.0.1 %d\n" % master_port) == 1
+    finally:
+        subprocess.run(["bash", os.path.join(DEPLOY, "stop.sh"), str(state)], check=True, timeout=60)
+    for port in [master_port, *replica_ports, *sentinel_ports]:
+        with pytest.raises(OSError):
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()

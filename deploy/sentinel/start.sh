@@ -7,18 +7,22 @@
 #   bash deploy/sentinel/start.sh                                  starts again what is down (the old master,
 #                                                                  which Sentinel then makes a replica)
 #   bash deploy/stop.sh /tmp/mini-redis-sentinel
+# Other ports: MASTER_PORT and REPLICA_PORTS as for deploy/replication/start.sh, SENTINEL_PORTS="26479 26480 26481".
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 source "$here/../common.sh"
 state="$(mkdir -p "${1:-/tmp/mini-redis-sentinel}" && cd "${1:-/tmp/mini-redis-sentinel}" && pwd)"
 bash "$here/../replication/start.sh" "$state"
-for port in 26379 26380 26381; do
+read -ra sentinel_ports <<< "${SENTINEL_PORTS:-26379 26380 26381}"
+for port in "${sentinel_ports[@]}"; do
     answers "$port" && continue
     mkdir -p "$state/sentinel-$port"
-    [ -f "$state/sentinel-$port/sentinel.conf" ] || cp "$here/sentinel.conf" "$state/sentinel-$port/sentinel.conf"
+    [ -f "$state/sentinel-$port/sentinel.conf" ] || sed \
+        "s/^sentinel monitor mymaster 127\.0\.0\.1 7001 /sentinel monitor mymaster 127.0.0.1 ${MASTER_PORT:-7001} /" \
+        "$here/sentinel.conf" > "$state/sentinel-$port/sentinel.conf"
     redis-sentinel "$state/sentinel-$port/sentinel.conf" --port "$port" --dir "$state/sentinel-$port" \
         --daemonize yes --pidfile "$state/sentinel-$port/sentinel.pid" --logfile "$state/sentinel-$port/sentinel.log"
 done
-for port in 26379 26380 26381; do
+for port in "${sentinel_ports[@]}"; do
     wait_for_ping "$port"
 done
