@@ -24,7 +24,7 @@ from protocol import NULL_ARRAY, Error
 from persistence.aof import OFF
 from serving import access
 from serving.monitors import feed_monitors
-from serving.pause import wait_while_paused
+from serving.pause import SCRIPT_CALLS, wait_while_paused
 from serving.session import NO_REPLY, REPLY_ON
 from storage.eviction import evict_or_refuse
 
@@ -141,17 +141,27 @@ def refuse_on_disk_error(server):
 def refuse_on_replica(session, command, link):
     """Redis's processCommand on a replica: no writes with replica-read-only (READONLY), and while the link
     is down with replica-serve-stale-data no, only the commands flagged stale (MASTERDOWN). EXEC counts as
-    a write if it would run one, and as not stale if it would run one that is not."""
+    a write if it would run one, and as not stale if it would run one that is not; a script's declared
+    flags stand for its command's (evalGetCommandFlags)."""
     config = session.server.config
-    queued = session.multi if command.name == "exec" and session.multi else ()
-    if config["replica-read-only"] and ("write" in command.flags
-                                        or any("write" in row.flags for row, _, _ in queued)):
+    queued = [(row, argv) for row, _, argv in session.multi] if command.name == "exec" and session.multi else ()
+    effective = [_effective_flags(session, row, argv) for row, argv in queued or [(command, session.argv)]]
+    if config["replica-read-only"] and any(write for write, _ in effective):
         raise ReplyError(READONLY_REPLICA)
     if link.state != "connected" and not config["replica-serve-stale-data"] and (
-            "stale" not in command.flags or any("stale" not in row.flags for row, _, _ in queued)):
+            "stale" not in command.flags or not all(stale for _, stale in effective)):
         if not (session.channels or session.patterns or session.shard_channels) or session.protocol != 2 \
                 or command.name in SUBSCRIBED_CONTEXT:  # else the subscribed context's error comes first
             raise ReplyError(MASTERDOWN)
+
+
+def _effective_flags(session, command, argv):
+    """(writes, allowed on a stale replica) for a command as sent."""
+    if command.name in SCRIPT_CALLS:
+        declared = session.server.scripting.declared_flags(argv)
+        if declared is not None:
+            return "no-writes" not in declared, "allow-stale" in declared
+    return "write" in command.flags, "stale" in command.flags
 
 
 def _touches_keyspace(command):

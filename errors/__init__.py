@@ -283,6 +283,7 @@ SCRIPT_WRONG_ARITY = "ERR Wrong number of args calling Redis command from script
 SCRIPT_NOT_ALLOWED = "ERR This Redis command is not allowed from script"
 SCRIPT_NO_ARGUMENTS = "ERR Please specify at least one argument for this redis lib call"
 SCRIPT_BAD_ARGUMENT = "ERR Lua redis lib command arguments must be strings or integers"
+SCRIPT_STALE_REPLICA = "ERR Can not execute the command on a stale replica"
 SCRIPT_READ_ONLY = "ERR Write commands are not allowed from read-only scripts."
 SCRIPT_WRITE_WITH_RO = "ERR Can not execute a script with write flag using *_ro command."
 SCRIPT_OOM = "OOM allow-oom flag is not set on the script, can not run it when used memory > 'maxmemory'"

@@ -75,9 +75,11 @@ class MasterLink:
                 self._connect()
                 self._follow()
             except LinkError as error:
-                log.warning("%s", error)
+                if not self.stopped:
+                    log.warning("%s", error)
             except OSError as error:
-                log.warning("Error condition on socket for SYNC: %s", error.strerror or error)
+                if not self.stopped:
+                    log.warning("Error condition on socket for SYNC: %s", error.strerror or error)
             self._lost()
             if not self.stopped:
                 gevent.sleep(RETRY_SECONDS)
