@@ -6,6 +6,7 @@ and MASTERDOWN, INFO replication and ROLE beside a real Redis replica of the sam
 or truncated RDB from a hand-made master refused and retried.
 """
 import socket
+import subprocess
 import threading
 import time
 
@@ -192,6 +193,10 @@ def test_dropped_link_and_restart_continue_with_psync(tmp_path, master):
 
         redis.Redis(port=ours.port).shutdown(save=True)
         ours.stop()
+        dump = tmp_path / "ours" / "dump.rdb"
+        checked = subprocess.run(["redis-check-rdb", str(dump)], capture_output=True, text=True)
+        assert checked.returncode == 0 and "repl-offset" in checked.stdout
+        restarted_as_masters(tmp_path, dump.read_bytes())
         source.set("while-stopped", "3")
         ours = replica_of(tmp_path, master, "ours")  # from its dump.rdb, with the repl-* aux fields
         wait_until(lambda: stats("sync_partial_ok") == partial + 3, what="a partial resync after the restart")
@@ -200,6 +205,21 @@ def test_dropped_link_and_restart_continue_with_psync(tmp_path, master):
         assert stats("sync_full") == full
     finally:
         ours.stop()
+
+
+def restarted_as_masters(tmp_path, dump):
+    """A master started from a replica's dump.rdb keeps its history as replid2, offset rebased, as Redis 7.0."""
+    for name in ("ours-master", "real-master"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "dump.rdb").write_bytes(dump)
+    ours, real = start_ours(tmp_path / "ours-master"), start_real_redis(tmp_path / "real-master")
+    try:
+        fields = [[pair for pair in info(server.port) if pair[0] != "master_replid"] for server in (ours, real)]
+        assert fields[0] == fields[1]
+        assert dict(fields[0])["second_repl_offset"] != "-1"
+    finally:
+        ours.stop()
+        real.stop()
 
 
 def test_promotion_keeps_the_old_history_as_replid2(tmp_path, master):
