@@ -115,6 +115,7 @@ MASTERDOWN = "MASTERDOWN Link with MASTER is down and replica-serve-stale-data i
 INVALID_MASTER_PORT = "ERR Invalid master port"
 REPLICA_CANNOT_REPLICAOF = "ERR Command is not valid when client is a replica."
 UNBLOCKED = "UNBLOCKED client unblocked via CLIENT UNBLOCK"
+UNBLOCKED_ROLE_CHANGED = "UNBLOCKED force unblock from blocking operation, instance state changed (master -> replica?)"
 NO_SUCH_CLIENT = "ERR No such client"
 CLIENT_ID_NOT_POSITIVE = "ERR client-id should be greater than 0"
 INVALID_CLIENT_ID = "ERR Invalid client ID"

@@ -18,6 +18,7 @@ import gevent.socket
 from replication import fullsync
 from replication.stream import Channel, LinkError, next_command
 from serving import logs
+from storage.blocking import ROLE_CHANGED
 
 log = logging.getLogger("mini-redis")
 
@@ -329,6 +330,9 @@ def follow(server, host, port):
     else:
         old.stop()
         continuable, stream_db = old.continuable, old.stream_db
+    for session in server.sessions.values():  # what they wait for may never come: they get an error and go
+        if session.waiter is not None:
+            session.waiter.result.set(ROLE_CHANGED)
     replication.master = link = MasterLink(server, host, port, continuable, stream_db)
     server.keyspace.replica = True
     logs.set_replica(True)

@@ -6,9 +6,9 @@ consults the flags and supplies deliver() and wait_for().
 """
 import time
 
-from errors import UNBLOCKED, ReplyError
+from errors import UNBLOCKED, UNBLOCKED_ROLE_CHANGED, ReplyError
 from protocol import Frames
-from storage.blocking import UNBLOCK_ERROR, Waiter, wait_without_connection
+from storage.blocking import ROLE_CHANGED, UNBLOCK_ERROR, Waiter, wait_without_connection
 
 REPLY_ON, REPLY_OFF, REPLY_SKIP_NEXT, REPLY_SKIP = "on", "off", "skip-next", "skip"
 NO_REPLY = Frames()  # what the writer writes for a reply CLIENT REPLY OFF or SKIP withholds: nothing
@@ -112,6 +112,9 @@ class Session:
                 propagator.attach(held)
         if reply is UNBLOCK_ERROR:
             raise ReplyError(UNBLOCKED)
+        if reply is ROLE_CHANGED:
+            self.close_after_reply = True
+            raise ReplyError(UNBLOCKED_ROLE_CHANGED)
         return reply
 
     def propagate(self, *commands):

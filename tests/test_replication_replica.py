@@ -251,11 +251,18 @@ def test_replies_of_a_replica_without_its_master(tmp_path):
     ours = start_ours(tmp_path / "ours", *options)
     real = start_real_redis(tmp_path / "real", *options)
     try:
-        with Pair(ours.port, real.port) as pair:
+        with Pair(ours.port, real.port) as pair, Pair(ours.port, real.port) as blocked:
+            blocked.ours.send_raw(b"*3\r\n$5\r\nBLPOP\r\n$4\r\nlist\r\n$1\r\n0\r\n")
+            blocked.redis.send_raw(b"*3\r\n$5\r\nBLPOP\r\n$4\r\nlist\r\n$1\r\n0\r\n")
+            wait_until(lambda: all(field(port, "blocked_clients", "clients") == "1" for port in (ours.port, real.port)),
+                       what="BLPOP blocked on both")
             pair.check_sequence([
                 ("REPLICAOF",), ("REPLICAOF", "a"), ("REPLICAOF", "h", "abc"), ("REPLICAOF", "h", "70000"),
                 ("REPLICAOF", "h", "-1"), ("SLAVEOF", "no", "one"), ("ROLE",),
                 ("REPLICAOF", "127.0.0.1", str(down)), ("REPLICAOF", "127.0.0.1", str(down)),
+            ])
+            blocked.check_closed()  # the error, then the hang-up: as a replica, its list would never be pushed to
+            pair.check_sequence([
                 ("GET", "k"), ("SET", "k", "v"), ("PING",), ("INFO", "nosuchsection"), ("ECHO", "x"),
                 ("MULTI",), ("GET", "k"), ("SET", "k", "v"), ("EXEC",),
                 ("MULTI",), ("PING",), ("EXEC",),
