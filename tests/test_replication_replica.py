@@ -31,9 +31,11 @@ def wait_until(condition, timeout=15.0, what="condition"):
     raise AssertionError("timed out waiting for %s" % what)
 
 
-def info(port, section="replication"):
+def info(port, section="replication", password=None):
     """INFO section as (field, value) pairs in the server's order."""
     with WireClient(port) as client:
+        if password is not None:
+            client.call("AUTH", password)
         text = parse_reply(client.call("INFO", section)).decode()
     return [tuple(line.split(":", 1)) for line in text.split("\r\n") if line and not line.startswith("#")]
 
@@ -148,13 +150,22 @@ def compare_info_and_role(ours_port, real_port):
         pair.check("ROLE")
 
 
-def test_expiry_is_left_to_the_master(tmp_path, master):
-    source = redis.Redis(port=master.port)
+def test_expiry_is_left_to_the_master(tmp_path):
+    """Also: a master that wants AUTH (masteruser, masterauth), and the address a replica announces."""
+    (tmp_path / "master").mkdir()
+    master = start_real_redis(tmp_path / "master", *MASTER_OPTIONS, "--requirepass", "secret")
+    source = redis.Redis(port=master.port, password="secret")
+    source.acl_setuser("replicator", enabled=True, passwords=["+pw"], commands=["+@all"], keys=["*"])
     source.execute_command("DEBUG", "SET-ACTIVE-EXPIRE", "0")
-    ours = replica_of(tmp_path, master, "ours")
-    real = replica_of(tmp_path, master, "real", real=True)
+    ours = replica_of(tmp_path, master, "ours", "--masteruser", "replicator", "--masterauth", "pw",
+                      "--replica-announce-ip", "127.0.0.9", "--replica-announce-port", "1234")
+    real = replica_of(tmp_path, master, "real", "--masterauth", "secret", real=True)
     try:
         wait_until(lambda: linked(ours.port) and linked(real.port), what="both links up")
+        replicas = [value for name, value in info(master.port, password="secret") if name.startswith("slave")]
+        assert any(line.startswith("ip=127.0.0.9,port=1234,state=online") for line in replicas)
+        assert any(line.startswith("ip=127.0.0.1,port=%d,state=online" % real.port) for line in replicas)
+        source.config_set("requirepass", "")  # the links are up: the rest needs no password
         source.set("soon", "gone", px=100)
         source.set("kept", "here")
         caught_up(master, ours, real)
@@ -164,11 +175,14 @@ def test_expiry_is_left_to_the_master(tmp_path, master):
             pair.check_sequence([("GET", "soon"), ("EXISTS", "soon"), ("TTL", "soon"), ("DBSIZE",),
                                  ("KEYS", "*"), ("SCAN", "0")])
             source.get("soon")  # the master expires it now, and sends DEL
-            caught_up(master, ours, real)
+            wait_until(lambda: redis.Redis(port=ours.port).dbsize() == 1, what="the DEL on ours")
+            wait_until(lambda: redis.Redis(port=real.port).dbsize() == 1, what="the DEL on Redis")
             pair.check_sequence([("DBSIZE",), ("GET", "soon"), ("GET", "kept")])
     finally:
         ours.stop()
         real.stop()
+        master.stop()
+
 
 
 def test_dropped_link_and_restart_continue_with_psync(tmp_path, master):
@@ -298,19 +312,21 @@ def test_replies_of_a_replica_without_its_master(tmp_path):
 class BadMaster:
     """Answers the handshake, then sends each payload in turn as one full sync, one per connection."""
 
-    def __init__(self, payloads):
+    def __init__(self, payloads, hold_last=False):
         self.payloads = list(payloads)
+        self.hold_last = hold_last
         self.listener = socket.create_server(("127.0.0.1", 0))
         self.port = self.listener.getsockname()[1]
         self.attempts = 0
-        self.release = threading.Event()  # set by the test to let the last payload go
+        self.release = threading.Event()  # set by the test to let the last payload (held back) go, or a stall end
         self.acked = threading.Event()
+        self.stalled = threading.Event()  # a payload that ends with <stall> is half sent
         self.thread = threading.Thread(target=self._serve, daemon=True)
         self.thread.start()
 
     def _serve(self):
         for index, payload in enumerate(self.payloads):
-            if index == len(self.payloads) - 1:
+            if self.hold_last and index == len(self.payloads) - 1:
                 self.release.wait()
             connection, _ = self.listener.accept()
             self.attempts += 1
@@ -327,6 +343,10 @@ class BadMaster:
             if name == b"PSYNC":
                 connection.sendall(b"+FULLRESYNC " + b"a" * 40 + b" 100\r\n" + payload)
                 if payload.endswith(b"<hang up>"):
+                    return
+                if payload.endswith(b"<stall>"):
+                    self.stalled.set()
+                    self.release.wait()
                     return
             elif name == b"REPLCONF" and argv[1].upper() == b"ACK":
                 self.acked.set()
@@ -371,7 +391,7 @@ def test_corrupt_or_truncated_rdb_is_refused_and_retried(tmp_path, load):
         b"$%d\r\n%b<hang up>" % (len(good) + 10, good),  # the link drops mid-transfer
         b"$EOF:%b\r\n%b%b" % (mark, good, mark),
     ]
-    master = BadMaster(payloads)
+    master = BadMaster(payloads, hold_last=True)
     (tmp_path / "ours").mkdir()
     ours = start_ours(tmp_path / "ours", "--repl-diskless-load", load)
     try:
@@ -395,3 +415,32 @@ def test_corrupt_or_truncated_rdb_is_refused_and_retried(tmp_path, load):
     finally:
         ours.stop()
         master.close()
+
+
+def test_info_during_a_transfer_beside_redis(tmp_path):
+    """INFO replication's master_sync_* fields while the RDB is half received, ours beside a real Redis, each
+    the replica of a master that stops halfway."""
+    payload = b"$1000\r\n" + b"x" * 400 + b"<stall>"
+    masters = [BadMaster([payload]), BadMaster([payload])]
+    (tmp_path / "ours").mkdir()
+    (tmp_path / "real").mkdir()
+    ours = start_ours(tmp_path / "ours", "--replicaof", "127.0.0.1", str(masters[0].port))
+    real = start_real_redis(tmp_path / "real", "--replicaof", "127.0.0.1", str(masters[1].port))
+    try:
+        for master in masters:
+            assert master.stalled.wait(10)
+        reading = lambda port: field(port, "master_sync_read_bytes") == "407"  # noqa: E731 (the "<stall>" too)
+        wait_until(lambda: reading(ours.port) and reading(real.port), what="both replicas reading")
+        different = {"master_host", "master_port", "master_replid", "master_sync_last_io_seconds_ago"}
+        fields = [[pair for pair in info(port) if pair[0] not in different] for port in (ours.port, real.port)]
+        assert fields[0] == fields[1]
+        assert dict(fields[0])["master_sync_in_progress"] == "1"
+        with Pair(ours.port, real.port) as pair:
+            pair.check("ROLE", normalise=lambda reply: reply.replace(b"%d" % masters[0].port, b"PORT")
+                       .replace(b"%d" % masters[1].port, b"PORT"))
+    finally:
+        for master in masters:
+            master.release.set()
+            master.close()
+        ours.stop()
+        real.stop()
