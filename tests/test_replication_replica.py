@@ -162,9 +162,10 @@ def test_expiry_is_left_to_the_master(tmp_path):
     real = replica_of(tmp_path, master, "real", "--masterauth", "secret", real=True)
     try:
         wait_until(lambda: linked(ours.port) and linked(real.port), what="both links up")
-        replicas = [value for name, value in info(master.port, password="secret") if name.startswith("slave")]
-        assert any(line.startswith("ip=127.0.0.9,port=1234,state=online") for line in replicas)
-        assert any(line.startswith("ip=127.0.0.1,port=%d,state=online" % real.port) for line in replicas)
+        replicas = lambda: " ".join(value for name, value in info(master.port, password="secret")  # noqa: E731
+                                    if name.startswith("slave"))
+        wait_until(lambda: "ip=127.0.0.9,port=1234,state=online" in replicas(), what="ours online, as announced")
+        wait_until(lambda: "ip=127.0.0.1,port=%d,state=online" % real.port in replicas(), what="Redis online")
         source.config_set("requirepass", "")  # the links are up: the rest needs no password
         source.set("soon", "gone", px=100)
         source.set("kept", "here")
