@@ -219,7 +219,7 @@ class Server:
         sock = link.channel.sock
         client_id, self._next_id = self._next_id, self._next_id + 1
         session = Session(self, client_id, _address(sock.getpeername()), _address(sock.getsockname()), sock.fileno())
-        session.replication = "master"
+        session.master_client = True
         session.user = self.acl.superuser()
         session.authenticated = True
         session.connection = link
@@ -342,7 +342,7 @@ class Server:
         now = time.monotonic()
         for connection in list(self._connections.values()):
             session = connection.session
-            if session.replication or connection.blocked or session.subscribed():
+            if session.master_client or connection.blocked or session.subscribed():
                 continue  # masters and replicas, subscribers and blocked clients may wait as long as they like
             if now - session.last_active > timeout:
                 log.debug("Closing idle client id=%d addr=%s", session.id, session.address)

@@ -56,7 +56,7 @@ def client_info(session):
 
 def _client_type(session):
     """getClientType(): our master's client is of type master; a monitor counts as normal, as in Redis."""
-    if session.replication == "master":
+    if session.master_client:
         return "master"
     return "pubsub" if session.subscription_count() else "normal"
 

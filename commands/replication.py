@@ -21,8 +21,6 @@ def replicaof(session, host, port):
             replica.promote(server)
             log.info("MASTER MODE enabled (user request from '%s')", session.describe())
         return "OK"
-    if session.replication == "replica":  # it would be disconnected along with the other replicas
-        raise ReplyError(REPLICA_CANNOT_REPLICAOF)
     number = string_to_int(port)
     if number is None or not 0 <= number <= 65535:
         raise ReplyError(INVALID_MASTER_PORT)

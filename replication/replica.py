@@ -2,7 +2,7 @@
 
 One greenlet keeps the link: connect, the handshake (PING, AUTH with masteruser/masterauth,
 REPLCONF listening-port/ip-address/capa), PSYNC with the history we can continue (our replication
-ID and offset+1) or PSYNC ? -1, then a full sync (fullsync.py) or +CONTINUE, then the command
+ID and offset+1) or PSYNC ? -1, then a full sync (loading.py) or +CONTINUE, then the command
 stream. The stream's commands run as the master client (flags=M in CLIENT LIST) through the
 function server.py hands in, their replies dropped; the offset counts the bytes of the commands
 applied (a MULTI's only at its EXEC), which also go to server.replication.append() so our
@@ -15,7 +15,7 @@ import time
 import gevent
 import gevent.socket
 
-from replication import fullsync
+from replication import loading
 from replication.stream import Channel, LinkError, next_command
 from serving import logs
 from storage.blocking import ROLE_CHANGED
@@ -91,7 +91,7 @@ class MasterLink:
         if self.channel is not None:
             self.channel.close()
             self.channel = None
-        fullsync.discard(self.transfer)
+        loading.discard(self.transfer)
         self.transfer = None
         if self.session is not None:
             log.info("Connection with master lost.")
@@ -170,10 +170,10 @@ class MasterLink:
         config = server.config
         self.state = TRANSFER
         on_disk = config["repl-diskless-load"] == "disabled"
-        self.transfer = transfer = fullsync.Transfer(fullsync.temporary_path(config) if on_disk else None)
-        data = fullsync.receive(channel, transfer, self._touch)
+        self.transfer = transfer = loading.Transfer(loading.temporary_path(config) if on_disk else None)
+        data = loading.receive(channel, transfer, self._touch)
         self._disconnect_replicas()  # our replicas follow the new history from its start
-        fullsync.load(server, data, transfer)
+        loading.load(server, data, transfer)
         self.transfer = None
         replication = server.replication
         replication.replid, replication.offset = replid, offset
@@ -366,5 +366,5 @@ def promote(server):
     logs.set_replica(False)
     server.config.values["replicaof"] = ""
     replication.no_replicas_since = time.monotonic()
-    if server.config["appendonly"] and server.aof.state == fullsync.OFF:  # stopped for a sync that never ended
+    if server.config["appendonly"] and server.aof.state == loading.OFF:  # stopped for a sync that never ended
         server.aof.start()
