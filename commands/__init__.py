@@ -18,7 +18,8 @@ from time import perf_counter_ns
 from types import MappingProxyType
 
 from acl import check as check_permissions
-from errors import MISCONF_AOF, MISCONF_RDB, NOAUTH, OOM, REPLICA_KEYSPACE, ReplyError, unknown_command, unknown_subcommand, wrong_arity
+from errors import (MISCONF_AOF, MISCONF_RDB, NOAUTH, NOREPLICAS, OOM, REPLICA_KEYSPACE, ReplyError, unknown_command,
+                    unknown_subcommand, wrong_arity)
 from protocol import NULL_ARRAY, Error
 from persistence.aof import OFF
 from serving import access
@@ -97,6 +98,8 @@ def execute(commands, session, argv):
             raise ReplyError(OOM)
         if "write" in command.flags or command.name == "ping":
             refuse_on_disk_error(session.server)
+        if session.server.replication.gates_writes() and _writes(session, command):
+            refuse_without_replicas(session.server)
         if session.monitoring and _touches_keyspace(command):  # Redis's monitor is a replica
             raise ReplyError(REPLICA_KEYSPACE)
         if (session.channels or session.patterns or session.shard_channels) and session.protocol == 2 \
@@ -132,6 +135,20 @@ def refuse_on_disk_error(server):
     aof = server.aof
     if aof.state != OFF and not aof.last_write_ok:
         raise ReplyError(MISCONF_AOF % aof.last_write_error)
+
+
+def refuse_without_replicas(server):
+    """min-replicas-to-write: fewer replicas than that acknowledged within min-replicas-max-lag seconds."""
+    if server.replication.too_few_replicas():
+        raise ReplyError(NOREPLICAS)
+
+
+def _writes(session, command):
+    """Redis's is_write_command: a write, or an EXEC of a transaction holding one."""
+    if "write" in command.flags:
+        return True
+    return command.name == "exec" and bool(session.multi) and any("write" in queued[0].flags
+                                                                   for queued in session.multi)
 
 
 def _touches_keyspace(command):
@@ -278,9 +295,10 @@ def is_plain(session):
     """What runs a plain command for this session straight from the table, or None when it must go through
     execute(): call(), or checked_call() for a user not allowed everything. Plain means authenticated,
     neither queuing a transaction, subscribed nor tracking keys, getting its replies (CLIENT REPLY), and
-    the server has no WATCHed key, no AOF being written, no maxmemory, no MONITOR, no CLIENT PAUSE or
-    running script that yielded (both in server.pause) and no failed background save (see
-    refuse_on_disk_error). Only a command that is not plain or the cron between two batches changes
+    the server has no WATCHed key, no AOF being written nor replication stream (or min-replicas-to-write:
+    each installs the propagator), no maxmemory, no MONITOR, no CLIENT PAUSE or running script that
+    yielded (both in server.pause) and no failed background save (see refuse_on_disk_error). Only a
+    command that is not plain or the cron between two batches changes
     any of that, and a plain one never waits, so a batch checks once, and again after each command
     that is not plain."""
     server = session.server

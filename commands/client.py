@@ -55,7 +55,9 @@ def client_info(session):
 
 
 def _client_type(session):
-    """getClientType(): we have no masters or replicas, and a monitor counts as normal, as in Redis."""
+    """getClientType(): a replica of ours, a subscriber, or normal (a monitor counts as normal, as in Redis)."""
+    if session.is_replica():
+        return "replica"
     return "pubsub" if session.subscription_count() else "normal"
 
 

@@ -22,7 +22,6 @@ from storage import eviction
 
 PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
 LRU_CLOCK_MAX = (1 << 24) - 1
-REPLICATION_BACKLOG_SIZE = 1024 * 1024  # repl-backlog-size's default
 BUILD_ID = version.VERSION.encode().hex()[:16]
 
 
@@ -86,7 +85,8 @@ def own_fields():
 
 def _clients(server):
     recent_input, recent_output = server.stats.recent_max_buffers()
-    return [("connected_clients", len(server.sessions)), ("cluster_connections", 0),
+    return [("connected_clients", len(server.sessions) - len(server.replication.replicas)),  # as Redis: not replicas
+            ("cluster_connections", 0),
             ("maxclients", server.config["maxclients"]), ("client_recent_max_input_buffer", recent_input),
             ("client_recent_max_output_buffer", recent_output),
             ("blocked_clients", server.keyspace.blocking.blocked_clients + paused_clients(server)),
@@ -147,7 +147,8 @@ def _stats(server):
         ("instantaneous_output_kbps", "%.2f" % (stats.instantaneous("output") / 1024)),
         ("instantaneous_input_repl_kbps", "0.00"), ("instantaneous_output_repl_kbps", "0.00"),
         ("rejected_connections", stats.rejected_connections),
-        ("sync_full", 0), ("sync_partial_ok", 0), ("sync_partial_err", 0),
+        ("sync_full", server.replication.sync_full), ("sync_partial_ok", server.replication.sync_partial_ok),
+        ("sync_partial_err", server.replication.sync_partial_err),
         ("expired_keys", keyspace.expired_keys),
         ("expired_stale_perc", "%.2f" % (keyspace.expired_stale_share * 100)),
         ("expired_time_cap_reached_count", keyspace.expire_time_cap_reached),
@@ -172,13 +173,18 @@ def _stats(server):
 
 
 def _replication(server):
-    """A master without replicas."""
-    return [("role", "master"), ("connected_slaves", 0), ("master_failover_state", "no-failover"),
-            ("master_replid", server.replication.replid), ("master_replid2", server.replication.replid2),
-            ("master_repl_offset", server.replication.offset),
-            ("second_repl_offset", -1), ("repl_backlog_active", 0),
-            ("repl_backlog_size", REPLICATION_BACKLOG_SIZE), ("repl_backlog_first_byte_offset", 0),
-            ("repl_backlog_histlen", 0)]
+    """The role, then the replicas attached (slaveN: each with its address), the IDs, offset and backlog."""
+    replication = server.replication
+    backlog = replication.backlog
+    fields = [("role", replication.role), ("connected_slaves", len(replication.replicas))]
+    fields += [("slave%d" % index, link.info_line()) for index, link in enumerate(replication.replicas)]
+    return fields + [
+        ("master_failover_state", "no-failover"),
+        ("master_replid", replication.replid), ("master_replid2", replication.replid2),
+        ("master_repl_offset", replication.offset), ("second_repl_offset", replication.second_replid_offset),
+        ("repl_backlog_active", int(backlog is not None)), ("repl_backlog_size", server.config["repl-backlog-size"]),
+        ("repl_backlog_first_byte_offset", backlog.start if backlog is not None else 0),
+        ("repl_backlog_histlen", backlog.histlen if backlog is not None else 0)]
 
 
 def _seconds(value):
