@@ -6,7 +6,8 @@ what needs the command table: the lookup and checks of each redis.call, and the 
 each script runs as.
 """
 import acl
-from commands import Command, refuse_on_disk_error, arity_ok, run_in_script, subcommand_table, table
+from commands import (Command, arity_ok, refuse_on_disk_error, refuse_without_replicas, run_in_script, subcommand_table,
+                      table)
 from errors import (BUSY_EVAL, BUSY_FUNCTION, MASTERDOWN, MISCONF_RDB, NOT_INTEGER, NOTBUSY, NUMKEYS_NEGATIVE,
                     NUMKEYS_TOO_MANY, OOM, READONLY_REPLICA, SCRIPT_MISCONF, SCRIPT_NOT_ALLOWED, SCRIPT_OOM,
                     SCRIPT_READ_ONLY, SCRIPT_STALE_REPLICA, SCRIPT_UNKNOWN_COMMAND, SCRIPT_WRITE_WITH_RO,
@@ -61,6 +62,8 @@ def script_call(script_run, argv):
         if link is not None and server.config["replica-read-only"] and script_run.caller is not link.session:
             raise ReplyError(READONLY_REPLICA)
         refuse_on_disk_error(server)
+    if writes:
+        refuse_without_replicas(server)  # checked at every write, as scriptVerifyWriteCommandAllow does
     if script_run.oom and not script_run.allow_oom and not script_run.wrote and "denyoom" in flags:
         raise ReplyError(OOM)
     if writes:
@@ -99,6 +102,7 @@ def start_run(session, name, is_eval, flags, read_only):
                 if session.in_exec and error.message == MISCONF_RDB:
                     raise ReplyError(SCRIPT_MISCONF) from None
                 raise
+            refuse_without_replicas(server)
             if read_only:
                 raise ReplyError(SCRIPT_WRITE_WITH_RO)
     read_only = read_only or (flags is not None and "no-writes" in flags)

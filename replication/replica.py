@@ -172,7 +172,7 @@ class MasterLink:
         on_disk = config["repl-diskless-load"] == "disabled"
         self.transfer = transfer = loading.Transfer(loading.temporary_path(config) if on_disk else None)
         data = loading.receive(channel, transfer, self._touch)
-        self._disconnect_replicas()  # our replicas follow the new history from its start
+        disconnect_replicas(self.server)  # our replicas follow the new history from its start
         loading.load(server, data, transfer)
         self.transfer = None
         replication = server.replication
@@ -180,6 +180,7 @@ class MasterLink:
         replication.clear_replid2()
         replication.backlog = None
         replication.create_backlog()
+        server.propagation.refresh()
         self.stream_db = 0
         log.info("MASTER <-> REPLICA sync: Finished with success")
         self._attach()
@@ -194,8 +195,9 @@ class MasterLink:
             replication.replid2 = replication.replid
             replication.second_replid_offset = replication.offset + 1
             replication.replid = new_replid
-            self._disconnect_replicas()  # they must learn the new ID
+            disconnect_replicas(self.server)  # they must learn the new ID
         replication.create_backlog()
+        self.server.propagation.refresh()
         log.info("MASTER <-> REPLICA sync: Master accepted a Partial Resynchronization.")
         self._attach()
 
@@ -205,11 +207,6 @@ class MasterLink:
         self.state = CONNECTED
         self.down_since = 0
         self.continuable = True
-
-    def _disconnect_replicas(self):
-        replicas = self.server.replication.replicas
-        if replicas:
-            self.server.kill([replica.session for replica in list(replicas)])
 
     def _touch(self):
         self.last_io = time.monotonic()
@@ -360,11 +357,19 @@ def promote(server):
     replication.shift_replid()
     log.warning("Setting secondary replication ID to %s, valid up to offset: %d. New replication ID is %s",
                 replication.replid2, replication.second_replid_offset, replication.replid)
-    if replication.replicas:  # they learn the new ID as they reconnect, and continue
-        server.kill([replica.session for replica in list(replication.replicas)])
+    disconnect_replicas(server)  # they learn the new ID as they reconnect, and continue
+    replication.stream_db = -1  # our stream starts with a SELECT, whatever the master's last was
+    server.propagation.refresh()
     server.keyspace.replica = False
     logs.set_replica(False)
     server.config.values["replicaof"] = ""
     replication.no_replicas_since = time.monotonic()
     if server.config["appendonly"] and server.aof.state == loading.OFF:  # stopped for a sync that never ended
         server.aof.start()
+
+
+def disconnect_replicas(server):
+    """Our own replicas must sync again (Redis's disconnectSlaves): our history changed its name or its start."""
+    replicas = server.replication.replicas
+    if replicas:
+        server.kill([link.session for link in list(replicas)])
