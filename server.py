@@ -30,7 +30,9 @@ from persistence.aof import AOFError, AppendOnly
 from persistence.rdb import RDBError
 from persistence.snapshots import Snapshots
 from protocol import Error, ProtocolError, ReplyWriter, RequestReader
-from replication import replica
+from replication import master as replica_links, replica
+from replication.fullsync import FullSync
+from replication.propagation import Propagation
 from replication.state import Replication
 from serving import access, logs, process, version
 from serving.channels import PubSub
@@ -84,6 +86,8 @@ class Server:
         self.replication = Replication(config)
         self.snapshots = Snapshots(self)
         self.aof = AppendOnly(self)
+        self.propagation = Propagation(self)  # keyspace.propagator while the AOF or the replication stream listens
+        self.fullsync = FullSync(self)
         self.stopping = gevent.event.Event()  # set once a shutdown is decided (SHUTDOWN, SIGTERM)
         self._connections = {}  # client id -> Connection, so CLIENT KILL and timeout can close one
         self._next_id = 1
@@ -164,6 +168,7 @@ class Server:
             self._unix_listener.close()
         if self._cron is not None:
             self._cron.kill()
+        self.fullsync.stop()
         self.kill(list(self.sessions.values()))
         self._pool.join(timeout=timeout)
         self._pool.kill()
@@ -219,7 +224,7 @@ class Server:
         sock = link.channel.sock
         client_id, self._next_id = self._next_id, self._next_id + 1
         session = Session(self, client_id, _address(sock.getpeername()), _address(sock.getsockname()), sock.fileno())
-        session.replication = "master"
+        session.master_client = True
         session.user = self.acl.superuser()
         session.authenticated = True
         session.connection = link
@@ -287,6 +292,7 @@ class Server:
                     self.replication.master.cron()
                 self._close_idle_clients()
                 self._track_buffers()
+                replica_links.cron(self)
             if self.now - sampled >= 0.1:  # Redis samples the instantaneous rates every 100 ms, whatever hz is
                 sampled = self.now
                 self.stats.sample(samples)
@@ -307,6 +313,7 @@ class Server:
             if self.scripting.running() is None:  # a script yielding mid-run: no snapshot of half its work
                 self.snapshots.cron()
                 self.aof.cron()
+                self.fullsync.tick()
             tracking = self.tracking
             if tracking.max_keys and len(tracking.table) > tracking.max_keys:
                 tracking.limit()
@@ -342,7 +349,7 @@ class Server:
         now = time.monotonic()
         for connection in list(self._connections.values()):
             session = connection.session
-            if session.replication or connection.blocked or session.subscribed():
+            if session.master_client or session.is_replica() or connection.blocked or session.subscribed():
                 continue  # masters and replicas, subscribers and blocked clients may wait as long as they like
             if now - session.last_active > timeout:
                 log.debug("Closing idle client id=%d addr=%s", session.id, session.address)
@@ -389,6 +396,8 @@ class Server:
             connection.serve()
         finally:
             session.close()
+            if session.replica is not None:
+                replica_links.detach(self, session.replica)
             del self.sessions[client_id]
             del self._connections[client_id]
 
@@ -574,6 +583,16 @@ class Connection:
         return (pending, max(0, READ_SIZE - pending), READ_SIZE, self.writer.buffer.tell(), blocks,
                 self._pending, "rw" if self._flushing else "r")
 
+    def send_now(self, data):
+        """Send data after everything queued before it, waiting as long as the socket needs (a replica's
+        RDB and backlog, which must not pile up in memory); OSError once the client is gone."""
+        if gevent.getcurrent() is self._greenlet:
+            self.send_replies()
+        self._flushed.wait()
+        if self._closed:
+            raise OSError("connection closed")
+        self.sock.sendall(data)
+
     def close(self):
         self._closed = True
         self._chunks.clear()
@@ -589,22 +608,25 @@ class Connection:
     def _output_limits(self):
         """client-output-buffer-limit (hard, soft, soft seconds) of this client's class: pubsub while subscribed."""
         limits = self.server.config["client-output-buffer-limit"]
+        if self.session.is_replica():
+            return limits["slave"]
         return limits["pubsub"] if self.session.subscribed() else limits["normal"]
 
     def _close_if_over_output_limit(self):
-        if not self._over_output_limit():
+        if not self.over_output_limit(self._pending):
             return False
         log.warning("Client %s scheduled to be closed ASAP for overcoming of output buffer limits.",
                     self.session.describe())
         self.close()
         return True
 
-    def _over_output_limit(self):
-        """Redis's checkClientOutputBufferLimits: the hard limit at once, or the soft one for long enough (0 = none)."""
+    def over_output_limit(self, pending):
+        """Redis's checkClientOutputBufferLimits for this many bytes waiting: the hard limit at once, or the soft
+        one for long enough (0 = none)."""
         hard, soft, seconds = self._output_limits()
-        if hard and self._pending >= hard:
+        if hard and pending >= hard:
             return True
-        if not soft or self._pending < soft:
+        if not soft or pending < soft:
             self._over_soft_limit_since = None
             return False
         now = time.monotonic()
@@ -802,6 +824,7 @@ def serve(config):
         else:
             loaded = server.snapshots.load(drop_expired=not config["replicaof"])
             stream_db = server.replication.restore(loaded.aux, bool(config["replicaof"])) if loaded else None
+            server.propagation.refresh()  # a master that took its history back keeps a backlog
     except AOFError as error:
         log.warning("%s", error)
         return 1

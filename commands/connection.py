@@ -92,7 +92,7 @@ def hello(session, *arguments):
         session.protocol = version
     return {
         b"server": b"redis", b"version": REDIS_VERSION, b"proto": session.protocol,
-        b"id": session.id, b"mode": b"standalone", b"role": session.server.replication.role.encode(), b"modules": [],
+        b"id": session.id, b"mode": b"standalone", b"role": b"master" if session.server.replication.master is None else b"replica", b"modules": [],
     }
 
 

@@ -7,8 +7,8 @@ from types import MappingProxyType
 
 from commands import (acl, admin, bitmaps, client, config, connection, debug, dump, expire, functions, geo, hashes,
                       hyperloglog, info, introspection, keys, latency, lists, lolwut, memory, persistence, pubsub,
-                      replication, scripting, sets, slowlog, sort, stream_groups, stream_info, stream_reads, streams, strings,
-                      transactions, zsets)
+                      replication, scripting, sets, slowlog, sort, stream_groups, stream_info, stream_reads, streams,
+                      strings, transactions, zsets)
 from serving.stats import CommandStats
 
 FAMILIES = (strings, lists, hashes, sets, zsets, geo, streams, stream_reads, stream_groups, stream_info, keys, expire,

@@ -85,7 +85,8 @@ def own_fields():
 
 def _clients(server):
     recent_input, recent_output = server.stats.recent_max_buffers()
-    return [("connected_clients", len(server.sessions)), ("cluster_connections", 0),
+    return [("connected_clients", len(server.sessions) - len(server.replication.replicas)),  # as Redis: not replicas
+            ("cluster_connections", 0),
             ("maxclients", server.config["maxclients"]), ("client_recent_max_input_buffer", recent_input),
             ("client_recent_max_output_buffer", recent_output),
             ("blocked_clients", server.keyspace.blocking.blocked_clients + paused_clients(server)),
@@ -146,7 +147,8 @@ def _stats(server):
         ("instantaneous_output_kbps", "%.2f" % (stats.instantaneous("output") / 1024)),
         ("instantaneous_input_repl_kbps", "0.00"), ("instantaneous_output_repl_kbps", "0.00"),
         ("rejected_connections", stats.rejected_connections),
-        ("sync_full", 0), ("sync_partial_ok", 0), ("sync_partial_err", 0),
+        ("sync_full", server.replication.sync_full), ("sync_partial_ok", server.replication.sync_partial_ok),
+        ("sync_partial_err", server.replication.sync_partial_err),
         ("expired_keys", keyspace.expired_keys),
         ("expired_stale_perc", "%.2f" % (keyspace.expired_stale_share * 100)),
         ("expired_time_cap_reached_count", keyspace.expire_time_cap_reached),
@@ -171,12 +173,15 @@ def _stats(server):
 
 
 def _replication(server):
-    """Our role (a replica's link fields after it), then our replicas and our history."""
+    """Our role (a replica's link fields after it), then the replicas attached (slaveN: each with its address),
+    the IDs, offset and backlog."""
     replication = server.replication
     link, backlog = replication.master, replication.backlog
-    role = [("role", "master")] if link is None else [("role", "slave"), *link.info_fields()]
-    return role + [
-        ("connected_slaves", 0), ("master_failover_state", "no-failover"),
+    fields = [("role", "master")] if link is None else [("role", "slave"), *link.info_fields()]
+    fields.append(("connected_slaves", len(replication.replicas)))
+    fields += [("slave%d" % index, replica.info_line()) for index, replica in enumerate(replication.replicas)]
+    return fields + [
+        ("master_failover_state", "no-failover"),
         ("master_replid", replication.replid), ("master_replid2", replication.replid2),
         ("master_repl_offset", replication.offset), ("second_repl_offset", replication.second_replid_offset),
         ("repl_backlog_active", int(backlog is not None)), ("repl_backlog_size", server.config["repl-backlog-size"]),

@@ -42,6 +42,12 @@ class Snapshots:
     def _limits(self):
         return rdb.Limits(self.server.config, self.server.keyspace.quicklist_packed_threshold)
 
+    def dump_to(self, file):
+        """Write the keyspace as an RDB into an open file (a diskless sync's pipe), with this server's settings."""
+        config = self.server.config
+        rdb.dump(self.server.keyspace, file, self._limits(), config["rdbcompression"], config["rdbchecksum"],
+                 functions=self.server.scripting.functions.codes())
+
     # -- loading
 
     def load(self, drop_expired=True):
@@ -134,7 +140,8 @@ class Snapshots:
             return
         self.child_pid = None
         self.last_bgsave_seconds = int(time.monotonic() - self.child_started)
-        if os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0:
+        ok = os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
+        if ok:
             log.info("Background saving terminated with success")
             keyspace = self.server.keyspace
             keyspace.dirty = max(0, keyspace.dirty - self.dirty_before_child)
@@ -145,6 +152,7 @@ class Snapshots:
             log.warning("Background saving error" if os.WIFEXITED(status) else
                         "Background saving terminated by signal %d" % os.WTERMSIG(status))
             self.last_status_ok = False
+        self.server.fullsync.saved(ok)  # replicas waiting for this snapshot get it now
 
     def kill_child(self):
         """Stop a background save (shutdown, or a save that replaces it) and drop its temporary file."""

@@ -2,7 +2,7 @@
 
 One greenlet keeps the link: connect, the handshake (PING, AUTH with masteruser/masterauth,
 REPLCONF listening-port/ip-address/capa), PSYNC with the history we can continue (our replication
-ID and offset+1) or PSYNC ? -1, then a full sync (fullsync.py) or +CONTINUE, then the command
+ID and offset+1) or PSYNC ? -1, then a full sync (loading.py) or +CONTINUE, then the command
 stream. The stream's commands run as the master client (flags=M in CLIENT LIST) through the
 function server.py hands in, their replies dropped; the offset counts the bytes of the commands
 applied (a MULTI's only at its EXEC), which also go to server.replication.append() so our
@@ -15,9 +15,10 @@ import time
 import gevent
 import gevent.socket
 
-from replication import fullsync
+from replication import loading
 from replication.stream import Channel, LinkError, next_command
 from serving import logs
+from storage.blocking import ROLE_CHANGED
 
 log = logging.getLogger("mini-redis")
 
@@ -75,9 +76,11 @@ class MasterLink:
                 self._connect()
                 self._follow()
             except LinkError as error:
-                log.warning("%s", error)
+                if not self.stopped:
+                    log.warning("%s", error)
             except OSError as error:
-                log.warning("Error condition on socket for SYNC: %s", error.strerror or error)
+                if not self.stopped:
+                    log.warning("Error condition on socket for SYNC: %s", error.strerror or error)
             self._lost()
             if not self.stopped:
                 gevent.sleep(RETRY_SECONDS)
@@ -88,7 +91,7 @@ class MasterLink:
         if self.channel is not None:
             self.channel.close()
             self.channel = None
-        fullsync.discard(self.transfer)
+        loading.discard(self.transfer)
         self.transfer = None
         if self.session is not None:
             log.info("Connection with master lost.")
@@ -167,16 +170,17 @@ class MasterLink:
         config = server.config
         self.state = TRANSFER
         on_disk = config["repl-diskless-load"] == "disabled"
-        self.transfer = transfer = fullsync.Transfer(fullsync.temporary_path(config) if on_disk else None)
-        data = fullsync.receive(channel, transfer, self._touch)
-        self._disconnect_replicas()  # our replicas follow the new history from its start
-        fullsync.load(server, data, transfer)
+        self.transfer = transfer = loading.Transfer(loading.temporary_path(config) if on_disk else None)
+        data = loading.receive(channel, transfer, self._touch)
+        disconnect_replicas(self.server)  # our replicas follow the new history from its start
+        loading.load(server, data, transfer)
         self.transfer = None
         replication = server.replication
         replication.replid, replication.offset = replid, offset
         replication.clear_replid2()
         replication.backlog = None
         replication.create_backlog()
+        server.propagation.refresh()
         self.stream_db = 0
         log.info("MASTER <-> REPLICA sync: Finished with success")
         self._attach()
@@ -191,8 +195,9 @@ class MasterLink:
             replication.replid2 = replication.replid
             replication.second_replid_offset = replication.offset + 1
             replication.replid = new_replid
-            self._disconnect_replicas()  # they must learn the new ID
+            disconnect_replicas(self.server)  # they must learn the new ID
         replication.create_backlog()
+        self.server.propagation.refresh()
         log.info("MASTER <-> REPLICA sync: Master accepted a Partial Resynchronization.")
         self._attach()
 
@@ -202,11 +207,6 @@ class MasterLink:
         self.state = CONNECTED
         self.down_since = 0
         self.continuable = True
-
-    def _disconnect_replicas(self):
-        replicas = self.server.replication.replicas
-        if replicas:
-            self.server.kill([replica.session for replica in list(replicas)])
 
     def _touch(self):
         self.last_io = time.monotonic()
@@ -327,6 +327,9 @@ def follow(server, host, port):
     else:
         old.stop()
         continuable, stream_db = old.continuable, old.stream_db
+    for session in server.sessions.values():  # what they wait for may never come: they get an error and go
+        if session.waiter is not None:
+            session.waiter.result.set(ROLE_CHANGED)
     replication.master = link = MasterLink(server, host, port, continuable, stream_db)
     server.keyspace.replica = True
     logs.set_replica(True)
@@ -354,11 +357,19 @@ def promote(server):
     replication.shift_replid()
     log.warning("Setting secondary replication ID to %s, valid up to offset: %d. New replication ID is %s",
                 replication.replid2, replication.second_replid_offset, replication.replid)
-    if replication.replicas:  # they learn the new ID as they reconnect, and continue
-        server.kill([replica.session for replica in list(replication.replicas)])
+    disconnect_replicas(server)  # they learn the new ID as they reconnect, and continue
+    replication.stream_db = -1  # our stream starts with a SELECT, whatever the master's last was
+    server.propagation.refresh()
     server.keyspace.replica = False
     logs.set_replica(False)
     server.config.values["replicaof"] = ""
     replication.no_replicas_since = time.monotonic()
-    if server.config["appendonly"] and server.aof.state == fullsync.OFF:  # stopped for a sync that never ended
+    if server.config["appendonly"] and server.aof.state == loading.OFF:  # stopped for a sync that never ended
         server.aof.start()
+
+
+def disconnect_replicas(server):
+    """Our own replicas must sync again (Redis's disconnectSlaves): our history changed its name or its start."""
+    replicas = server.replication.replicas
+    if replicas:
+        server.kill([link.session for link in list(replicas)])

@@ -8,6 +8,9 @@ second_replid_offset, so its former siblings can continue with PSYNC.
 import os
 import time
 
+import gevent.event
+
+from persistence.aof import encode
 from replication.backlog import Backlog
 
 NO_ID = "0" * 40
@@ -30,6 +33,10 @@ class Replication:
         self.replicas = []  # links of the replicas attached to us
         self.master = None  # our link to our master while we are a replica
         self.no_replicas_since = time.monotonic()  # for repl-backlog-ttl
+        self.stream_db = -1  # the database the stream's last SELECT chose (Redis's slaveseldb; -1: none yet)
+        self.cron_loops = 0  # seconds counted by the replication cron (repl-ping-replica-period)
+        self.waiters = []  # (offset, replicas wanted, AsyncResult) of the WAIT commands blocked
+        self.sync_full = self.sync_partial_ok = self.sync_partial_err = 0  # INFO stats
 
     @property
     def role(self):
@@ -47,10 +54,60 @@ class Replication:
         self.clear_replid2()
 
     def append(self, data):
-        """Stream bytes produced here (or received from our master): counted and kept in the backlog."""
+        """Stream bytes produced here (or received from our master): counted, kept in the backlog, and fed
+        to every replica attached to us."""
         self.offset += len(data)
         if self.backlog is not None:
             self.backlog.append(data)
+        for link in self.replicas:
+            link.feed(data)
+
+    def new_history(self):
+        """A backlog made from scratch names a new history: a new ID and no second one (syncCommand)."""
+        self.replid = new_replid()
+        self.clear_replid2()
+
+    def feed_ping(self):
+        """The master's PING every repl-ping-replica-period: part of the stream, in no database."""
+        self.append(encode([b"PING"]))
+
+    def request_acks(self):
+        """REPLCONF GETACK * to every replica (WAIT): part of the stream too, as in Redis 7.0."""
+        self.append(encode([b"REPLCONF", b"GETACK", b"*"]))
+
+    def add_waiter(self, offset, wanted):
+        result = gevent.event.AsyncResult()
+        self.waiters.append((offset, wanted, result))
+        return result
+
+    def acknowledged(self):
+        """A replica acknowledged (or left): the WAITs now satisfied are woken with their count."""
+        for waiter in list(self.waiters):
+            offset, wanted, result = waiter
+            if result.ready():
+                self.waiters.remove(waiter)
+                continue
+            count = self.acks_at(offset)
+            if count >= wanted:
+                self.waiters.remove(waiter)
+                result.set(count)
+
+    def acks_at(self, offset):
+        """How many online replicas acknowledged the stream up to offset (replicationCountAcksByOffset)."""
+        return sum(1 for link in self.replicas if link.state == "online" and link.ack_offset >= offset)
+
+    def good_replicas(self):
+        """Online replicas whose last ACK is at most min-replicas-max-lag seconds old (refreshGoodSlavesCount)."""
+        max_lag = self.config["min-replicas-max-lag"]
+        return sum(1 for link in self.replicas if link.state == "online" and link.lag() <= max_lag)
+
+    def gates_writes(self):
+        """Whether min-replicas-to-write may refuse writes here (a master with both settings non-zero)."""
+        return bool(self.master is None and self.config["min-replicas-to-write"] and self.config["min-replicas-max-lag"])
+
+    def too_few_replicas(self):
+        """Whether writes are refused with NOREPLICAS now."""
+        return self.gates_writes() and self.good_replicas() < self.config["min-replicas-to-write"]
 
     def shift_replid(self):
         """This server's history goes on under a new ID (a promotion); the old one stays valid up to here."""
@@ -73,7 +130,7 @@ class Replication:
         writes them once it keeps a backlog, a replica while it has a history to continue."""
         link = self.master
         if link is None:
-            return None if self.backlog is None else (0, self.replid, self.offset)
+            return None if self.backlog is None else (max(self.stream_db, 0), self.replid, self.offset)
         if link.session is not None:
             return link.session.db.index, self.replid, self.offset
         return (link.stream_db, self.replid, self.offset) if link.continuable else None

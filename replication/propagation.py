@@ -1,0 +1,98 @@
+"""Redis's propagate(): every logged change goes, once and in one form, to the AOF and to the replication stream.
+
+The dispatcher (commands.run) brackets each command with begin()/end(); what a
+command logs (itself as sent, or what Session.propagate says instead) waits
+until the outermost command ends, then goes out, wrapped in MULTI/EXEC when
+it is several commands (a script, a transaction, a served XREADGROUP's
+claims), as Redis's propagatePendingCommands wraps also_propagate. Changes
+made outside any command (expiry's DEL, eviction, a blocked client served
+later) come through feed().
+
+While neither the AOF is on nor a backlog exists, keyspace.propagator is
+None (refresh()), so a plain client's commands skip all of this.
+"""
+from persistence.aof import OFF, encode
+
+MULTI, EXEC = [b"MULTI"], [b"EXEC"]
+
+
+class Propagation:
+    """The server's one propagator: the commands running, what they logged, and where it goes."""
+
+    def __init__(self, server):
+        self.server = server
+        self._levels = []  # one flag per command running: whether it asked to log something else instead
+        self._pending = []  # (db index, argv) logged by the commands running, sent when the outermost ends
+
+    def refresh(self):
+        """Install this propagator while something listens (AOF on, a backlog kept, writes gated on
+        min-replicas-to-write), or None, so the plain lane stays plain."""
+        server = self.server
+        needed = (server.aof.state != OFF or server.replication.backlog is not None
+                  or server.replication.gates_writes())
+        server.keyspace.propagator = self if needed else None
+
+    def feed(self, index, *commands):
+        """Log changes (one, or several that Redis wraps in MULTI/EXEC, as a served XREADGROUP's); inside a
+        command they wait for the command's end (and may be grouped with MULTI)."""
+        ops = [(index, argv) for argv in commands]
+        if self._levels:
+            self._pending.extend(ops)
+        elif ops:
+            self._emit(ops)
+
+    def begin(self):
+        """A command starts (commands.run): what it logs is held until the outermost command ends."""
+        self._levels.append(False)
+
+    def replace(self, index, commands):
+        """The running command logs these commands (maybe none) instead of itself (Session.propagate)."""
+        if self._levels:
+            self._levels[-1] = True
+            self._pending.extend((index, argv) for argv in commands)
+        else:
+            self._emit([(index, argv) for argv in commands])
+
+    def end(self, session, logged):
+        """A command ended: logged says it was a write that worked; unless it said otherwise, log it as sent."""
+        if not self._levels:
+            return  # the propagator was installed by this very command
+        if not self._levels.pop() and logged:
+            self._pending.append((session.db.index, session.argv))
+        if not self._levels and self._pending:
+            ops, self._pending = self._pending, []
+            self._emit(ops)
+
+    def detach(self):
+        """A command is about to wait (a blocking pop): send what it logged so far and put its levels aside,
+        since other clients' commands run meanwhile."""
+        levels, self._levels = self._levels, []
+        if self._pending:
+            ops, self._pending = self._pending, []
+            self._emit(ops)
+        return levels
+
+    def attach(self, levels):
+        self._levels = levels
+
+    def _emit(self, ops):
+        if len(ops) > 1:
+            ops = [(ops[0][0], MULTI), *ops, (ops[0][0], EXEC)]
+        server = self.server
+        if server.aof.state != OFF:
+            server.aof.emit(ops)
+        replication = server.replication
+        if replication.backlog is not None and replication.master is None:  # a replica proxies its master's stream
+            replication.append(stream_bytes(replication, ops))
+
+
+def stream_bytes(replication, ops):
+    """ops as the replication stream carries them: a SELECT before a command of another database than the
+    stream's last one (Redis's slaveseldb)."""
+    parts = []
+    for index, argv in ops:
+        if index != replication.stream_db:
+            parts.append(encode([b"SELECT", b"%d" % index]))
+            replication.stream_db = index
+        parts.append(encode(argv))
+    return b"".join(parts)
