@@ -1,0 +1,244 @@
+"""The master's side of replication, proven with Debian's redis-server as our replica: full syncs (diskless and
+disk-based) of every data type, the live stream after them, a partial resync after a dropped link, WAIT, ROLE,
+min-replicas-to-write, INFO replication, and a replica that stops reading dropped at its output limit."""
+import socket
+import time
+
+import pytest
+import redis
+
+from conftest import start_ours, start_real_redis
+from differential import WireClient
+
+FAST = ("--repl-diskless-sync-delay", "0", "--repl-ping-replica-period", "1", "--enable-debug-command", "yes")
+LIBRARY = "#!lua name=replicated\nredis.register_function('echo1', function(keys, args) return args[1] end)"
+
+
+def wait_until(predicate, timeout=15.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def fill_every_type(client):
+    """Every data type, in three databases, with TTLs and function libraries: what a full sync must carry."""
+    pipe = client.pipeline(transaction=False)
+    pipe.set("string", "value").set("number", 12345).set("ttl", "soon", px=600_000)
+    pipe.rpush("list", *range(20)).rpush("biglist", *("x" * 100 for _ in range(200)))
+    pipe.hset("hash", mapping={"f%d" % i: i for i in range(10)})
+    pipe.hset("bighash", mapping={"f%d" % i: "v" * 80 for i in range(600)})
+    pipe.sadd("intset", *range(30)).sadd("set", *("m%d" % i for i in range(40)))
+    pipe.zadd("zset", {"a": 1, "b": 2.5, "c": -3}).zadd("bigzset", {"m%d" % i: i / 7 for i in range(300)})
+    pipe.pfadd("hll", *("e%d" % i for i in range(100)))
+    pipe.geoadd("geo", (13.361389, 38.115556, "Palermo"), (15.087269, 37.502669, "Catania"))
+    pipe.execute()
+    for i in range(30):
+        client.xadd("stream", {"n": i}, id="1-%d" % (i + 1))
+    client.xgroup_create("stream", "group", id="0")
+    client.xreadgroup("group", "alice", {"stream": ">"}, count=5)
+    client.xgroup_createconsumer("stream", "group", "bob")
+    client.expire("hash", 900)
+    client.function_load(LIBRARY)
+    for db in (3, 15):
+        other = redis.Redis(port=client.connection_pool.connection_kwargs["port"], db=db)
+        other.set("in-db-%d" % db, db)
+        other.rpush("list-%d" % db, "a", "b")
+        other.set("expiring-%d" % db, "x", ex=1000)
+        other.close()
+
+
+def in_sync(master, replica):
+    """The replica's link is up and it has every byte the master produced (the PINGs keep both moving)."""
+    info = replica.info("replication")
+    if info.get("master_link_status") != "up":
+        return False
+    return info["slave_repl_offset"] == master.info("replication")["master_repl_offset"]
+
+
+def assert_same_data(master, replica):
+    assert wait_until(lambda: master.execute_command("DEBUG", "DIGEST") == replica.execute_command("DEBUG", "DIGEST")), \
+        "digests differ: %r %r" % (master.execute_command("DEBUG", "DIGEST"), replica.execute_command("DEBUG", "DIGEST"))
+    assert master.execute_command("DEBUG", "DIGEST") != b"0" * 40
+
+
+class Deployment:
+    """Our server as master, a real redis-server as its replica, and a client on each."""
+
+    def __init__(self, tmp_path_factory, *options, fill=True):
+        self.ours = start_ours(tmp_path_factory.mktemp("master"), *FAST, *options)
+        self.master = redis.Redis(port=self.ours.port, socket_timeout=20)
+        if fill:
+            fill_every_type(self.master)
+        self.real = start_real_redis(tmp_path_factory.mktemp("replica"), "--replicaof", "127.0.0.1",
+                                     str(self.ours.port), "--enable-debug-command", "yes", "--repl-timeout", "5")
+        self.replica = redis.Redis(port=self.real.port, socket_timeout=20)
+        assert wait_until(lambda: in_sync(self.master, self.replica)), self.ours.log()
+
+    def stop(self):
+        self.master.close()
+        self.replica.close()
+        self.real.stop()
+        self.ours.stop()
+
+
+@pytest.fixture(scope="module")
+def diskless(tmp_path_factory):
+    deployment = Deployment(tmp_path_factory, "--repl-diskless-sync", "yes")
+    yield deployment
+    deployment.stop()
+
+
+def test_a_real_replica_full_syncs_every_type_diskless(diskless):
+    master, replica = diskless.master, diskless.replica
+    assert_same_data(master, replica)
+    assert replica.lrange("list", 0, -1) == [b"%d" % i for i in range(20)]
+    assert replica.xinfo_groups("stream")[0]["pending"] == 5
+    assert replica.function_list()[0][1] == b"replicated"  # library_name
+    assert 0 < replica.ttl("ttl") <= 600
+    assert redis.Redis(port=diskless.real.port, db=15).get("in-db-15") == b"15"
+    log = diskless.ours.log()
+    assert "Starting BGSAVE for SYNC with target: replicas sockets" in log
+    assert "Streamed RDB transfer with replica 127.0.0.1:%d succeeded (socket)" % diskless.real.port in log
+    assert master.info("stats")["sync_full"] == 1
+
+
+def test_the_live_stream_reaches_the_replica(diskless):
+    master, replica = diskless.master, diskless.replica
+    pipe = master.pipeline(transaction=True)
+    pipe.incr("counter").lpush("list", "in-multi").hset("hash", "f", "multi")
+    pipe.execute()
+    master.eval("redis.call('set', KEYS[1], ARGV[1]); return redis.call('incr', KEYS[2])", 2, "from-lua", "n", "v")
+    master.eval("redis.call('select', 7); redis.call('set', 'lua-db', 7)", 0)
+    master.set("short-lived", "x", px=30)
+    db9 = redis.Redis(port=diskless.ours.port, db=9)
+    db9.set("nine", 9)
+    db9.spop("missing")
+    db9.sadd("s", "a", "b", "c")
+    db9.spop("s")
+    db9.close()
+    assert wait_until(lambda: replica.exists("short-lived") == 0)  # the master's DEL of the expired key
+    assert master.wait(1, 5000) == 1
+    assert_same_data(master, replica)
+    assert replica.get("from-lua") == b"v"
+    assert redis.Redis(port=diskless.real.port, db=7).get("lua-db") == b"7"
+    assert redis.Redis(port=diskless.real.port, db=9).get("nine") == b"9"
+
+
+def test_a_blocked_pop_served_later_reaches_the_replica(diskless):
+    master, replica = diskless.master, diskless.replica
+    blocked = redis.Redis(port=diskless.ours.port, socket_timeout=20)
+    import threading
+    result = []
+    waiter = threading.Thread(target=lambda: result.append(blocked.blpop("queue", 10)))
+    waiter.start()
+    assert wait_until(lambda: master.info("clients")["blocked_clients"] == 1)
+    master.rpush("queue", "one", "two")
+    waiter.join(15)
+    blocked.close()
+    assert result == [(b"queue", b"one")]
+    assert master.wait(1, 5000) == 1
+    assert replica.lrange("queue", 0, -1) == [b"two"]
+    assert_same_data(master, replica)
+
+
+def test_a_dropped_link_comes_back_with_a_partial_resync(diskless):
+    master, replica = diskless.master, diskless.replica
+    before = master.info("stats")
+    assert master.client_kill_filter(_type="replica") == 1
+    master.set("written-while-down", "yes")
+    master.rpush("list", "while-down")
+    assert wait_until(lambda: master.info("stats")["sync_partial_ok"] == before["sync_partial_ok"] + 1)
+    assert wait_until(lambda: in_sync(master, replica))
+    assert master.info("stats")["sync_full"] == before["sync_full"]
+    assert replica.get("written-while-down") == b"yes"
+    assert_same_data(master, replica)
+    assert "Partial resynchronization request from 127.0.0.1:%d accepted." % diskless.real.port in diskless.ours.log()
+
+
+def test_wait_role_and_info_on_the_master(diskless):
+    master, replica = diskless.master, diskless.replica
+    master.set("acknowledged", 1)
+    assert master.wait(1, 5000) == 1
+    assert master.wait(2, 200) == 1  # a timeout: the count it has
+    role = master.execute_command("ROLE")
+    assert role[0] == b"master" and isinstance(role[1], int)
+    assert role[2] == [[b"127.0.0.1", b"%d" % diskless.real.port, role[2][0][2]]]
+    info = master.info("replication")
+    assert info["role"] == "master" and info["connected_slaves"] == 1
+    assert info["slave0"]["port"] == diskless.real.port and info["slave0"]["state"] == "online"
+    assert info["repl_backlog_active"] == 1
+    assert info["repl_backlog_first_byte_offset"] + info["repl_backlog_histlen"] == info["master_repl_offset"] + 1
+    assert info["master_replid"] == replica.info("replication")["master_replid"]
+    replica_role = replica.execute_command("ROLE")
+    assert replica_role[:2] == [b"slave", b"127.0.0.1"] and replica_role[3] == b"connected"
+    clients = master.client_list(_type="replica")
+    assert len(clients) == 1 and clients[0]["flags"] == "S"
+    assert master.info("clients")["connected_clients"] == len(master.client_list()) - 1
+
+
+GATED = [("SET", "g:k", "v"), ("GET", "g:k"), ("MULTI",), ("INCR", "g:n"), ("EXEC",), ("MULTI",), ("GET", "g:n"),
+         ("EXEC",), ("EVAL", "return redis.call('set', 'g:k', 'v')", "0"), ("EVAL", "return redis.call('get', 'g:k')", "0"),
+         ("EVAL", "#!lua\nreturn redis.call('set', 'g:k', 'v')", "0"),
+         ("EVAL", "#!lua flags=no-writes\nreturn redis.call('get', 'g:k')", "0"), ("WAIT", "0", "0"),
+         ("WAIT", "0", "x"), ("WAIT", "x", "0"), ("WAIT", "0", "-1"), ("REPLCONF", "foo", "bar"), ("REPLCONF", "ack"),
+         ("REPLCONF", "rdb-only", "5"), ("REPLCONF", "listening-port", "x"), ("REPLCONF", "ip-address", "a" * 300),
+         ("REPLCONF", "listening-port", "7000", "capa", "eof"), ("MULTI",), ("PSYNC", "?", "-1"), ("EXEC",)]
+
+
+def test_min_replicas_to_write_and_errors_as_redis_does(diskless, tmp_path):
+    """min-replicas-to-write not met (Redis: 1 wanted, none attached; ours: 2 wanted, 1 attached) refuses
+    writes, transactions holding one and scripts' writes with Redis's words; the commands' own errors too."""
+    master = diskless.master
+    real_master = start_real_redis(tmp_path, "--min-replicas-to-write", "1")
+    master.config_set("min-replicas-to-write", 2)
+    try:
+        with WireClient(diskless.ours.port) as ours, WireClient(real_master.port) as real:
+            for command in GATED:
+                assert ours.call(*command) == real.call(*command), command
+        master.config_set("min-replicas-to-write", 1)
+        assert master.set("g:k", "v")
+    finally:
+        master.config_set("min-replicas-to-write", 0)
+        real_master.stop()
+
+
+def test_a_disk_based_full_sync(tmp_path_factory):
+    deployment = Deployment(tmp_path_factory, "--repl-diskless-sync", "no")
+    try:
+        assert_same_data(deployment.master, deployment.replica)
+        log = deployment.ours.log()
+        assert "Starting BGSAVE for SYNC with target: disk" in log
+        assert "Synchronization with replica 127.0.0.1:%d succeeded" % deployment.real.port in log
+        deployment.master.set("after-disk-sync", 1)
+        assert deployment.master.wait(1, 5000) == 1
+        assert deployment.replica.get("after-disk-sync") == b"1"
+        assert_same_data(deployment.master, deployment.replica)
+    finally:
+        deployment.stop()
+
+
+def test_a_replica_that_stops_reading_is_dropped_at_its_output_limit(tmp_path):
+    ours = start_ours(tmp_path, *FAST, "--client-output-buffer-limit", "replica 1mb 0 0")
+    try:
+        client = redis.Redis(port=ours.port, socket_timeout=20)
+        silent = socket.create_connection(("127.0.0.1", ours.port))
+        silent.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        silent.sendall(b"REPLCONF capa eof\r\nPSYNC ? -1\r\n")
+        assert wait_until(lambda: client.info("replication")["connected_slaves"] == 1)
+        value = b"v" * 10_000
+        for batch in range(200):  # at most 20 MB, far past the 1 MB limit and the kernel's buffers
+            pipe = client.pipeline(transaction=False)
+            for index in range(10):
+                pipe.set("key-%d" % index, value)
+            pipe.execute()
+            if client.info("replication")["connected_slaves"] == 0:
+                break
+        assert client.info("replication")["connected_slaves"] == 0
+        assert "scheduled to be closed ASAP for overcoming of output buffer limits" in ours.log()
+        silent.close()
+        client.close()
+    finally:
+        ours.stop()
