@@ -19,12 +19,14 @@ wait_for_ping() {
     return 1
 }
 
-# wait_for_link_up PORT...: until each replica reports master_link_status:up (20 seconds at most)
+# wait_for_link_up PORT...: until each of these replicas reports master_link_status:up, or is a master now
+# (promoted by Sentinel), 20 seconds at most
 wait_for_link_up() {
     local port
     for port in "$@"; do
         for _ in $(seq 200); do
-            redis-cli -p "$port" INFO replication 2>/dev/null | grep -q '^master_link_status:up' && continue 2
+            redis-cli -p "$port" INFO replication 2>/dev/null | grep -qE '^(master_link_status:up|role:master)' \
+                && continue 2
             sleep 0.1
         done
         echo "the replica on 127.0.0.1:$port has no link to its master" >&2

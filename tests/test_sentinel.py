@@ -244,7 +244,7 @@ def test_the_deploy_scripts(tmp_path):
             with redis.Redis(port=port, socket_timeout=5) as replica:
                 assert replica.get("greeting") == b"hello"
         until(lambda: (lambda view: view["num-slaves"] == 2 and view["num-other-sentinels"] == 2)(
-            sentinel_view(sentinel_ports[0])), "the sentinels watching the deployment")
+            sentinel_view(sentinel_ports[0])), "the sentinels watching the deployment", timeout=20)
         assert (state / str(replica_ports[0]) / "mini-redis.conf").read_text().count(
             "\nreplicaof 127.0.0.1 %d\n" % master_port) == 1
     finally:
