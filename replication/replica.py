@@ -148,6 +148,7 @@ class MasterLink:
         reply = ""
         while not reply:  # the master may send newlines before its answer, to keep the link alive
             reply = channel.line().decode(errors="replace")
+            self._touch()
         if reply.startswith("+FULLRESYNC"):
             words = reply.split()
             if len(words) != 3 or len(words[1]) != 40 or not words[2].isdigit():
@@ -204,6 +205,7 @@ class MasterLink:
     def _attach(self):
         """The stream starts: the master client appears, and the link is up."""
         self.session = self.server.master_client(self, self.stream_db)
+        self.last_io = time.monotonic()  # as replicationCreateMasterClient sets the master's lastinteraction
         self.state = CONNECTED
         self.down_since = 0
         self.continuable = True

@@ -445,3 +445,18 @@ def test_info_during_a_transfer_beside_redis(tmp_path):
             master.close()
         ours.stop()
         real.stop()
+
+
+def test_a_diskless_sync_delay_longer_than_repl_timeout(tmp_path):
+    """While a diskless master waits out repl-diskless-sync-delay before +FULLRESYNC, its newlines keep the
+    link alive, and the master client starts with a fresh last I/O (replicationCreateMasterClient), as Redis."""
+    (tmp_path / "master").mkdir()
+    master = start_real_redis(tmp_path / "master", "--repl-diskless-sync-delay", "4", "--repl-ping-replica-period", "1")
+    ours = replica_of(tmp_path, master, "ours", "--repl-timeout", "2")
+    try:
+        wait_until(lambda: linked(ours.port), what="the link up after the delay")
+        assert int(field(ours.port, "master_last_io_seconds_ago")) <= 1
+        assert "Timeout connecting to the MASTER" not in ours.log()
+    finally:
+        ours.stop()
+        master.stop()
