@@ -160,6 +160,7 @@ def test_multi_key_commands_across_instances(deployment):
         first_instance = [key for key in keys if ring.index_for(key) == ring.index_for(keys[0])]
         assert proxy.exists(*keys, b"tw:multi:none", keys[0]) == len(first_instance) + 1
         assert proxy.exists(keys[1]) == 1
+        assert proxy.touch(*keys, b"tw:multi:none") == 40
         assert proxy.delete(*keys[:20], b"tw:multi:none") == 20
         assert proxy.unlink(*keys) == 20
         assert proxy.mget(keys) == [None] * 40
