@@ -49,15 +49,15 @@ def until(condition, what, timeout=30.0):
 class Instance:
     """A mini-redis started from its own copy of deploy/replication's master.conf or replica.conf."""
 
-    def __init__(self, folder, template, master_port=None, port=None):
+    def __init__(self, folder, template, master_port=None):
         self.folder = folder
-        self.port = port or free_port()
+        self.port = free_port()
         self.conf = folder / "mini-redis.conf"
-        if not self.conf.exists():
-            text = deploy_file("replication", template)
-            if master_port is not None:
-                text = text.replace("replicaof 127.0.0.1 7001", "replicaof 127.0.0.1 %d" % master_port)
-            self.conf.write_text(text)
+        text = deploy_file("replication", template)
+        if master_port is not None:
+            assert "\nreplicaof 127.0.0.1 7001\n" in text
+            text = text.replace("replicaof 127.0.0.1 7001", "replicaof 127.0.0.1 %d" % master_port)
+        self.conf.write_text(text)
         self.running = None
         self.start()
 
@@ -78,6 +78,10 @@ class Instance:
     def role(self):
         with self.client() as client:
             return client.execute_command("ROLE")
+
+    def get(self, key):
+        with self.client() as client:
+            return client.get(key)
 
 
 def sentinel_conf(port, master_port, folder, quorum=2):
@@ -108,6 +112,23 @@ def start_sentinel(folder, master_port, quorum=2):
 def sentinel_view(port):
     with redis.Redis(port=port, socket_timeout=5, decode_responses=True) as sentinel:
         return sentinel.sentinel_master("mymaster")
+
+
+def watching(port):
+    """Whether the sentinel on port knows both replicas and the two other sentinels."""
+    view = sentinel_view(port)
+    return view["num-slaves"] == 2 and view["num-other-sentinels"] == 2
+
+
+def replica_flags(port, replica_port):
+    with redis.Redis(port=port, socket_timeout=5, decode_responses=True) as sentinel:
+        return {replica["port"]: replica["flags"] for replica in sentinel.sentinel_slaves("mymaster")}.get(replica_port)
+
+
+def promoted_address(client, old_port):
+    """Where redis-py's Sentinel client finds the master, once it is not old_port any more."""
+    address = client.discover_master("mymaster")
+    return address if address[1] != old_port else None
 
 
 def sentinel_reconfigures(port, host, master_port):
@@ -188,8 +209,7 @@ def test_failover_with_three_sentinels(tmp_path):
             until(lambda: replica.role()[3] == b"connected", "replica linked to the master")
         sentinels = [start_sentinel(tmp_path / ("sentinel-%d" % n), master.port) for n in range(3)]
         for sentinel in sentinels:
-            until(lambda: (lambda view: view["num-slaves"] == 2 and view["num-other-sentinels"] == 2)(
-                sentinel_view(sentinel.port)), "each sentinel sees both replicas and the other sentinels")
+            until(lambda: watching(sentinel.port), "each sentinel sees both replicas and the other sentinels")
 
         client = Sentinel([("127.0.0.1", s.port) for s in sentinels], socket_timeout=2)
         assert client.discover_master("mymaster") == ("127.0.0.1", master.port)
@@ -201,8 +221,7 @@ def test_failover_with_three_sentinels(tmp_path):
         assert reader.get("before:99") == b"99"
 
         master.kill()
-        new_address = until(lambda: (lambda address: address[1] != master.port and address)(
-            client.discover_master("mymaster")), "a replica promoted")
+        new_address = until(lambda: promoted_address(client, master.port), "a replica promoted")
         promoted = next(r for r in replicas if r.port == new_address[1])
         other = next(r for r in replicas if r is not promoted)
         assert promoted.role()[0] == b"master"
@@ -210,16 +229,16 @@ def test_failover_with_three_sentinels(tmp_path):
         assert writer.mget(["before:%d" % n for n in range(100)]) == [b"%d" % n for n in range(100)]
         until(lambda: other.role()[:4] == [b"slave", b"127.0.0.1", promoted.port, b"connected"],
               "the other replica following the new master")
-        until(lambda: other.client().get("after") == b"failover", "the write replicated to the other replica")
+        until(lambda: other.get("after") == b"failover", "the write replicated to the other replica")
         assert "replicaof 127.0.0.1 %d" % promoted.port in other.conf.read_text().splitlines()
         assert not [line for line in promoted.conf.read_text().splitlines() if line.startswith("replicaof")]
 
         master.start()
         until(lambda: master.role()[:4] == [b"slave", b"127.0.0.1", promoted.port, b"connected"],
               "the old master back as a replica of the new one", timeout=40)
-        until(lambda: master.client().get("after") == b"failover", "the old master synchronised")
+        until(lambda: master.get("after") == b"failover", "the old master synchronised")
         assert "replicaof 127.0.0.1 %d" % promoted.port in master.conf.read_text().splitlines()
-        until(lambda: sentinel_view(sentinels[0].port)["num-slaves"] == 2, "sentinel counting two replicas")
+        until(lambda: replica_flags(sentinels[0].port, master.port) == "slave", "sentinel seeing the old master up")
         assert until(lambda: client.slave_for("mymaster", socket_timeout=2).get("after"), "a replica read") \
             == b"failover"
     finally:
@@ -243,8 +262,7 @@ def test_the_deploy_scripts(tmp_path):
         for port in replica_ports:
             with redis.Redis(port=port, socket_timeout=5) as replica:
                 assert replica.get("greeting") == b"hello"
-        until(lambda: (lambda view: view["num-slaves"] == 2 and view["num-other-sentinels"] == 2)(
-            sentinel_view(sentinel_ports[0])), "the sentinels watching the deployment", timeout=20)
+        until(lambda: watching(sentinel_ports[0]), "the sentinels watching the deployment", timeout=20)
         assert (state / str(replica_ports[0]) / "mini-redis.conf").read_text().count(
             "\nreplicaof 127.0.0.1 %d\n" % master_port) == 1
     finally:
