@@ -15,6 +15,7 @@ import gevent
 
 from commands import Command, table
 from protocol import PARSER, Verbatim
+from replication import failover
 from serving import version
 from serving.pause import paused_clients
 from serving.stats import value_at_percentile
@@ -181,7 +182,7 @@ def _replication(server):
     fields.append(("connected_slaves", len(replication.replicas)))
     fields += [("slave%d" % index, replica.info_line()) for index, replica in enumerate(replication.replicas)]
     return fields + [
-        ("master_failover_state", "no-failover"),
+        ("master_failover_state", failover.state(server)),
         ("master_replid", replication.replid), ("master_replid2", replication.replid2),
         ("master_repl_offset", replication.offset), ("second_repl_offset", replication.second_replid_offset),
         ("repl_backlog_active", int(backlog is not None)), ("repl_backlog_size", server.config["repl-backlog-size"]),

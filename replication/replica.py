@@ -144,10 +144,17 @@ class MasterLink:
         else:
             replid, offset = "?", -1
             log.info("Partial resynchronization not possible (no cached master)")
-        channel.send("PSYNC", replid, offset)
+        failover = replication.failover  # handing our role over: the target is to promote itself
+        if failover is not None and failover.state != "failover-in-progress":
+            failover = None
+        channel.send("PSYNC", replid, offset, *(["FAILOVER"] if failover is not None else []))
         reply = ""
         while not reply:  # the master may send newlines before its answer, to keep the link alive
             reply = channel.line().decode(errors="replace")
+        if failover is not None:
+            failover.psync_answered(reply.startswith(("+FULLRESYNC", "+CONTINUE")))
+            if self.stopped:  # turned down: we are a master again
+                return
         if reply.startswith("+FULLRESYNC"):
             words = reply.split()
             if len(words) != 3 or len(words[1]) != 40 or not words[2].isdigit():
@@ -351,7 +358,6 @@ def promote(server):
     kept as replid2 so our former siblings and replicas can continue with PSYNC."""
     replication = server.replication
     link, replication.master = replication.master, None
-    log.info("Connection with master lost.")
     link.continuable = False
     link.stop()
     replication.shift_replid()

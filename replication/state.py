@@ -32,6 +32,7 @@ class Replication:
         self.backlog = None  # made when the first replica attaches (or a replica links to its master)
         self.replicas = []  # links of the replicas attached to us
         self.master = None  # our link to our master while we are a replica
+        self.failover = None  # the FAILOVER under way, if any (replication/failover.py)
         self.no_replicas_since = time.monotonic()  # for repl-backlog-ttl
         self.stream_db = -1  # the database the stream's last SELECT chose (Redis's slaveseldb; -1: none yet)
         self.cron_loops = 0  # seconds counted by the replication cron (repl-ping-replica-period)

@@ -445,3 +445,59 @@ def test_info_during_a_transfer_beside_redis(tmp_path):
             master.close()
         ours.stop()
         real.stop()
+
+
+# -- FAILOVER, both sides, between ours and Redis
+
+
+def test_failover_replies_beside_redis(tmp_path):
+    (tmp_path / "ours").mkdir()
+    (tmp_path / "real").mkdir()
+    ours, real = start_ours(tmp_path / "ours"), start_real_redis(tmp_path / "real")
+    try:
+        with Pair(ours.port, real.port) as pair:
+            pair.check_sequence([
+                ("FAILOVER", "ABORT"), ("FAILOVER", "TIMEOUT", "0"), ("FAILOVER", "TIMEOUT", "x"),
+                ("FAILOVER", "TIMEOUT", "-5"), ("FAILOVER", "TO", "h"), ("FAILOVER", "TO", "h", "x"),
+                ("FAILOVER", "FORCE", "FORCE"), ("FAILOVER", "BOGUS"), ("FAILOVER", "ABORT", "ABORT"),
+                ("FAILOVER", "TIMEOUT", "10", "TIMEOUT", "10"), ("FAILOVER",), ("FAILOVER", "FORCE"),
+                ("FAILOVER", "TO", "127.0.0.1", "1", "FORCE"), ("INFO", "nosuch"),
+            ])
+    finally:
+        ours.stop()
+        real.stop()
+
+
+@pytest.mark.parametrize("ours_is_master", [True, False], ids=["ours-to-redis", "redis-to-ours"])
+def test_failover_between_ours_and_redis(tmp_path, ours_is_master):
+    """FAILOVER TO the replica: no write acknowledged before it is lost, the roles swap, the old master
+    continues as a replica with a partial resync (+CONTINUE under the target's new ID)."""
+    (tmp_path / "master").mkdir()
+    options = ("--repl-diskless-sync-delay", "0", "--repl-ping-replica-period", "1", "--enable-debug-command", "yes")
+    master = (start_ours if ours_is_master else start_real_redis)(tmp_path / "master", *options)
+    target = replica_of(tmp_path, master, "target", *options, real=ours_is_master)
+    try:
+        source = redis.Redis(port=master.port)
+        fill(source)
+        wait_until(lambda: linked(target.port), what="the link up")
+        wait_until(lambda: "state=online" in field(master.port, "slave0"), what="the replica online")
+        old_id = field(master.port, "master_replid")
+        for index in range(50):
+            source.set("acknowledged-%d" % index, index)
+        assert source.execute_command("FAILOVER", "TO", "127.0.0.1", target.port, "TIMEOUT", "5000") == b"OK"
+        wait_until(lambda: field(master.port, "role") == "slave" and linked(master.port), what="the swap")
+        promoted = dict(info(target.port))
+        assert promoted["role"] == "master" and promoted["master_replid2"] == old_id
+        assert field(master.port, "master_failover_state") == "no-failover"
+        assert field(master.port, "master_replid") == promoted["master_replid"]
+        assert redis.Redis(port=target.port).get("acknowledged-49") == b"49"
+        redis.Redis(port=target.port).set("after", "failover")
+        caught_up(target, master)
+        assert digest(master.port) == digest(target.port)
+        with pytest.raises(redis.ReadOnlyError):
+            source.set("old", "master")
+        role = redis.Redis(port=master.port).execute_command("ROLE")
+        assert role[:4] == [b"slave", b"127.0.0.1", target.port, b"connected"]
+    finally:
+        master.stop()
+        target.stop()
