@@ -501,3 +501,35 @@ def test_failover_between_ours_and_redis(tmp_path, ours_is_master):
     finally:
         master.stop()
         target.stop()
+
+
+def test_chained_replica_gets_the_stream_and_follows_a_promotion(tmp_path, master):
+    """Real master -> ours -> a real Redis replica of ours: the sub-replica gets what ours applies, verbatim;
+    when ours is promoted, the sub-replica continues with PSYNC under our new ID."""
+    source = redis.Redis(port=master.port)
+    fill(source)
+    ours = replica_of(tmp_path, master, "ours", "--repl-diskless-sync-delay", "0")
+    (tmp_path / "sub").mkdir()
+    sub = start_real_redis(tmp_path / "sub", "--replicaof", "127.0.0.1", str(ours.port), *REPLICA_OPTIONS)
+    try:
+        wait_until(lambda: linked(ours.port) and linked(sub.port), what="both links up")
+        with source.pipeline(transaction=True) as pipe:
+            pipe.set("chained", "1").incr("counter").execute()
+        redis.Redis(port=master.port, db=4).rpush("db4", "x")
+        caught_up(master, ours)
+        caught_up(ours, sub)
+        assert digest(master.port) == digest(ours.port) == digest(sub.port)
+        full = int(field(ours.port, "sync_full", "stats"))
+
+        redis.Redis(port=ours.port).execute_command("REPLICAOF", "NO", "ONE")
+        wait_until(lambda: linked(sub.port) and field(sub.port, "master_replid") == field(ours.port, "master_replid"),
+                   what="the sub-replica following our new ID")
+        assert field(sub.port, "master_replid2") == field(master.port, "master_replid")
+        assert int(field(ours.port, "sync_partial_ok", "stats")) >= 1
+        assert int(field(ours.port, "sync_full", "stats")) == full
+        redis.Redis(port=ours.port).set("after-promotion", "yes")
+        caught_up(ours, sub)
+        assert digest(ours.port) == digest(sub.port)
+    finally:
+        sub.stop()
+        ours.stop()
