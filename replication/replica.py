@@ -16,7 +16,7 @@ import gevent
 import gevent.socket
 
 from replication import loading
-from replication.stream import Channel, LinkError, next_command
+from replication.stream import Channel, LinkError, LinkTimeout, next_command
 from serving import logs
 from storage.blocking import ROLE_CHANGED
 
@@ -25,6 +25,12 @@ log = logging.getLogger("mini-redis")
 # Redis's repl_state, as ROLE names them
 CONNECT, CONNECTING, HANDSHAKE, TRANSFER, CONNECTED = "connect", "connecting", "handshake", "sync", "connected"
 RETRY_SECONDS = 1  # replicationCron's period: how soon a failed link is tried again
+TIMEOUTS = {  # what Redis logs when repl-timeout passes without a byte from the master, by state
+    HANDSHAKE: "Timeout connecting to the MASTER...",
+    TRANSFER: "Timeout receiving bulk data from MASTER... If the problem persists try to set the 'repl-timeout' "
+              "parameter in redis.conf to a larger value.",
+    CONNECTED: "MASTER timeout: no data nor PING received...",
+}
 
 
 class MasterLink:
@@ -75,6 +81,9 @@ class MasterLink:
             try:
                 self._connect()
                 self._follow()
+            except LinkTimeout:
+                if not self.stopped:
+                    log.warning(TIMEOUTS[self.state])
             except LinkError as error:
                 if not self.stopped:
                     log.warning("%s", error)
@@ -229,12 +238,7 @@ class MasterLink:
         self.read_offset = self.server.replication.offset + len(channel.buffer)  # what came with the last reply
         while True:
             self._apply_buffered(channel.buffer)
-            try:
-                self.read_offset += channel.receive()
-            except LinkError as error:
-                if str(error) == "timeout":
-                    raise LinkError("MASTER timeout: no data nor PING received...") from None
-                raise
+            self.read_offset += channel.receive()
             self.last_io = time.monotonic()
 
     def _apply_buffered(self, buffer):
@@ -269,18 +273,9 @@ class MasterLink:
                 self.close()
 
     def cron(self):
-        """Once a second, from the server's cron: the ACK, and the handshake's or transfer's timeout."""
-        if self.state == CONNECTED:
-            self.send_ack()
-        elif self.state in (HANDSHAKE, TRANSFER) and time.monotonic() - self._last_activity() > \
-                self.server.config["repl-timeout"]:
-            log.warning("Timeout connecting to the MASTER..." if self.state == HANDSHAKE else
-                        "Timeout receiving bulk data from MASTER... If the problem persists try to set the "
-                        "'repl-timeout' parameter in redis.conf to a larger value.")
-            self.close()
-
-    def _last_activity(self):
-        return self.transfer.last_io if self.transfer is not None else self.last_io
+        """Once a second, from the server's cron: the ACK (a silent master is noticed by the socket's
+        timeout, repl-timeout)."""
+        self.send_ack()
 
     # -- what the server shows of it
 

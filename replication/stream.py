@@ -14,6 +14,10 @@ class LinkError(Exception):
     """The link is unusable: the reason goes to the log, and the replica connects again."""
 
 
+class LinkTimeout(LinkError):
+    """Nothing came from the master for repl-timeout seconds."""
+
+
 class Channel:
     """A socket read through a buffer: lines for the handshake, exact byte counts for payloads."""
 
@@ -34,7 +38,7 @@ class Channel:
         try:
             data = self.sock.recv(READ_SIZE)
         except socket.timeout:
-            raise LinkError("timeout") from None
+            raise LinkTimeout() from None
         if not data:
             raise LinkError("connection lost")
         self.buffer += data
