@@ -255,7 +255,8 @@ class Config:
                 if parameter is None:
                     lines.append(raw.rstrip(b"\r\n").decode("utf-8", "surrogateescape"))
                 elif parameter.name not in written:
-                    lines.append(self._directive(parameter))
+                    if parameter.name != "replicaof" or self.values["replicaof"]:  # a master has no such line
+                        lines.append(self._directive(parameter))
                     written.add(parameter.name)
         added = [self._directive(parameter) for parameter in PARAMETERS if parameter.name not in written
                  and (parameter.name in ALWAYS_REWRITTEN

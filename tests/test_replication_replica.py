@@ -5,15 +5,18 @@ dropped link and a restart continued with PSYNC (the master's sync_partial_ok co
 and MASTERDOWN, INFO replication and ROLE beside a real Redis replica of the same master, and a corrupt
 or truncated RDB from a hand-made master refused and retried.
 """
+import os
+import shutil
 import socket
 import subprocess
+import sys
 import threading
 import time
 
 import pytest
 import redis
 
-from conftest import free_port, start_ours, start_real_redis
+from conftest import ROOT, RunningServer, free_port, start_ours, start_real_redis
 from differential import Pair, WireClient, mask_client_id, parse_reply
 
 MASTER_OPTIONS = ("--repl-diskless-sync-delay", "0", "--repl-ping-replica-period", "1",
@@ -533,3 +536,32 @@ def test_chained_replica_gets_the_stream_and_follows_a_promotion(tmp_path, maste
     finally:
         sub.stop()
         ours.stop()
+
+
+def test_config_rewrite_keeps_the_role_beside_redis(tmp_path):
+    """CONFIG REWRITE writes replicaof host port for a replica (a legacy slaveof line becomes it) and no such
+    line for a master, as Redis's rewriteConfigReplicaOfOption; the file starts a server again."""
+    down = free_port()
+    files = {}
+    for name, binary in (("ours", [sys.executable, os.path.join(ROOT, "server.py")]),
+                         ("real", [shutil.which("redis-server")])):
+        (tmp_path / name).mkdir()
+        conf = files[name] = tmp_path / name / "node.conf"
+        conf.write_text("slaveof 127.0.0.1 %d\nsave \"\"\n" % down)
+        port = free_port()
+        server = RunningServer(binary + [str(conf), "--port", str(port), "--dir", str(tmp_path / name)], port,
+                               str(tmp_path / name))
+        try:
+            client = redis.Redis(port=port)
+            client.config_rewrite()
+            replica_lines = [line for line in conf.read_text().splitlines() if "replicaof" in line or "slaveof" in line]
+            assert replica_lines == ["replicaof 127.0.0.1 %d" % down], name
+            client.execute_command("REPLICAOF", "NO", "ONE")
+            client.config_rewrite()
+            assert "replicaof" not in conf.read_text() and "slaveof" not in conf.read_text(), name
+        finally:
+            server.stop()
+    port = free_port()
+    again = RunningServer([sys.executable, os.path.join(ROOT, "server.py"), str(files["ours"]), "--port", str(port)],
+                          port, str(tmp_path / "ours"))
+    again.stop()
