@@ -14,6 +14,7 @@ from persistence.aof import encode
 from replication.backlog import Backlog
 
 NO_ID = "0" * 40
+BACKLOG_MIN_SIZE = 16 * 1024  # CONFIG_REPL_BACKLOG_MIN_SIZE
 
 
 def new_replid():
@@ -46,6 +47,12 @@ class Replication:
         """Start keeping history from the current offset on (Redis's createReplicationBacklog)."""
         if self.backlog is None:
             self.backlog = Backlog(self.config["repl-backlog-size"], self.offset + 1)
+
+    def resize_backlog(self):
+        """CONFIG SET repl-backlog-size: as Redis's updateReplBacklogSize, at least 16 KB, the setting included."""
+        size = self.config.values["repl-backlog-size"] = max(self.config["repl-backlog-size"], BACKLOG_MIN_SIZE)
+        if self.backlog is not None:
+            self.backlog.resize(size)
 
     def free_backlog(self):
         """repl-backlog-ttl expired with no replica: history is dropped, so a new ID names what follows."""
