@@ -188,6 +188,38 @@ GATED = [("SET", "g:k", "v"), ("GET", "g:k"), ("MULTI",), ("INCR", "g:n"), ("EXE
          ("REPLCONF", "listening-port", "7000", "capa", "eof"), ("MULTI",), ("PSYNC", "?", "-1"), ("EXEC",)]
 
 
+def shapes(reply):
+    """A reply's structure: the types of its values, lists kept as lists."""
+    if isinstance(reply, list):
+        return [shapes(item) for item in reply]
+    return type(reply).__name__
+
+
+def test_info_role_and_client_list_shaped_as_a_real_masters(diskless, tmp_path_factory):
+    """A real Redis master with a real replica beside ours: INFO replication's fields in the same order, ROLE's
+    shape, and the replica's CLIENT LIST line."""
+    real_master = start_real_redis(tmp_path_factory.mktemp("real-master"))
+    real_replica = start_real_redis(tmp_path_factory.mktemp("real-replica"), "--replicaof", "127.0.0.1",
+                                    str(real_master.port))
+    theirs = redis.Redis(port=real_master.port, socket_timeout=20)
+    try:
+        assert wait_until(lambda: in_sync(theirs, redis.Redis(port=real_replica.port)))
+        theirs.set("x", 1)
+        assert theirs.wait(1, 5000) == 1
+        ours = diskless.master
+        assert list(ours.info("replication")) == list(theirs.info("replication"))
+        assert shapes(ours.execute_command("ROLE")) == shapes(theirs.execute_command("ROLE"))
+        line = lambda client: {field: value for field, value in client.client_list(_type="replica")[0].items()
+                               if field in ("flags", "db", "cmd", "multi", "sub", "psub", "resp")}
+        assert line(ours) == line(theirs)
+        stats = lambda client: [name for name in client.info("stats") if name.startswith("sync_")]
+        assert stats(ours) == stats(theirs)
+    finally:
+        theirs.close()
+        real_replica.stop()
+        real_master.stop()
+
+
 def test_min_replicas_to_write_and_errors_as_redis_does(diskless, tmp_path):
     """min-replicas-to-write not met (Redis: 1 wanted, none attached; ours: 2 wanted, 1 attached) refuses
     writes, transactions holding one and scripts' writes with Redis's words; the commands' own errors too."""
