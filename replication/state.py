@@ -87,17 +87,15 @@ class Replication:
         self.waiters.append((offset, wanted, result))
         return result
 
+    def drop_waiter(self, result):
+        """A WAIT is over (woken, timed out, or its client left)."""
+        self.waiters = [waiter for waiter in self.waiters if waiter[2] is not result]
+
     def acknowledged(self):
         """A replica acknowledged (or left): the WAITs now satisfied are woken with their count."""
-        for waiter in list(self.waiters):
-            offset, wanted, result = waiter
-            if result.ready():
-                self.waiters.remove(waiter)
-                continue
-            count = self.acks_at(offset)
-            if count >= wanted:
-                self.waiters.remove(waiter)
-                result.set(count)
+        for offset, wanted, result in self.waiters:
+            if not result.ready() and self.acks_at(offset) >= wanted:
+                result.set(True)
 
     def acks_at(self, offset):
         """How many online replicas acknowledged the stream up to offset (replicationCountAcksByOffset)."""
