@@ -2,6 +2,7 @@
 disk-based) of every data type, the live stream after them, a partial resync after a dropped link, WAIT, ROLE,
 min-replicas-to-write, INFO replication, and a replica that stops reading dropped at its output limit."""
 import socket
+import threading
 import time
 
 import pytest
@@ -130,7 +131,6 @@ def test_the_live_stream_reaches_the_replica(diskless):
 def test_a_blocked_pop_served_later_reaches_the_replica(diskless):
     master, replica = diskless.master, diskless.replica
     blocked = redis.Redis(port=diskless.ours.port, socket_timeout=20)
-    import threading
     result = []
     waiter = threading.Thread(target=lambda: result.append(blocked.blpop("queue", 10)))
     waiter.start()
@@ -163,6 +163,14 @@ def test_wait_role_and_info_on_the_master(diskless):
     master.set("acknowledged", 1)
     assert master.wait(1, 5000) == 1
     assert master.wait(2, 200) == 1  # a timeout: the count it has
+    waiting = []
+    waiter = threading.Thread(target=lambda: waiting.append(
+        redis.Redis(port=diskless.ours.port, socket_timeout=20).wait(2, 1500)))
+    waiter.start()
+    assert wait_until(lambda: master.info("clients")["blocked_clients"] == 1)  # the client waits, the server serves
+    assert master.ping()
+    waiter.join(10)
+    assert waiting == [1] and master.info("clients")["blocked_clients"] == 0
     role = master.execute_command("ROLE")
     assert role[0] == b"master" and isinstance(role[1], int)
     assert role[2] == [[b"127.0.0.1", b"%d" % diskless.real.port, role[2][0][2]]]
@@ -405,4 +413,28 @@ def test_the_backlog_size_and_a_partial_resync_by_hand(tmp_path):
     finally:
         client.close()
         real.stop()
+        ours.stop()
+
+
+def test_one_diskless_snapshot_serves_the_replicas_that_wait_for_it(tmp_path):
+    """repl-diskless-sync-delay holds the first replica back; repl-diskless-sync-max-replicas starts the transfer
+    as soon as the second arrives, one child for both, at one offset."""
+    ours = start_ours(tmp_path, *FAST)
+    client = redis.Redis(port=ours.port, socket_timeout=20)
+    try:
+        client.config_set("repl-diskless-sync-delay", 60)
+        client.config_set("repl-diskless-sync-max-replicas", 2)
+        client.set("shared", "snapshot")
+        first = RawReplica(ours.port, "REPLCONF capa eof", "PSYNC ? -1")
+        assert wait_until(lambda: "Delay next BGSAVE for diskless SYNC" in ours.log())
+        assert client.info("replication")["slave0"]["state"] == "wait_bgsave"
+        second = RawReplica(ours.port, "REPLCONF capa eof", "PSYNC ? -1")
+        lines = first.line(), second.line()
+        assert lines[0] == lines[1] and lines[0].startswith(b"+FULLRESYNC ")
+        assert first.rdb() == second.rdb()
+        assert ours.log().count("Background RDB transfer started by pid") == 1
+        first.close()
+        second.close()
+    finally:
+        client.close()
         ours.stop()
