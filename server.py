@@ -610,9 +610,10 @@ class Connection:
     def _output_limits(self):
         """client-output-buffer-limit (hard, soft, soft seconds) of this client's class: pubsub while subscribed."""
         limits = self.server.config["client-output-buffer-limit"]
-        if self.session.is_replica():
+        session = self.session
+        if session.replica is not None and session.is_replica():  # read per batch: no call for a plain client
             return limits["slave"]
-        return limits["pubsub"] if self.session.subscribed() else limits["normal"]
+        return limits["pubsub"] if session.subscribed() else limits["normal"]
 
     def _close_if_over_output_limit(self):
         if not self.over_output_limit(self._pending):

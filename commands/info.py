@@ -90,7 +90,8 @@ def _clients(server):
             ("cluster_connections", 0),
             ("maxclients", server.config["maxclients"]), ("client_recent_max_input_buffer", recent_input),
             ("client_recent_max_output_buffer", recent_output),
-            ("blocked_clients", server.keyspace.blocking.blocked_clients + paused_clients(server)),
+            ("blocked_clients", server.keyspace.blocking.blocked_clients + paused_clients(server)
+             + len(server.replication.waiters)),  # WAIT blocks a client too, as in Redis
             ("tracking_clients", server.tracking.clients),
             ("clients_in_timeout_table", server.keyspace.blocking.clients_in_timeout_table)]
 
@@ -123,7 +124,8 @@ def _memory(server):
         ("allocator_rss_ratio", _ratio(rss, used)), ("allocator_rss_bytes", rss - used),
         ("rss_overhead_ratio", "1.00"), ("rss_overhead_bytes", 0),
         ("mem_fragmentation_ratio", _ratio(rss, used)), ("mem_fragmentation_bytes", rss - used),
-        ("mem_not_counted_for_evict", 0), ("mem_replication_backlog", 0), ("mem_total_replication_buffers", 0),
+        ("mem_not_counted_for_evict", 0), ("mem_replication_backlog", _backlog_bytes(server)),
+        ("mem_total_replication_buffers", _backlog_bytes(server)),
         ("mem_clients_slaves", 0), ("mem_clients_normal", server.stats.clients_memory), ("mem_cluster_links", 0),
         ("mem_aof_buffer", len(server.aof.buffer)), ("mem_allocator", "libc"), ("active_defrag_running", 0),
         ("lazyfree_pending_objects", 0), ("lazyfreed_objects", 0),
@@ -171,6 +173,11 @@ def _stats(server):
         ("io_threaded_reads_processed", 0), ("io_threaded_writes_processed", 0),
         ("reply_buffer_shrinks", 0), ("reply_buffer_expands", 0),
     ]
+
+
+def _backlog_bytes(server):
+    backlog = server.replication.backlog
+    return backlog.histlen if backlog is not None else 0
 
 
 def _replication(server):

@@ -122,6 +122,7 @@ def wait(session, numreplicas, timeout):
     try:
         session.wait_for(result, milliseconds / 1000 if milliseconds else None)
     finally:
+        replication.drop_waiter(result)
         if held is not None:
             propagator.attach(held)
     return replication.acks_at(offset)
