@@ -307,7 +307,8 @@ class MasterLink:
         if self.state != CONNECTED:
             fields.append(("master_link_down_since_seconds",
                            int(time.time() - self.down_since) if self.down_since else -1))
-        fields += [("slave_priority", config["replica-priority"]), ("slave_read_only", int(config["replica-read-only"])),
+        fields += [("slave_priority", config["replica-priority"]),
+                   ("slave_read_only", int(config["replica-read-only"])),
                    ("replica_announced", int(config["replica-announced"]))]
         return fields
 

@@ -304,7 +304,8 @@ def test_replies_of_a_replica_without_its_master(tmp_path):
             assert [name for name, _ in ours_fields] == [name for name, _ in real_fields]
             assert dict(ours_fields)["master_link_status"] == "down"
             assert dict(ours_fields)["master_link_down_since_seconds"] == "-1"
-            pair.check_sequence([("REPLICAOF", "NO", "ONE"), ("ROLE",), ("CONFIG", "GET", "replicaof"), ("SET", "k", "w")])
+            pair.check_sequence([("REPLICAOF", "NO", "ONE"), ("ROLE",), ("CONFIG", "GET", "replicaof"),
+                                 ("SET", "k", "w")])
     finally:
         ours.stop()
         real.stop()
