@@ -7,6 +7,7 @@ or truncated RDB from a hand-made master refused and retried.
 """
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -566,3 +567,38 @@ def test_config_rewrite_keeps_the_role_beside_redis(tmp_path):
     again = RunningServer([sys.executable, os.path.join(ROOT, "server.py"), str(files["ours"]), "--port", str(port)],
                           port, str(tmp_path / "ours"))
     again.stop()
+
+
+def failover_gives_up(tmp_path, name, start):
+    """A master whose only replica is stopped (SIGSTOP): FAILOVER TIMEOUT runs out, FAILOVER ABORT gives up,
+    and the write that waited meanwhile goes through. The replies, in order."""
+    (tmp_path / name).mkdir()
+    master = start(tmp_path / name, "--repl-diskless-sync-delay", "0")
+    follower = replica_of(tmp_path, master, name + "-replica", real=True)
+    replies = []
+    try:
+        wait_until(lambda: "state=online" in (field(master.port, "slave0") or ""), what="the replica online")
+        follower.process.send_signal(signal.SIGSTOP)
+        with WireClient(master.port) as client, WireClient(master.port) as writer:
+            replies.append(client.call("SET", "k", "v"))  # the stopped replica never acknowledges it
+            replies.append(client.call("FAILOVER", "TIMEOUT", "300"))
+            replies.append(field(master.port, "master_failover_state"))
+            wait_until(lambda: field(master.port, "master_failover_state") == "no-failover", what="the timeout")
+            replies.append(client.call("FAILOVER", "TO", "127.0.0.1", str(follower.port)))
+            replies.append(client.call("FAILOVER", "TO", "127.0.0.1", str(follower.port)))
+            writer.send_raw(b"*3\r\n$3\r\nSET\r\n$2\r\nk2\r\n$2\r\nv2\r\n")  # waits: writes are paused
+            wait_until(lambda: field(master.port, "blocked_clients", "clients") == "1", what="the write paused")
+            replies.append(client.call("REPLICAOF", "127.0.0.1", "1"))
+            replies.append(client.call("FAILOVER", "ABORT"))
+            replies.append(writer.read_reply())
+            replies.append(client.call("FAILOVER", "ABORT"))
+            replies.append(client.call("GET", "k2"))
+    finally:
+        follower.process.send_signal(signal.SIGCONT)
+        follower.stop()
+        master.stop()
+    return replies
+
+
+def test_failover_timeout_and_abort_beside_redis(tmp_path):
+    assert failover_gives_up(tmp_path, "ours", start_ours) == failover_gives_up(tmp_path, "real", start_real_redis)
