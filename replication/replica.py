@@ -160,6 +160,8 @@ class MasterLink:
         reply = ""
         while not reply:  # the master may send newlines before its answer, to keep the link alive
             reply = channel.line().decode(errors="replace")
+        channel.stats = self.server.stats  # what follows the answer is replication input
+        channel.stats.net_repl_input_bytes += len(channel.buffer)
         if failover is not None:
             failover.psync_answered(reply.startswith(("+FULLRESYNC", "+CONTINUE")))
             if self.stopped:  # turned down: we are a master again

@@ -24,6 +24,7 @@ class Channel:
     def __init__(self, sock):
         self.sock = sock
         self.buffer = bytearray()
+        self.stats = None  # once the master answered PSYNC: the server's, counting the RDB and the stream
 
     def send(self, *argv):
         """One command, as a multibulk."""
@@ -42,6 +43,8 @@ class Channel:
         if not data:
             raise LinkError("connection lost")
         self.buffer += data
+        if self.stats is not None:
+            self.stats.net_repl_input_bytes += len(data)  # INFO's total_net_repl_input_bytes
         return len(data)
 
     def line(self):

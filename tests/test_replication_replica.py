@@ -121,6 +121,9 @@ def test_full_sync_then_the_stream_beside_a_real_replica(tmp_path, master):
         assert redis.Redis(port=ours.port, db=3).get("in-db-3") == b"yes"
 
         # the live stream: a transaction, a script, expiry, several databases
+        received = lambda: (int(field(ours.port, "total_net_repl_input_bytes", "stats")),  # noqa: E731
+                            int(field(ours.port, "slave_read_repl_offset")))
+        bytes_before, offset_before = received()
         with source.pipeline(transaction=True) as pipe:
             pipe.incr("counter").lpush("list", "head").hset("hash", "c", 3).execute()
         source.eval("redis.call('set', KEYS[1], ARGV[1]); redis.call('expire', KEYS[1], 100)", 1, "scripted", "v")
@@ -129,6 +132,8 @@ def test_full_sync_then_the_stream_beside_a_real_replica(tmp_path, master):
         caught_up(master, ours, real)
         assert digest(ours.port) == digest(master.port) == digest(real.port)
         assert 0 < mine.pttl("short") <= 100_000
+        bytes_after, offset_after = received()
+        assert bytes_after - bytes_before == offset_after - offset_before > 0
 
         compare_info_and_role(ours.port, real.port)
         clients = parse_reply(WireClient(ours.port).call("CLIENT", "LIST", "TYPE", "master")).decode()
