@@ -129,6 +129,7 @@ def test_full_sync_then_the_stream_beside_a_real_replica(tmp_path, master):
         source.eval("redis.call('set', KEYS[1], ARGV[1]); redis.call('expire', KEYS[1], 100)", 1, "scripted", "v")
         source.set("short", "x", px=100_000)
         redis.Redis(port=master.port, db=5).set("live-key", "in db 5")
+        assert source.wait(2, 10_000) == 2  # both replicas acknowledged (REPLCONF GETACK, or their ACK)
         caught_up(master, ours, real)
         assert digest(ours.port) == digest(master.port) == digest(real.port)
         assert 0 < mine.pttl("short") <= 100_000
