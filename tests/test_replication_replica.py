@@ -6,6 +6,7 @@ and MASTERDOWN, INFO replication and ROLE beside a real Redis replica of the sam
 or truncated RDB from a hand-made master refused and retried.
 """
 import os
+import re
 import shutil
 import signal
 import socket
@@ -161,9 +162,11 @@ def compare_info_and_role(ours_port, real_port):
 
 
 def test_expiry_is_left_to_the_master(tmp_path):
-    """Also: a master that wants AUTH (masteruser, masterauth), and the address a replica announces."""
+    """Also: a master that wants AUTH (masteruser, masterauth) and sends its RDB from disk ($<length>), and
+    the address a replica announces."""
     (tmp_path / "master").mkdir()
-    master = start_real_redis(tmp_path / "master", *MASTER_OPTIONS, "--requirepass", "secret")
+    master = start_real_redis(tmp_path / "master", *MASTER_OPTIONS, "--requirepass", "secret",
+                              "--repl-diskless-sync", "no")
     source = redis.Redis(port=master.port, password="secret")
     source.acl_setuser("replicator", enabled=True, passwords=["+pw"], commands=["+@all"], keys=["*"])
     source.execute_command("DEBUG", "SET-ACTIVE-EXPIRE", "0")
@@ -177,6 +180,7 @@ def test_expiry_is_left_to_the_master(tmp_path):
         wait_until(lambda: "ip=127.0.0.9,port=1234,state=online" in replicas(), what="ours online, as announced")
         wait_until(lambda: "ip=127.0.0.1,port=%d,state=online" % real.port in replicas(), what="Redis online")
         source.config_set("requirepass", "")  # the links are up: the rest needs no password
+        assert re.search(r"receiving \d+ bytes from master to disk", ours.log())  # not the EOF-marked form
         source.set("soon", "gone", px=100)
         source.set("kept", "here")
         caught_up(master, ours, real)
