@@ -90,6 +90,8 @@ class MasterLink:
             except OSError as error:
                 if not self.stopped:
                     log.warning("Error condition on socket for SYNC: %s", error.strerror or error)
+            except Exception:  # a bug of ours must not leave the link dead while it looks up: log, start again
+                log.exception("Replication link to MASTER %s failed", self.address)
             self._lost()
             if not self.stopped:
                 gevent.sleep(RETRY_SECONDS)
