@@ -30,7 +30,7 @@ from persistence.aof import AOFError, AppendOnly
 from persistence.rdb import RDBError
 from persistence.snapshots import Snapshots
 from protocol import Error, ProtocolError, ReplyWriter, RequestReader
-from replication import master as replica_links, replica
+from replication import failover, master as replica_links, replica
 from replication.fullsync import FullSync
 from replication.propagation import Propagation
 from replication.state import Replication
@@ -298,6 +298,8 @@ class Server:
                 self.stats.sample(samples)
                 samples += 1
             self.configure_stats()  # CONFIG SET does it at once; this catches any other way in
+            if self.replication.failover is not None:
+                failover.update(self)
             if self.pause is not None and self.pause.over():
                 end_pause(self)
             if self.pause is None:  # a CLIENT PAUSE holds active expiry and eviction too
@@ -608,9 +610,10 @@ class Connection:
     def _output_limits(self):
         """client-output-buffer-limit (hard, soft, soft seconds) of this client's class: pubsub while subscribed."""
         limits = self.server.config["client-output-buffer-limit"]
-        if self.session.is_replica():
+        session = self.session
+        if session.replica is not None and session.is_replica():  # read per batch: no call for a plain client
             return limits["slave"]
-        return limits["pubsub"] if self.session.subscribed() else limits["normal"]
+        return limits["pubsub"] if session.subscribed() else limits["normal"]
 
     def _close_if_over_output_limit(self):
         if not self.over_output_limit(self._pending):

@@ -110,9 +110,13 @@ def execute(commands, session, argv):
             raise ReplyError("ERR Can't execute '%s': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / "
                              "RESET are allowed in this context" % command.name)
         # CLIENT PAUSE, or a script running (which refuses with -BUSY once busy): see serving/pause.py
-        if session.server.pause is not None and not wait_while_paused(session, command):
-            session.close_after_reply = True  # the client left while its command waited: drop it
-            return NO_REPLY
+        if session.server.pause is not None:
+            if not wait_while_paused(session, command):
+                session.close_after_reply = True  # the client left while its command waited: drop it
+                return NO_REPLY
+            link = session.server.replication.master
+            if link is not None and session is not link.session:  # a FAILOVER's pause ended: we may be a replica now
+                refuse_on_replica(session, command, link)
     except ReplyError as error:
         _count_rejection(commands, session, argv, error.message)
         if argv[0].lower() == b"exec":  # EXEC itself refused: Redis drops any transaction and WATCH

@@ -75,8 +75,8 @@ def _put_into_effect(server, changed):
                                   "try with %d" % possible)
     if "requirepass" in changed:
         server.acl.set_default_password(access.requirepass(config))
-    if server.replication.backlog is not None:
-        server.replication.backlog.resize(config["repl-backlog-size"])
+    if "repl-backlog-size" in changed:
+        server.replication.resize_backlog()
     server.propagation.refresh()  # min-replicas-to-write may gate writes now, or no longer
     if "appendonly" in changed and not server.aof.switch(config["appendonly"]):
         return "appendonly", "Unable to turn on AOF. Check server logs."

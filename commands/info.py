@@ -15,6 +15,7 @@ import gevent
 
 from commands import Command, table
 from protocol import PARSER, Verbatim
+from replication import failover
 from serving import version
 from serving.pause import paused_clients
 from serving.stats import value_at_percentile
@@ -89,7 +90,8 @@ def _clients(server):
             ("cluster_connections", 0),
             ("maxclients", server.config["maxclients"]), ("client_recent_max_input_buffer", recent_input),
             ("client_recent_max_output_buffer", recent_output),
-            ("blocked_clients", server.keyspace.blocking.blocked_clients + paused_clients(server)),
+            ("blocked_clients", server.keyspace.blocking.blocked_clients + paused_clients(server)
+             + len(server.replication.waiters)),  # WAIT blocks a client too, as in Redis
             ("tracking_clients", server.tracking.clients),
             ("clients_in_timeout_table", server.keyspace.blocking.clients_in_timeout_table)]
 
@@ -122,7 +124,8 @@ def _memory(server):
         ("allocator_rss_ratio", _ratio(rss, used)), ("allocator_rss_bytes", rss - used),
         ("rss_overhead_ratio", "1.00"), ("rss_overhead_bytes", 0),
         ("mem_fragmentation_ratio", _ratio(rss, used)), ("mem_fragmentation_bytes", rss - used),
-        ("mem_not_counted_for_evict", 0), ("mem_replication_backlog", 0), ("mem_total_replication_buffers", 0),
+        ("mem_not_counted_for_evict", 0), ("mem_replication_backlog", _backlog_bytes(server)),
+        ("mem_total_replication_buffers", _backlog_bytes(server)),
         ("mem_clients_slaves", 0), ("mem_clients_normal", server.stats.clients_memory), ("mem_cluster_links", 0),
         ("mem_aof_buffer", len(server.aof.buffer)), ("mem_allocator", "libc"), ("active_defrag_running", 0),
         ("lazyfree_pending_objects", 0), ("lazyfreed_objects", 0),
@@ -142,10 +145,11 @@ def _stats(server):
         ("total_commands_processed", stats.commands_processed),
         ("instantaneous_ops_per_sec", stats.instantaneous("ops")),
         ("total_net_input_bytes", stats.net_input_bytes), ("total_net_output_bytes", stats.net_output_bytes),
-        ("total_net_repl_input_bytes", 0), ("total_net_repl_output_bytes", 0),
+        ("total_net_repl_input_bytes", stats.net_repl_input_bytes), ("total_net_repl_output_bytes", 0),
         ("instantaneous_input_kbps", "%.2f" % (stats.instantaneous("input") / 1024)),
         ("instantaneous_output_kbps", "%.2f" % (stats.instantaneous("output") / 1024)),
-        ("instantaneous_input_repl_kbps", "0.00"), ("instantaneous_output_repl_kbps", "0.00"),
+        ("instantaneous_input_repl_kbps", "%.2f" % (stats.instantaneous("repl_input") / 1024)),
+        ("instantaneous_output_repl_kbps", "0.00"),
         ("rejected_connections", stats.rejected_connections),
         ("sync_full", server.replication.sync_full), ("sync_partial_ok", server.replication.sync_partial_ok),
         ("sync_partial_err", server.replication.sync_partial_err),
@@ -172,6 +176,11 @@ def _stats(server):
     ]
 
 
+def _backlog_bytes(server):
+    backlog = server.replication.backlog
+    return backlog.histlen if backlog is not None else 0
+
+
 def _replication(server):
     """Our role (a replica's link fields after it), then the replicas attached (slaveN: each with its address),
     the IDs, offset and backlog."""
@@ -181,7 +190,7 @@ def _replication(server):
     fields.append(("connected_slaves", len(replication.replicas)))
     fields += [("slave%d" % index, replica.info_line()) for index, replica in enumerate(replication.replicas)]
     return fields + [
-        ("master_failover_state", "no-failover"),
+        ("master_failover_state", failover.state(server)),
         ("master_replid", replication.replid), ("master_replid2", replication.replid2),
         ("master_repl_offset", replication.offset), ("second_repl_offset", replication.second_replid_offset),
         ("repl_backlog_active", int(backlog is not None)), ("repl_backlog_size", server.config["repl-backlog-size"]),

@@ -9,10 +9,15 @@ master.py for the replicas attached to us, replica.py for our link to our master
 import logging
 
 from commands import Command, table
-from errors import (INVALID_MASTER_PORT, REPLCONF_IP_TOO_LONG, REPLCONF_UNKNOWN_OPTION, REPLICA_CANNOT_REPLICAOF, SYNTAX,
-                    WAIT_ON_REPLICA, WAIT_TIMEOUT_NEGATIVE, WAIT_TIMEOUT_NOT_INTEGER, ReplyError)
+from errors import (FAILOVER_FORCE_NEEDS, FAILOVER_IN_PROGRESS, FAILOVER_ON_REPLICA, FAILOVER_TARGET_OFFLINE,
+                    FAILOVER_TARGET_UNKNOWN, FAILOVER_TIMEOUT_NOT_POSITIVE, FAILOVER_WITHOUT_REPLICAS,
+                    INVALID_MASTER_PORT, NO_FAILOVER_IN_PROGRESS, PSYNC_FAILOVER_REPLID, REPLCONF_IP_TOO_LONG,
+                    REPLCONF_UNKNOWN_OPTION, REPLICA_CANNOT_REPLICAOF, REPLICAOF_WHILE_FAILING_OVER,
+                    SYNC_WHILE_FAILING_OVER, SYNC_WITHOUT_MASTER_LINK, SYNTAX, WAIT_ON_REPLICA, WAIT_TIMEOUT_NEGATIVE,
+                    WAIT_TIMEOUT_NOT_INTEGER, ReplyError)
 from protocol import string_to_int
-from replication import master as replica_links, replica
+from replication import failover, master as replica_links, replica
+from replication.replica import CONNECTED
 from serving.session import NO_REPLY
 from storage.numeric import to_int, to_int_in_range
 
@@ -51,9 +56,9 @@ def replconf(session, *options):
     return "OK"
 
 
-def psync(session, replid, offset, *ignored):
-    """PSYNC replicationid offset"""
-    return _sync(session, replid, offset)
+def psync(session, replid, offset, *options):
+    """PSYNC replicationid offset [FAILOVER]"""
+    return _sync(session, replid, offset, options[0].lower() == b"failover" if options else False)
 
 
 def sync(session):
@@ -61,12 +66,22 @@ def sync(session):
     return _sync(session, None, None)
 
 
-def _sync(session, replid, raw_offset):
-    """syncCommand: a partial resynchronisation from the backlog if PSYNC can have one, else a full one."""
+def _sync(session, replid, raw_offset, failing_over=False):
+    """syncCommand: a partial resynchronisation from the backlog if PSYNC can have one, else a full one.
+    PSYNC ... FAILOVER comes from our master handing its role to us: we promote ourselves first."""
     if session.is_replica():
         return NO_REPLY  # already a replica: Redis ignores it
     server = session.server
     replication = server.replication
+    if failing_over:
+        if replid.decode(errors="replace") != replication.replid:
+            raise ReplyError(PSYNC_FAILOVER_REPLID)
+        replica.promote(server)
+        log.info("MASTER MODE enabled (failover request from '%s')", session.describe())
+    if replication.failover is not None:
+        raise ReplyError(SYNC_WHILE_FAILING_OVER)
+    if replication.master is not None and replication.master.state != CONNECTED:
+        raise ReplyError(SYNC_WITHOUT_MASTER_LINK)
     link = replica_links.link_for(session)
     replica_links.log.info("Replica %s asks for synchronization", link.name())
     if replid is not None:
@@ -107,6 +122,7 @@ def wait(session, numreplicas, timeout):
     try:
         session.wait_for(result, milliseconds / 1000 if milliseconds else None)
     finally:
+        replication.drop_waiter(result)
         if held is not None:
             propagator.attach(held)
     return replication.acks_at(offset)
@@ -116,6 +132,8 @@ def replicaof(session, host, port):
     """REPLICAOF host port | NO ONE"""
     server = session.server
     link = server.replication.master
+    if server.replication.failover is not None:
+        raise ReplyError(REPLICAOF_WHILE_FAILING_OVER)
     if host.lower() == b"no" and port.lower() == b"one":
         if link is not None:
             replica.promote(server)
@@ -136,6 +154,58 @@ def replicaof(session, host, port):
     return "OK"
 
 
+def failover_command(session, *arguments):
+    """FAILOVER [TO host port [FORCE]] [ABORT] [TIMEOUT milliseconds]"""
+    server = session.server
+    replication = server.replication
+    if len(arguments) == 1 and arguments[0].lower() == b"abort":
+        if replication.failover is None:
+            raise ReplyError(NO_FAILOVER_IN_PROGRESS)
+        failover.abort(server, "Failover manually aborted")
+        return "OK"
+    host, port, force, timeout = _failover_options(arguments)
+    if replication.failover is not None:
+        raise ReplyError(FAILOVER_IN_PROGRESS)
+    if replication.master is not None:
+        raise ReplyError(FAILOVER_ON_REPLICA)
+    if not replication.replicas:
+        raise ReplyError(FAILOVER_WITHOUT_REPLICAS)
+    if force and not (timeout and host is not None):
+        raise ReplyError(FAILOVER_FORCE_NEEDS)
+    if host is not None:
+        target = failover.find_replica(server, host, port)
+        if target is None:
+            raise ReplyError(FAILOVER_TARGET_UNKNOWN)
+        if target.state != replica_links.ONLINE:
+            raise ReplyError(FAILOVER_TARGET_OFFLINE)
+    failover.start(server, host, port, force, timeout)
+    return "OK"
+
+
+def _failover_options(arguments):
+    """(host, port, FORCE, timeout ms) as failoverCommand parses them: each option once, TIMEOUT above 0."""
+    host = port = None
+    force, timeout, index = False, 0, 0
+    while index < len(arguments):
+        option = arguments[index].lower()
+        left = len(arguments) - index - 1
+        if option == b"timeout" and left >= 1 and not timeout:
+            timeout = to_int(arguments[index + 1])
+            if timeout <= 0:
+                raise ReplyError(FAILOVER_TIMEOUT_NOT_POSITIVE)
+            index += 2
+        elif option == b"to" and left >= 2 and host is None:
+            port = to_int(arguments[index + 2])
+            host = arguments[index + 1].decode(errors="replace")
+            index += 3
+        elif option == b"force" and not force:
+            force = True
+            index += 1
+        else:
+            raise ReplyError(SYNTAX)
+    return host, port, force, timeout
+
+
 def role(session):
     """ROLE"""
     replication = session.server.replication
@@ -154,6 +224,7 @@ COMMANDS = table(
     Command("replconf", replconf, -1, ("admin", "noscript", "loading", "stale", "allow_busy"), 0, 0, 0),
     Command("wait", wait, 3, ("noscript",), 0, 0, 0),
     Command("replicaof", replicaof, 3, _REPLICAOF_FLAGS, 0, 0, 0),
+    Command("failover", failover_command, -1, ("admin", "noscript", "stale"), 0, 0, 0),
     Command("slaveof", replicaof, 3, _REPLICAOF_FLAGS, 0, 0, 0),
     Command("role", role, 1, ("noscript", "loading", "stale", "fast"), 0, 0, 0),
     group="server",

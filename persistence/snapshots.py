@@ -96,7 +96,8 @@ class Snapshots:
 
     @property
     def in_progress(self):
-        return self.child_pid is not None
+        """A child writing an RDB: a BGSAVE's, or a diskless sync's (Redis's RDB_CHILD_TYPE_SOCKET)."""
+        return self.child_pid is not None or self.server.fullsync.child_pid is not None
 
     def background_save(self):
         """Fork a child that writes the snapshot; True if it started."""
@@ -175,7 +176,7 @@ class Snapshots:
     def cron(self):
         """Serve a scheduled BGSAVE or a reached save point, as serverCron does."""
         self.reap()
-        if self.child_pid is not None or self.server.aof.child_pid is not None:
+        if self.in_progress or self.server.aof.child_pid is not None:
             return  # one child at a time, as Redis: a rewriting AOF child defers the snapshot
         now = int(time.time())
         may_retry = self.last_status_ok or now - self.last_bgsave_try > BGSAVE_RETRY_DELAY
@@ -207,7 +208,7 @@ class Snapshots:
 
     def info(self):
         """The fields of INFO persistence, named and ordered as Redis 7.0 shows them."""
-        running = self.child_pid is not None
+        running = self.in_progress
         return [
             ("loading", 0), ("async_loading", 0), ("current_cow_peak", 0), ("current_cow_size", 0),
             ("current_cow_size_age", 0), ("current_fork_perc", "0.00"), ("current_save_keys_processed", 0),

@@ -40,7 +40,7 @@ class FullSync:
 
     def _child_active(self):
         server = self.server
-        return self.child_pid is not None or server.snapshots.in_progress or server.aof.child_pid is not None
+        return server.snapshots.in_progress or server.aof.child_pid is not None
 
     def request(self, link):
         """A replica needs a full sync (syncCommand's three cases): join the disk BGSAVE under way, wait for
@@ -169,6 +169,7 @@ class FullSync:
         os.close(write_end)
         self.server.record_fork(started)
         self.child_pid, self.diskless = pid, True
+        self.server.snapshots.child_started = time.monotonic()  # INFO's rdb_current_bgsave_time_sec
         log.info("Background RDB transfer started by pid %d", pid)
         self._transfer = gevent.spawn(self._forward, read_end, list(links))
         return True

@@ -16,7 +16,7 @@ import gevent
 import gevent.socket
 
 from replication import loading
-from replication.stream import Channel, LinkError, next_command
+from replication.stream import Channel, LinkError, LinkTimeout, next_command
 from serving import logs
 from storage.blocking import ROLE_CHANGED
 
@@ -25,6 +25,12 @@ log = logging.getLogger("mini-redis")
 # Redis's repl_state, as ROLE names them
 CONNECT, CONNECTING, HANDSHAKE, TRANSFER, CONNECTED = "connect", "connecting", "handshake", "sync", "connected"
 RETRY_SECONDS = 1  # replicationCron's period: how soon a failed link is tried again
+TIMEOUTS = {  # what Redis logs when repl-timeout passes without a byte from the master, by state
+    HANDSHAKE: "Timeout connecting to the MASTER...",
+    TRANSFER: "Timeout receiving bulk data from MASTER... If the problem persists try to set the 'repl-timeout' "
+              "parameter in redis.conf to a larger value.",
+    CONNECTED: "MASTER timeout: no data nor PING received...",
+}
 
 
 class MasterLink:
@@ -75,12 +81,17 @@ class MasterLink:
             try:
                 self._connect()
                 self._follow()
+            except LinkTimeout:
+                if not self.stopped:
+                    log.warning(TIMEOUTS[self.state])
             except LinkError as error:
                 if not self.stopped:
                     log.warning("%s", error)
             except OSError as error:
                 if not self.stopped:
                     log.warning("Error condition on socket for SYNC: %s", error.strerror or error)
+            except Exception:  # a bug of ours must not leave the link dead while it looks up: log, start again
+                log.exception("Replication link to MASTER %s failed", self.address)
             self._lost()
             if not self.stopped:
                 gevent.sleep(RETRY_SECONDS)
@@ -144,11 +155,20 @@ class MasterLink:
         else:
             replid, offset = "?", -1
             log.info("Partial resynchronization not possible (no cached master)")
-        channel.send("PSYNC", replid, offset)
+        failover = replication.failover  # handing our role over: the target is to promote itself
+        if failover is not None and failover.state != "failover-in-progress":
+            failover = None
+        channel.send("PSYNC", replid, offset, *(["FAILOVER"] if failover is not None else []))
         reply = ""
         while not reply:  # the master may send newlines before its answer, to keep the link alive
             reply = channel.line().decode(errors="replace")
             self._touch()
+        channel.stats = self.server.stats  # what follows the answer is replication input
+        channel.stats.net_repl_input_bytes += len(channel.buffer)
+        if failover is not None:
+            failover.psync_answered(reply.startswith(("+FULLRESYNC", "+CONTINUE")))
+            if self.stopped:  # turned down: we are a master again
+                return
         if reply.startswith("+FULLRESYNC"):
             words = reply.split()
             if len(words) != 3 or len(words[1]) != 40 or not words[2].isdigit():
@@ -224,12 +244,7 @@ class MasterLink:
         self.read_offset = self.server.replication.offset + len(channel.buffer)  # what came with the last reply
         while True:
             self._apply_buffered(channel.buffer)
-            try:
-                self.read_offset += channel.receive()
-            except LinkError as error:
-                if str(error) == "timeout":
-                    raise LinkError("MASTER timeout: no data nor PING received...") from None
-                raise
+            self.read_offset += channel.receive()
             self.last_io = time.monotonic()
 
     def _apply_buffered(self, buffer):
@@ -264,18 +279,9 @@ class MasterLink:
                 self.close()
 
     def cron(self):
-        """Once a second, from the server's cron: the ACK, and the handshake's or transfer's timeout."""
-        if self.state == CONNECTED:
-            self.send_ack()
-        elif self.state in (HANDSHAKE, TRANSFER) and time.monotonic() - self._last_activity() > \
-                self.server.config["repl-timeout"]:
-            log.warning("Timeout connecting to the MASTER..." if self.state == HANDSHAKE else
-                        "Timeout receiving bulk data from MASTER... If the problem persists try to set the "
-                        "'repl-timeout' parameter in redis.conf to a larger value.")
-            self.close()
-
-    def _last_activity(self):
-        return self.transfer.last_io if self.transfer is not None else self.last_io
+        """Once a second, from the server's cron: the ACK (a silent master is noticed by the socket's
+        timeout, repl-timeout)."""
+        self.send_ack()
 
     # -- what the server shows of it
 
@@ -307,7 +313,8 @@ class MasterLink:
         if self.state != CONNECTED:
             fields.append(("master_link_down_since_seconds",
                            int(time.time() - self.down_since) if self.down_since else -1))
-        fields += [("slave_priority", config["replica-priority"]), ("slave_read_only", int(config["replica-read-only"])),
+        fields += [("slave_priority", config["replica-priority"]),
+                   ("slave_read_only", int(config["replica-read-only"])),
                    ("replica_announced", int(config["replica-announced"]))]
         return fields
 
@@ -353,7 +360,6 @@ def promote(server):
     kept as replid2 so our former siblings and replicas can continue with PSYNC."""
     replication = server.replication
     link, replication.master = replication.master, None
-    log.info("Connection with master lost.")
     link.continuable = False
     link.stop()
     replication.shift_replid()

@@ -14,6 +14,7 @@ from persistence.aof import encode
 from replication.backlog import Backlog
 
 NO_ID = "0" * 40
+BACKLOG_MIN_SIZE = 16 * 1024  # CONFIG_REPL_BACKLOG_MIN_SIZE
 
 
 def new_replid():
@@ -32,6 +33,7 @@ class Replication:
         self.backlog = None  # made when the first replica attaches (or a replica links to its master)
         self.replicas = []  # links of the replicas attached to us
         self.master = None  # our link to our master while we are a replica
+        self.failover = None  # the FAILOVER under way, if any (replication/failover.py)
         self.no_replicas_since = time.monotonic()  # for repl-backlog-ttl
         self.stream_db = -1  # the database the stream's last SELECT chose (Redis's slaveseldb; -1: none yet)
         self.cron_loops = 0  # seconds counted by the replication cron (repl-ping-replica-period)
@@ -46,6 +48,12 @@ class Replication:
         """Start keeping history from the current offset on (Redis's createReplicationBacklog)."""
         if self.backlog is None:
             self.backlog = Backlog(self.config["repl-backlog-size"], self.offset + 1)
+
+    def resize_backlog(self):
+        """CONFIG SET repl-backlog-size: as Redis's updateReplBacklogSize, at least 16 KB, the setting included."""
+        size = self.config.values["repl-backlog-size"] = max(self.config["repl-backlog-size"], BACKLOG_MIN_SIZE)
+        if self.backlog is not None:
+            self.backlog.resize(size)
 
     def free_backlog(self):
         """repl-backlog-ttl expired with no replica: history is dropped, so a new ID names what follows."""
@@ -80,17 +88,15 @@ class Replication:
         self.waiters.append((offset, wanted, result))
         return result
 
+    def drop_waiter(self, result):
+        """A WAIT is over (woken, timed out, or its client left)."""
+        self.waiters = [waiter for waiter in self.waiters if waiter[2] is not result]
+
     def acknowledged(self):
         """A replica acknowledged (or left): the WAITs now satisfied are woken with their count."""
-        for waiter in list(self.waiters):
-            offset, wanted, result = waiter
-            if result.ready():
-                self.waiters.remove(waiter)
-                continue
-            count = self.acks_at(offset)
-            if count >= wanted:
-                self.waiters.remove(waiter)
-                result.set(count)
+        for offset, wanted, result in self.waiters:
+            if not result.ready() and self.acks_at(offset) >= wanted:
+                result.set(True)
 
     def acks_at(self, offset):
         """How many online replicas acknowledged the stream up to offset (replicationCountAcksByOffset)."""

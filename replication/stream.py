@@ -14,12 +14,17 @@ class LinkError(Exception):
     """The link is unusable: the reason goes to the log, and the replica connects again."""
 
 
+class LinkTimeout(LinkError):
+    """Nothing came from the master for repl-timeout seconds."""
+
+
 class Channel:
     """A socket read through a buffer: lines for the handshake, exact byte counts for payloads."""
 
     def __init__(self, sock):
         self.sock = sock
         self.buffer = bytearray()
+        self.stats = None  # once the master answered PSYNC: the server's, counting the RDB and the stream
 
     def send(self, *argv):
         """One command, as a multibulk."""
@@ -34,10 +39,12 @@ class Channel:
         try:
             data = self.sock.recv(READ_SIZE)
         except socket.timeout:
-            raise LinkError("timeout") from None
+            raise LinkTimeout() from None
         if not data:
             raise LinkError("connection lost")
         self.buffer += data
+        if self.stats is not None:
+            self.stats.net_repl_input_bytes += len(data)  # INFO's total_net_repl_input_bytes
         return len(data)
 
     def line(self):

@@ -2,6 +2,7 @@
 disk-based) of every data type, the live stream after them, a partial resync after a dropped link, WAIT, ROLE,
 min-replicas-to-write, INFO replication, and a replica that stops reading dropped at its output limit."""
 import socket
+import threading
 import time
 
 import pytest
@@ -130,7 +131,6 @@ def test_the_live_stream_reaches_the_replica(diskless):
 def test_a_blocked_pop_served_later_reaches_the_replica(diskless):
     master, replica = diskless.master, diskless.replica
     blocked = redis.Redis(port=diskless.ours.port, socket_timeout=20)
-    import threading
     result = []
     waiter = threading.Thread(target=lambda: result.append(blocked.blpop("queue", 10)))
     waiter.start()
@@ -163,6 +163,14 @@ def test_wait_role_and_info_on_the_master(diskless):
     master.set("acknowledged", 1)
     assert master.wait(1, 5000) == 1
     assert master.wait(2, 200) == 1  # a timeout: the count it has
+    waiting = []
+    waiter = threading.Thread(target=lambda: waiting.append(
+        redis.Redis(port=diskless.ours.port, socket_timeout=20).wait(2, 1500)))
+    waiter.start()
+    assert wait_until(lambda: master.info("clients")["blocked_clients"] == 1)  # the client waits, the server serves
+    assert master.ping()
+    waiter.join(10)
+    assert waiting == [1] and master.info("clients")["blocked_clients"] == 0
     role = master.execute_command("ROLE")
     assert role[0] == b"master" and isinstance(role[1], int)
     assert role[2] == [[b"127.0.0.1", b"%d" % diskless.real.port, role[2][0][2]]]
@@ -182,10 +190,42 @@ def test_wait_role_and_info_on_the_master(diskless):
 GATED = [("SET", "g:k", "v"), ("GET", "g:k"), ("MULTI",), ("INCR", "g:n"), ("EXEC",), ("MULTI",), ("GET", "g:n"),
          ("EXEC",), ("EVAL", "return redis.call('set', 'g:k', 'v')", "0"), ("EVAL", "return redis.call('get', 'g:k')", "0"),
          ("EVAL", "#!lua\nreturn redis.call('set', 'g:k', 'v')", "0"),
-         ("EVAL", "#!lua flags=no-writes\nreturn redis.call('get', 'g:k')", "0"), ("WAIT", "0", "0"),
+         ("EVAL", "#!lua flags=no-writes\nreturn redis.call('get', 'g:k')", "0"),
          ("WAIT", "0", "x"), ("WAIT", "x", "0"), ("WAIT", "0", "-1"), ("REPLCONF", "foo", "bar"), ("REPLCONF", "ack"),
          ("REPLCONF", "rdb-only", "5"), ("REPLCONF", "listening-port", "x"), ("REPLCONF", "ip-address", "a" * 300),
          ("REPLCONF", "listening-port", "7000", "capa", "eof"), ("MULTI",), ("PSYNC", "?", "-1"), ("EXEC",)]
+
+
+def shapes(reply):
+    """A reply's structure: the types of its values, lists kept as lists."""
+    if isinstance(reply, list):
+        return [shapes(item) for item in reply]
+    return type(reply).__name__
+
+
+def test_info_role_and_client_list_shaped_as_a_real_masters(diskless, tmp_path_factory):
+    """A real Redis master with a real replica beside ours: INFO replication's fields in the same order, ROLE's
+    shape, and the replica's CLIENT LIST line."""
+    real_master = start_real_redis(tmp_path_factory.mktemp("real-master"))
+    real_replica = start_real_redis(tmp_path_factory.mktemp("real-replica"), "--replicaof", "127.0.0.1",
+                                    str(real_master.port))
+    theirs = redis.Redis(port=real_master.port, socket_timeout=20)
+    try:
+        assert wait_until(lambda: in_sync(theirs, redis.Redis(port=real_replica.port)))
+        theirs.set("x", 1)
+        assert theirs.wait(1, 5000) == 1
+        ours = diskless.master
+        assert list(ours.info("replication")) == list(theirs.info("replication"))
+        assert shapes(ours.execute_command("ROLE")) == shapes(theirs.execute_command("ROLE"))
+        line = lambda client: {field: value for field, value in client.client_list(_type="replica")[0].items()
+                               if field in ("flags", "db", "cmd", "multi", "sub", "psub", "resp")}
+        assert line(ours) == line(theirs)
+        stats = lambda client: [name for name in client.info("stats") if name.startswith("sync_")]
+        assert stats(ours) == stats(theirs)
+    finally:
+        theirs.close()
+        real_replica.stop()
+        real_master.stop()
 
 
 def test_min_replicas_to_write_and_errors_as_redis_does(diskless, tmp_path):
@@ -241,4 +281,160 @@ def test_a_replica_that_stops_reading_is_dropped_at_its_output_limit(tmp_path):
         silent.close()
         client.close()
     finally:
+        ours.stop()
+
+
+class RawReplica:
+    """A replica spoken by hand over a socket: the handshake, the RDB as sent, then the stream's bytes."""
+
+    def __init__(self, port, *handshake):
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+        self.buffer = b""
+        for command in handshake:
+            self.sock.sendall(command.encode() + b"\r\n")
+            if command.startswith("REPLCONF"):
+                assert self.line() == b"+OK"
+
+    def _fill(self):
+        data = self.sock.recv(65536)
+        if not data:
+            raise EOFError
+        self.buffer += data
+
+    def line(self):
+        """The next line, skipping the newlines a master sends while the snapshot is being made."""
+        while True:
+            while b"\r\n" not in self.buffer and not self.buffer.startswith(b"\n"):
+                self._fill()
+            if self.buffer.startswith(b"\n"):
+                self.buffer = self.buffer[1:]
+                continue
+            line, self.buffer = self.buffer.split(b"\r\n", 1)
+            return line
+
+    def take(self, count):
+        while len(self.buffer) < count:
+            self._fill()
+        data, self.buffer = self.buffer[:count], self.buffer[count:]
+        return data
+
+    def stream_until(self, expected):
+        """Whether the stream, past any PING the master sent first, goes on with exactly these bytes."""
+        ping = b"*1\r\n$4\r\nPING\r\n"
+        while True:
+            while self.buffer.startswith(ping):
+                self.buffer = self.buffer[len(ping):]
+            if len(self.buffer) >= len(expected) and not self.buffer.startswith(ping[:len(self.buffer)]):
+                return self.take(len(expected)) == expected
+            self._fill()
+
+    def rdb(self):
+        """The RDB's bytes, framed by length ($<length>) or, diskless, by the $EOF:<mark> mark."""
+        header = self.line()
+        if header.startswith(b"$EOF:"):
+            mark = header[5:]
+            while not self.buffer.endswith(mark):
+                self._fill()
+            data, self.buffer = self.buffer[:-len(mark)], b""
+            return data
+        return self.take(int(header[1:]))
+
+    def closed(self):
+        try:
+            self.sock.settimeout(0.2)
+            return self.sock.recv(65536) == b""
+        except socket.timeout:
+            return False
+        except OSError:
+            return True
+
+    def close(self):
+        self.sock.close()
+
+
+def test_sync_rdb_only_timeouts_and_the_backlog_ttl(tmp_path):
+    """SYNC (no +FULLRESYNC line, disk-based), REPLCONF rdb-only (closed after the RDB), a replica that never
+    ACKs dropped after repl-timeout, the backlog freed after repl-backlog-ttl without replicas."""
+    ours = start_ours(tmp_path, *FAST, "--repl-timeout", "1", "--repl-backlog-ttl", "1", "--loglevel", "verbose")
+    client = redis.Redis(port=ours.port, socket_timeout=20)
+    try:
+        client.set("before", "sync")
+        old = RawReplica(ours.port, "SYNC")
+        assert old.rdb().startswith(b"REDIS0010")
+        client.set("after", "sync")
+        assert old.stream_until(b"*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\n*3\r\n$3\r\nSET\r\n$5\r\nafter\r\n$4\r\nsync\r\n")
+        old.close()  # SYNC's replicas never time out, as in Redis
+        only = RawReplica(ours.port, "REPLCONF rdb-only 1", "REPLCONF capa eof", "PSYNC ? -1")
+        assert only.line().startswith(b"+FULLRESYNC ")
+        assert only.rdb().startswith(b"REDIS0010")
+        assert wait_until(only.closed)
+        silent = RawReplica(ours.port, "REPLCONF listening-port 1234", "REPLCONF capa eof", "PSYNC ? -1")
+        replid = silent.line().split()[1].decode()
+        silent.rdb()
+        assert wait_until(lambda: "Disconnecting timedout replica (streaming sync): 127.0.0.1:1234" in ours.log())
+        assert wait_until(silent.closed)
+        assert wait_until(lambda: client.info("replication")["repl_backlog_active"] == 0)
+        assert client.info("replication")["master_replid"] != replid  # a new history after the backlog is gone
+        assert "Replication backlog freed after 1 seconds without connected replicas." in ours.log()
+        only.close()
+        silent.close()
+    finally:
+        client.close()
+        ours.stop()
+
+
+def test_the_backlog_size_and_a_partial_resync_by_hand(tmp_path):
+    """CONFIG SET repl-backlog-size is at least 16 KB as in Redis; PSYNC continues from the backlog with exactly
+    the bytes after the offset asked for, or falls back to a full sync when they are gone."""
+    ours = start_ours(tmp_path, *FAST)
+    real = start_real_redis(tmp_path)
+    client = redis.Redis(port=ours.port, socket_timeout=20)
+    try:
+        for server in (client, redis.Redis(port=real.port)):
+            server.config_set("repl-backlog-size", 1)
+            assert server.config_get("repl-backlog-size") == {"repl-backlog-size": "16384"}
+        first = RawReplica(ours.port, "REPLCONF capa eof", "REPLCONF capa psync2", "PSYNC ? -1")
+        replid, offset = first.line().split()[1:]
+        first.rdb()
+        first.sock.sendall(b"REPLCONF ACK %s\r\n" % offset)
+        first.close()
+        client.set("k", "v")
+        expected = b"*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\n*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n"
+        resumed = RawReplica(ours.port, "REPLCONF capa psync2", "PSYNC %s %d" % (replid.decode(), int(offset) + 1))
+        assert resumed.line() == b"+CONTINUE " + replid
+        assert resumed.stream_until(expected)
+        resumed.close()
+        client.set("filler", "x" * 40_000)  # the backlog (16 KB) no longer holds offset + 1
+        late = RawReplica(ours.port, "REPLCONF capa psync2", "PSYNC %s %d" % (replid.decode(), int(offset) + 1))
+        assert late.line().startswith(b"+FULLRESYNC ")
+        late.close()
+        stats = client.info("stats")
+        assert (stats["sync_full"], stats["sync_partial_ok"], stats["sync_partial_err"]) == (2, 1, 1)
+    finally:
+        client.close()
+        real.stop()
+        ours.stop()
+
+
+def test_one_diskless_snapshot_serves_the_replicas_that_wait_for_it(tmp_path):
+    """repl-diskless-sync-delay holds the first replica back; repl-diskless-sync-max-replicas starts the transfer
+    as soon as the second arrives, one child for both, at one offset."""
+    ours = start_ours(tmp_path, *FAST)
+    client = redis.Redis(port=ours.port, socket_timeout=20)
+    try:
+        client.config_set("repl-diskless-sync-delay", 60)
+        client.config_set("repl-diskless-sync-max-replicas", 2)
+        client.set("shared", "snapshot")
+        first = RawReplica(ours.port, "REPLCONF capa eof", "PSYNC ? -1")
+        assert wait_until(lambda: "Delay next BGSAVE for diskless SYNC" in ours.log())
+        assert client.info("replication")["slave0"]["state"] == "wait_bgsave"
+        second = RawReplica(ours.port, "REPLCONF capa eof", "PSYNC ? -1")
+        lines = first.line(), second.line()
+        assert lines[0] == lines[1] and lines[0].startswith(b"+FULLRESYNC ")
+        assert first.rdb() == second.rdb()
+        assert ours.log().count("Background RDB transfer started by pid") == 1
+        first.close()
+        second.close()
+    finally:
+        client.close()
         ours.stop()

@@ -5,15 +5,20 @@ dropped link and a restart continued with PSYNC (the master's sync_partial_ok co
 and MASTERDOWN, INFO replication and ROLE beside a real Redis replica of the same master, and a corrupt
 or truncated RDB from a hand-made master refused and retried.
 """
+import os
+import re
+import shutil
+import signal
 import socket
 import subprocess
+import sys
 import threading
 import time
 
 import pytest
 import redis
 
-from conftest import free_port, start_ours, start_real_redis
+from conftest import ROOT, RunningServer, free_port, start_ours, start_real_redis
 from differential import Pair, WireClient, mask_client_id, parse_reply
 
 MASTER_OPTIONS = ("--repl-diskless-sync-delay", "0", "--repl-ping-replica-period", "1",
@@ -117,14 +122,20 @@ def test_full_sync_then_the_stream_beside_a_real_replica(tmp_path, master):
         assert redis.Redis(port=ours.port, db=3).get("in-db-3") == b"yes"
 
         # the live stream: a transaction, a script, expiry, several databases
+        received = lambda: (int(field(ours.port, "total_net_repl_input_bytes", "stats")),  # noqa: E731
+                            int(field(ours.port, "slave_read_repl_offset")))
+        bytes_before, offset_before = received()
         with source.pipeline(transaction=True) as pipe:
             pipe.incr("counter").lpush("list", "head").hset("hash", "c", 3).execute()
         source.eval("redis.call('set', KEYS[1], ARGV[1]); redis.call('expire', KEYS[1], 100)", 1, "scripted", "v")
         source.set("short", "x", px=100_000)
         redis.Redis(port=master.port, db=5).set("live-key", "in db 5")
+        assert source.wait(2, 10_000) == 2  # both replicas acknowledged (REPLCONF GETACK, or their ACK)
         caught_up(master, ours, real)
         assert digest(ours.port) == digest(master.port) == digest(real.port)
         assert 0 < mine.pttl("short") <= 100_000
+        bytes_after, offset_after = received()
+        assert bytes_after - bytes_before == offset_after - offset_before > 0
 
         compare_info_and_role(ours.port, real.port)
         clients = parse_reply(WireClient(ours.port).call("CLIENT", "LIST", "TYPE", "master")).decode()
@@ -151,9 +162,11 @@ def compare_info_and_role(ours_port, real_port):
 
 
 def test_expiry_is_left_to_the_master(tmp_path):
-    """Also: a master that wants AUTH (masteruser, masterauth), and the address a replica announces."""
+    """Also: a master that wants AUTH (masteruser, masterauth) and sends its RDB from disk ($<length>), and
+    the address a replica announces."""
     (tmp_path / "master").mkdir()
-    master = start_real_redis(tmp_path / "master", *MASTER_OPTIONS, "--requirepass", "secret")
+    master = start_real_redis(tmp_path / "master", *MASTER_OPTIONS, "--requirepass", "secret",
+                              "--repl-diskless-sync", "no")
     source = redis.Redis(port=master.port, password="secret")
     source.acl_setuser("replicator", enabled=True, passwords=["+pw"], commands=["+@all"], keys=["*"])
     source.execute_command("DEBUG", "SET-ACTIVE-EXPIRE", "0")
@@ -167,6 +180,7 @@ def test_expiry_is_left_to_the_master(tmp_path):
         wait_until(lambda: "ip=127.0.0.9,port=1234,state=online" in replicas(), what="ours online, as announced")
         wait_until(lambda: "ip=127.0.0.1,port=%d,state=online" % real.port in replicas(), what="Redis online")
         source.config_set("requirepass", "")  # the links are up: the rest needs no password
+        assert re.search(r"receiving \d+ bytes from master to disk", ours.log())  # not the EOF-marked form
         source.set("soon", "gone", px=100)
         source.set("kept", "here")
         caught_up(master, ours, real)
@@ -301,7 +315,8 @@ def test_replies_of_a_replica_without_its_master(tmp_path):
             assert [name for name, _ in ours_fields] == [name for name, _ in real_fields]
             assert dict(ours_fields)["master_link_status"] == "down"
             assert dict(ours_fields)["master_link_down_since_seconds"] == "-1"
-            pair.check_sequence([("REPLICAOF", "NO", "ONE"), ("ROLE",), ("CONFIG", "GET", "replicaof"), ("SET", "k", "w")])
+            pair.check_sequence([("REPLICAOF", "NO", "ONE"), ("ROLE",), ("CONFIG", "GET", "replicaof"),
+                                 ("SET", "k", "w")])
     finally:
         ours.stop()
         real.stop()
@@ -445,6 +460,158 @@ def test_info_during_a_transfer_beside_redis(tmp_path):
             master.close()
         ours.stop()
         real.stop()
+
+
+# -- FAILOVER, both sides, between ours and Redis
+
+
+def test_failover_replies_beside_redis(tmp_path):
+    (tmp_path / "ours").mkdir()
+    (tmp_path / "real").mkdir()
+    ours, real = start_ours(tmp_path / "ours"), start_real_redis(tmp_path / "real")
+    try:
+        with Pair(ours.port, real.port) as pair:
+            pair.check_sequence([
+                ("FAILOVER", "ABORT"), ("FAILOVER", "TIMEOUT", "0"), ("FAILOVER", "TIMEOUT", "x"),
+                ("FAILOVER", "TIMEOUT", "-5"), ("FAILOVER", "TO", "h"), ("FAILOVER", "TO", "h", "x"),
+                ("FAILOVER", "FORCE", "FORCE"), ("FAILOVER", "BOGUS"), ("FAILOVER", "ABORT", "ABORT"),
+                ("FAILOVER", "TIMEOUT", "10", "TIMEOUT", "10"), ("FAILOVER",), ("FAILOVER", "FORCE"),
+                ("FAILOVER", "TO", "127.0.0.1", "1", "FORCE"), ("INFO", "nosuch"),
+            ])
+    finally:
+        ours.stop()
+        real.stop()
+
+
+@pytest.mark.parametrize("ours_is_master", [True, False], ids=["ours-to-redis", "redis-to-ours"])
+def test_failover_between_ours_and_redis(tmp_path, ours_is_master):
+    """FAILOVER TO the replica: no write acknowledged before it is lost, the roles swap, the old master
+    continues as a replica with a partial resync (+CONTINUE under the target's new ID)."""
+    (tmp_path / "master").mkdir()
+    options = ("--repl-diskless-sync-delay", "0", "--repl-ping-replica-period", "1", "--enable-debug-command", "yes")
+    master = (start_ours if ours_is_master else start_real_redis)(tmp_path / "master", *options)
+    target = replica_of(tmp_path, master, "target", *options, real=ours_is_master)
+    try:
+        source = redis.Redis(port=master.port)
+        fill(source)
+        wait_until(lambda: linked(target.port), what="the link up")
+        wait_until(lambda: "state=online" in field(master.port, "slave0"), what="the replica online")
+        old_id = field(master.port, "master_replid")
+        for index in range(50):
+            source.set("acknowledged-%d" % index, index)
+        assert source.execute_command("FAILOVER", "TO", "127.0.0.1", target.port, "TIMEOUT", "5000") == b"OK"
+        wait_until(lambda: field(master.port, "role") == "slave" and linked(master.port), what="the swap")
+        promoted = dict(info(target.port))
+        assert promoted["role"] == "master" and promoted["master_replid2"] == old_id
+        assert field(master.port, "master_failover_state") == "no-failover"
+        assert field(master.port, "master_replid") == promoted["master_replid"]
+        assert redis.Redis(port=target.port).get("acknowledged-49") == b"49"
+        redis.Redis(port=target.port).set("after", "failover")
+        caught_up(target, master)
+        assert digest(master.port) == digest(target.port)
+        with pytest.raises(redis.ReadOnlyError):
+            source.set("old", "master")
+        role = redis.Redis(port=master.port).execute_command("ROLE")
+        assert role[:4] == [b"slave", b"127.0.0.1", target.port, b"connected"]
+    finally:
+        master.stop()
+        target.stop()
+
+
+def test_chained_replica_gets_the_stream_and_follows_a_promotion(tmp_path, master):
+    """Real master -> ours -> a real Redis replica of ours: the sub-replica gets what ours applies, verbatim;
+    when ours is promoted, the sub-replica continues with PSYNC under our new ID."""
+    source = redis.Redis(port=master.port)
+    fill(source)
+    ours = replica_of(tmp_path, master, "ours", "--repl-diskless-sync-delay", "0")
+    (tmp_path / "sub").mkdir()
+    sub = start_real_redis(tmp_path / "sub", "--replicaof", "127.0.0.1", str(ours.port), *REPLICA_OPTIONS)
+    try:
+        wait_until(lambda: linked(ours.port) and linked(sub.port), what="both links up")
+        with source.pipeline(transaction=True) as pipe:
+            pipe.set("chained", "1").incr("counter").execute()
+        redis.Redis(port=master.port, db=4).rpush("db4", "x")
+        caught_up(master, ours)
+        caught_up(ours, sub)
+        assert digest(master.port) == digest(ours.port) == digest(sub.port)
+        full = int(field(ours.port, "sync_full", "stats"))
+
+        redis.Redis(port=ours.port).execute_command("REPLICAOF", "NO", "ONE")
+        wait_until(lambda: linked(sub.port) and field(sub.port, "master_replid") == field(ours.port, "master_replid"),
+                   what="the sub-replica following our new ID")
+        assert field(sub.port, "master_replid2") == field(master.port, "master_replid")
+        assert int(field(ours.port, "sync_partial_ok", "stats")) >= 1
+        assert int(field(ours.port, "sync_full", "stats")) == full
+        redis.Redis(port=ours.port).set("after-promotion", "yes")
+        caught_up(ours, sub)
+        assert digest(ours.port) == digest(sub.port)
+    finally:
+        sub.stop()
+        ours.stop()
+
+
+def test_config_rewrite_keeps_the_role_beside_redis(tmp_path):
+    """CONFIG REWRITE writes replicaof host port for a replica (a legacy slaveof line becomes it) and no such
+    line for a master, as Redis's rewriteConfigReplicaOfOption; the file starts a server again."""
+    down = free_port()
+    files = {}
+    for name, binary in (("ours", [sys.executable, os.path.join(ROOT, "server.py")]),
+                         ("real", [shutil.which("redis-server")])):
+        (tmp_path / name).mkdir()
+        conf = files[name] = tmp_path / name / "node.conf"
+        conf.write_text("slaveof 127.0.0.1 %d\nsave \"\"\n" % down)
+        port = free_port()
+        server = RunningServer(binary + [str(conf), "--port", str(port), "--dir", str(tmp_path / name)], port,
+                               str(tmp_path / name))
+        try:
+            client = redis.Redis(port=port)
+            client.config_rewrite()
+            replica_lines = [line for line in conf.read_text().splitlines() if "replicaof" in line or "slaveof" in line]
+            assert replica_lines == ["replicaof 127.0.0.1 %d" % down], name
+            client.execute_command("REPLICAOF", "NO", "ONE")
+            client.config_rewrite()
+            assert "replicaof" not in conf.read_text() and "slaveof" not in conf.read_text(), name
+        finally:
+            server.stop()
+    port = free_port()
+    again = RunningServer([sys.executable, os.path.join(ROOT, "server.py"), str(files["ours"]), "--port", str(port)],
+                          port, str(tmp_path / "ours"))
+    again.stop()
+
+
+def failover_gives_up(tmp_path, name, start):
+    """A master whose only replica is stopped (SIGSTOP): FAILOVER TIMEOUT runs out, FAILOVER ABORT gives up,
+    and the write that waited meanwhile goes through. The replies, in order."""
+    (tmp_path / name).mkdir()
+    master = start(tmp_path / name, "--repl-diskless-sync-delay", "0")
+    follower = replica_of(tmp_path, master, name + "-replica", real=True)
+    replies = []
+    try:
+        wait_until(lambda: "state=online" in (field(master.port, "slave0") or ""), what="the replica online")
+        follower.process.send_signal(signal.SIGSTOP)
+        with WireClient(master.port) as client, WireClient(master.port) as writer:
+            replies.append(client.call("SET", "k", "v"))  # the stopped replica never acknowledges it
+            replies.append(client.call("FAILOVER", "TIMEOUT", "300"))
+            replies.append(field(master.port, "master_failover_state"))
+            wait_until(lambda: field(master.port, "master_failover_state") == "no-failover", what="the timeout")
+            replies.append(client.call("FAILOVER", "TO", "127.0.0.1", str(follower.port)))
+            replies.append(client.call("FAILOVER", "TO", "127.0.0.1", str(follower.port)))
+            writer.send_raw(b"*3\r\n$3\r\nSET\r\n$2\r\nk2\r\n$2\r\nv2\r\n")  # waits: writes are paused
+            wait_until(lambda: field(master.port, "blocked_clients", "clients") == "1", what="the write paused")
+            replies.append(client.call("REPLICAOF", "127.0.0.1", "1"))
+            replies.append(client.call("FAILOVER", "ABORT"))
+            replies.append(writer.read_reply())
+            replies.append(client.call("FAILOVER", "ABORT"))
+            replies.append(client.call("GET", "k2"))
+    finally:
+        follower.process.send_signal(signal.SIGCONT)
+        follower.stop()
+        master.stop()
+    return replies
+
+
+def test_failover_timeout_and_abort_beside_redis(tmp_path):
+    assert failover_gives_up(tmp_path, "ours", start_ours) == failover_gives_up(tmp_path, "real", start_real_redis)
 
 
 def test_a_diskless_sync_delay_longer_than_repl_timeout(tmp_path):
