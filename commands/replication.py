@@ -4,6 +4,8 @@ A replica opens with REPLCONF (listening-port, ip-address, capa), then PSYNC
 <replid> <offset> (or SYNC); from then on its connection carries the stream
 one way and REPLCONF ACK the other. The links themselves are replication/.
 """
+import logging
+
 from commands import Command, table
 from errors import (REPLCONF_IP_TOO_LONG, REPLCONF_UNKNOWN_OPTION, SYNTAX, WAIT_ON_REPLICA, WAIT_TIMEOUT_NEGATIVE,
                     WAIT_TIMEOUT_NOT_INTEGER, ReplyError)
@@ -11,6 +13,7 @@ from replication import master as replica_links
 from serving.session import NO_REPLY
 from storage.numeric import to_int, to_int_in_range
 
+log = logging.getLogger("mini-redis")
 NET_HOST_STR_LEN = 256  # the longest ip-address Redis takes (NET_HOST_STR_LEN)
 INT64 = (-2**63, 2**63 - 1)
 
@@ -61,7 +64,7 @@ def _sync(session, replid, raw_offset):
     server = session.server
     replication = server.replication
     link = replica_links.link_for(session)
-    replica_links.log.info("Replica %s asks for synchronization", link.name())
+    log.info("Replica %s asks for synchronization", link.name())
     if replid is not None:
         offset = to_int(raw_offset)
         wanted = replid.decode(errors="replace")
