@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Sentinel: deploy/replication's master (7001) and two replicas (7002, 7003), then three Sentinels
-# (26379, 26380, 26381) watching them, each with its own copy of sentinel.conf under STATE.
+# (26380, 26381, 26382) watching them, each with its own copy of sentinel.conf under STATE.
 #   bash deploy/sentinel/start.sh [STATE]                          STATE: /tmp/mini-redis-sentinel
-#   redis-cli -p 26379 SENTINEL GET-MASTER-ADDR-BY-NAME mymaster   where the master is now
+#   redis-cli -p 26380 SENTINEL GET-MASTER-ADDR-BY-NAME mymaster   where the master is now
 #   redis-cli -p 7001 SHUTDOWN NOSAVE                              a failover: a replica is promoted in ~10 s
 #   bash deploy/sentinel/start.sh                                  starts again what is down (the old master,
 #                                                                  which Sentinel then makes a replica)
@@ -13,7 +13,7 @@ here="$(cd "$(dirname "$0")" && pwd)"
 source "$here/../common.sh"
 state="$(mkdir -p "${1:-/tmp/mini-redis-sentinel}" && cd "${1:-/tmp/mini-redis-sentinel}" && pwd)"
 bash "$here/../replication/start.sh" "$state"
-read -ra sentinel_ports <<< "${SENTINEL_PORTS:-26379 26380 26381}"
+read -ra sentinel_ports <<< "${SENTINEL_PORTS:-26380 26381 26382}"
 for port in "${sentinel_ports[@]}"; do
     answers "$port" && continue
     mkdir -p "$state/sentinel-$port"
