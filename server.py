@@ -25,11 +25,13 @@ from commands.acl import new_users
 from commands import Replayer, execute, is_plain, plain_table
 from commands.families import build_table, with_stats
 from commands.introspection import keys_of
+from commands.module import load_at_start
 from errors import MAX_CLIENTS, PROTECTED_MODE, protocol_error
 from persistence.aof import AOFError, AppendOnly
 from persistence.rdb import RDBError
 from persistence.snapshots import Snapshots
 from protocol import Error, ProtocolError, ReplyWriter, RequestReader
+from modules.loader import Modules
 from replication import failover, master as replica_links, replica
 from replication.fullsync import FullSync
 from replication.propagation import Propagation
@@ -51,6 +53,7 @@ from storage.keyspace import Keyspace
 READ_SIZE = 64 * 1024
 MAX_CLIENTS_PER_CLOCK_TICK = 200  # Redis's: dynamic-hz raises hz above this many clients per tick
 MAX_HZ = 500  # CONFIG_MAX_HZ
+ROOT = os.path.dirname(os.path.abspath(__file__))  # where a module's relative path is looked for last
 log = logging.getLogger("mini-redis")
 
 
@@ -67,9 +70,10 @@ class Server:
         self.pubsub = PubSub()
         self.sessions = {}  # client id -> Session, for CLIENT LIST and INFO
         self.tracking = Tracking(self.sessions, keys_of, self.configure_notifications)
-        self.notifications = Notifications(self.pubsub, self.tracking)
+        self.notifications = Notifications(self.pubsub, self.tracking, self.keyspace.databases)
         self.configure_notifications()
         self.commands = build_table()
+        self.modules = Modules(ROOT)  # the loaded modules (commands/module.py installs them in the table)
         self.acl = new_users(config)  # ACL rules name commands as Redis does, whatever rename-command says
         self.acl.set_default_password(access.requirepass(config))
         access.apply_renames(self.commands, config.renames)
@@ -813,7 +817,7 @@ def serve(config):
         return 1
     server = Server(config)
     stream_db = None  # the history to continue, if dump.rdb held one and we are a replica
-    problem = access.load_users(server.acl, config)
+    problem = access.load_users(server.acl, config) or load_at_start(server)
     if problem:
         log.warning("%s", problem)
         return 1

@@ -180,6 +180,24 @@ class Users:
     def delete(self, name):
         return self.users.pop(name, None)
 
+    def add_module_command(self, name):
+        """A module's command joins the catalog: a selector allowed commands to come (+@all, even with others
+        taken away since) may run it, as Redis's selectors keep the bits of ids not yet given out."""
+        bit = self.catalog.add_module_command(name)
+        for selector in self._selectors():
+            if selector.commands & self.catalog.future_bit:
+                selector.commands |= bit
+
+    def remove_module_command(self, name):
+        """MODULE UNLOAD: the command's bit goes from every selector (a later command gets a new one)."""
+        bit = self.catalog.remove_module_command(name)
+        for selector in self._selectors():
+            selector.commands &= ~bit
+            selector.first_args.pop(bit.bit_length() - 1, None)
+
+    def _selectors(self):
+        return [selector for user in self.users.values() for selector in user.selectors]
+
     def set_default_password(self, password):
         """ACLUpdateDefaultUserPassword (requirepass): resetpass, then >password or nopass."""
         self.default.apply(b"resetpass")

@@ -62,10 +62,27 @@ class Catalog:
         self.checked.update((alias, self.entries[name]) for alias, name in aliases)
         self.future_bit = 1 << len(self.order)
         self.everything = (self.future_bit << 1) - 1
+        self._next_id = len(self.order) + 1  # modules' commands take bits past the future bit, never reused
 
     def _add(self, entry):
         self.entries[entry.name] = entry
         self.order.append(entry)
+
+    def add_module_command(self, name):
+        """A module's command (ACLGetCommandID): an entry in no category, its own bit; returns the bit."""
+        entry = Entry(name, self._next_id, frozenset(), (), None, False)
+        self._next_id += 1
+        self._add(entry)
+        self.checked[name] = entry
+        self.everything |= 1 << entry.id
+        return 1 << entry.id
+
+    def remove_module_command(self, name):
+        entry = self.entries.pop(name)
+        self.order.remove(entry)
+        del self.checked[name]
+        self.everything &= ~(1 << entry.id)
+        return 1 << entry.id
 
     def find(self, name):
         """lookupCommandBySdsLogic: 'get' or 'client|list' (case-insensitive), else None."""

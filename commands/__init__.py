@@ -9,7 +9,7 @@ its own table of subcommands, checked the same way. The families import
 this module for their rows; commands/families.py imports the families and
 builds the full table.
 
-Imports: acl, errors, protocol, storage, persistence, serving, scripting, replication.
+Imports: acl, errors, protocol, storage, persistence, serving, scripting, replication, modules.
 """
 import logging
 import sys

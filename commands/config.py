@@ -10,6 +10,7 @@ from errors import (NO_CONFIG_FILE, SYNTAX, ReplyError, config_rewrite_failed, c
                     config_unknown_option, printed)
 from serving import access, logs
 from serving.config import ConfigError, UnknownParameter
+from serving.values import quoted
 from serving.parameters import TLS_SWITCHES
 
 
@@ -80,10 +81,27 @@ def _put_into_effect(server, changed):
     server.propagation.refresh()  # min-replicas-to-write may gate writes now, or no longer
     if "appendonly" in changed and not server.aof.switch(config["appendonly"]):
         return "appendonly", "Unable to turn on AOF. Check server logs."
+    for name in changed:
+        handle = server.modules.configs.get(name)
+        if handle is not None:
+            failure = _module_parameter_changed(handle, name, config[name])
+            if failure is not None:
+                return failure
     if ("port" in changed or "bind" in changed) and not server.listen_again():
         if "bind" in changed:
             return "bind", "Failed to bind to specified addresses."
         return "port", "Unable to listen on this port. Check server logs."
+    return None
+
+
+def _module_parameter_changed(handle, name, value):
+    """A module's parameter set: its on_set callback may refuse the value (its error's text is the reason)."""
+    if handle.on_set is not None:
+        try:
+            handle.on_set(name, value)
+        except Exception as error:  # noqa: BLE001 (a module's refusal, or its bug: CONFIG SET fails either way)
+            return name, (error.message if isinstance(error, ReplyError) else str(error)) or "module refused the value"
+    handle.value = value
     return None
 
 
@@ -93,6 +111,12 @@ def config_resetstat(session):
     return "OK"
 
 
+def _word(text):
+    """A loadmodule line's word as Redis writes it (as given), quoted where the file could not read it back."""
+    plain = text and all(32 < ord(char) < 127 and char not in "\"'\\" for char in text)
+    return text if plain else quoted(text)
+
+
 def config_rewrite(session):
     """CONFIG REWRITE"""
     config = session.server.config
@@ -100,9 +124,11 @@ def config_rewrite(session):
         raise ReplyError(NO_CONFIG_FILE)
     acl = session.server.acl
     users = [] if config["aclfile"] else [line.decode("utf-8", "surrogateescape") for line in acl.describe_all()]
+    modules = [" ".join(["loadmodule"] + [_word(word) for word in (module.path, *map(_text, module.args))])
+               for module in session.server.modules.loaded.values()]
     link = session.server.replication.master
     try:
-        config.rewrite(users, master=(link.host, link.port) if link is not None else None)
+        config.rewrite(users, modules, master=(link.host, link.port) if link is not None else None)
     except OSError as error:
         logs.log.warning("CONFIG REWRITE failed: %s", error.strerror)
         raise config_rewrite_failed(error.strerror) from None

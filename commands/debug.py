@@ -18,11 +18,12 @@ from commands.keys import encoding, refcount
 from errors import NO_SUCH_KEY, ReplyError, subcommand_syntax
 from persistence.aof import AOFError
 from persistence.codecs import listpack
-from persistence.objects import Limits, quicklist_nodes, serialized_length
+from persistence.objects import Limits, encode_value, quicklist_nodes, serialized_length
 from persistence.rdb import RDBError
 from protocol import Attribute, BigNumber, Frames, Push, SetReply, Verbatim
 from serving.values import memtoull
 from storage.keyspace import type_name
+from storage.module_values import ModuleValue
 
 log = logging.getLogger("mini-redis")
 
@@ -219,6 +220,7 @@ def debug_listpack(session, key):
 
 
 TYPE_CODES = {"string": 0, "list": 1, "set": 2, "zset": 3, "hash": 4, "stream": 6}  # Redis's OBJ_* numbers
+OBJ_MODULE = 5
 
 
 def _sha1(data):
@@ -233,6 +235,9 @@ def _mix(digest, data):
 def value_digest(db, key, value, digest=0):
     """xorObjectDigest: the value's type and contents mixed into digest, and whether it has a TTL.
     (Redis's xorDigest xors in the SHA1 of what it is given, a 20-byte digest included.)"""
+    if type(value) is ModuleValue:  # Redis mixes in what the type's digest callback gives; ours, what save() writes
+        digest = _mix(_mix(digest, struct.pack(">I", OBJ_MODULE)), encode_value(value, False, None)[1])
+        return digest ^ _sha1(b"!!expire!!") if key in db.expires else digest
     kind = type_name(value)
     digest = _mix(digest, struct.pack(">I", TYPE_CODES[kind]))
     if kind == "string":

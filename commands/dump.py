@@ -14,7 +14,8 @@ from storage.numeric import INT64_MAX, to_int
 
 
 def _limits(session):
-    return Limits(session.server.config, session.server.keyspace.quicklist_packed_threshold)
+    return Limits(session.server.config, session.server.keyspace.quicklist_packed_threshold,
+                  session.server.keyspace.module_types)
 
 
 def dump(session, key):

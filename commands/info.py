@@ -1,7 +1,7 @@
 """INFO: Redis 7.0's sections and fields, in its order.
 
 A field means what it means in Redis; one whose feature does not exist
-here (replicas, modules, Lua, active defrag, I/O threads) shows the value
+here (replicas, Lua, active defrag, I/O threads) shows the value
 Redis shows while that feature is idle. `INFO` alone gives the default
 sections, `all` and `everything` every one (no module adds its own).
 """
@@ -213,7 +213,9 @@ def _cpu(server):
 
 
 def _modules(server):
-    return []
+    """One line per loaded module, as genModulesInfoString writes it (API version 1, no filters, no options)."""
+    return [("module", "name=%s,ver=%d,api=1,filters=0,usedby=[],using=[],options=[]" % (module.name, module.version))
+            for module in server.modules.loaded.values()]
 
 
 def command_rows(server):

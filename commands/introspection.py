@@ -37,13 +37,37 @@ def reply_of(value, field=None):
 
 
 def _info(command):
-    """The metadata's info of a row; a row without metadata (the tool not rerun yet) shows its own fields."""
+    """The metadata's info of a row; a row without metadata (a module's, or the tool not rerun yet) shows its
+    own fields."""
+    if command.group == "module":
+        return module_info(command)
     found = METADATA.get(command.name)
     if found is not None:
         return found["info"]
     return {"arity": command.arity, "flags": list(command.flags), "first_key": command.first_key,
             "last_key": command.last_key, "step": command.step, "acl_categories": [], "tips": [],
             "key_specs": []}
+
+
+# addReplyCommandFlags's order, without the flags it hides (may_replicate, protected).
+SHOWN_FLAGS = ("write", "readonly", "denyoom", "module", "admin", "pubsub", "noscript", "blocking", "loading", "stale",
+               "skip_monitor", "skip_slowlog", "asking", "fast", "no_auth", "no_mandatory_keys", "no_async_loading",
+               "no_multi", "movablekeys", "allow_busy")
+
+
+def module_info(command):
+    """COMMAND INFO of a module's command as Redis 7.0's moduleCreateCommandProxy describes it: its flags and
+    'module', no ACL categories (7.0 gives module commands none: only +@all or their names allow them), and
+    one key specification of the legacy range when it has keys."""
+    specs = []
+    if command.first_key:
+        last = command.last_key if command.last_key < 0 else command.last_key - command.first_key
+        specs.append({"flags": ["RW", "access", "update", "variable_flags"],
+                      "begin_search": {"type": "index", "spec": {"index": command.first_key}},
+                      "find_keys": {"type": "range", "spec": {"lastkey": last, "keystep": command.step, "limit": 0}}})
+    flags = [flag for flag in SHOWN_FLAGS if flag in command.flags]
+    return {"arity": command.arity, "flags": flags, "first_key": command.first_key, "last_key": command.last_key,
+            "step": command.step, "acl_categories": [], "tips": [], "key_specs": specs}
 
 
 def info_row(command):
@@ -57,6 +81,8 @@ def info_row(command):
 
 def docs_entry(command):
     """One command's COMMAND DOCS map, with the served subcommands."""
+    if command.group == "module":  # addReplyCommandDocs: the group, and the module's name
+        return {b"group": b"module", b"module": command.handler.module.name.encode()}
     found = METADATA.get(command.name)
     handler_doc = (command.handler.__doc__ or "") if command.handler else ""
     docs = reply_of(found["docs"]) if found else {b"summary": handler_doc.strip().split("\n")[0].encode()}
@@ -102,7 +128,8 @@ def command_list(session, *filters):
         raise ReplyError(SYNTAX)
     kind, argument = filters[1].lower(), filters[2]
     if kind == b"module":
-        return []  # no command of ours comes from a module
+        return [command.name.encode() for command in rows
+                if command.group == "module" and command.handler.module.name.encode() == argument]
     if kind == b"aclcat":
         category = "@" + argument.decode("utf-8", "surrogateescape").lower()
         return [command.name.encode() for command in rows if category in _info(command)["acl_categories"]]

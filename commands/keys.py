@@ -222,12 +222,14 @@ def copy_(session, source, destination, *options):
     value = src.lookup_read(source)
     if value is None:
         return 0
-    if dst.lookup(destination) is not None:
-        if not replace:
-            return 0
+    exists = dst.lookup(destination) is not None
+    if exists and not replace:
+        return 0
+    copied = duplicate(value)  # a module type may refuse (moduleTypeDupOrReply), before anything is deleted
+    if exists:
         dst.remove(destination)  # the copy is a new key ("new"), as Redis's dbAdd
     deadline = src.expires.get(source)
-    dst.set(destination, duplicate(value))
+    dst.set(destination, copied)
     if deadline is not None:
         dst.set_deadline(destination, deadline)
     dst.notify(GENERIC, b"copy_to", destination)

@@ -2,13 +2,12 @@
 with "(" exclusive bounds, lex ranges with "[" "(" "+" "-", int64 counts, blocking timeouts.
 """
 import math
-import re
 
 from errors import TIMEOUT_NEGATIVE, TIMEOUT_NOT_FLOAT, ZSET_LEX_RANGE, ZSET_SCORE_RANGE, ReplyError
-from storage.numeric import INT64_MAX, NOT_FLOAT, parse_long_double, round_long_double, to_int
+from storage.numeric import (INT64_MAX, NOT_FLOAT, parse_double as parse_score, parse_long_double,
+                             round_long_double, strtod, to_int)
 from storage.zsets import LEX_MAX, LEX_MIN
 
-INF = float("inf")
 LONG_MAX = INT64_MAX
 FOREVER_MS = 10**15  # a timeout this long (31,000 years) is a wait without end
 
@@ -17,42 +16,6 @@ FOREVER_MS = 10**15  # a timeout this long (31,000 years) is a wait without end
 
 
 _SPACES = b" \t\n\v\f\r"
-_DECIMAL = re.compile(rb"[+-]?(\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
-_HEX = re.compile(rb"[+-]?0[xX]([0-9a-fA-F]+\.?[0-9a-fA-F]*|\.[0-9a-fA-F]+)(?:[pP][+-]?\d+)?")
-_INFINITY = re.compile(rb"([+-]?)(?:inf|infinity)", re.IGNORECASE)
-_NONZERO = re.compile(rb"[1-9a-fA-F]")
-
-
-def _strtod(text):
-    """C's strtod when it must consume all of text: (value, out of range), or None.
-
-    Out of range is strtod's ERANGE that Redis refuses: a finite number too
-    big (HUGE_VAL) or a nonzero one too small (zero).
-    """
-    infinity = _INFINITY.fullmatch(text)
-    if infinity:
-        return (-INF if infinity.group(1) == b"-" else INF), False
-    number = _DECIMAL.fullmatch(text) or _HEX.fullmatch(text)
-    if number is None:
-        return None
-    try:
-        value = float(text) if number.re is _DECIMAL else float.fromhex(text.decode())
-    except OverflowError:
-        return (-INF if text[:1] == b"-" else INF), True
-    out_of_range = math.isinf(value) or (value == 0 and _NONZERO.search(number.group(1)) is not None)
-    return value, out_of_range
-
-
-def parse_score(raw):
-    """A score as Redis's string2d reads it (whole string, no leading space, no NaN, no ERANGE); None if invalid."""
-    if not raw or raw[:1] in _SPACES:
-        return None
-    parsed = _strtod(raw)
-    if parsed is None or parsed[1]:
-        return None
-    return parsed[0]
-
-
 def to_score(raw, message=NOT_FLOAT):
     score = parse_score(raw)
     if score is None:
@@ -67,7 +30,7 @@ def _range_bound(raw):
     if not text:
         return 0.0, exclusive  # strtod converts nothing and stops on the terminator: Redis takes the 0
     text = text.lstrip(_SPACES)  # strtod skips leading space, but must then convert something
-    parsed = _strtod(text) if text else None
+    parsed = strtod(text) if text else None
     if parsed is None:
         raise ReplyError(ZSET_SCORE_RANGE)
     return parsed[0], exclusive

@@ -35,6 +35,7 @@ import gevent.event
 from errors import ReplyError
 from persistence import run_in_child
 from storage.keyspace import type_name
+from storage.module_values import ModuleValue
 from storage.streams import id_bytes
 
 log = logging.getLogger("mini-redis")
@@ -647,6 +648,8 @@ def _chunks(items, make):
 
 def rebuild(key, value):
     """The commands that recreate one key's value (Redis's rewriteAppendOnlyFileRio)."""
+    if type(value) is ModuleValue:
+        return _rebuild_module_value(key, value)
     kind = type_name(value)
     if kind == "string":
         return [[b"SET", key, value]]
@@ -662,6 +665,18 @@ def rebuild(key, value):
     if kind == "stream":
         return list(_rebuild_stream(key, value))
     raise ValueError("cannot rewrite a value of type %s" % kind)
+
+
+def _rebuild_module_value(key, value):
+    """rewriteModuleObject: the commands the type's rewrite callback gives (argv lists of bytes)."""
+    rewrite = value.module_type.rewrite
+    if rewrite is None:
+        raise ValueError("module type %s has no rewrite callback" % value.module_type.name)
+    commands = [list(argv) for argv in rewrite(key, value.value)]
+    if not all(argv and all(isinstance(argument, bytes) for argument in argv) for argv in commands):
+        raise ValueError("module type %s's rewrite callback gave something other than lists of bytes"
+                         % value.module_type.name)
+    return commands
 
 
 def _rebuild_stream(key, stream):

@@ -22,11 +22,13 @@ import struct
 
 from persistence.codecs import (CorruptData, crc64, intset, intset_members, listpack, listpack_entries,
                                 listpack_entry, lzf_compress, lzf_decompress, backlen_size, ziplist_entries)
+from persistence.module_rdb import ModuleDataError, encode_module, load_module
 from persistence.stream_rdb import encode_stream, load_stream
 from protocol import string_to_int
 from storage.hashes import Hash
 from storage.keyspace import type_name
 from storage.lists import List
+from storage.module_values import ModuleTypes, ModuleValue
 from storage.sets import INTSET_CAP, RedisSet
 from storage.sorting import strtod
 from storage.zsets import ZSet
@@ -58,13 +60,14 @@ class Limits:
     """The encoding thresholds of the server's config: what loaded values are encoded by, and how a
     list is cut into quicklist nodes when written."""
 
-    def __init__(self, config, packed_threshold=PACKED_THRESHOLD):
+    def __init__(self, config, packed_threshold=PACKED_THRESHOLD, module_types=None):
         self.hash_entries = config["hash-max-listpack-entries"]
         self.hash_value = config["hash-max-listpack-value"]
         self.set_entries = min(config["set-max-intset-entries"], INTSET_CAP)
         self.zset = (config["zset-max-listpack-entries"], config["zset-max-listpack-value"])
         self.list_fill = config["list-max-listpack-size"]
         self.packed_threshold = packed_threshold
+        self.module_types = ModuleTypes() if module_types is None else module_types  # what module values load as
 
 
 # ------------------------------------------------------------------ writing
@@ -192,6 +195,11 @@ _ENCODERS = {"list": _encode_list, "set": _encode_set, "hash": _encode_hash, "zs
 
 def encode_value(value, compress, limits):
     """(type byte, encoded value) for any stored value, as rdbSaveObjectType and rdbSaveObject write it."""
+    if type(value) is ModuleValue:
+        try:
+            return TYPE_MODULE_2, encode_module(value, lambda item: encode_string(item, compress), encode_length)
+        except ModuleDataError as error:
+            raise RDBError(str(error)) from None
     kind = type_name(value)
     if kind == "string":
         return TYPE_STRING, encode_string(value, compress)
@@ -296,11 +304,13 @@ def load_value(source, kind, limits):
     a file and refuses in a payload. RDBError if the bytes are not a sound value."""
     loader = _LOADERS.get(kind)
     if loader is None:
-        if kind in (TYPE_MODULE, TYPE_MODULE_2):
-            raise RDBError("Module value found, but modules are not supported")
+        if kind == TYPE_MODULE:
+            raise RDBError("Pre-release module format not supported")
         raise RDBError("Unknown RDB value type %d" % kind)
     try:
         return loader(source, limits)
+    except ModuleDataError as error:
+        raise RDBError(str(error)) from None
     except (CorruptData, IndexError, struct.error, ValueError, OverflowError) as error:
         raise RDBError("Internal error in RDB reading offset %d: %s" % (source.position, error)) from None
 
@@ -444,4 +454,5 @@ _LOADERS = {
     TYPE_LIST_QUICKLIST_2: lambda source, limits: _load_quicklist(source, limits, 2),
     TYPE_STREAM_LISTPACKS: lambda source, limits: load_stream(source, 1),
     TYPE_STREAM_LISTPACKS_2: lambda source, limits: load_stream(source, 2),
+    TYPE_MODULE_2: lambda source, limits: load_module(source, limits.module_types),
 }

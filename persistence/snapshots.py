@@ -40,7 +40,8 @@ class Snapshots:
         return os.path.join(config["dir"], config["dbfilename"])
 
     def _limits(self):
-        return rdb.Limits(self.server.config, self.server.keyspace.quicklist_packed_threshold)
+        return rdb.Limits(self.server.config, self.server.keyspace.quicklist_packed_threshold,
+                          self.server.keyspace.module_types)
 
     def dump_to(self, file):
         """Write the keyspace as an RDB into an open file (a diskless sync's pipe), with this server's settings."""

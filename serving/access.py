@@ -49,7 +49,9 @@ def protected_mode_denies(config, users, peer_host):
 
 
 def check_protected(session, name):
-    """Redis's allowProtectedAction for DEBUG and MODULE; raise its error when the setting refuses the client."""
+    """Redis's allowProtectedAction for DEBUG and MODULE (its LOAD, LOADEX, UNLOAD); raise its error when the
+    setting refuses the client."""
+    name = name.split("|", 1)[0]
     setting = session.server.config[PROTECTED_COMMANDS[name]]
     host = session.address.rsplit(":", 1)[0].strip("[]")
     if setting != "yes" and not (setting == "local" and host in LOOPBACK):

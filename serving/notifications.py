@@ -15,16 +15,21 @@ from storage.events import KEY_MISS, KEYEVENT, KEYSPACE, UNCHANGED
 class Notifications:
     """One server's listener: its pub/sub registry, its tracking table, and the classes selected."""
 
-    def __init__(self, pubsub, tracking):
+    def __init__(self, pubsub, tracking, databases=()):
         self.pubsub = pubsub
+        self.databases = databases  # the keyspace's, for the modules' callbacks
         self.tracking = tracking
         self.flags = 0  # notify-keyspace-events, as serving/values.py parses it
+        self.subscribers = []  # modules' callbacks (modules/loader.py's Subscription), called first, whatever flags says
 
     def listening(self):
         """Whether the keyspace must call emit() at all."""
-        return bool(self.flags) or self.tracking.active()
+        return bool(self.flags) or self.tracking.active() or bool(self.subscribers)
 
     def emit(self, index, kind, event, key):
+        if self.subscribers:  # as moduleNotifyKeyspaceEvent, before the publishing
+            for subscriber in list(self.subscribers):
+                subscriber(self.databases[index], kind, event, key)
         flags = self.flags
         if flags & kind:
             if flags & KEYSPACE:

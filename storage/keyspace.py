@@ -20,6 +20,7 @@ from storage.blocking import Blocking
 from storage.cursors import CursorTable
 from storage.eviction import Memory, charge, discharge
 from storage.events import EXPIRED, GENERIC, KEY_MISS, NEW
+from storage.module_values import ModuleTypes, ModuleValue
 
 STRING = (bytes, bytearray)
 
@@ -366,7 +367,12 @@ def _no_latency_monitor(event, started_ns):
 def _state(db, key):
     """(value, a copy of its contents if mutable, deadline): enough to tell whether a write changed a key."""
     value = db.data.get(key)
-    contents = value if value is None or isinstance(value, bytes) else value.copy()
+    if value is None or isinstance(value, bytes):
+        contents = value
+    elif isinstance(value, ModuleValue):
+        contents = object()  # a module's write changes what it likes inside: as Redis signals every write of one
+    else:
+        contents = value.copy()
     return value, contents, db.expires.get(key)
 
 
@@ -389,6 +395,7 @@ class Keyspace:
         self.active_expire = True  # DEBUG SET-ACTIVE-EXPIRE 0 leaves expired keys until they are read
         self.quicklist_packed_threshold = 1 << 30  # a list element this long takes a node alone (DEBUG OBJECT)
         self.latency_event = _no_latency_monitor  # the server's: latency_event(name, started perf_counter_ns)
+        self.module_types = ModuleTypes()  # the data types loaded modules registered (storage/module_values.py)
         self.reset_stats()
 
     def reset_stats(self):

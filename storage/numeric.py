@@ -6,6 +6,7 @@ and print with "%.17Lf" minus trailing zeros, which is why 10.5 + 0.1 shows
 as 10.6 there and not 10.599999999999999. Python has no long double, so
 values here are exact Fractions rounded to that format after every step.
 """
+import math
 import re
 import sys
 from fractions import Fraction
@@ -31,6 +32,43 @@ if 0 < sys.get_int_max_str_digits() < 2 * _MAX_CHARS:
 _DECIMAL = re.compile(rb"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
 _HEX = re.compile(rb"([+-]?)0[xX]([0-9a-fA-F]*)\.?([0-9a-fA-F]*)(?:[pP]([+-]?\d+))?")
 _INFINITY = re.compile(rb"([+-]?)(?:inf|infinity)", re.IGNORECASE)
+
+
+_STRTOD_DECIMAL = re.compile(rb"[+-]?(\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+_STRTOD_HEX = re.compile(rb"[+-]?0[xX]([0-9a-fA-F]+\.?[0-9a-fA-F]*|\.[0-9a-fA-F]+)(?:[pP][+-]?\d+)?")
+_NONZERO = re.compile(rb"[1-9a-fA-F]")
+_SPACES = b" \t\n\v\f\r"
+
+
+def strtod(text):
+    """C's strtod when it must consume all of text: (value, out of range), or None.
+
+    Out of range is strtod's ERANGE that Redis refuses: a finite number too
+    big (HUGE_VAL) or a nonzero one too small (zero).
+    """
+    infinity = _INFINITY.fullmatch(text)
+    if infinity:
+        return (-math.inf if infinity.group(1) == b"-" else math.inf), False
+    number = _STRTOD_DECIMAL.fullmatch(text) or _STRTOD_HEX.fullmatch(text)
+    if number is None:
+        return None
+    try:
+        value = float(text) if number.re is _STRTOD_DECIMAL else float.fromhex(text.decode())
+    except OverflowError:
+        return (-math.inf if text[:1] == b"-" else math.inf), True
+    out_of_range = math.isinf(value) or (value == 0 and _NONZERO.search(number.group(1)) is not None)
+    return value, out_of_range
+
+
+def parse_double(raw):
+    """A double as Redis's string2d reads it (whole string, no leading space, no NaN, no ERANGE); None if
+    invalid. Scores, and RedisModule_StringToDouble."""
+    if not raw or raw[:1] in _SPACES:
+        return None
+    parsed = strtod(raw)
+    if parsed is None or parsed[1]:
+        return None
+    return parsed[0]
 
 
 class Infinite(Exception):

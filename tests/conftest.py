@@ -9,6 +9,8 @@ import time
 
 import pytest
 
+from differential import Pair
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -111,6 +113,16 @@ def servers(tmp_path_factory):
     with ours_and_redis(tmp_path_factory.mktemp("ours"), tmp_path_factory.mktemp("redis"),
                         "--enable-debug-command", "yes") as both:
         yield both
+
+
+@pytest.fixture
+def both(servers):
+    """A differential Pair on the module's servers, emptied first and checked idle after (a module whose
+    tests change settings defines its own, putting them back)."""
+    with Pair(servers[0].port, servers[1].port) as pair:
+        pair.check("FLUSHALL")
+        yield pair
+        pair.check_idle()
 
 
 @pytest.fixture

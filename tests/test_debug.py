@@ -10,14 +10,6 @@ from conftest import ROOT, free_port, start_ours, start_real_redis
 from differential import Pair, WireClient, unordered_pairs
 
 
-@pytest.fixture
-def both(servers):
-    with Pair(servers[0].port, servers[1].port) as pair:
-        pair.check("FLUSHALL")
-        yield pair
-        pair.check_idle()
-
-
 # ------------------------------------------------------------------ the gate
 
 

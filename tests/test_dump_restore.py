@@ -9,34 +9,16 @@ import pytest
 
 from conftest import start_ours, start_real_redis
 from differential import BlockingClients, Pair, WireClient
-from persistence.codecs import crc64, listpack, lzf_compress
-from persistence.objects import RDB_VERSION, Limits, PayloadError, encode_length, restore_payload
+from payloads import payload, string
+from persistence.codecs import listpack
+from persistence.objects import Limits, PayloadError, restore_payload
 from serving.config import Config
-
-
-def payload(body, version=RDB_VERSION):
-    """A DUMP payload of a hand-made body: the version, then the CRC-64 of all before it."""
-    framed = body + struct.pack("<H", version)
-    return framed + struct.pack("<Q", crc64(0, framed))
 
 
 def bulk(reply):
     """The bytes of a bulk-string reply."""
     header, _, rest = reply.partition(b"\r\n")
     return rest[:int(header[1:])]
-
-
-def string(raw):
-    return encode_length(len(raw)) + raw
-
-
-@pytest.fixture
-def both(servers):
-    """A pair on this module's own servers, where tests may change the config (put back afterwards)."""
-    with Pair(servers[0].port, servers[1].port) as pair:
-        pair.check("FLUSHALL")
-        yield pair
-        pair.check_idle()
 
 
 # ------------------------------------------------------------------ the same bytes as Redis

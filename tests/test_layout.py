@@ -200,12 +200,13 @@ def test_a_circle_and_a_wrong_way_import_are_caught(tmp_path):
 
 def _readme_tree():
     """The paths the README's Layout tree names: a file or folder at the start of a line, or a file two
-    spaces in, under the folder above it; lines indented further continue a description."""
+    spaces in, under the folder above it (a subfolder's files as `sub/file.py`); lines indented further
+    continue a description."""
     with open(os.path.join(ROOT, "README.md"), encoding="utf-8") as file:
         section = file.read().split("\n## Layout", 1)[1].split("\n## ", 1)[0]
     paths, folder = set(), ""
     for line in section.split("```", 2)[1].splitlines():
-        match = re.match(r"( {0,2})(\w[\w.]*\.py|\w+/)(?:\s|$)", line)
+        match = re.match(r"( {0,2})(\w[\w./]*\.py|\w[\w/]*/)(?:\s|$)", line)
         if not match:
             continue
         indent, entry = match.groups()

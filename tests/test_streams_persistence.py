@@ -13,28 +13,12 @@ import pytest
 import redis
 
 from conftest import ROOT, free_port, start_ours, start_real_redis
-from differential import Pair, WireClient
-from persistence.codecs import crc64, listpack
-from persistence.objects import RDB_VERSION, Limits, PayloadError, encode_length, restore_payload
+from differential import WireClient
+from payloads import payload, string
+from persistence.codecs import listpack
+from persistence.objects import Limits, PayloadError, encode_length, restore_payload
 from serving.config import Config
 from storage.streams import Stream
-
-
-def payload(body):
-    framed = body + struct.pack("<H", RDB_VERSION)
-    return framed + struct.pack("<Q", crc64(0, framed))
-
-
-def string(raw):
-    return encode_length(len(raw)) + raw
-
-
-@pytest.fixture
-def both(servers):
-    with Pair(servers[0].port, servers[1].port) as pair:
-        pair.check("FLUSHALL")
-        yield pair
-        pair.check_idle()
 
 
 def _fill(call, rng, deletions=True, groups=True):

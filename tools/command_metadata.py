@@ -172,7 +172,7 @@ def _catalog_row(row):
     fields = [value for _, value in row[1]]
     name, flags, categories, subcommands = fields[0], fields[2], fields[6], fields[9]
     return [name, [category[1:] for _, category in categories], any(flag == "no_auth" for _, flag in flags),
-            [_catalog_row(sub) for sub in subcommands]]
+            sorted(_catalog_row(sub) for sub in subcommands)]
 
 
 def collect_catalog(port):
