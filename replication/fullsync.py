@@ -181,7 +181,9 @@ class FullSync:
             pipe.write(mark)
 
     def _forward(self, fd, links):
-        """The parent's side: every chunk the child writes goes to every replica still there."""
+        """The parent's side: every chunk the child writes goes to every replica still there; the pipe is
+        read without blocking, so clients are served while the child writes."""
+        gevent.os.make_nonblocking(fd)
         try:
             while True:
                 chunk = gevent.os.nb_read(fd, CHUNK)
