@@ -83,7 +83,7 @@ def _sync(session, replid, raw_offset, failing_over=False):
     if replication.master is not None and replication.master.state != CONNECTED:
         raise ReplyError(SYNC_WITHOUT_MASTER_LINK)
     link = replica_links.link_for(session)
-    replica_links.log.info("Replica %s asks for synchronization", link.name())
+    log.info("Replica %s asks for synchronization", link.name())
     if replid is not None:
         offset = to_int(raw_offset)
         wanted = replid.decode(errors="replace")

@@ -157,12 +157,17 @@ def try_partial(server, link, replid, offset):
         return False
     backlog = replication.backlog.since(offset)
     line = b"+CONTINUE %s\r\n" % replication.replid.encode() if "psync2" in link.capabilities else b"+CONTINUE\r\n"
-    link.connection.send_now(line + backlog)
     link.state = ONLINE
     link.ack_time = time.time()
+    link.buffer = bytearray()  # what is written while the backlog goes out follows it
     replication.replicas.append(link)
+    try:
+        link.connection.send_now(line + backlog)
+    except OSError:
+        return True  # the replica left: its cleanup detaches it
     log.info("Partial resynchronization request from %s accepted. Sending %d bytes of backlog starting from "
              "offset %d.", link.name(), len(backlog), offset)
+    link.start_stream()
     return True
 
 

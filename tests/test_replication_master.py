@@ -438,3 +438,32 @@ def test_one_diskless_snapshot_serves_the_replicas_that_wait_for_it(tmp_path):
     finally:
         client.close()
         ours.stop()
+
+
+def test_the_aof_and_the_stream_get_the_same_commands(tmp_path):
+    """With the AOF on and a replica attached, every change is propagated once, in one form for both: the
+    stream after the RDB (its PINGs aside) is byte for byte what the AOF gained meanwhile."""
+    ours = start_ours(tmp_path, *FAST, "--appendonly", "yes", "--repl-ping-replica-period", "3600")
+    client = redis.Redis(port=ours.port, socket_timeout=20)
+    try:
+        client.set("before", "attach")
+        replica = RawReplica(ours.port, "REPLCONF capa eof", "PSYNC ? -1")
+        assert replica.line().startswith(b"+FULLRESYNC ")
+        replica.rdb()
+        assert wait_until(lambda: "Streamed RDB transfer with replica" in ours.log())
+        replica.sock.sendall(b"REPLCONF ACK 0\r\n")  # a diskless RDB: the stream starts on the next ACK
+        aof_start = (tmp_path / "appendonly.aof").stat().st_size
+        pipe = client.pipeline(transaction=True)
+        pipe.incr("n").expire("n", 100).spop("missing").sadd("s", "a", "b").select(4).set("db4", 1)
+        pipe.execute()
+        client.eval("redis.call('set', 'lua', 1); redis.call('select', 2); redis.call('lpush', 'l', 1)", 0)
+        client.set("px", "x", px=20)
+        assert wait_until(lambda: client.exists("px") == 0)  # expired: its DEL is logged by both
+        client.spop("s")  # in database 4, where the transaction's SELECT left this connection
+        aof = (tmp_path / "appendonly.aof").read_bytes()[aof_start:]
+        # The stream re-selects after a full sync (Redis's slaveseldb = -1); the AOF had chosen 0 already.
+        assert replica.stream_until(b"*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\n" + aof)
+        replica.close()
+    finally:
+        client.close()
+        ours.stop()
