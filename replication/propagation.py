@@ -66,9 +66,11 @@ class Propagation:
             return  # the propagator was installed by this very command
         if not self._levels.pop() and logged:
             self._pending.append((session.db.index, session.argv, self.targets))
-        if not self._levels and self._pending:
-            ops, self._pending = self._pending, []
-            self._emit(ops)
+        if not self._levels:
+            if self._pending:
+                ops, self._pending = self._pending, []
+                self._emit(ops)
+            session.stream_offset = self.server.replication.offset  # what WAIT waits for (Redis's c->woff)
 
     def detach(self):
         """A command is about to wait (a blocking pop): send what it logged so far and put its levels aside,
