@@ -184,6 +184,8 @@ def _replication(server):
     replication = server.replication
     backlog = replication.backlog
     fields = [("role", replication.role), ("connected_slaves", len(replication.replicas))]
+    if server.config["min-replicas-to-write"] and server.config["min-replicas-max-lag"]:
+        fields.append(("min_slaves_good_slaves", replication.good_replicas()))
     fields += [("slave%d" % index, link.info_line()) for index, link in enumerate(replication.replicas)]
     return fields + [
         ("master_failover_state", "no-failover"),

@@ -185,6 +185,7 @@ def test_wait_role_and_info_on_the_master(diskless):
     assert replica_role[:2] == [b"slave", b"127.0.0.1"] and replica_role[3] == b"connected"
     clients = master.client_list(_type="replica")
     assert len(clients) == 1 and clients[0]["flags"] == "S"
+    assert master.execute_command("CLIENT", "LIST", "TYPE", "slave").count(b"flags=S") == 1
     assert master.info("clients")["connected_clients"] == len(master.client_list()) - 1
 
 
@@ -239,6 +240,8 @@ def test_min_replicas_to_write_and_errors_as_redis_does(diskless, tmp_path):
         with WireClient(diskless.ours.port) as ours, WireClient(real_master.port) as real:
             for command in GATED:
                 assert ours.call(*command) == real.call(*command), command
+        assert list(master.info("replication"))[:3] == list(redis.Redis(port=real_master.port).info("replication"))[:3]
+        assert master.info("replication")["min_slaves_good_slaves"] == 1
         master.config_set("min-replicas-to-write", 1)
         assert master.set("g:k", "v")
     finally:
