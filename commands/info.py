@@ -188,6 +188,8 @@ def _replication(server):
     link, backlog = replication.master, replication.backlog
     fields = [("role", "master")] if link is None else [("role", "slave"), *link.info_fields()]
     fields.append(("connected_slaves", len(replication.replicas)))
+    if server.config["min-replicas-to-write"] and server.config["min-replicas-max-lag"]:
+        fields.append(("min_slaves_good_slaves", replication.good_replicas()))
     fields += [("slave%d" % index, replica.info_line()) for index, replica in enumerate(replication.replicas)]
     return fields + [
         ("master_failover_state", failover.state(server)),
