@@ -307,11 +307,13 @@ class Server:
             if self.pause is not None and self.pause.over():
                 end_pause(self)
             if self.pause is None:  # a CLIENT PAUSE holds active expiry and eviction too
-                if not self.keyspace.replica:  # a replica's keys expire when its master says so (DEL)
+                if not self.keyspace.replica:
                     started = time.perf_counter_ns()
                     self.keyspace.expire_cycle(self.hz, self.config["active-expire-effort"])
                     self.stats.expire_cycle_ns += time.perf_counter_ns() - started
                     self.latency_event("expire-cycle", started)
+                elif self.keyspace.active_expire:  # the master's keys expire when it says so (its DEL)
+                    self.keyspace.expire_replica_keys()
                 if self.keyspace.blocking.ready:  # an expired stream ends its XREADGROUP waiters' wait
                     self.keyspace.serve_blocked()
                 if self.keyspace.memory.maxmemory:

@@ -163,7 +163,7 @@ def _stats(server):
         ("pubsub_channels", len(server.pubsub.channels)), ("pubsub_patterns", len(server.pubsub.patterns)),
         ("pubsubshard_channels", len(server.pubsub.shard_channels)), ("latest_fork_usec", stats.latest_fork_usec),
         ("total_forks", stats.forks),
-        ("migrate_cached_sockets", 0), ("slave_expires_tracked_keys", 0),
+        ("migrate_cached_sockets", 0), ("slave_expires_tracked_keys", len(keyspace.replica_keys_with_ttl)),
         ("active_defrag_hits", 0), ("active_defrag_misses", 0), ("active_defrag_key_hits", 0),
         ("active_defrag_key_misses", 0), ("total_active_defrag_time", 0), ("current_active_defrag_time", 0),
         ("tracking_total_keys", len(server.tracking.table)), ("tracking_total_items", server.tracking.items),
@@ -188,6 +188,8 @@ def _replication(server):
     link, backlog = replication.master, replication.backlog
     fields = [("role", "master")] if link is None else [("role", "slave"), *link.info_fields()]
     fields.append(("connected_slaves", len(replication.replicas)))
+    if server.config["min-replicas-to-write"] and server.config["min-replicas-max-lag"]:
+        fields.append(("min_slaves_good_slaves", replication.good_replicas()))
     fields += [("slave%d" % index, replica.info_line()) for index, replica in enumerate(replication.replicas)]
     return fields + [
         ("master_failover_state", failover.state(server)),

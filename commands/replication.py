@@ -111,7 +111,7 @@ def wait(session, numreplicas, timeout):
     milliseconds = to_int_in_range(timeout, *INT64, message=WAIT_TIMEOUT_NOT_INTEGER)
     if milliseconds < 0:
         raise ReplyError(WAIT_TIMEOUT_NEGATIVE)
-    offset = replication.offset
+    offset = session.stream_offset  # the stream up to this client's last command (Redis's c->woff)
     count = replication.acks_at(offset)
     if count >= wanted or session.in_exec:
         return count

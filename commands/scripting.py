@@ -73,12 +73,13 @@ def script_call(script_run, argv):
     session.protocol = 3 if script_run.resp3 else 2
     keyspace = server.keyspace
     propagator = keyspace.propagator
-    if not script_run.propagate_to_aof:
-        keyspace.propagator = None  # redis.set_repl(REPL_NONE): this command is not logged
+    if propagator is not None:  # redis.set_repl: to the AOF, the replicas, both or neither
+        held, propagator.targets = propagator.targets, script_run.propagation_targets
     try:
         return run_in_script(script_run.caller, session, command, arguments)
     finally:
-        keyspace.propagator = propagator
+        if propagator is not None:
+            propagator.targets = held
         server.stats.commands_processed += 1  # as Redis's call() counts every command, a script's too
 
 

@@ -107,10 +107,11 @@ class AppendOnly:
     # ------------------------------------------------------------------ what is logged
 
     def emit(self, ops):
-        """Encode logged commands (replication/propagation.py groups them) into the buffer(s), with SELECTs."""
+        """Encode logged commands (replication/propagation.py groups them) into the buffer(s), with SELECTs
+        (none before a command of no database, an EXEC)."""
         parts = []
         for index, argv in ops:
-            if index != self.selected:
+            if index != self.selected and index is not None:
                 parts.append(encode([b"SELECT", b"%d" % index]))
                 self.selected = index
             parts.append(encode(argv))

@@ -47,7 +47,7 @@ class Snapshots:
         """Write the keyspace as an RDB into an open file (a diskless sync's pipe), with this server's settings."""
         config = self.server.config
         rdb.dump(self.server.keyspace, file, self._limits(), config["rdbcompression"], config["rdbchecksum"],
-                 functions=self.server.scripting.functions.codes())
+                 functions=self.server.scripting.functions.codes(), repl_info=self.server.replication.save_info())
 
     # -- loading
 

@@ -14,6 +14,7 @@ produced after it waits in the replica's buffer (ReplicaLink.feed).
 """
 import logging
 import os
+import signal
 import time
 
 import gevent
@@ -181,7 +182,9 @@ class FullSync:
             pipe.write(mark)
 
     def _forward(self, fd, links):
-        """The parent's side: every chunk the child writes goes to every replica still there."""
+        """The parent's side: every chunk the child writes goes to every replica still there; the pipe is
+        read without blocking, so clients are served while the child writes."""
+        gevent.os.make_nonblocking(fd)
         try:
             while True:
                 chunk = gevent.os.nb_read(fd, CHUNK)
@@ -193,9 +196,14 @@ class FullSync:
                         link.last_progress = time.monotonic()
                     except OSError:
                         links.remove(link)
+                if not links:
+                    log.warning("Diskless rdb transfer, last replica dropped, killing fork child.")
+                    os.kill(self.child_pid, signal.SIGUSR1)
+                    break
         finally:
             os.close(fd)
-        log.info("Diskless RDB transfer, done reading from pipe, %d replicas still up.", len(links))
+        if links:
+            log.info("Diskless RDB transfer, done reading from pipe, %d replicas still up.", len(links))
         ok = self._reap()
         for link in links:
             if link.state != WAIT_BGSAVE_END:
@@ -234,6 +242,6 @@ class FullSync:
             self._transfer.kill()
         if self.child_pid is not None:
             try:
-                os.kill(self.child_pid, 9)
+                os.kill(self.child_pid, signal.SIGKILL)
             except OSError:
                 pass

@@ -8,11 +8,17 @@ claims), as Redis's propagatePendingCommands wraps also_propagate. Changes
 made outside any command (expiry's DEL, eviction, a blocked client served
 later) come through feed().
 
+Each change has targets, Redis's PROPAGATE_AOF and PROPAGATE_REPL bits: both
+as a rule, the replicas alone for PUBLISH, what redis.set_repl chose for a
+script's commands (Propagation.targets while they run).
+
 While neither the AOF is on nor a backlog exists, keyspace.propagator is
 None (refresh()), so a plain client's commands skip all of this.
 """
 from persistence.aof import OFF, encode
 
+AOF, REPLICAS = 1, 2  # PROPAGATE_AOF, PROPAGATE_REPL
+BOTH = AOF | REPLICAS
 MULTI, EXEC = [b"MULTI"], [b"EXEC"]
 
 
@@ -21,8 +27,9 @@ class Propagation:
 
     def __init__(self, server):
         self.server = server
+        self.targets = BOTH  # where changes logged now may go (a script's redis.set_repl narrows it)
         self._levels = []  # one flag per command running: whether it asked to log something else instead
-        self._pending = []  # (db index, argv) logged by the commands running, sent when the outermost ends
+        self._pending = []  # (db index, argv, targets) logged by the commands running, sent when the outermost ends
 
     def refresh(self):
         """Install this propagator while something listens (AOF on, a backlog kept, writes gated on
@@ -32,10 +39,10 @@ class Propagation:
                   or server.replication.gates_writes())
         server.keyspace.propagator = self if needed else None
 
-    def feed(self, index, *commands):
+    def feed(self, index, *commands, targets=BOTH):
         """Log changes (one, or several that Redis wraps in MULTI/EXEC, as a served XREADGROUP's); inside a
         command they wait for the command's end (and may be grouped with MULTI)."""
-        ops = [(index, argv) for argv in commands]
+        ops = [(index, argv, targets & self.targets) for argv in commands]
         if self._levels:
             self._pending.extend(ops)
         elif ops:
@@ -49,19 +56,21 @@ class Propagation:
         """The running command logs these commands (maybe none) instead of itself (Session.propagate)."""
         if self._levels:
             self._levels[-1] = True
-            self._pending.extend((index, argv) for argv in commands)
+            self._pending.extend((index, argv, self.targets) for argv in commands)
         else:
-            self._emit([(index, argv) for argv in commands])
+            self._emit([(index, argv, self.targets) for argv in commands])
 
     def end(self, session, logged):
         """A command ended: logged says it was a write that worked; unless it said otherwise, log it as sent."""
         if not self._levels:
             return  # the propagator was installed by this very command
         if not self._levels.pop() and logged:
-            self._pending.append((session.db.index, session.argv))
-        if not self._levels and self._pending:
-            ops, self._pending = self._pending, []
-            self._emit(ops)
+            self._pending.append((session.db.index, session.argv, self.targets))
+        if not self._levels:
+            if self._pending:
+                ops, self._pending = self._pending, []
+                self._emit(ops)
+            session.stream_offset = self.server.replication.offset  # what WAIT waits for (Redis's c->woff)
 
     def detach(self):
         """A command is about to wait (a blocking pop): send what it logged so far and put its levels aside,
@@ -76,14 +85,20 @@ class Propagation:
         self._levels = levels
 
     def _emit(self, ops):
-        if len(ops) > 1:
-            ops = [(ops[0][0], MULTI), *ops, (ops[0][0], EXEC)]
-        server = self.server
-        if server.aof.state != OFF:
-            server.aof.emit(ops)
-        replication = server.replication
-        if replication.backlog is not None and replication.master is None:  # a replica proxies its master's stream
-            replication.append(stream_bytes(replication, ops))
+        """Send what goes somewhere (Redis's shouldPropagate), in MULTI/EXEC if that is several commands."""
+        server, replication = self.server, self.server.replication
+        listening = (AOF if server.aof.state != OFF else 0) | (
+            REPLICAS if replication.backlog is not None and replication.master is None else 0)  # a replica proxies
+        ops = [op for op in ops if op[2] & listening]
+        if not ops:
+            return
+        if len(ops) > 1:  # MULTI in the first command's database; EXEC in none (Redis's dbid -1): no SELECT for it
+            ops = [(ops[0][0], MULTI, BOTH), *ops, (None, EXEC, BOTH)]
+        if listening & AOF:
+            server.aof.emit([(index, argv) for index, argv, targets in ops if targets & AOF])
+        if listening & REPLICAS:
+            replication.append(stream_bytes(replication, [(index, argv) for index, argv, targets in ops
+                                                          if targets & REPLICAS]))
 
 
 def stream_bytes(replication, ops):
@@ -91,7 +106,7 @@ def stream_bytes(replication, ops):
     stream's last one (Redis's slaveseldb)."""
     parts = []
     for index, argv in ops:
-        if index != replication.stream_db:
+        if index != replication.stream_db and index is not None:
             parts.append(encode([b"SELECT", b"%d" % index]))
             replication.stream_db = index
         parts.append(encode(argv))

@@ -340,7 +340,7 @@ def follow(server, host, port):
         if session.waiter is not None:
             session.waiter.result.set(ROLE_CHANGED)
     replication.master = link = MasterLink(server, host, port, continuable, stream_db)
-    server.keyspace.replica = True
+    server.keyspace.set_replica(True)
     logs.set_replica(True)
     server.config.values["replicaof"] = "%s %d" % (host, port)
     link.start()
@@ -350,7 +350,7 @@ def follow_at_start(server, host, port, stream_db):
     """replicaof in the configuration: follow that master from the start, continuing the history dump.rdb
     held (stream_db not None) if it held one, as Redis's replicationCacheMasterUsingMyself after loading."""
     link = server.replication.master = MasterLink(server, host, port, stream_db is not None, stream_db or 0)
-    server.keyspace.replica = True
+    server.keyspace.set_replica(True)
     logs.set_replica(True)
     link.start()
 
@@ -368,7 +368,7 @@ def promote(server):
     disconnect_replicas(server)  # they learn the new ID as they reconnect, and continue
     replication.stream_db = -1  # our stream starts with a SELECT, whatever the master's last was
     server.propagation.refresh()
-    server.keyspace.replica = False
+    server.keyspace.set_replica(False)
     logs.set_replica(False)
     server.config.values["replicaof"] = ""
     replication.no_replicas_since = time.monotonic()

@@ -20,7 +20,6 @@ from serving.session import Session
 
 log = logging.getLogger("mini-redis")
 LOG_LEVELS = {0: logging.DEBUG, 1: VERBOSE, 2: logging.INFO, 3: logging.WARNING}  # redis.LOG_DEBUG ... LOG_WARNING
-REPL_AOF = 2
 SCRIPT_OVERHEAD = 104  # a cached script's entry beside its body (its sha, its dict entry, the objects)
 FUNCTIONS_OVERHEAD = 200  # Redis's functionsMemoryOverhead() with no library
 LIBRARY_OVERHEAD = 96
@@ -242,7 +241,7 @@ class Scripting:
         flags = args[0]
         if type(flags) not in (int, float) or flags != int(flags) or not 0 <= flags <= 3:
             raise BridgeError("Invalid replication flags. Use REPL_AOF, REPL_REPLICA, REPL_ALL or REPL_NONE.")
-        self.current.propagate_to_aof = bool(int(flags) & REPL_AOF)
+        self.current.propagation_targets = int(flags)  # Redis's PROPAGATE_AOF (1) and PROPAGATE_REPL (2) bits
 
     def error_reply(self, *args):
         if len(args) != 1 or type(args[0]) is not bytes:

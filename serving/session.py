@@ -26,7 +26,7 @@ class Session:
                  "close_after_reply", "in_exec", "wait_for", "deliver", "authenticated",
                  "multi", "multi_failed", "watching", "watch_dirty", "channels", "patterns", "shard_channels",
                  "connection", "replies", "monitoring", "own_monitor_lines", "no_evict", "waiter", "paused",
-                 "blocked_ns", "unix_socket", "user", "tracking", "replica", "master_client")
+                 "blocked_ns", "unix_socket", "user", "tracking", "replica", "master_client", "stream_offset")
 
     def __init__(self, server, client_id, address, local_address, fd):
         self.server = server
@@ -65,6 +65,7 @@ class Session:
         self.tracking = None  # CLIENT TRACKING ON: its serving.tracking.ClientTracking
         self.replica = None  # REPLCONF or PSYNC: its replication.master.ReplicaLink
         self.master_client = False  # the client our master's stream runs as (replication/replica.py): flag M
+        self.stream_offset = 0  # the replication offset after its last command (Redis's woff), for WAIT
 
     def is_replica(self):
         """Redis's CLIENT_SLAVE: a SYNC or PSYNC made this client one of our replicas (flag S)."""

@@ -1,6 +1,7 @@
 """The master's side of replication, proven with Debian's redis-server as our replica: full syncs (diskless and
 disk-based) of every data type, the live stream after them, a partial resync after a dropped link, WAIT, ROLE,
 min-replicas-to-write, INFO replication, and a replica that stops reading dropped at its output limit."""
+import re
 import socket
 import threading
 import time
@@ -184,6 +185,7 @@ def test_wait_role_and_info_on_the_master(diskless):
     assert replica_role[:2] == [b"slave", b"127.0.0.1"] and replica_role[3] == b"connected"
     clients = master.client_list(_type="replica")
     assert len(clients) == 1 and clients[0]["flags"] == "S"
+    assert master.execute_command("CLIENT", "LIST", "TYPE", "slave").count(b"flags=S") == 1
     assert master.info("clients")["connected_clients"] == len(master.client_list()) - 1
 
 
@@ -238,6 +240,8 @@ def test_min_replicas_to_write_and_errors_as_redis_does(diskless, tmp_path):
         with WireClient(diskless.ours.port) as ours, WireClient(real_master.port) as real:
             for command in GATED:
                 assert ours.call(*command) == real.call(*command), command
+        assert list(master.info("replication"))[:3] == list(redis.Redis(port=real_master.port).info("replication"))[:3]
+        assert master.info("replication")["min_slaves_good_slaves"] == 1
         master.config_set("min-replicas-to-write", 1)
         assert master.set("g:k", "v")
     finally:
@@ -437,4 +441,83 @@ def test_one_diskless_snapshot_serves_the_replicas_that_wait_for_it(tmp_path):
         second.close()
     finally:
         client.close()
+        ours.stop()
+
+
+def test_the_aof_and_the_stream_get_the_same_commands(tmp_path):
+    """With the AOF on and a replica attached, every change is propagated once, in one form for both: the
+    stream after the RDB (its PINGs aside) is byte for byte what the AOF gained meanwhile."""
+    ours = start_ours(tmp_path, *FAST, "--appendonly", "yes", "--repl-ping-replica-period", "3600")
+    client = redis.Redis(port=ours.port, socket_timeout=20)
+    try:
+        client.set("before", "attach")
+        replica = RawReplica(ours.port, "REPLCONF capa eof", "PSYNC ? -1")
+        assert replica.line().startswith(b"+FULLRESYNC ")
+        replica.rdb()
+        assert wait_until(lambda: "Streamed RDB transfer with replica" in ours.log())
+        replica.sock.sendall(b"REPLCONF ACK 0\r\n")  # a diskless RDB: the stream starts on the next ACK
+        aof_start = (tmp_path / "appendonly.aof").stat().st_size
+        pipe = client.pipeline(transaction=True)
+        pipe.incr("n").expire("n", 100).spop("missing").sadd("s", "a", "b").select(4).set("db4", 1)
+        pipe.execute()
+        client.eval("redis.call('set', 'lua', 1); redis.call('select', 2); redis.call('lpush', 'l', 1)", 0)
+        client.set("px", "x", px=20)
+        assert wait_until(lambda: client.exists("px") == 0)  # expired: its DEL is logged by both
+        client.spop("s")  # in database 4, where the transaction's SELECT left this connection
+        aof = (tmp_path / "appendonly.aof").read_bytes()[aof_start:]
+        # The stream re-selects after a full sync (Redis's slaveseldb = -1); the AOF had chosen 0 already.
+        assert replica.stream_until(b"*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\n" + aof)
+        replica.close()
+    finally:
+        client.close()
+        ours.stop()
+
+
+SCRIPT_TARGETS = """
+redis.call('set', 'both', 1)
+redis.set_repl(redis.REPL_AOF) redis.call('set', 'aof-only', 1)
+redis.set_repl(redis.REPL_REPLICA) redis.call('set', 'replicas-only', 1) redis.call('publish', 'ch', 'in-script')
+redis.set_repl(redis.REPL_NONE) redis.call('set', 'nowhere', 1)
+redis.set_repl(redis.REPL_ALL) redis.call('select', 3) redis.call('incr', 'n')
+return {redis.REPL_NONE, redis.REPL_AOF, redis.REPL_SLAVE, redis.REPL_REPLICA, redis.REPL_ALL}
+"""
+
+
+def propagated(server, aof_path):
+    """Run the same changes on a master with the AOF on and a hand-made replica: (the stream after its RDB
+    without PINGs, the AOF's bytes, the script's reply)."""
+    replica = RawReplica(server.port, "PSYNC ? -1")
+    assert replica.line().startswith(b"+FULLRESYNC ")
+    replica.rdb()
+    client = redis.Redis(port=server.port, socket_timeout=20)
+    pipe = client.pipeline(transaction=True)
+    pipe.set("k", "v").expire("k", 100).incr("n").sadd("s", "a")
+    pipe.execute()
+    reply = client.eval(SCRIPT_TARGETS, 0)
+    client.publish("ch", "alone")
+    client.execute_command("SPUBLISH", "sch", "alone")
+    client.set("last", "write")
+    client.close()
+    marker = b"$4\r\nlast\r\n$5\r\nwrite\r\n"
+    while marker not in replica.buffer:
+        replica._fill()
+    replica.close()
+    return replica.buffer.replace(b"*1\r\n$4\r\nPING\r\n", b""), aof_path.read_bytes(), reply
+
+
+def test_what_reaches_the_aof_and_the_replicas_as_in_redis(tmp_path):
+    """Transactions, relative expiries, redis.set_repl's targets and PUBLISH (replicas only): the stream and
+    the AOF carry what Redis's carry, byte for byte."""
+    options = ("--appendonly", "yes", "--repl-diskless-sync", "no", "--repl-ping-replica-period", "3600")
+    (tmp_path / "ours").mkdir()
+    (tmp_path / "redis").mkdir()
+    ours = start_ours(tmp_path / "ours", *FAST, *options)
+    real = start_real_redis(tmp_path / "redis", *options)
+    try:
+        expected = propagated(real, tmp_path / "redis" / "appendonlydir" / "appendonly.aof.1.incr.aof")
+        got = propagated(ours, tmp_path / "ours" / "appendonly.aof")
+        mask = lambda data: re.sub(rb"\$13\r\n\d{13}\r\n", b"$13\r\n<ms>\r\n", data)  # PEXPIREAT's deadline
+        assert [mask(got[0]), mask(got[1]), got[2]] == [mask(expected[0]), mask(expected[1]), expected[2]]
+    finally:
+        real.stop()
         ours.stop()

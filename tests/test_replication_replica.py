@@ -193,6 +193,16 @@ def test_expiry_is_left_to_the_master(tmp_path):
             wait_until(lambda: redis.Redis(port=ours.port).dbsize() == 1, what="the DEL on ours")
             wait_until(lambda: redis.Redis(port=real.port).dbsize() == 1, what="the DEL on Redis")
             pair.check_sequence([("DBSIZE",), ("GET", "soon"), ("GET", "kept")])
+            # a writable replica expires the keys its own clients gave a TTL, and only those
+            source.set("masters", "x", px=100)
+            caught_up(master, ours, real)
+            pair.check_sequence([("CONFIG", "SET", "replica-read-only", "no"), ("SET", "own", "v", "PX", "100"),
+                                 ("SET", "own-forever", "v"), ("EXPIRE", "own-forever", "1000"),
+                                 ("PERSIST", "own-forever")])
+            time.sleep(0.2)
+            for port in (ours.port, real.port):
+                wait_until(lambda: field(port, "slave_expires_tracked_keys", "stats") == "0", what="own keys expired")
+            pair.check_sequence([("DBSIZE",), ("EXISTS", "own"), ("EXISTS", "masters"), ("EXISTS", "own-forever")])
     finally:
         ours.stop()
         real.stop()
