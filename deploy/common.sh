@@ -38,7 +38,7 @@ wait_for_link_up() {
 # each in STATE/PORT with its own copy of the config file CONFIG ("" for none; an existing copy is kept, with
 # what CONFIG REWRITE or Sentinel saved in it), its pid file and log; returns when every one answers PING
 start_mini_redis() {
-    local state="$1" config="$2" port pids=() copy
+    local state="$1" config="$2" port pid pids=() copy
     shift 2
     for port in "$@"; do
         answers "$port" && continue
@@ -53,7 +53,7 @@ start_mini_redis() {
             && wait_for_ping "$port") &
         pids+=($!)
     done
-    for port in "${pids[@]}"; do
-        wait "$port"
+    for pid in "${pids[@]}"; do
+        wait "$pid"
     done
 }

@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # Stop what one of the deployments' start scripts started: bash deploy/stop.sh STATE
-# (every process whose pid file is in STATE or a folder under it: SIGTERM to all, then wait 10 seconds at most).
+# (every mini-redis, redis-sentinel or nutcracker whose pid file is in STATE or a folder under it: SIGTERM to
+# all, then wait 10 seconds at most).
 set -euo pipefail
 state="${1:?usage: bash deploy/stop.sh STATE (the folder given to the start script)}"
 pids=()
 for pidfile in "$state"/*.pid "$state"/*/*.pid; do
     [ -f "$pidfile" ] || continue
-    pids+=("$(cat "$pidfile")")
+    pid="$(cat "$pidfile")"
     rm -f "$pidfile"
+    # only if that pid is still one of ours (a pid file left by a crash may name another process by now)
+    tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null | grep -qE 'server\.py|redis-sentinel|nutcracker' && pids+=("$pid")
 done
 [ "${#pids[@]}" -gt 0 ] || exit 0
 kill "${pids[@]}" 2>/dev/null || true
