@@ -9,6 +9,7 @@ import logging
 from commands import Command, table
 from errors import (REPLCONF_IP_TOO_LONG, REPLCONF_UNKNOWN_OPTION, SYNTAX, WAIT_ON_REPLICA, WAIT_TIMEOUT_NEGATIVE,
                     WAIT_TIMEOUT_NOT_INTEGER, ReplyError)
+from protocol import string_to_int
 from replication import master as replica_links
 from serving.session import NO_REPLY
 from storage.numeric import to_int, to_int_in_range
@@ -33,9 +34,9 @@ def replconf(session, *options):
             link.announced_ip = value.decode(errors="replace")
         elif option == b"capa":
             link.capabilities.add(value.lower().decode(errors="replace"))
-        elif option == b"ack":
-            offset = to_int(value)  # REPLCONF ACK <offset> [FACK <aof offset>]: never answered
-            if session.is_replica():
+        elif option == b"ack":  # REPLCONF ACK <offset> [FACK <aof offset>]: never answered, even when wrong
+            offset = string_to_int(value)
+            if offset is not None and session.is_replica():
                 link.acknowledge(offset)
             return NO_REPLY
         elif option == b"getack":

@@ -240,6 +240,9 @@ def test_min_replicas_to_write_and_errors_as_redis_does(diskless, tmp_path):
         with WireClient(diskless.ours.port) as ours, WireClient(real_master.port) as real:
             for command in GATED:
                 assert ours.call(*command) == real.call(*command), command
+            for client in (ours, real):  # a client that is no replica: ACK and GETACK get no reply, right or wrong
+                client.send_raw(b"REPLCONF ACK x\r\nREPLCONF ACK 5 FACK 3\r\nREPLCONF GETACK *\r\n")
+            assert ours.call("PING") == real.call("PING") == b"+PONG\r\n"
         assert list(master.info("replication"))[:3] == list(redis.Redis(port=real_master.port).info("replication"))[:3]
         assert master.info("replication")["min_slaves_good_slaves"] == 1
         master.config_set("min-replicas-to-write", 1)
