@@ -42,9 +42,9 @@ def replconf(session, *options):
             link.announced_ip = value.decode(errors="replace")
         elif option == b"capa":
             link.capabilities.add(value.lower().decode(errors="replace"))
-        elif option == b"ack":
-            offset = to_int(value)  # REPLCONF ACK <offset> [FACK <aof offset>]: never answered
-            if session.is_replica():
+        elif option == b"ack":  # REPLCONF ACK <offset> [FACK <aof offset>]: never answered, even when wrong
+            offset = string_to_int(value)
+            if offset is not None and session.is_replica():
                 link.acknowledge(offset)
             return NO_REPLY
         elif option == b"getack":
