@@ -32,6 +32,9 @@ from persistence.rdb import RDBError
 from persistence.snapshots import Snapshots
 from protocol import Error, ProtocolError, ReplyWriter, RequestReader
 from modules.loader import Modules
+from replication import failover, master as replica_links, replica
+from replication.fullsync import FullSync
+from replication.propagation import Propagation
 from replication.state import Replication
 from serving import access, logs, process, version
 from serving.channels import PubSub
@@ -87,6 +90,8 @@ class Server:
         self.replication = Replication(config)
         self.snapshots = Snapshots(self)
         self.aof = AppendOnly(self)
+        self.propagation = Propagation(self)  # keyspace.propagator while the AOF or the replication stream listens
+        self.fullsync = FullSync(self)
         self.stopping = gevent.event.Event()  # set once a shutdown is decided (SHUTDOWN, SIGTERM)
         self._connections = {}  # client id -> Connection, so CLIENT KILL and timeout can close one
         self._next_id = 1
@@ -159,12 +164,15 @@ class Server:
         return listeners
 
     def stop(self, timeout=2):
-        """Stop accepting, then close every client connection."""
+        """Stop accepting, stop following our master, then close every client connection."""
         self._close_listeners()
+        if self.replication.master is not None:
+            self.replication.master.stop()
         if self._unix_listener is not None:
             self._unix_listener.close()
         if self._cron is not None:
             self._cron.kill()
+        self.fullsync.stop()
         self.kill(list(self.sessions.values()))
         self._pool.join(timeout=timeout)
         self._pool.kill()
@@ -201,6 +209,38 @@ class Server:
             command.stats.resize(fast_usec)
             for subcommand in command.subcommands.values():
                 subcommand.stats.resize(fast_usec)
+
+    def run_from_master(self, session, argv):
+        """A command of our master's stream, run as its client (replication/replica.py): no reply goes back."""
+        keyspace = self.keyspace
+        keyspace.obeying_master = True  # its commands see the keys that expired here: it sends their DELs
+        try:
+            execute(self.commands, session, argv)
+        finally:
+            keyspace.obeying_master = False
+        if keyspace.blocking.ready:
+            keyspace.serve_blocked()
+        self.stats.commands_processed += 1
+
+    def master_client(self, link, db_index):
+        """The client our master's stream runs as (flags=M, user (superuser)), listed while the stream runs;
+        CLIENT KILL closes its link's connection."""
+        sock = link.channel.sock
+        client_id, self._next_id = self._next_id, self._next_id + 1
+        session = Session(self, client_id, _address(sock.getpeername()), _address(sock.getsockname()), sock.fileno())
+        session.master_client = True
+        session.user = self.acl.superuser()
+        session.authenticated = True
+        session.connection = link
+        session.select(db_index)
+        self.sessions[client_id] = session
+        self._connections[client_id] = link
+        return session
+
+    def release_master_client(self, session):
+        session.close()
+        self.sessions.pop(session.id, None)
+        self._connections.pop(session.id, None)
 
     def replayer(self):
         """What replays this server's AOF: a client without a connection, which knows the built-in
@@ -252,20 +292,28 @@ class Server:
             self.hz = self._effective_hz()
             if self.now - idle_checked >= 1:
                 idle_checked = self.now
+                if self.replication.master is not None:
+                    self.replication.master.cron()
                 self._close_idle_clients()
                 self._track_buffers()
+                replica_links.cron(self)
             if self.now - sampled >= 0.1:  # Redis samples the instantaneous rates every 100 ms, whatever hz is
                 sampled = self.now
                 self.stats.sample(samples)
                 samples += 1
             self.configure_stats()  # CONFIG SET does it at once; this catches any other way in
+            if self.replication.failover is not None:
+                failover.update(self)
             if self.pause is not None and self.pause.over():
                 end_pause(self)
             if self.pause is None:  # a CLIENT PAUSE holds active expiry and eviction too
-                started = time.perf_counter_ns()
-                self.keyspace.expire_cycle(self.hz, self.config["active-expire-effort"])
-                self.stats.expire_cycle_ns += time.perf_counter_ns() - started
-                self.latency_event("expire-cycle", started)
+                if not self.keyspace.replica:
+                    started = time.perf_counter_ns()
+                    self.keyspace.expire_cycle(self.hz, self.config["active-expire-effort"])
+                    self.stats.expire_cycle_ns += time.perf_counter_ns() - started
+                    self.latency_event("expire-cycle", started)
+                elif self.keyspace.active_expire:  # the master's keys expire when it says so (its DEL)
+                    self.keyspace.expire_replica_keys()
                 if self.keyspace.blocking.ready:  # an expired stream ends its XREADGROUP waiters' wait
                     self.keyspace.serve_blocked()
                 if self.keyspace.memory.maxmemory:
@@ -273,6 +321,7 @@ class Server:
             if self.scripting.running() is None:  # a script yielding mid-run: no snapshot of half its work
                 self.snapshots.cron()
                 self.aof.cron()
+                self.fullsync.tick()
             tracking = self.tracking
             if tracking.max_keys and len(tracking.table) > tracking.max_keys:
                 tracking.limit()
@@ -308,7 +357,9 @@ class Server:
         now = time.monotonic()
         for connection in list(self._connections.values()):
             session = connection.session
-            if now - session.last_active > timeout and not connection.blocked and not session.subscribed():
+            if session.master_client or session.is_replica() or connection.blocked or session.subscribed():
+                continue  # masters and replicas, subscribers and blocked clients may wait as long as they like
+            if now - session.last_active > timeout:
                 log.debug("Closing idle client id=%d addr=%s", session.id, session.address)
                 connection.close()
 
@@ -353,6 +404,8 @@ class Server:
             connection.serve()
         finally:
             session.close()
+            if session.replica is not None:
+                replica_links.detach(self, session.replica)
             del self.sessions[client_id]
             del self._connections[client_id]
 
@@ -538,6 +591,16 @@ class Connection:
         return (pending, max(0, READ_SIZE - pending), READ_SIZE, self.writer.buffer.tell(), blocks,
                 self._pending, "rw" if self._flushing else "r")
 
+    def send_now(self, data):
+        """Send data after everything queued before it, waiting as long as the socket needs (a replica's
+        RDB and backlog, which must not pile up in memory); OSError once the client is gone."""
+        if gevent.getcurrent() is self._greenlet:
+            self.send_replies()
+        self._flushed.wait()
+        if self._closed:
+            raise OSError("connection closed")
+        self.sock.sendall(data)
+
     def close(self):
         self._closed = True
         self._chunks.clear()
@@ -553,22 +616,26 @@ class Connection:
     def _output_limits(self):
         """client-output-buffer-limit (hard, soft, soft seconds) of this client's class: pubsub while subscribed."""
         limits = self.server.config["client-output-buffer-limit"]
-        return limits["pubsub"] if self.session.subscribed() else limits["normal"]
+        session = self.session
+        if session.replica is not None and session.is_replica():  # read per batch: no call for a plain client
+            return limits["slave"]
+        return limits["pubsub"] if session.subscribed() else limits["normal"]
 
     def _close_if_over_output_limit(self):
-        if not self._over_output_limit():
+        if not self.over_output_limit(self._pending):
             return False
         log.warning("Client %s scheduled to be closed ASAP for overcoming of output buffer limits.",
                     self.session.describe())
         self.close()
         return True
 
-    def _over_output_limit(self):
-        """Redis's checkClientOutputBufferLimits: the hard limit at once, or the soft one for long enough (0 = none)."""
+    def over_output_limit(self, pending):
+        """Redis's checkClientOutputBufferLimits for this many bytes waiting: the hard limit at once, or the soft
+        one for long enough (0 = none)."""
         hard, soft, seconds = self._output_limits()
-        if hard and self._pending >= hard:
+        if hard and pending >= hard:
             return True
-        if not soft or self._pending < soft:
+        if not soft or pending < soft:
             self._over_soft_limit_since = None
             return False
         now = time.monotonic()
@@ -751,6 +818,7 @@ def serve(config):
         log.warning("Failed to configure TLS. Check logs for more info.")
         return 1
     server = Server(config)
+    stream_db = None  # the history to continue, if dump.rdb held one and we are a replica
     problem = access.load_users(server.acl, config) or load_at_start(server)
     if problem:
         log.warning("%s", problem)
@@ -763,7 +831,9 @@ def serve(config):
             server.stats.reset()  # the replies the replay had are nobody's errors
             server.aof.open_at_start()
         else:
-            server.snapshots.load()
+            loaded = server.snapshots.load(drop_expired=not config["replicaof"])
+            stream_db = server.replication.restore(loaded.aux, bool(config["replicaof"])) if loaded else None
+            server.propagation.refresh()  # a master that took its history back keeps a backlog
     except AOFError as error:
         log.warning("%s", error)
         return 1
@@ -777,6 +847,9 @@ def serve(config):
         log.warning("Failed listening on %s:%d: %s", config["bind"], config["port"], error)
         server.stop()
         return 1
+    if config["replicaof"]:
+        host, port = config["replicaof"].rsplit(" ", 1)
+        replica.follow_at_start(server, host, int(port), stream_db)
     for signum in (signal.SIGINT, signal.SIGTERM):
         gevent.signal_handler(signum, _on_signal, signum, server)
     server.stopping.wait()

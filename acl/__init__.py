@@ -122,7 +122,15 @@ class Users:
 
     def _create_default(self):
         """ACLCreateDefaultUser: on, nopass, every key, channel and command."""
-        user = User(DEFAULT, self.catalog)
+        return self._allowed_everything(DEFAULT)
+
+    def superuser(self):
+        """The user of the clients Redis gives a NULL user, allowed everything: our master's client shows
+        as user=(superuser)."""
+        return self._allowed_everything(b"(superuser)")
+
+    def _allowed_everything(self, name):
+        user = User(name, self.catalog)
         for rule in (b"+@all", b"~*", b"&*", b"on", b"nopass"):
             user.apply(rule)
         return user

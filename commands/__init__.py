@@ -18,12 +18,13 @@ from time import perf_counter_ns
 from types import MappingProxyType
 
 from acl import check as check_permissions
-from errors import MISCONF_AOF, MISCONF_RDB, NOAUTH, OOM, REPLICA_KEYSPACE, ReplyError, unknown_command, unknown_subcommand, wrong_arity
+from errors import (MASTERDOWN, MISCONF_AOF, MISCONF_RDB, NOAUTH, NOREPLICAS, OOM, READONLY_REPLICA, REPLICA_KEYSPACE,
+                    ReplyError, unknown_command, unknown_subcommand, wrong_arity)
 from protocol import NULL_ARRAY, Error
 from persistence.aof import OFF
 from serving import access
 from serving.monitors import feed_monitors
-from serving.pause import wait_while_paused
+from serving.pause import SCRIPT_CALLS, wait_while_paused
 from serving.session import NO_REPLY, REPLY_ON
 from storage.eviction import evict_or_refuse
 
@@ -97,6 +98,11 @@ def execute(commands, session, argv):
             raise ReplyError(OOM)
         if "write" in command.flags or command.name == "ping":
             refuse_on_disk_error(session.server)
+        if session.server.replication.gates_writes() and _writes(session, command):
+            refuse_without_replicas(session.server)
+        link = session.server.replication.master
+        if link is not None and session is not link.session:  # we are a replica: what its clients may not do
+            refuse_on_replica(session, command, link)
         if session.monitoring and _touches_keyspace(command):  # Redis's monitor is a replica
             raise ReplyError(REPLICA_KEYSPACE)
         if (session.channels or session.patterns or session.shard_channels) and session.protocol == 2 \
@@ -104,9 +110,13 @@ def execute(commands, session, argv):
             raise ReplyError("ERR Can't execute '%s': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / "
                              "RESET are allowed in this context" % command.name)
         # CLIENT PAUSE, or a script running (which refuses with -BUSY once busy): see serving/pause.py
-        if session.server.pause is not None and not wait_while_paused(session, command):
-            session.close_after_reply = True  # the client left while its command waited: drop it
-            return NO_REPLY
+        if session.server.pause is not None:
+            if not wait_while_paused(session, command):
+                session.close_after_reply = True  # the client left while its command waited: drop it
+                return NO_REPLY
+            link = session.server.replication.master
+            if link is not None and session is not link.session:  # a FAILOVER's pause ended: we may be a replica now
+                refuse_on_replica(session, command, link)
     except ReplyError as error:
         _count_rejection(commands, session, argv, error.message)
         if argv[0].lower() == b"exec":  # EXEC itself refused: Redis drops any transaction and WATCH
@@ -132,6 +142,47 @@ def refuse_on_disk_error(server):
     aof = server.aof
     if aof.state != OFF and not aof.last_write_ok:
         raise ReplyError(MISCONF_AOF % aof.last_write_error)
+
+
+def refuse_without_replicas(server):
+    """min-replicas-to-write: fewer replicas than that acknowledged within min-replicas-max-lag seconds."""
+    if server.replication.too_few_replicas():
+        raise ReplyError(NOREPLICAS)
+
+
+def refuse_on_replica(session, command, link):
+    """Redis's processCommand on a replica: no writes with replica-read-only (READONLY), and while the link
+    is down with replica-serve-stale-data no, only the commands flagged stale (MASTERDOWN)."""
+    config = session.server.config
+    effective = _effective_flags(session, command)
+    if config["replica-read-only"] and any(write for write, _ in effective):
+        raise ReplyError(READONLY_REPLICA)
+    if link.state != "connected" and not config["replica-serve-stale-data"] and (
+            "stale" not in command.flags or not all(stale for _, stale in effective)):
+        if not (session.channels or session.patterns or session.shard_channels) or session.protocol != 2 \
+                or command.name in SUBSCRIBED_CONTEXT:  # else the subscribed context's error comes first
+            raise ReplyError(MASTERDOWN)
+
+
+def _writes(session, command):
+    """Redis's is_write_command: a write, or an EXEC of a transaction holding one."""
+    return any(write for write, _ in _effective_flags(session, command))
+
+
+def _effective_flags(session, command):
+    """[(writes, allowed on a stale replica)] for the command as sent, or for each command an EXEC would
+    run; a script's declared flags stand for its command's (evalGetCommandFlags)."""
+    if command.name == "exec" and session.multi:
+        return [_flags_as_sent(session, row, argv) for row, _, argv in session.multi]
+    return [_flags_as_sent(session, command, session.argv)]
+
+
+def _flags_as_sent(session, command, argv):
+    if command.name in SCRIPT_CALLS:
+        declared = session.server.scripting.declared_flags(argv)
+        if declared is not None:
+            return "no-writes" not in declared, "allow-stale" in declared
+    return "write" in command.flags, "stale" in command.flags
 
 
 def _touches_keyspace(command):
@@ -278,9 +329,10 @@ def is_plain(session):
     """What runs a plain command for this session straight from the table, or None when it must go through
     execute(): call(), or checked_call() for a user not allowed everything. Plain means authenticated,
     neither queuing a transaction, subscribed nor tracking keys, getting its replies (CLIENT REPLY), and
-    the server has no WATCHed key, no AOF being written, no maxmemory, no MONITOR, no CLIENT PAUSE or
-    running script that yielded (both in server.pause) and no failed background save (see
-    refuse_on_disk_error). Only a command that is not plain or the cron between two batches changes
+    the server has no WATCHed key, no AOF being written nor replication stream (or min-replicas-to-write:
+    each installs the propagator), no maxmemory, no MONITOR, no CLIENT PAUSE or running script that
+    yielded (both in server.pause), no failed background save (see refuse_on_disk_error) and we are not
+    a replica (see refuse_on_replica). Only a command that is not plain or the cron between two batches changes
     any of that, and a plain one never waits, so a batch checks once, and again after each command
     that is not plain."""
     server = session.server
@@ -289,7 +341,7 @@ def is_plain(session):
             and not (session.channels or session.patterns or session.shard_channels) and session.tracking is None
             and not keyspace.watched
             and keyspace.propagator is None and session.replies is REPLY_ON and not server.monitors
-            and server.pause is None and server.snapshots.last_status_ok):
+            and server.pause is None and server.snapshots.last_status_ok and server.replication.master is None):
         return call if session.user.unrestricted else checked_call
     return None
 

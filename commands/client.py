@@ -55,7 +55,12 @@ def client_info(session):
 
 
 def _client_type(session):
-    """getClientType(): we have no masters or replicas, and a monitor counts as normal, as in Redis."""
+    """getClientType(): our master's client, a replica of ours, a subscriber, or normal (a monitor counts as
+    normal, as in Redis)."""
+    if session.master_client:
+        return "master"
+    if session.is_replica():
+        return "replica"
     return "pubsub" if session.subscription_count() else "normal"
 
 

@@ -76,6 +76,9 @@ def _put_into_effect(server, changed):
                                   "try with %d" % possible)
     if "requirepass" in changed:
         server.acl.set_default_password(access.requirepass(config))
+    if "repl-backlog-size" in changed:
+        server.replication.resize_backlog()
+    server.propagation.refresh()  # min-replicas-to-write may gate writes now, or no longer
     if "appendonly" in changed and not server.aof.switch(config["appendonly"]):
         return "appendonly", "Unable to turn on AOF. Check server logs."
     for name in changed:
@@ -123,8 +126,9 @@ def config_rewrite(session):
     users = [] if config["aclfile"] else [line.decode("utf-8", "surrogateescape") for line in acl.describe_all()]
     modules = [" ".join(["loadmodule"] + [_word(word) for word in (module.path, *map(_text, module.args))])
                for module in session.server.modules.loaded.values()]
+    link = session.server.replication.master
     try:
-        config.rewrite(users, modules)
+        config.rewrite(users, modules, master=(link.host, link.port) if link is not None else None)
     except OSError as error:
         logs.log.warning("CONFIG REWRITE failed: %s", error.strerror)
         raise config_rewrite_failed(error.strerror) from None

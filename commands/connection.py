@@ -90,9 +90,10 @@ def hello(session, *arguments):
         raise ReplyError(HELLO_NOAUTH)
     if version:
         session.protocol = version
+    role = b"master" if session.server.replication.master is None else b"replica"
     return {
         b"server": b"redis", b"version": REDIS_VERSION, b"proto": session.protocol,
-        b"id": session.id, b"mode": b"standalone", b"role": b"master", b"modules": [],
+        b"id": session.id, b"mode": b"standalone", b"role": role, b"modules": [],
     }
 
 

@@ -352,7 +352,7 @@ def debug_reload(session, *options):
         server.keyspace.flush_all()
         server.tracking.invalidate_all()  # Redis's emptyData signals the flush to tracking clients
     try:
-        loaded = snapshots.load()
+        loaded = snapshots.load(drop_expired=server.replication.master is None)
     except RDBError as error:
         log.warning("%s", error)
         loaded = False

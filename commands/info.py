@@ -15,6 +15,7 @@ import gevent
 
 from commands import Command, table
 from protocol import PARSER, Verbatim
+from replication import failover
 from serving import version
 from serving.pause import paused_clients
 from serving.stats import value_at_percentile
@@ -22,7 +23,6 @@ from storage import eviction
 
 PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
 LRU_CLOCK_MAX = (1 << 24) - 1
-REPLICATION_BACKLOG_SIZE = 1024 * 1024  # repl-backlog-size's default
 BUILD_ID = version.VERSION.encode().hex()[:16]
 
 
@@ -86,10 +86,12 @@ def own_fields():
 
 def _clients(server):
     recent_input, recent_output = server.stats.recent_max_buffers()
-    return [("connected_clients", len(server.sessions)), ("cluster_connections", 0),
+    return [("connected_clients", len(server.sessions) - len(server.replication.replicas)),  # as Redis: not replicas
+            ("cluster_connections", 0),
             ("maxclients", server.config["maxclients"]), ("client_recent_max_input_buffer", recent_input),
             ("client_recent_max_output_buffer", recent_output),
-            ("blocked_clients", server.keyspace.blocking.blocked_clients + paused_clients(server)),
+            ("blocked_clients", server.keyspace.blocking.blocked_clients + paused_clients(server)
+             + len(server.replication.waiters)),  # WAIT blocks a client too, as in Redis
             ("tracking_clients", server.tracking.clients),
             ("clients_in_timeout_table", server.keyspace.blocking.clients_in_timeout_table)]
 
@@ -122,7 +124,8 @@ def _memory(server):
         ("allocator_rss_ratio", _ratio(rss, used)), ("allocator_rss_bytes", rss - used),
         ("rss_overhead_ratio", "1.00"), ("rss_overhead_bytes", 0),
         ("mem_fragmentation_ratio", _ratio(rss, used)), ("mem_fragmentation_bytes", rss - used),
-        ("mem_not_counted_for_evict", 0), ("mem_replication_backlog", 0), ("mem_total_replication_buffers", 0),
+        ("mem_not_counted_for_evict", 0), ("mem_replication_backlog", _backlog_bytes(server)),
+        ("mem_total_replication_buffers", _backlog_bytes(server)),
         ("mem_clients_slaves", 0), ("mem_clients_normal", server.stats.clients_memory), ("mem_cluster_links", 0),
         ("mem_aof_buffer", len(server.aof.buffer)), ("mem_allocator", "libc"), ("active_defrag_running", 0),
         ("lazyfree_pending_objects", 0), ("lazyfreed_objects", 0),
@@ -142,12 +145,14 @@ def _stats(server):
         ("total_commands_processed", stats.commands_processed),
         ("instantaneous_ops_per_sec", stats.instantaneous("ops")),
         ("total_net_input_bytes", stats.net_input_bytes), ("total_net_output_bytes", stats.net_output_bytes),
-        ("total_net_repl_input_bytes", 0), ("total_net_repl_output_bytes", 0),
+        ("total_net_repl_input_bytes", stats.net_repl_input_bytes), ("total_net_repl_output_bytes", 0),
         ("instantaneous_input_kbps", "%.2f" % (stats.instantaneous("input") / 1024)),
         ("instantaneous_output_kbps", "%.2f" % (stats.instantaneous("output") / 1024)),
-        ("instantaneous_input_repl_kbps", "0.00"), ("instantaneous_output_repl_kbps", "0.00"),
+        ("instantaneous_input_repl_kbps", "%.2f" % (stats.instantaneous("repl_input") / 1024)),
+        ("instantaneous_output_repl_kbps", "0.00"),
         ("rejected_connections", stats.rejected_connections),
-        ("sync_full", 0), ("sync_partial_ok", 0), ("sync_partial_err", 0),
+        ("sync_full", server.replication.sync_full), ("sync_partial_ok", server.replication.sync_partial_ok),
+        ("sync_partial_err", server.replication.sync_partial_err),
         ("expired_keys", keyspace.expired_keys),
         ("expired_stale_perc", "%.2f" % (keyspace.expired_stale_share * 100)),
         ("expired_time_cap_reached_count", keyspace.expire_time_cap_reached),
@@ -158,7 +163,7 @@ def _stats(server):
         ("pubsub_channels", len(server.pubsub.channels)), ("pubsub_patterns", len(server.pubsub.patterns)),
         ("pubsubshard_channels", len(server.pubsub.shard_channels)), ("latest_fork_usec", stats.latest_fork_usec),
         ("total_forks", stats.forks),
-        ("migrate_cached_sockets", 0), ("slave_expires_tracked_keys", 0),
+        ("migrate_cached_sockets", 0), ("slave_expires_tracked_keys", len(keyspace.replica_keys_with_ttl)),
         ("active_defrag_hits", 0), ("active_defrag_misses", 0), ("active_defrag_key_hits", 0),
         ("active_defrag_key_misses", 0), ("total_active_defrag_time", 0), ("current_active_defrag_time", 0),
         ("tracking_total_keys", len(server.tracking.table)), ("tracking_total_items", server.tracking.items),
@@ -171,14 +176,28 @@ def _stats(server):
     ]
 
 
+def _backlog_bytes(server):
+    backlog = server.replication.backlog
+    return backlog.histlen if backlog is not None else 0
+
+
 def _replication(server):
-    """A master without replicas."""
-    return [("role", "master"), ("connected_slaves", 0), ("master_failover_state", "no-failover"),
-            ("master_replid", server.replication.replid), ("master_replid2", server.replication.replid2),
-            ("master_repl_offset", server.replication.offset),
-            ("second_repl_offset", -1), ("repl_backlog_active", 0),
-            ("repl_backlog_size", REPLICATION_BACKLOG_SIZE), ("repl_backlog_first_byte_offset", 0),
-            ("repl_backlog_histlen", 0)]
+    """Our role (a replica's link fields after it), then the replicas attached (slaveN: each with its address),
+    the IDs, offset and backlog."""
+    replication = server.replication
+    link, backlog = replication.master, replication.backlog
+    fields = [("role", "master")] if link is None else [("role", "slave"), *link.info_fields()]
+    fields.append(("connected_slaves", len(replication.replicas)))
+    if server.config["min-replicas-to-write"] and server.config["min-replicas-max-lag"]:
+        fields.append(("min_slaves_good_slaves", replication.good_replicas()))
+    fields += [("slave%d" % index, replica.info_line()) for index, replica in enumerate(replication.replicas)]
+    return fields + [
+        ("master_failover_state", failover.state(server)),
+        ("master_replid", replication.replid), ("master_replid2", replication.replid2),
+        ("master_repl_offset", replication.offset), ("second_repl_offset", replication.second_replid_offset),
+        ("repl_backlog_active", int(backlog is not None)), ("repl_backlog_size", server.config["repl-backlog-size"]),
+        ("repl_backlog_first_byte_offset", backlog.start if backlog is not None else 0),
+        ("repl_backlog_histlen", backlog.histlen if backlog is not None else 0)]
 
 
 def _seconds(value):

@@ -3,6 +3,7 @@ pub/sub's SSUBSCRIBE, SUNSUBSCRIBE, SPUBLISH (a standalone server is one shard h
 from commands import Command, subcommand_table, table
 from errors import SSUBSCRIBE_DENY_BLOCKING, ReplyError, subcommand_syntax
 from protocol import Frames, Push
+from replication.propagation import REPLICAS
 
 
 def _confirmations(session, kind, names, change, count=None):
@@ -43,7 +44,15 @@ def punsubscribe(session, *patterns):
 
 def publish(session, channel, message):
     """PUBLISH channel message"""
+    _to_replicas(session)
     return session.server.pubsub.publish(channel, message)
+
+
+def _to_replicas(session):
+    """PUBLISH and SPUBLISH reach the replicas' subscribers too (forceCommandPropagation(c, PROPAGATE_REPL))."""
+    propagator = session.server.keyspace.propagator
+    if propagator is not None:
+        propagator.feed(session.db.index, session.argv, targets=REPLICAS)
 
 
 def ssubscribe(session, *channels):
@@ -63,6 +72,7 @@ def sunsubscribe(session, *channels):
 
 def spublish(session, channel, message):
     """SPUBLISH shardchannel message"""
+    _to_replicas(session)
     return session.server.pubsub.spublish(channel, message)
 
 

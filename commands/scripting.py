@@ -6,10 +6,12 @@ what needs the command table: the lookup and checks of each redis.call, and the 
 each script runs as.
 """
 import acl
-from commands import Command, refuse_on_disk_error, arity_ok, run_in_script, subcommand_table, table
-from errors import (BUSY_EVAL, BUSY_FUNCTION, MISCONF_RDB, NOT_INTEGER, NOTBUSY, NUMKEYS_NEGATIVE, NUMKEYS_TOO_MANY,
-                    OOM, SCRIPT_MISCONF, SCRIPT_NOT_ALLOWED, SCRIPT_OOM, SCRIPT_READ_ONLY, SCRIPT_UNKNOWN_COMMAND,
-                    SCRIPT_WRITE_WITH_RO, SCRIPT_WRONG_ARITY, UNKILLABLE, ReplyError)
+from commands import (Command, arity_ok, refuse_on_disk_error, refuse_without_replicas, run_in_script, subcommand_table,
+                      table)
+from errors import (BUSY_EVAL, BUSY_FUNCTION, MASTERDOWN, MISCONF_RDB, NOT_INTEGER, NOTBUSY, NUMKEYS_NEGATIVE,
+                    NUMKEYS_TOO_MANY, OOM, READONLY_REPLICA, SCRIPT_MISCONF, SCRIPT_NOT_ALLOWED, SCRIPT_OOM,
+                    SCRIPT_READ_ONLY, SCRIPT_STALE_REPLICA, SCRIPT_UNKNOWN_COMMAND, SCRIPT_WRITE_WITH_RO,
+                    SCRIPT_WRONG_ARITY, UNKILLABLE, ReplyError)
 from protocol import string_to_int
 from scripting.busy import ScriptRun
 from serving.monitors import feed_line
@@ -46,6 +48,10 @@ def script_call(script_run, argv):
     flags = command.flags
     if "noscript" in flags:
         raise ReplyError(SCRIPT_NOT_ALLOWED)
+    link = server.replication.master
+    if link is not None and "stale" not in flags and link.state != "connected" \
+            and not server.config["replica-serve-stale-data"]:
+        raise ReplyError(SCRIPT_STALE_REPLICA)
     refused = acl.check_in_script(script_run.caller, command, argv)  # scriptVerifyACL: the caller's rights
     if refused is not None:
         raise ReplyError(refused)
@@ -53,7 +59,11 @@ def script_call(script_run, argv):
     if script_run.read_only and (writes or "may_replicate" in flags):
         raise ReplyError(SCRIPT_READ_ONLY)
     if writes and not script_run.wrote:
+        if link is not None and server.config["replica-read-only"] and script_run.caller is not link.session:
+            raise ReplyError(READONLY_REPLICA)
         refuse_on_disk_error(server)
+    if writes:
+        refuse_without_replicas(server)  # checked at every write, as scriptVerifyWriteCommandAllow does
     if script_run.oom and not script_run.allow_oom and not script_run.wrote and "denyoom" in flags:
         raise ReplyError(OOM)
     if writes:
@@ -63,12 +73,13 @@ def script_call(script_run, argv):
     session.protocol = 3 if script_run.resp3 else 2
     keyspace = server.keyspace
     propagator = keyspace.propagator
-    if not script_run.propagate_to_aof:
-        keyspace.propagator = None  # redis.set_repl(REPL_NONE): this command is not logged
+    if propagator is not None:  # redis.set_repl: to the AOF, the replicas, both or neither
+        held, propagator.targets = propagator.targets, script_run.propagation_targets
     try:
         return run_in_script(script_run.caller, session, command, arguments)
     finally:
-        keyspace.propagator = propagator
+        if propagator is not None:
+            propagator.targets = held
         server.stats.commands_processed += 1  # as Redis's call() counts every command, a script's too
 
 
@@ -78,6 +89,10 @@ def start_run(session, name, is_eval, flags, read_only):
     scriptFlagsToCmdFlags); inside EXEC it reaches scriptPrepareForRun's own texts."""
     server = session.server
     oom = session.db.tracking and not server.keyspace.memory.perform_evictions()
+    link = server.replication.master
+    if flags is None and link is not None and link.state != "connected" \
+            and not server.config["replica-serve-stale-data"]:
+        raise ReplyError(MASTERDOWN)  # a script without a shebang runs nothing on a stale replica
     if flags is not None:
         if "allow-oom" not in flags and "no-writes" not in flags and oom:
             raise ReplyError(SCRIPT_OOM if session.in_exec else OOM)
@@ -88,6 +103,7 @@ def start_run(session, name, is_eval, flags, read_only):
                 if session.in_exec and error.message == MISCONF_RDB:
                     raise ReplyError(SCRIPT_MISCONF) from None
                 raise
+            refuse_without_replicas(server)
             if read_only:
                 raise ReplyError(SCRIPT_WRITE_WITH_RO)
     read_only = read_only or (flags is not None and "no-writes" in flags)

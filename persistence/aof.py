@@ -9,7 +9,9 @@ unless the command says otherwise through Session.propagate (relative
 expiries become PEXPIREAT or SET ... PXAT, SPOP becomes SREM, a served
 blocking pop the non-blocking pop...); changes made outside any command
 (expiry, eviction, a blocked client served later) come through
-Keyspace.propagate as the DEL or pop they amount to.
+Keyspace.propagate as the DEL or pop they amount to. The grouping is
+replication/propagation.py's, shared with the replication stream; emit()
+receives what it decided.
 
 What is logged collects in a buffer. Connection.send_replies calls
 before_reply() before any reply leaves: the buffer is written to the file
@@ -43,7 +45,6 @@ ITEMS_PER_COMMAND = 64  # AOF_REWRITE_ITEMS_PER_CMD: elements per RPUSH/SADD/HMS
 REWRITE_RETRY_DELAY = 5  # seconds before a failed rewrite that enabling AOF needs is tried again
 WRITE_CHUNK = 1 << 20
 PROGRESS_SECONDS = 1.0
-MULTI, EXEC = [b"MULTI"], [b"EXEC"]
 
 
 class AOFError(Exception):
@@ -72,8 +73,6 @@ class AppendOnly:
         self.fd = None
         self.buffer = bytearray()  # logged, not yet written to the file
         self.selected = -1  # the database the file's last SELECT chose (-1: the next command says it)
-        self._levels = []  # one flag per command running: whether it asked to log something else instead
-        self._pending = []  # (db index, argv) logged by the commands running, committed when the outermost ends
         self.written = 0  # bytes written to the file, counted across files
         self.synced = 0  # how many of those are known to be on disk
         self._syncing = None  # an Event while a worker thread fsyncs
@@ -103,62 +102,16 @@ class AppendOnly:
 
     def _activate(self, state):
         self.state = state
-        self.server.keyspace.propagator = None if state == OFF else self
+        self.server.propagation.refresh()
 
     # ------------------------------------------------------------------ what is logged
 
-    def feed(self, index, *commands):
-        """Log changes (one, or several that Redis wraps in MULTI/EXEC, as a served XREADGROUP's); inside a
-        command they wait for the command's end (and may be grouped with MULTI)."""
-        ops = [(index, argv) for argv in commands]
-        if self._levels:
-            self._pending.extend(ops)
-        elif ops:
-            self._emit(ops)
-
-    def begin(self):
-        """A command starts (commands.run): what it logs is held until the outermost command ends."""
-        self._levels.append(False)
-
-    def replace(self, index, commands):
-        """The running command logs these commands (maybe none) instead of itself (Session.propagate)."""
-        if self._levels:
-            self._levels[-1] = True
-            self._pending.extend((index, argv) for argv in commands)
-        else:
-            self._emit([(index, argv) for argv in commands])
-
-    def end(self, session, logged):
-        """A command ended: logged says it was a write that worked; unless it said otherwise, log it as sent."""
-        if not self._levels:
-            return  # AOF was switched on by this very command
-        if not self._levels.pop() and logged:
-            self._pending.append((session.db.index, session.argv))
-        if not self._levels and self._pending:
-            ops, self._pending = self._pending, []
-            self._emit(ops)
-
-    def detach(self):
-        """A command is about to wait (a blocking pop): commit what it logged so far and put its levels aside,
-        since other clients' commands run meanwhile."""
-        levels, self._levels = self._levels, []
-        if self._pending:
-            ops, self._pending = self._pending, []
-            self._emit(ops)
-        return levels
-
-    def attach(self, levels):
-        self._levels = levels
-
-    def _emit(self, ops):
-        """Encode commands into the buffer(s), with SELECTs, wrapped in MULTI/EXEC when there are several."""
-        if self.state == OFF:
-            return
-        if len(ops) > 1:
-            ops = [(ops[0][0], MULTI), *ops, (ops[0][0], EXEC)]
+    def emit(self, ops):
+        """Encode logged commands (replication/propagation.py groups them) into the buffer(s), with SELECTs
+        (none before a command of no database, an EXEC)."""
         parts = []
         for index, argv in ops:
-            if index != self.selected:
+            if index != self.selected and index is not None:
                 parts.append(encode([b"SELECT", b"%d" % index]))
                 self.selected = index
             parts.append(encode(argv))

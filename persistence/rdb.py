@@ -54,14 +54,20 @@ def _aux(name, value):
     return b"\xfa" + encode_string(name) + encode_string(value)
 
 
-def dump(keyspace, file, limits, compress=True, checksum=True, used_memory=0, functions=()):
+def dump(keyspace, file, limits, compress=True, checksum=True, used_memory=0, functions=(), repl_info=None):
     """Write the whole keyspace to an open binary file as Redis 7.0 would (limits: a list's quicklist nodes);
-    functions are the function libraries' code, written after the aux fields as Redis's rdbSaveFunctions does."""
+    functions are the function libraries' code, written after the aux fields as Redis's rdbSaveFunctions does.
+    repl_info, (stream db, replication ID, offset), goes in the repl-* aux fields (rdbPopulateSaveInfo's),
+    so a replica restarted from the file can continue with PSYNC."""
     output = _Output(file, checksum)
     output.write(b"REDIS%04d" % RDB_VERSION)
-    for name, value in ((b"redis-ver", REDIS_VERSION), (b"redis-bits", b"64"),
-                        (b"ctime", b"%d" % int(time.time())), (b"used-mem", b"%d" % used_memory),
-                        (b"aof-base", b"0")):
+    fields = [(b"redis-ver", REDIS_VERSION), (b"redis-bits", b"64"), (b"ctime", b"%d" % int(time.time())),
+              (b"used-mem", b"%d" % used_memory)]
+    if repl_info is not None:
+        stream_db, replid, offset = repl_info
+        fields += [(b"repl-stream-db", b"%d" % stream_db), (b"repl-id", replid.encode()),
+                   (b"repl-offset", b"%d" % offset)]
+    for name, value in fields + [(b"aof-base", b"0")]:
         output.write(_aux(name, value))
     for code in functions:
         output.write(bytes((OP_FUNCTION2,)) + encode_string(code, compress))
@@ -84,12 +90,12 @@ def dump(keyspace, file, limits, compress=True, checksum=True, used_memory=0, fu
     file.write(struct.pack("<Q", output.crc))
 
 
-def save(keyspace, path, limits, compress=True, checksum=True, used_memory=0, functions=()):
+def save(keyspace, path, limits, compress=True, checksum=True, used_memory=0, functions=(), repl_info=None):
     """Write a snapshot to a temporary file, fsync it, then rename it over path (never a half-written file)."""
     temporary = os.path.join(os.path.dirname(path) or ".", "temp-%d.rdb" % os.getpid())
     try:
         with open(temporary, "wb") as file:
-            dump(keyspace, file, limits, compress, checksum, used_memory, functions)
+            dump(keyspace, file, limits, compress, checksum, used_memory, functions, repl_info)
             file.flush()
             os.fsync(file.fileno())
         os.replace(temporary, path)
@@ -122,15 +128,17 @@ class LoadResult:
         self.functions = []
 
 
-def load(path, keyspace, limits, checksum=True, now_ms=None):
+def load(path, keyspace, limits, checksum=True, drop_expired=True):
     """Read an RDB file into the keyspace (adding to what it holds); raise RDBError if it is not sound."""
     with open(path, "rb") as file:
         data = file.read()
-    return loads(data, keyspace, limits, checksum, now_ms)
+    return loads(data, keyspace, limits, checksum, drop_expired)
 
 
-def loads(data, keyspace, limits, checksum=True, now_ms=None):
-    now_ms = keyspace.clock() if now_ms is None else now_ms
+def loads(data, keyspace, limits, checksum=True, drop_expired=True):
+    """load() from bytes. drop_expired: a master leaves out keys already expired; a replica keeps them,
+    for its master's DEL to delete (rdbLoad's iAmMaster() test)."""
+    now_ms = keyspace.clock() if drop_expired else -1 << 63
     data = memoryview(data)
     if len(data) < 9 or bytes(data[:5]) != b"REDIS":
         raise RDBError("Wrong signature trying to load DB from file")

@@ -43,16 +43,24 @@ class Snapshots:
         return rdb.Limits(self.server.config, self.server.keyspace.quicklist_packed_threshold,
                           self.server.keyspace.module_types)
 
+    def dump_to(self, file):
+        """Write the keyspace as an RDB into an open file (a diskless sync's pipe), with this server's settings."""
+        config = self.server.config
+        rdb.dump(self.server.keyspace, file, self._limits(), config["rdbcompression"], config["rdbchecksum"],
+                 functions=self.server.scripting.functions.codes(), repl_info=self.server.replication.save_info())
+
     # -- loading
 
-    def load(self):
-        """Read the snapshot file into the keyspace; False if there is none. RDBError if it is corrupt."""
+    def load(self, drop_expired=True):
+        """Read the snapshot file into the keyspace: what the load found (rdb.LoadResult), False if there is no
+        file. RDBError if it is corrupt. A replica keeps expired keys (drop_expired=False): its master deletes them."""
         path = self.path
         if not os.path.exists(path):
             return False
         started = time.monotonic()
         try:
-            result = rdb.load(path, self.server.keyspace, self._limits(), self.server.config["rdbchecksum"])
+            result = rdb.load(path, self.server.keyspace, self._limits(), self.server.config["rdbchecksum"],
+                              drop_expired)
         except OSError as error:
             raise rdb.RDBError("Fatal error loading the DB: %s. Exiting." % error.strerror) from None
         version = result.aux.get(b"redis-ver")
@@ -66,7 +74,7 @@ class Snapshots:
         log.info("Done loading RDB, keys loaded: %d, keys expired: %d.", result.loaded, result.expired)
         self.loaded_keys, self.loaded_expired = result.loaded, result.expired
         log.info("DB loaded from disk: %.3f seconds", time.monotonic() - started)
-        return True
+        return result
 
     # -- saving
 
@@ -75,7 +83,7 @@ class Snapshots:
         config, keyspace = self.server.config, self.server.keyspace
         try:
             rdb.save(keyspace, self.path, self._limits(), config["rdbcompression"], config["rdbchecksum"],
-                     functions=self.server.scripting.functions.codes())
+                     functions=self.server.scripting.functions.codes(), repl_info=self.server.replication.save_info())
         except (OSError, rdb.RDBError) as error:
             log.warning("Failed saving the DB: %s", error)
             self.last_status_ok = False
@@ -89,7 +97,8 @@ class Snapshots:
 
     @property
     def in_progress(self):
-        return self.child_pid is not None
+        """A child writing an RDB: a BGSAVE's, or a diskless sync's (Redis's RDB_CHILD_TYPE_SOCKET)."""
+        return self.child_pid is not None or self.server.fullsync.child_pid is not None
 
     def background_save(self):
         """Fork a child that writes the snapshot; True if it started."""
@@ -116,7 +125,8 @@ class Snapshots:
         """In the forked child: write the snapshot, never return."""
         def save():
             rdb.save(self.server.keyspace, self.path, self._limits(), config["rdbcompression"],
-                     config["rdbchecksum"], functions=self.server.scripting.functions.codes())
+                     config["rdbchecksum"], functions=self.server.scripting.functions.codes(),
+                     repl_info=self.server.replication.save_info())
             log.info("DB saved on disk")
         run_in_child(save, "Write error saving DB on disk")
 
@@ -132,7 +142,8 @@ class Snapshots:
             return
         self.child_pid = None
         self.last_bgsave_seconds = int(time.monotonic() - self.child_started)
-        if os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0:
+        ok = os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
+        if ok:
             log.info("Background saving terminated with success")
             keyspace = self.server.keyspace
             keyspace.dirty = max(0, keyspace.dirty - self.dirty_before_child)
@@ -143,6 +154,7 @@ class Snapshots:
             log.warning("Background saving error" if os.WIFEXITED(status) else
                         "Background saving terminated by signal %d" % os.WTERMSIG(status))
             self.last_status_ok = False
+        self.server.fullsync.saved(ok)  # replicas waiting for this snapshot get it now
 
     def kill_child(self):
         """Stop a background save (shutdown, or a save that replaces it) and drop its temporary file."""
@@ -165,7 +177,7 @@ class Snapshots:
     def cron(self):
         """Serve a scheduled BGSAVE or a reached save point, as serverCron does."""
         self.reap()
-        if self.child_pid is not None or self.server.aof.child_pid is not None:
+        if self.in_progress or self.server.aof.child_pid is not None:
             return  # one child at a time, as Redis: a rewriting AOF child defers the snapshot
         now = int(time.time())
         may_retry = self.last_status_ok or now - self.last_bgsave_try > BGSAVE_RETRY_DELAY
@@ -197,7 +209,7 @@ class Snapshots:
 
     def info(self):
         """The fields of INFO persistence, named and ordered as Redis 7.0 shows them."""
-        running = self.child_pid is not None
+        running = self.in_progress
         return [
             ("loading", 0), ("async_loading", 0), ("current_cow_peak", 0), ("current_cow_size", 0),
             ("current_cow_size_age", 0), ("current_fork_perc", "0.00"), ("current_save_keys_processed", 0),

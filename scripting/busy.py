@@ -41,7 +41,7 @@ class ScriptRun:
     """One script in execution: whose it is, its flags, and whether it was killed or has written."""
 
     __slots__ = ("server", "caller", "name", "is_eval", "read_only", "allow_oom", "oom", "call", "state", "resp3",
-                 "propagate_to_aof", "wrote", "killed", "started", "busy", "gate", "exit")
+                 "propagation_targets", "wrote", "killed", "started", "busy", "gate", "exit")
 
     def __init__(self, server, caller, name, is_eval, read_only, allow_oom, oom, call):
         self.server = server
@@ -54,7 +54,7 @@ class ScriptRun:
         self.call = call  # runs one redis.call: (run, argv) -> reply (commands/scripting.py)
         self.state = None  # the LuaState it runs in
         self.resp3 = False  # redis.setresp(3)
-        self.propagate_to_aof = True  # redis.set_repl without REPL_AOF turns it off
+        self.propagation_targets = 3  # redis.set_repl: where its commands go, the AOF (1) and the replicas (2)
         self.wrote = False  # SCRIPT_WRITE_DIRTY: a write command ran, the script can no longer be killed
         self.killed = False
         self.started = time.monotonic()

@@ -20,7 +20,6 @@ from serving.session import Session
 
 log = logging.getLogger("mini-redis")
 LOG_LEVELS = {0: logging.DEBUG, 1: VERBOSE, 2: logging.INFO, 3: logging.WARNING}  # redis.LOG_DEBUG ... LOG_WARNING
-REPL_AOF = 2
 SCRIPT_OVERHEAD = 104  # a cached script's entry beside its body (its sha, its dict entry, the objects)
 FUNCTIONS_OVERHEAD = 200  # Redis's functionsMemoryOverhead() with no library
 LIBRARY_OVERHEAD = 96
@@ -111,24 +110,29 @@ class Scripting:
         script = self.scripts[sha] = Script(sha, body, function, flags)
         return script
 
-    def may_write(self, argv):
-        """Whether an EVAL, EVALSHA or FCALL may write: unless its script or function declares no-writes
-        (evalGetCommandFlags: a script without a shebang, or not yet known, may)."""
+    def declared_flags(self, argv):
+        """The flags the script or function of an EVAL, EVALSHA or FCALL declares, or None for a script without
+        a shebang or one not known yet (evalGetCommandFlags: then the command's own flags apply)."""
         name = argv[0].lower()
-        if name == b"fcall":
+        if name in (b"fcall", b"fcall_ro"):
             function = self.functions.functions.get(argv[1].lower()) if len(argv) > 1 else None
-            return function is None or "no-writes" not in function.flags
+            return None if function is None else function.flags
         if len(argv) < 2:
-            return True
-        script = self.scripts.get(argv[1].lower() if name == b"evalsha" else sha1hex(argv[1]))
+            return None
+        script = self.scripts.get(argv[1].lower() if name in (b"evalsha", b"evalsha_ro") else sha1hex(argv[1]))
         if script is not None:
-            return script.flags is None or "no-writes" not in script.flags
-        if name == b"evalsha":
-            return True
+            return script.flags
+        if name in (b"evalsha", b"evalsha_ro"):
+            return None
         try:
             flags, _ = shebang_flags(argv[1])
         except ReplyError:
-            return True
+            return None
+        return flags
+
+    def may_write(self, argv):
+        """Whether an EVAL, EVALSHA or FCALL may write: unless its script or function declares no-writes."""
+        flags = self.declared_flags(argv)
         return flags is None or "no-writes" not in flags
 
     def find(self, sha):
@@ -237,7 +241,7 @@ class Scripting:
         flags = args[0]
         if type(flags) not in (int, float) or flags != int(flags) or not 0 <= flags <= 3:
             raise BridgeError("Invalid replication flags. Use REPL_AOF, REPL_REPLICA, REPL_ALL or REPL_NONE.")
-        self.current.propagate_to_aof = bool(int(flags) & REPL_AOF)
+        self.current.propagation_targets = int(flags)  # Redis's PROPAGATE_AOF (1) and PROPAGATE_REPL (2) bits
 
     def error_reply(self, *args):
         if len(args) != 1 or type(args[0]) is not bytes:

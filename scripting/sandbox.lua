@@ -196,7 +196,7 @@ local redis = {
   breakpoint = function() return false end, debug = function() end,
   acl_check_cmd = bridge.acl_check_cmd, error_reply = bridge.error_reply, status_reply = bridge.status_reply,
   LOG_DEBUG = 0, LOG_VERBOSE = 1, LOG_NOTICE = 2, LOG_WARNING = 3,
-  REPL_NONE = 0, REPL_SLAVE = 1, REPL_REPLICA = 1, REPL_AOF = 2, REPL_ALL = 3,
+  REPL_NONE = 0, REPL_AOF = 1, REPL_SLAVE = 2, REPL_REPLICA = 2, REPL_ALL = 3,
   REDIS_VERSION = bridge.version, REDIS_VERSION_NUM = bridge.version_num,
 }
 globals.redis = readonly(redis)

@@ -22,11 +22,12 @@ class RedisFormatter(logging.Formatter):
 
     def __init__(self):
         super().__init__()
-        self.server_pid = None  # set once the server is initialized: its lines say M, others C
+        self.server_pid = None  # set once the server is initialized: its lines say M (S as a replica), others C
+        self.server_role = "M"
 
     def format(self, record):
         mark = next(mark for level, mark in MARKS if record.levelno >= level)
-        role = "M" if record.process == self.server_pid else "C"
+        role = self.server_role if record.process == self.server_pid else "C"
         stamp = time.strftime("%d %b %Y %H:%M:%S", time.localtime(record.created))
         return "%d:%s %s.%03d %s %s" % (record.process, role, stamp, int(record.msecs), mark, record.getMessage())
 
@@ -72,6 +73,11 @@ def set_level(level):
 def server_started():
     """From here on this process's lines are the server's (role M)."""
     _formatter.server_pid = os.getpid()
+
+
+def set_replica(replica):
+    """The server's lines say S while it is a replica, M while it is a master, as Redis's do."""
+    _formatter.server_role = "S" if replica else "M"
 
 
 def signal_line(message):

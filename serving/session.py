@@ -6,9 +6,9 @@ consults the flags and supplies deliver() and wait_for().
 """
 import time
 
-from errors import UNBLOCKED, ReplyError
+from errors import UNBLOCKED, UNBLOCKED_ROLE_CHANGED, ReplyError
 from protocol import Frames
-from storage.blocking import UNBLOCK_ERROR, Waiter, wait_without_connection
+from storage.blocking import ROLE_CHANGED, UNBLOCK_ERROR, Waiter, wait_without_connection
 
 REPLY_ON, REPLY_OFF, REPLY_SKIP_NEXT, REPLY_SKIP = "on", "off", "skip-next", "skip"
 NO_REPLY = Frames()  # what the writer writes for a reply CLIENT REPLY OFF or SKIP withholds: nothing
@@ -26,7 +26,7 @@ class Session:
                  "close_after_reply", "in_exec", "wait_for", "deliver", "authenticated",
                  "multi", "multi_failed", "watching", "watch_dirty", "channels", "patterns", "shard_channels",
                  "connection", "replies", "monitoring", "own_monitor_lines", "no_evict", "waiter", "paused",
-                 "blocked_ns", "unix_socket", "user", "tracking")
+                 "blocked_ns", "unix_socket", "user", "tracking", "replica", "master_client", "stream_offset")
 
     def __init__(self, server, client_id, address, local_address, fd):
         self.server = server
@@ -63,6 +63,13 @@ class Session:
         self.waiter = None  # while blocked on keys: what CLIENT UNBLOCK wakes
         self.paused = False  # waiting out a CLIENT PAUSE
         self.tracking = None  # CLIENT TRACKING ON: its serving.tracking.ClientTracking
+        self.replica = None  # REPLCONF or PSYNC: its replication.master.ReplicaLink
+        self.master_client = False  # the client our master's stream runs as (replication/replica.py): flag M
+        self.stream_offset = 0  # the replication offset after its last command (Redis's woff), for WAIT
+
+    def is_replica(self):
+        """Redis's CLIENT_SLAVE: a SYNC or PSYNC made this client one of our replicas (flag S)."""
+        return self.replica is not None and self.replica.state is not None
 
     def outgoing(self, reply):
         """What goes out for a reply when CLIENT REPLY is OFF or SKIP, or this is a monitor (off the
@@ -111,6 +118,9 @@ class Session:
                 propagator.attach(held)
         if reply is UNBLOCK_ERROR:
             raise ReplyError(UNBLOCKED)
+        if reply is ROLE_CHANGED:
+            self.close_after_reply = True
+            raise ReplyError(UNBLOCKED_ROLE_CHANGED)
         return reply
 
     def propagate(self, *commands):
@@ -223,13 +233,15 @@ class Session:
             self.server.monitors.remove(self)
 
     def _flags(self):
-        """CLIENT LIST's flags, in Redis's order: O monitor, P subscribed, x in MULTI, b blocked, t tracking
+        """CLIENT LIST's flags, in Redis's order: S replica, O monitor, M our master, P subscribed, x in MULTI, b
+        blocked, t tracking
         (R its redirect gone, B broadcasting), d a WATCHed key changed, c closing after the reply, U on the
         Unix socket, e no-evict; N for none. (Redis's u and A mark a client between two steps of its event
         loop, never seen from another here.)"""
         tracking = self.tracking
         flags = "".join(letter for letter, on in (
-            ("O", self.monitoring), ("P", self.subscribed()), ("x", self.multi is not None),
+            ("S", self.is_replica()), ("O", self.monitoring), ("M", self.master_client), ("P", self.subscribed()),
+            ("x", self.multi is not None),
             ("b", self.waiter is not None or self.paused), ("t", tracking is not None),
             ("R", tracking is not None and tracking.broken_redirect), ("B", tracking is not None and tracking.bcast),
             ("d", self.watch_dirty), ("c", self.close_after_reply), ("U", self.unix_socket),

@@ -145,7 +145,7 @@ class Stats:
     """
 
     COUNTERS = ("connections_received", "commands_processed", "rejected_connections", "net_input_bytes",
-                "reads_processed", "net_output_bytes", "writes_processed",
+                "reads_processed", "net_output_bytes", "writes_processed", "net_repl_input_bytes",
                 "error_replies", "expire_cycle_ns", "forks", "latest_fork_usec", "fork_rate")
 
     __slots__ = COUNTERS + ("errors", "errors_enabled", "samples", "last_sample", "fast_usec", "buffer_peaks",
@@ -172,7 +172,7 @@ class Stats:
             setattr(self, name, 0)
         self.errors = {}
         self.errors_enabled = True
-        self.samples = {metric: [0] * METRIC_SAMPLES for metric in ("ops", "input", "output")}
+        self.samples = {metric: [0] * METRIC_SAMPLES for metric in ("ops", "input", "output", "repl_input")}
         self.last_sample = None
 
     def configure(self, config):
@@ -204,7 +204,8 @@ class Stats:
     def sample(self, slot):
         """Redis's trackInstantaneousMetric, every 100 ms: the rate since the last sample into a ring of 16."""
         now = time.monotonic_ns() // 1_000_000
-        readings = {"ops": self.commands_processed, "input": self.net_input_bytes, "output": self.net_output_bytes}
+        readings = {"ops": self.commands_processed, "input": self.net_input_bytes, "output": self.net_output_bytes,
+                    "repl_input": self.net_repl_input_bytes}
         if self.last_sample is not None:
             then, previous = self.last_sample
             elapsed = now - then

@@ -13,6 +13,7 @@ from collections import deque
 from gevent.event import AsyncResult
 
 UNBLOCK_ERROR = object()  # a waiter's result when CLIENT UNBLOCK ... ERROR ends its wait
+ROLE_CHANGED = object()  # a waiter's result when the server turns replica (Redis's disconnectAllBlockedClients)
 
 
 class Waiter:

@@ -149,10 +149,10 @@ class Database:
         if deadline is None or deadline > self.keyspace.clock():
             return False
         if not self.keyspace.paused:
-            self._delete_expired(key)
+            self.delete_expired(key)
         return True
 
-    def _delete_expired(self, key):
+    def delete_expired(self, key):
         """Expiry's delete: counted in INFO, logged as a DEL, and a change that breaks a WATCH like any other."""
         self.remove(key)
         self.notify(EXPIRED, b"expired", key)
@@ -212,11 +212,11 @@ class Database:
             now = self.keyspace.clock()
             deadlines = self.expires.deadlines
             expired = [k for k, deadline in deadlines.items() if deadline <= now]
-            if self.keyspace.paused:  # a CLIENT PAUSE keeps them: leave them out without deleting
+            if self.keyspace.paused or self.keyspace.replica:  # kept (see _expire_if_due): left out, not deleted
                 expired = set(expired)
                 return [key for key in self.data if key not in expired]
             for key in expired:
-                self._delete_expired(key)
+                self.delete_expired(key)
         return list(self.data)
 
     def random_key(self):
@@ -228,7 +228,7 @@ class Database:
             if not self._expire_if_due(key):
                 return key
             tries -= 1
-            if not tries and self.keyspace.paused:
+            if not tries and (self.keyspace.paused or self.keyspace.replica):
                 return None
         return None
 
@@ -347,7 +347,7 @@ class Database:
             sample = expires.sample(keys_per_loop)
             expired = [key for key in set(sample) if expires.deadlines[key] <= now]
             for key in expired:
-                self._delete_expired(key)
+                self.delete_expired(key)
             sampled += len(sample)
             expired_count += len(expired)
             if time.monotonic_ns() > deadline_ns:
@@ -355,6 +355,26 @@ class Database:
             if len(expired) * 100 <= len(sample) * acceptable_stale:
                 break
         return sampled, expired_count, False
+
+
+class ReplicaDatabase(Database):
+    """A replica's database (Keyspace.set_replica swaps the class, so a master's pays nothing for it): an
+    expired key reads as missing and stays until the master's DEL, which the master's own commands see
+    it for (expireIfNeeded on a replica); a TTL set by the replica's own clients (a writable replica) is
+    remembered for expire_replica_keys (rememberSlaveKeyWithExpire)."""
+
+    __slots__ = ()
+
+    def _expire_if_due(self, key):
+        deadline = self.expires.get(key)
+        if deadline is None or deadline > self.keyspace.clock():
+            return False
+        return not self.keyspace.obeying_master
+
+    def set_deadline(self, key, deadline):
+        self.expires.set(key, deadline)
+        if not self.keyspace.obeying_master:
+            self.keyspace.replica_keys_with_ttl.set((self.index, key), deadline)
 
 
 def _no_latency_monitor(event, started_ns):
@@ -387,6 +407,9 @@ class Keyspace:
         self.dirty = 0  # writes since the last snapshot (INFO's rdb_changes_since_last_save, save points)
         self.propagator = None  # the append-only file while it logs (persistence/aof.py): see propagate()
         self.paused = False  # a CLIENT PAUSE is on: expiry and eviction wait (serving/pause.py)
+        self.replica = False  # we are a replica: expired keys read as missing, and stay until the master's DEL
+        self.obeying_master = False  # running our master's stream: its commands see expired keys as there
+        self.replica_keys_with_ttl = ExpiryTable()  # (db index, key) given a TTL by a writable replica's clients
         self.active_expire = True  # DEBUG SET-ACTIVE-EXPIRE 0 leaves expired keys until they are read
         self.quicklist_packed_threshold = 1 << 30  # a list element this long takes a node alone (DEBUG OBJECT)
         self.latency_event = _no_latency_monitor  # the server's: latency_event(name, started perf_counter_ns)
@@ -480,6 +503,36 @@ class Keyspace:
         """SWAPDB: clients on either database see the other's data from now on."""
         self.databases[first].swap_contents(self.databases[second])
         self.blocking.swap_databases(first, second)
+
+    def set_replica(self, replica):
+        """We become a replica (or a master again): the databases take the class for it."""
+        self.replica = replica
+        for database in self.databases:
+            database.__class__ = ReplicaDatabase if replica else Database
+
+    def expire_replica_keys(self):
+        """Redis's expireSlaveKeys, a replica's cron instead of the expire cycle: the keys its own clients gave
+        a TTL (the master's expire when it says so) are deleted once expired and forgotten once they have no
+        TTL; it stops after more than three it must keep, or a millisecond."""
+        tracked = self.replica_keys_with_ttl
+        now, started = self.clock(), time.monotonic_ns()
+        cycles = kept = 0
+        while len(tracked):
+            slot = tracked.sample(1)[0]
+            index, key = slot
+            db = self.databases[index]
+            deadline = db.expires.get(key)
+            cycles += 1
+            if deadline is not None and deadline > now:
+                kept += 1
+                if kept > 3:
+                    break
+                continue
+            if deadline is not None:
+                db.delete_expired(key)
+            tracked.discard(slot)
+            if cycles % 64 == 0 and time.monotonic_ns() - started > 1_000_000:
+                break
 
     def expire_cycle(self, hz=10, effort=1):
         """Redis's slow active-expire cycle: sample keys with a TTL, delete the expired, within a share

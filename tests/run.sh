@@ -1,16 +1,18 @@
 #!/usr/bin/env bash
 # Install what the tests need, then run them: bash tests/run.sh [pytest arguments]
-# Needs Debian's redis-server and redis-tools (the oracle the tests compare against),
+# Needs Debian's redis-server and redis-tools (the oracle the tests compare against), redis-sentinel and
+# nutcracker (twemproxy; in /usr/sbin, which a user's PATH may lack) for the deployments the tests run,
 # and the Python packages of requirements-dev.txt in a virtualenv at .venv.
 # The whole suite runs with the hiredis request parser, then the tests that exercise request parsing run again
 # with the pure-Python one (both passes take the arguments given instead, if any); it fails if either pass fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if ! command -v redis-server >/dev/null || ! command -v redis-cli >/dev/null || ! command -v redis-benchmark >/dev/null; then
+if ! command -v redis-server >/dev/null || ! command -v redis-cli >/dev/null || ! command -v redis-benchmark >/dev/null \
+        || ! command -v redis-sentinel >/dev/null || ! [ -x /usr/sbin/nutcracker ]; then
     sudo=""
     [ "$(id -u)" -ne 0 ] && sudo="sudo"
     $sudo apt-get update -qq
-    $sudo apt-get install -y -qq redis-server redis-tools >/dev/null
+    $sudo apt-get install -y -qq redis-server redis-tools redis-sentinel nutcracker >/dev/null
 fi
 [ -x .venv/bin/python ] || python3 -m venv .venv
 .venv/bin/python -m pip install -q -r requirements-dev.txt

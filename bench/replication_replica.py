@@ -1,0 +1,119 @@
+"""A real Redis master with mini-redis as its replica, beside a real Redis replica: the full sync, and the lag.
+
+    python bench/replication_replica.py             # 1,000,000 keys, 100,000 SETs
+    python bench/replication_replica.py --quick     # 100,000 keys, 20,000 SETs
+
+Debian's redis-server is the master (diskless sync without delay), loaded with the keys by redis-cli
+--pipe (16-byte values). For each kind of replica (Debian's redis-server, then ours), it measures:
+
+- full sync: from starting the replica with --replicaof until its link is up (the RDB made by the
+  master, received, checked and loaded by the replica);
+- lag under load: while redis-benchmark -c 50 SET runs on the master, the largest gap seen between the
+  master's offset and the replica's (bytes of stream not yet applied), sampled every 10 ms;
+- catch-up: after that load, how long until the replica has applied every byte of the stream.
+
+Reported with the ratio mini-redis / Redis (lower is better). A benchmark, not a test: loopback only,
+bounded counts.
+"""
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+from compare import ROOT, Server, free_port, mass_insert_file  # bench/ is the script's folder, first on the path
+from replication_master import info, wait_for
+
+
+def start_replica(kind, workdir, master_port):
+    port = free_port()
+    options = ["--port", str(port), "--dir", workdir, "--replicaof", "127.0.0.1", str(master_port)]
+    if kind == "redis":
+        argv = ["redis-server", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", *options]
+    else:
+        argv = [sys.executable, os.path.join(ROOT, "server.py"), *options]
+    return Server(kind + "-replica", argv, port, workdir)
+
+
+def offsets(master_port, replica_port):
+    """(the master's offset, the replica's), the replica's read first: a gap is never under-reported."""
+    applied = int(info(replica_port, "replication")["slave_repl_offset"])
+    return int(info(master_port, "replication")["master_repl_offset"]), applied
+
+
+def largest_lag_while(master_port, replica_port, work):
+    """Run work() while sampling the replica's lag behind the master; the largest gap seen, in bytes."""
+    largest, done = 0, threading.Event()
+
+    def sample():
+        nonlocal largest
+        while not done.is_set():
+            produced, applied = offsets(master_port, replica_port)
+            largest = max(largest, produced - applied)
+            time.sleep(0.01)
+
+    sampler = threading.Thread(target=sample)
+    sampler.start()
+    try:
+        work()
+    finally:
+        done.set()
+        sampler.join()
+    return largest
+
+
+def measure(kind, master, requests, workdir):
+    """(full sync seconds, largest lag in bytes under SET load, catch-up seconds) for one kind of replica."""
+    started = time.monotonic()
+    replica = start_replica(kind, workdir, master.port)
+    try:
+        wait_for(lambda: info(replica.port, "replication").get("master_link_status") == "up")
+        full_sync = time.monotonic() - started
+        lag = largest_lag_while(master.port, replica.port, lambda: subprocess.run(
+            ["redis-benchmark", "-p", str(master.port), "-c", "50", "-n", str(requests), "-t", "set",
+             "-r", "100000", "-q"], capture_output=True, check=True))
+        loaded = time.monotonic()
+        target = int(info(master.port, "replication")["master_repl_offset"])
+        wait_for(lambda: offsets(master.port, replica.port)[1] >= target)
+        return full_sync, lag, time.monotonic() - loaded
+    finally:
+        replica.stop()
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--keys", type=int, default=1_000_000)
+    parser.add_argument("--requests", type=int, default=100_000)
+    parser.add_argument("--quick", action="store_true", help="100,000 keys and 20,000 SETs")
+    arguments = parser.parse_args()
+    if arguments.quick:
+        arguments.keys, arguments.requests = 100_000, 20_000
+    results = {}
+    with tempfile.TemporaryDirectory() as workdir:
+        port = free_port()
+        master = Server("redis", ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                                  "--appendonly", "no", "--dir", workdir, "--repl-diskless-sync", "yes",
+                                  "--repl-diskless-sync-delay", "0"], port, workdir)
+        try:
+            with open(mass_insert_file(workdir, arguments.keys), "rb") as commands:
+                subprocess.run(["redis-cli", "-p", str(port), "--pipe"], stdin=commands, capture_output=True,
+                               check=True)
+            for kind in ("redis", "mini-redis"):
+                with tempfile.TemporaryDirectory(dir=workdir) as folder:
+                    results[kind] = measure(kind, master, arguments.requests, folder)
+        finally:
+            master.stop()
+    print("| metric | mini-redis | Redis 7.0 | ratio |")
+    print("|---|---:|---:|---:|")
+    rows = (("full sync of %dk keys from a Redis master (s)" % (arguments.keys // 1000), "%.2f"),
+            ("largest lag under SET load (bytes)", "{:,.0f}"), ("catch-up after the SETs (s)", "%.2f"))
+    for index, (name, shown) in enumerate(rows):
+        ours, theirs = results["mini-redis"][index], results["redis"][index]
+        figures = [shown.format(value) if "{" in shown else shown % value for value in (ours, theirs)]
+        print("| %s | %s | %s | %.2f |" % (name, *figures, ours / theirs if theirs else float("nan")))
+
+
+if __name__ == "__main__":
+    main()

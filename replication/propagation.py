@@ -1,0 +1,113 @@
+"""Redis's propagate(): every logged change goes, once and in one form, to the AOF and to the replication stream.
+
+The dispatcher (commands.run) brackets each command with begin()/end(); what a
+command logs (itself as sent, or what Session.propagate says instead) waits
+until the outermost command ends, then goes out, wrapped in MULTI/EXEC when
+it is several commands (a script, a transaction, a served XREADGROUP's
+claims), as Redis's propagatePendingCommands wraps also_propagate. Changes
+made outside any command (expiry's DEL, eviction, a blocked client served
+later) come through feed().
+
+Each change has targets, Redis's PROPAGATE_AOF and PROPAGATE_REPL bits: both
+as a rule, the replicas alone for PUBLISH, what redis.set_repl chose for a
+script's commands (Propagation.targets while they run).
+
+While neither the AOF is on nor a backlog exists, keyspace.propagator is
+None (refresh()), so a plain client's commands skip all of this.
+"""
+from persistence.aof import OFF, encode
+
+AOF, REPLICAS = 1, 2  # PROPAGATE_AOF, PROPAGATE_REPL
+BOTH = AOF | REPLICAS
+MULTI, EXEC = [b"MULTI"], [b"EXEC"]
+
+
+class Propagation:
+    """The server's one propagator: the commands running, what they logged, and where it goes."""
+
+    def __init__(self, server):
+        self.server = server
+        self.targets = BOTH  # where changes logged now may go (a script's redis.set_repl narrows it)
+        self._levels = []  # one flag per command running: whether it asked to log something else instead
+        self._pending = []  # (db index, argv, targets) logged by the commands running, sent when the outermost ends
+
+    def refresh(self):
+        """Install this propagator while something listens (AOF on, a backlog kept, writes gated on
+        min-replicas-to-write), or None, so the plain lane stays plain."""
+        server = self.server
+        needed = (server.aof.state != OFF or server.replication.backlog is not None
+                  or server.replication.gates_writes())
+        server.keyspace.propagator = self if needed else None
+
+    def feed(self, index, *commands, targets=BOTH):
+        """Log changes (one, or several that Redis wraps in MULTI/EXEC, as a served XREADGROUP's); inside a
+        command they wait for the command's end (and may be grouped with MULTI)."""
+        ops = [(index, argv, targets & self.targets) for argv in commands]
+        if self._levels:
+            self._pending.extend(ops)
+        elif ops:
+            self._emit(ops)
+
+    def begin(self):
+        """A command starts (commands.run): what it logs is held until the outermost command ends."""
+        self._levels.append(False)
+
+    def replace(self, index, commands):
+        """The running command logs these commands (maybe none) instead of itself (Session.propagate)."""
+        if self._levels:
+            self._levels[-1] = True
+            self._pending.extend((index, argv, self.targets) for argv in commands)
+        else:
+            self._emit([(index, argv, self.targets) for argv in commands])
+
+    def end(self, session, logged):
+        """A command ended: logged says it was a write that worked; unless it said otherwise, log it as sent."""
+        if not self._levels:
+            return  # the propagator was installed by this very command
+        if not self._levels.pop() and logged:
+            self._pending.append((session.db.index, session.argv, self.targets))
+        if not self._levels:
+            if self._pending:
+                ops, self._pending = self._pending, []
+                self._emit(ops)
+            session.stream_offset = self.server.replication.offset  # what WAIT waits for (Redis's c->woff)
+
+    def detach(self):
+        """A command is about to wait (a blocking pop): send what it logged so far and put its levels aside,
+        since other clients' commands run meanwhile."""
+        levels, self._levels = self._levels, []
+        if self._pending:
+            ops, self._pending = self._pending, []
+            self._emit(ops)
+        return levels
+
+    def attach(self, levels):
+        self._levels = levels
+
+    def _emit(self, ops):
+        """Send what goes somewhere (Redis's shouldPropagate), in MULTI/EXEC if that is several commands."""
+        server, replication = self.server, self.server.replication
+        listening = (AOF if server.aof.state != OFF else 0) | (
+            REPLICAS if replication.backlog is not None and replication.master is None else 0)  # a replica proxies
+        ops = [op for op in ops if op[2] & listening]
+        if not ops:
+            return
+        if len(ops) > 1:  # MULTI in the first command's database; EXEC in none (Redis's dbid -1): no SELECT for it
+            ops = [(ops[0][0], MULTI, BOTH), *ops, (None, EXEC, BOTH)]
+        if listening & AOF:
+            server.aof.emit([(index, argv) for index, argv, targets in ops if targets & AOF])
+        if listening & REPLICAS:
+            replication.append(stream_bytes(replication, [(index, argv) for index, argv, targets in ops
+                                                          if targets & REPLICAS]))
+
+
+def stream_bytes(replication, ops):
+    """ops as the replication stream carries them: a SELECT before a command of another database than the
+    stream's last one (Redis's slaveseldb)."""
+    parts = []
+    for index, argv in ops:
+        if index != replication.stream_db and index is not None:
+            parts.append(encode([b"SELECT", b"%d" % index]))
+            replication.stream_db = index
+        parts.append(encode(argv))
+    return b"".join(parts)
