@@ -252,6 +252,7 @@ class Memory:
         self.samples = 5
         self.lfu_log_factor = 10
         self.lfu_decay_time = 1
+        self.ignored_on_replica = True  # replica-ignore-maxmemory
         self.peak = 0
         self.exceeded_ns = 0  # how long used memory was over maxmemory, in the runs that ended
         self.over_since_ns = None  # when the current run over the limit began (monotonic ns)
@@ -272,6 +273,7 @@ class Memory:
         self.samples = config["maxmemory-samples"]
         self.lfu_log_factor = config["lfu-log-factor"]
         self.lfu_decay_time = config["lfu-decay-time"]
+        self.ignored_on_replica = config["replica-ignore-maxmemory"]
         maxmemory = config["maxmemory"]
         if bool(maxmemory) != bool(self.maxmemory):
             for db in self.keyspace.databases:
@@ -390,6 +392,8 @@ class Memory:
         run to the latency monitor (eviction-del, eviction-cycle).
         """
         if self.keyspace.paused:  # a CLIENT PAUSE holds eviction, as in Redis
+            return True
+        if self.keyspace.replica and self.ignored_on_replica:  # isSafeToPerformEvictions: the master decides
             return True
         used = self.used()
         if used <= self.maxmemory:

@@ -637,3 +637,26 @@ def test_a_diskless_sync_delay_longer_than_repl_timeout(tmp_path):
     finally:
         ours.stop()
         master.stop()
+
+
+def test_a_replica_ignores_maxmemory_as_redis_does(tmp_path, master):
+    """replica-ignore-maxmemory (yes by default): a replica over its maxmemory evicts nothing and refuses
+    none of its master's writes, or it would drift from the master; a real replica beside it agrees."""
+    options = ("--maxmemory", "1mb", "--maxmemory-policy", "allkeys-random")
+    ours = replica_of(tmp_path, master, "ours", *options)
+    real = replica_of(tmp_path, master, "real", *options, real=True)
+    try:
+        wait_until(lambda: linked(ours.port) and linked(real.port), what="both links up")
+        source = redis.Redis(port=master.port)
+        with source.pipeline(transaction=False) as pipe:
+            for number in range(300):
+                pipe.set("key:%d" % number, b"v" * 10_000)
+            pipe.execute()
+        caught_up(master, ours, real)
+        for replica in (ours, real):
+            assert redis.Redis(port=replica.port).dbsize() == 300
+            assert field(replica.port, "evicted_keys", "stats") == "0"
+        assert digest(ours.port) == digest(master.port) == digest(real.port)
+    finally:
+        ours.stop()
+        real.stop()
