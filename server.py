@@ -7,7 +7,6 @@ client. Each greenlet reads what arrived, parses every complete frame,
 runs each command, and sends all the replies with one sendall: that is
 what makes pipelining cheap.
 """
-import errno
 import logging
 import os
 import signal
@@ -36,7 +35,8 @@ from replication import failover, master as replica_links, replica
 from replication.fullsync import FullSync
 from replication.propagation import Propagation
 from replication.state import Replication
-from serving import access, logs, process, version
+from serving import access, clients_cron, logs, process, version
+from serving.sockets import address_text, keep_alive, listen_tcp, listen_unix
 from serving.channels import PubSub
 from serving.config import Config, ConfigError, ConfigFileError
 from serving.latency import LatencyMonitor
@@ -51,8 +51,6 @@ from serving.tracking import Tracking
 from storage.keyspace import Keyspace
 
 READ_SIZE = 64 * 1024
-MAX_CLIENTS_PER_CLOCK_TICK = 200  # Redis's: dynamic-hz raises hz above this many clients per tick
-MAX_HZ = 500  # CONFIG_MAX_HZ
 ROOT = os.path.dirname(os.path.abspath(__file__))  # where a module's relative path is looked for last
 log = logging.getLogger("mini-redis")
 
@@ -113,7 +111,7 @@ class Server:
         self._cron = gevent.spawn(self._run_cron)
         log.info("Ready to accept connections")
         if self.config["unixsocket"]:
-            sock = _listen_unix(self.config["unixsocket"], self.config["unixsocketperm"], self.config["tcp-backlog"])
+            sock = listen_unix(self.config["unixsocket"], self.config["unixsocketperm"], self.config["tcp-backlog"])
             self._unix_listener = StreamServer(sock, self._accept, spawn=self._pool)
             self._unix_listener.start()
             log.info("The server is now ready to accept connections at %s", self.config["unixsocket"])
@@ -149,7 +147,7 @@ class Server:
         listeners, wanted = [], (bind, port)
         try:
             for address in bind.split():
-                sock = _listen(address, port, self.config["tcp-backlog"])
+                sock = listen_tcp(address, port, self.config["tcp-backlog"])
                 if sock is None:
                     continue
                 port = sock.getsockname()[1]  # with port 0, the other addresses take the one the first got
@@ -227,7 +225,7 @@ class Server:
         CLIENT KILL closes its link's connection."""
         sock = link.channel.sock
         client_id, self._next_id = self._next_id, self._next_id + 1
-        session = Session(self, client_id, _address(sock.getpeername()), _address(sock.getsockname()), sock.fileno())
+        session = Session(self, client_id, address_text(sock.getpeername()), address_text(sock.getsockname()), sock.fileno())
         session.master_client = True
         session.user = self.acl.superuser()
         session.authenticated = True
@@ -289,13 +287,13 @@ class Server:
         while True:
             gevent.sleep(1 / self.hz)
             self.now = time.monotonic()
-            self.hz = self._effective_hz()
+            self.hz = clients_cron.effective_hz(self.config, len(self.sessions))
             if self.now - idle_checked >= 1:
                 idle_checked = self.now
                 if self.replication.master is not None:
                     self.replication.master.cron()
-                self._close_idle_clients()
-                self._track_buffers()
+                clients_cron.close_idle_clients(self._connections.values(), self.config["timeout"], self.now)
+                clients_cron.track_buffers(self.sessions.values(), self.stats, self.now)
                 replica_links.cron(self)
             if self.now - sampled >= 0.1:  # Redis samples the instantaneous rates every 100 ms, whatever hz is
                 sampled = self.now
@@ -326,43 +324,6 @@ class Server:
             if tracking.max_keys and len(tracking.table) > tracking.max_keys:
                 tracking.limit()
 
-    def _effective_hz(self):
-        """hz, doubled (up to 500) while each tick would serve more than 200 clients, with dynamic-hz as
-        Redis's serverCron adapts it (INFO's hz; configured_hz is the setting)."""
-        hz = self.config["hz"]
-        if self.config["dynamic-hz"]:
-            while len(self.sessions) // hz > MAX_CLIENTS_PER_CLOCK_TICK:
-                hz = min(hz * 2, MAX_HZ)
-                if hz == MAX_HZ:
-                    break
-        return hz
-
-    def _track_buffers(self):
-        """INFO's client_recent_max_*_buffer (the largest query and output buffers of this second) and
-        mem_clients_normal (every client's tot-mem), sampled each second as Redis's clientsCron does."""
-        largest_input = largest_output = clients_memory = 0
-        for session in self.sessions.values():
-            _, _, (qbuf, _, _, obl, _, omem, _), total = session.buffers()
-            largest_input, largest_output = max(largest_input, qbuf), max(largest_output, obl + omem)
-            clients_memory += total
-        self.stats.track_buffers(int(self.now), largest_input, largest_output)
-        self.stats.clients_memory = clients_memory
-
-    def _close_idle_clients(self):
-        """timeout: close the clients idle longer than that, as Redis's clientsCron; subscribers and
-        blocked clients may wait as long as they like."""
-        timeout = self.config["timeout"]
-        if not timeout:
-            return
-        now = time.monotonic()
-        for connection in list(self._connections.values()):
-            session = connection.session
-            if session.master_client or session.is_replica() or connection.blocked or session.subscribed():
-                continue  # masters and replicas, subscribers and blocked clients may wait as long as they like
-            if now - session.last_active > timeout:
-                log.debug("Closing idle client id=%d addr=%s", session.id, session.address)
-                connection.close()
-
     def kill(self, sessions):
         """Close these clients' connections (CLIENT KILL); their greenlets then clean up."""
         for session in sessions:
@@ -388,8 +349,8 @@ class Server:
                 self._refuse(sock, PROTECTED_MODE)
                 return
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            _keep_alive(sock, self.config["tcp-keepalive"])
-            peer, here = _address(address), _address(sock.getsockname())
+            keep_alive(sock, self.config["tcp-keepalive"])
+            peer, here = address_text(address), address_text(sock.getsockname())
         if log.isEnabledFor(logs.VERBOSE):
             log.log(logs.VERBOSE, "Accepted %s" % peer if sock.family != socket.AF_UNIX else
                     "Accepted connection to %s" % self.config["unixsocket"])
@@ -679,68 +640,6 @@ class Connection:
         finally:
             self._flushing = False
             self._flushed.set()
-
-
-def _address(address):
-    """ip:port as Redis shows it, an IPv6 address in brackets: [::1]:6379."""
-    host, port = address[:2]
-    return ("[%s]:%d" if ":" in host else "%s:%d") % (host, port)
-
-
-def _keep_alive(sock, interval):
-    """tcp-keepalive as Redis's anetKeepAlive sets it: probes after interval seconds idle, then every third of it."""
-    if interval > 0:
-        try:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE, interval)
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL, max(interval // 3, 1))
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPCNT, 3)
-        except OSError:
-            pass  # an interval past the kernel's limit: the connection is served without probes, as in Redis
-
-
-def _listen(address, port, backlog):
-    """A listening socket on one bind address ('*' is every IPv4 one, '::*' every IPv6 one).
-
-    A leading '-' makes the address optional, as in Redis's default 'bind * -::*': None if it is
-    not available here.
-    """
-    optional = address.startswith("-")
-    host = address.lstrip("-")
-    host = {"*": "0.0.0.0", "::*": "::"}.get(host, host)
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = gevent.socket.socket(family, socket.SOCK_STREAM)
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        if family == socket.AF_INET6:
-            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)  # '::' must not take IPv4 too
-        sock.bind((host, port))
-        sock.listen(backlog)
-    except OSError as error:
-        sock.close()
-        if optional and error.errno in (errno.EADDRNOTAVAIL, errno.EAFNOSUPPORT, errno.EPROTONOSUPPORT):
-            log.warning("Could not create server TCP listening socket %s:%d: %s", host, port, error.strerror)
-            return None
-        raise
-    return sock
-
-
-def _listen_unix(path, permissions, backlog):
-    """unixsocket: a listening Unix socket at path (an old one there is replaced), chmod unixsocketperm if set."""
-    try:
-        os.unlink(path)
-    except FileNotFoundError:
-        pass
-    sock = gevent.socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    try:
-        sock.bind(path)
-        if permissions:
-            os.chmod(path, permissions)
-        sock.listen(backlog)
-    except OSError:
-        sock.close()
-        raise
-    return sock
 
 
 USAGE = """Usage: python server.py [/path/to/redis.conf] [options] [-]

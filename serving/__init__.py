@@ -1,4 +1,4 @@
-"""Serving: what the server keeps around the data for its clients, apart from sockets and commands.
+"""Serving: what the server keeps around the data for its clients, apart from commands.
 
 config.py holds the settings (files, options, CONFIG's parsing) over parameters.py
 (every parameter) and values.py (how each type reads), session.py one client's
@@ -8,8 +8,9 @@ tracking.py client-side caching's table, monitors.py MONITOR's feed, pause.py
 CLIENT PAUSE, version.py the versions INFO and HELLO report, logs.py the log's
 format and destination, process.py daemonize, the pid file and the open-files
 limit; stats.py what INFO counts, slowlog.py and latency.py (with sparkline.py's
-graphs) the slow log and the latency monitor. Commands read and change all of
-it; server.py owns the sockets.
+graphs) the slow log and the latency monitor, clients_cron.py what the cron
+does for clients each second, sockets.py the listening sockets. Commands read
+and change all of it; server.py runs the connections.
 
 Imports: acl, errors, protocol, storage.
 """
