@@ -59,6 +59,18 @@ def encode(argv):
     return b"".join(parts)
 
 
+def encode_commands(ops, selected):
+    """(db index, argv) pairs as RESP commands, a SELECT before one of another database than the last
+    selected (none before one of no database, an EXEC): the bytes, and the database selected after."""
+    parts = []
+    for index, argv in ops:
+        if index != selected and index is not None:
+            parts.append(encode([b"SELECT", b"%d" % index]))
+            selected = index
+        parts.append(encode(argv))
+    return b"".join(parts), selected
+
+
 def _never():
     """The clock while loading: no key counts as expired, as in Redis, so replay sees what the writer saw."""
     return 0
@@ -109,13 +121,7 @@ class AppendOnly:
     def emit(self, ops):
         """Encode logged commands (replication/propagation.py groups them) into the buffer(s), with SELECTs
         (none before a command of no database, an EXEC)."""
-        parts = []
-        for index, argv in ops:
-            if index != self.selected and index is not None:
-                parts.append(encode([b"SELECT", b"%d" % index]))
-                self.selected = index
-            parts.append(encode(argv))
-        data = b"".join(parts)
+        data, self.selected = encode_commands(ops, self.selected)
         if self.state == ON:
             self.buffer += data
         if self.rewrite_buffer is not None:

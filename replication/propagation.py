@@ -15,7 +15,7 @@ script's commands (Propagation.targets while they run).
 While neither the AOF is on nor a backlog exists, keyspace.propagator is
 None (refresh()), so a plain client's commands skip all of this.
 """
-from persistence.aof import OFF, encode
+from persistence.aof import OFF, encode_commands
 
 AOF, REPLICAS = 1, 2  # PROPAGATE_AOF, PROPAGATE_REPL
 BOTH = AOF | REPLICAS
@@ -104,10 +104,5 @@ class Propagation:
 def stream_bytes(replication, ops):
     """ops as the replication stream carries them: a SELECT before a command of another database than the
     stream's last one (Redis's slaveseldb)."""
-    parts = []
-    for index, argv in ops:
-        if index != replication.stream_db and index is not None:
-            parts.append(encode([b"SELECT", b"%d" % index]))
-            replication.stream_db = index
-        parts.append(encode(argv))
-    return b"".join(parts)
+    data, replication.stream_db = encode_commands(ops, replication.stream_db)
+    return data
