@@ -39,6 +39,31 @@ def wait_for(predicate, timeout=600):
     raise RuntimeError("timed out")
 
 
+def sizes(description):
+    """The key and request counts from the command line (both replication benchmarks take the same)."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--keys", type=int, default=1_000_000)
+    parser.add_argument("--requests", type=int, default=100_000)
+    parser.add_argument("--quick", action="store_true", help="100,000 keys and 20,000 SETs")
+    arguments = parser.parse_args()
+    if arguments.quick:
+        arguments.keys, arguments.requests = 100_000, 20_000
+    return arguments.keys, arguments.requests
+
+
+def load_keys(port, workdir, keys):
+    """Fill a server with the keys by redis-cli --pipe."""
+    with open(mass_insert_file(workdir, keys), "rb") as commands:
+        subprocess.run(["redis-cli", "-p", str(port), "--pipe"], stdin=commands, capture_output=True, check=True)
+
+
+def catch_up_seconds(master_port, replica_port, since):
+    """Seconds from since until the replica has applied every byte of the master's stream."""
+    target = int(info(master_port, "replication")["master_repl_offset"])
+    wait_for(lambda: int(info(replica_port, "replication")["slave_repl_offset"]) >= target)
+    return time.monotonic() - since
+
+
 def start_master(kind, workdir):
     port = free_port()
     options = ["--port", str(port), "--repl-diskless-sync", "yes", "--repl-diskless-sync-delay", "0"]
@@ -54,9 +79,7 @@ def measure(kind, keys, requests, workdir):
     master = start_master(kind, workdir)
     replica = None
     try:
-        with open(mass_insert_file(workdir, keys), "rb") as commands:
-            subprocess.run(["redis-cli", "-p", str(master.port), "--pipe"], stdin=commands, capture_output=True,
-                           check=True)
+        load_keys(master.port, workdir, keys)
         replica_port = free_port()
         started = time.monotonic()
         replica = Server(kind + "-replica", ["redis-server", "--port", str(replica_port), "--bind", "127.0.0.1",
@@ -67,10 +90,7 @@ def measure(kind, keys, requests, workdir):
         result = subprocess.run(["redis-benchmark", "-p", str(master.port), "-c", "50", "-n", str(requests), "-t",
                                  "set", "-r", "100000", "--csv"], capture_output=True, text=True, check=True)
         throughput = float(result.stdout.splitlines()[-1].split(",")[1].strip('"'))
-        loaded = time.monotonic()
-        target = int(info(master.port, "replication")["master_repl_offset"])
-        wait_for(lambda: int(info(replica_port, "replication")["slave_repl_offset"]) >= target)
-        return full_sync, throughput, time.monotonic() - loaded
+        return full_sync, throughput, catch_up_seconds(master.port, replica_port, time.monotonic())
     finally:
         if replica is not None:
             replica.stop()
@@ -78,20 +98,14 @@ def measure(kind, keys, requests, workdir):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--keys", type=int, default=1_000_000)
-    parser.add_argument("--requests", type=int, default=100_000)
-    parser.add_argument("--quick", action="store_true", help="100,000 keys and 20,000 SETs")
-    arguments = parser.parse_args()
-    if arguments.quick:
-        arguments.keys, arguments.requests = 100_000, 20_000
+    keys, requests = sizes(__doc__.splitlines()[0])
     results = {}
     for kind in ("redis", "mini-redis"):
         with tempfile.TemporaryDirectory() as workdir:
-            results[kind] = measure(kind, arguments.keys, arguments.requests, workdir)
+            results[kind] = measure(kind, keys, requests, workdir)
     print("| metric | mini-redis | Redis 7.0 | ratio |")
     print("|---|---:|---:|---:|")
-    names = ("full sync of %dk keys to a Redis replica (s)" % (arguments.keys // 1000),
+    names = ("full sync of %dk keys to a Redis replica (s)" % (keys // 1000),
              "SET with one replica (requests/s)", "replica catch-up after the SETs (s)")
     for index, name in enumerate(names):
         ours, theirs = results["mini-redis"][index], results["redis"][index]

@@ -15,7 +15,6 @@ Debian's redis-server is the master (diskless sync without delay), loaded with t
 Reported with the ratio mini-redis / Redis (lower is better). A benchmark, not a test: loopback only,
 bounded counts.
 """
-import argparse
 import os
 import subprocess
 import sys
@@ -23,8 +22,8 @@ import tempfile
 import threading
 import time
 
-from compare import ROOT, Server, free_port, mass_insert_file  # bench/ is the script's folder, first on the path
-from replication_master import info, wait_for
+from compare import ROOT, Server, free_port  # bench/ is the script's folder, first on the path
+from replication_master import catch_up_seconds, info, load_keys, sizes, wait_for
 
 
 def start_replica(kind, workdir, master_port):
@@ -74,22 +73,13 @@ def measure(kind, master, requests, workdir):
         lag = largest_lag_while(master.port, replica.port, lambda: subprocess.run(
             ["redis-benchmark", "-p", str(master.port), "-c", "50", "-n", str(requests), "-t", "set",
              "-r", "100000", "-q"], capture_output=True, check=True))
-        loaded = time.monotonic()
-        target = int(info(master.port, "replication")["master_repl_offset"])
-        wait_for(lambda: offsets(master.port, replica.port)[1] >= target)
-        return full_sync, lag, time.monotonic() - loaded
+        return full_sync, lag, catch_up_seconds(master.port, replica.port, time.monotonic())
     finally:
         replica.stop()
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--keys", type=int, default=1_000_000)
-    parser.add_argument("--requests", type=int, default=100_000)
-    parser.add_argument("--quick", action="store_true", help="100,000 keys and 20,000 SETs")
-    arguments = parser.parse_args()
-    if arguments.quick:
-        arguments.keys, arguments.requests = 100_000, 20_000
+    keys, requests = sizes(__doc__.splitlines()[0])
     results = {}
     with tempfile.TemporaryDirectory() as workdir:
         port = free_port()
@@ -97,17 +87,15 @@ def main():
                                   "--appendonly", "no", "--dir", workdir, "--repl-diskless-sync", "yes",
                                   "--repl-diskless-sync-delay", "0"], port, workdir)
         try:
-            with open(mass_insert_file(workdir, arguments.keys), "rb") as commands:
-                subprocess.run(["redis-cli", "-p", str(port), "--pipe"], stdin=commands, capture_output=True,
-                               check=True)
+            load_keys(port, workdir, keys)
             for kind in ("redis", "mini-redis"):
                 with tempfile.TemporaryDirectory(dir=workdir) as folder:
-                    results[kind] = measure(kind, master, arguments.requests, folder)
+                    results[kind] = measure(kind, master, requests, folder)
         finally:
             master.stop()
     print("| metric | mini-redis | Redis 7.0 | ratio |")
     print("|---|---:|---:|---:|")
-    rows = (("full sync of %dk keys from a Redis master (s)" % (arguments.keys // 1000), "%.2f"),
+    rows = (("full sync of %dk keys from a Redis master (s)" % (keys // 1000), "%.2f"),
             ("largest lag under SET load (bytes)", "{:,.0f}"), ("catch-up after the SETs (s)", "%.2f"))
     for index, (name, shown) in enumerate(rows):
         ours, theirs = results["mini-redis"][index], results["redis"][index]
