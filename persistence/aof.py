@@ -1,8 +1,5 @@
-"""The append-only file: every change, as the command that replays it, in Redis's single-file format.
-
-    *<argc>\\r\\n then per argument $<length>\\r\\n<bytes>\\r\\n     one RESP array per command
-    SELECT <db> before a command of another database than the last one
-    MULTI ... EXEC around what one command or transaction logged in several steps
+"""The append-only file: every change, as the command that replays it, in Redis's single-file format
+(persistence/aof_format.py writes and reads it back).
 
 Commands run by the dispatcher (commands.run) are logged as they were sent,
 unless the command says otherwise through Session.propagate (relative
@@ -20,7 +17,7 @@ clients are served), so an acknowledged write is in the file before its
 client hears of it. With everysec the cron fsyncs once a second.
 
 BGREWRITEAOF forks: the child writes the keyspace it sees as fresh
-commands; the parent keeps logging, also into a rewrite buffer, which it
+commands (persistence/aof_rewrite.py); the parent keeps logging, also into a rewrite buffer, which it
 appends to the child's file before renaming it over the old one.
 """
 import errno
@@ -32,43 +29,14 @@ import time
 import gevent
 import gevent.event
 
-from errors import ReplyError
 from persistence import run_in_child
-from storage.keyspace import type_name
-from storage.module_values import ModuleValue
-from storage.streams import id_bytes
+from persistence.aof_format import AOFError, Replay, encode_commands
+from persistence.aof_rewrite import write_rewrite
 
 log = logging.getLogger("mini-redis")
 
 OFF, ON, WAIT_REWRITE = "off", "on", "wait_rewrite"  # Redis's AOF_OFF, AOF_ON, AOF_WAIT_REWRITE
-ITEMS_PER_COMMAND = 64  # AOF_REWRITE_ITEMS_PER_CMD: elements per RPUSH/SADD/HMSET/ZADD of a rewrite
 REWRITE_RETRY_DELAY = 5  # seconds before a failed rewrite that enabling AOF needs is tried again
-WRITE_CHUNK = 1 << 20
-PROGRESS_SECONDS = 1.0
-
-
-class AOFError(Exception):
-    """An append-only file that cannot be loaded: the text is what the log says before start-up stops."""
-
-
-def encode(argv):
-    """One command as a RESP array of bulk strings."""
-    parts = [b"*%d\r\n" % len(argv)]
-    for argument in argv:
-        parts.append(b"$%d\r\n%s\r\n" % (len(argument), argument))
-    return b"".join(parts)
-
-
-def encode_commands(ops, selected):
-    """(db index, argv) pairs as RESP commands, a SELECT before one of another database than the last
-    selected (none before one of no database, an EXEC): the bytes, and the database selected after."""
-    parts = []
-    for index, argv in ops:
-        if index != selected and index is not None:
-            parts.append(encode([b"SELECT", b"%d" % index]))
-            selected = index
-        parts.append(encode(argv))
-    return b"".join(parts), selected
 
 
 def _never():
@@ -489,7 +457,7 @@ class AppendOnly:
         keyspace = self.server.keyspace
         clock, keyspace.clock = keyspace.clock, _never
         try:
-            replay = _Replay(replayer, data, name)
+            replay = Replay(replayer, data, name)
             valid_up_to = replay.run()
         finally:
             keyspace.clock = clock
@@ -537,206 +505,6 @@ class AppendOnly:
                      ("aof_pending_rewrite", int(self.rewrite_scheduled)), ("aof_buffer_length", len(self.buffer)),
                      ("aof_pending_bio_fsync", int(self._syncing is not None)), ("aof_delayed_fsync", 0)]
         return fields, extra
-
-
-class _Replay:
-    """Reads an AOF's commands and hands them to a commands.Replayer, a client without a connection."""
-
-    def __init__(self, replayer, data, name):
-        self.replayer = replayer
-        self.data = data
-        self.name = name
-        self.commands = 0
-
-    def run(self):
-        """Replay everything; the offset to truncate at when the tail is torn, else None."""
-        data, size = self.data, len(self.data)
-        position = valid_up_to = 0
-        queued = None  # the commands of an open MULTI
-        before_multi = 0
-        next_report = time.monotonic() + PROGRESS_SECONDS
-        while position < size:
-            start = position
-            if data[position] == 0x23:  # '#': an annotation line
-                end = data.find(b"\n", position)
-                if end < 0:
-                    break
-                position = valid_up_to = end + 1
-                continue
-            argv, position = self._command(position)
-            if argv is None:
-                break  # the file ends inside this command
-            command, arguments = self._lookup(argv, start)
-            if command.name == "multi":
-                queued, before_multi = [], start
-            elif command.name == "exec":
-                self._exec(queued or [])
-                queued = None
-            elif queued is not None:
-                queued.append((command, arguments, argv))
-            else:
-                self.replayer.run(command, arguments, argv)
-            valid_up_to = position
-            self.commands += 1
-            if not self.commands % 1024 and time.monotonic() >= next_report:
-                log.info("AOF loading: %d%% (%d of %d bytes)", position * 100 // size, position, size)
-                next_report = time.monotonic() + PROGRESS_SECONDS
-        if queued is not None:
-            log.warning("Revert incomplete MULTI/EXEC transaction in AOF file %s", self.name)
-            return before_multi
-        return valid_up_to if position < size else None
-
-    def _bad_format(self, offset):
-        raise AOFError("Bad file format reading the append only file %s at offset %d: make a backup of your AOF "
-                       "file, then use ./redis-check-aof --fix <filename>" % (self.name, offset))
-
-    def _line(self, position):
-        """(the line's bytes without CRLF, where the next begins), or (None, None) at the end of the data."""
-        end = self.data.find(b"\r\n", position)
-        if end < 0:
-            return None, None
-        return self.data[position:end], end + 2
-
-    def _number(self, line, prefix, offset):
-        if line[:1] != prefix or not line[1:].isdigit():
-            self._bad_format(offset)
-        return int(line[1:])
-
-    def _command(self, position):
-        """(argv, next position), or (None, position) if the data ends before the command does."""
-        start = position
-        line, position = self._line(position)
-        if line is None:
-            return None, start
-        argc = self._number(line, b"*", start)
-        if argc < 1:
-            self._bad_format(start)
-        argv = []
-        for _ in range(argc):
-            offset = position
-            line, position = self._line(position)
-            if line is None:
-                return None, start
-            length = self._number(line, b"$", offset)
-            end = position + length
-            if end + 2 > len(self.data):
-                return None, start
-            if self.data[end:end + 2] != b"\r\n":
-                self._bad_format(end)
-            argv.append(self.data[position:end])
-            position = end + 2
-        return argv, position
-
-    def _lookup(self, argv, offset):
-        try:
-            return self.replayer.lookup(argv)
-        except ReplyError:
-            raise AOFError("Unknown command '%s' reading the append only file %s (offset %d)"
-                           % (argv[0].decode(errors="replace"), self.name, offset)) from None
-
-    def _exec(self, queued):
-        for command, arguments, argv in queued:
-            self.replayer.run(command, arguments, argv)
-
-
-# ------------------------------------------------------------------ the rewritten file
-
-
-def _score(score):
-    """A sorted-set score as Redis writes it in a rewrite (%.17g: exact, and 'inf'/'-inf')."""
-    return b"%.17g" % score
-
-
-def _chunks(items, make):
-    items = list(items)
-    for start in range(0, len(items), ITEMS_PER_COMMAND):
-        yield make(items[start:start + ITEMS_PER_COMMAND])
-
-
-def rebuild(key, value):
-    """The commands that recreate one key's value (Redis's rewriteAppendOnlyFileRio)."""
-    if type(value) is ModuleValue:
-        return _rebuild_module_value(key, value)
-    kind = type_name(value)
-    if kind == "string":
-        return [[b"SET", key, value]]
-    if kind == "list":
-        return list(_chunks(value, lambda chunk: [b"RPUSH", key, *chunk]))
-    if kind == "set":
-        return list(_chunks(value, lambda chunk: [b"SADD", key, *chunk]))
-    if kind == "hash":
-        return list(_chunks(value.items(), lambda chunk: [b"HMSET", key, *(x for pair in chunk for x in pair)]))
-    if kind == "zset":
-        return list(_chunks(value.items(), lambda chunk: [b"ZADD", key, *(x for member, score in chunk
-                                                                          for x in (_score(score), member))]))
-    if kind == "stream":
-        return list(_rebuild_stream(key, value))
-    raise ValueError("cannot rewrite a value of type %s" % kind)
-
-
-def _rebuild_module_value(key, value):
-    """rewriteModuleObject: the commands the type's rewrite callback gives (argv lists of bytes)."""
-    rewrite = value.module_type.rewrite
-    if rewrite is None:
-        raise ValueError("module type %s has no rewrite callback" % value.module_type.name)
-    commands = [list(argv) for argv in rewrite(key, value.value)]
-    if not all(argv and all(isinstance(argument, bytes) for argument in argv) for argv in commands):
-        raise ValueError("module type %s's rewrite callback gave something other than lists of bytes"
-                         % value.module_type.name)
-    return commands
-
-
-def _rebuild_stream(key, stream):
-    """rewriteStreamObject: an XADD per entry (an empty stream made by XADD MAXLEN 0), XSETID, then each
-    group, its consumers and their pending entries as XCLAIM ... JUSTID FORCE."""
-    if len(stream):
-        for stream_id, fields in stream.entries:
-            yield [b"XADD", key, id_bytes(stream_id), *fields]
-    else:
-        yield [b"XADD", key, b"MAXLEN", b"0", b"0-1", b"x", b"y"]
-    yield [b"XSETID", key, id_bytes(stream.last_id), b"ENTRIESADDED", b"%d" % stream.entries_added,
-           b"MAXDELETEDID", id_bytes(stream.max_deleted_id)]
-    for name, group in sorted(stream.groups.items()):
-        yield [b"XGROUP", b"CREATE", key, name, id_bytes(group.last_id), b"ENTRIESREAD", b"%d" % group.entries_read]
-        for consumer_name, consumer in sorted(group.consumers.items()):
-            if not consumer.pel:
-                yield [b"XGROUP", b"CREATECONSUMER", key, name, consumer_name]
-            for stream_id, nack in consumer.pel.items():
-                yield [b"XCLAIM", key, name, consumer_name, b"0", id_bytes(stream_id), b"TIME",
-                       b"%d" % nack.delivery_time, b"RETRYCOUNT", b"%d" % nack.delivery_count, b"JUSTID", b"FORCE"]
-
-
-def rewrite_commands(keyspace, now, functions=()):
-    """Every command of a rewritten AOF: a FUNCTION LOAD per function library (rewriteFunctions), then
-    per database a SELECT, then each live key and its deadline."""
-    for code in functions:
-        yield [b"FUNCTION", b"LOAD", code]
-    for db in keyspace.databases:
-        if not db.data:
-            continue
-        yield [b"SELECT", b"%d" % db.index]
-        deadlines = db.expires.deadlines
-        for key, value in db.data.items():
-            deadline = deadlines.get(key)
-            if deadline is not None and deadline < now:
-                continue  # already expired: the parent logs its DEL anyway
-            yield from rebuild(key, value)
-            if deadline is not None:
-                yield [b"PEXPIREAT", key, b"%d" % deadline]
-
-
-def write_rewrite(keyspace, path, functions=()):
-    """Write the rewritten AOF to path and fsync it."""
-    with open(path, "wb") as file:
-        chunk = bytearray()
-        for argv in rewrite_commands(keyspace, keyspace.clock(), functions):
-            chunk += encode(argv)
-            if len(chunk) >= WRITE_CHUNK:
-                file.write(chunk)
-                chunk = bytearray()
-        file.write(chunk)
-        file.flush()
-        os.fsync(file.fileno())
 
 
 def _sync_directory(directory):

@@ -15,7 +15,8 @@ script's commands (Propagation.targets while they run).
 While neither the AOF is on nor a backlog exists, keyspace.propagator is
 None (refresh()), so a plain client's commands skip all of this.
 """
-from persistence.aof import OFF, encode_commands
+from persistence.aof import OFF
+from persistence.aof_format import encode_commands
 
 AOF, REPLICAS = 1, 2  # PROPAGATE_AOF, PROPAGATE_REPL
 BOTH = AOF | REPLICAS

@@ -10,7 +10,7 @@ import time
 
 import gevent.event
 
-from persistence.aof import encode
+from persistence.aof_format import encode
 from replication.backlog import Backlog
 
 NO_ID = "0" * 40
