@@ -505,6 +505,11 @@ def propagated(server, aof_path):
     while marker not in replica.buffer:
         replica._fill()
     replica.close()
+    # With appendfsync everysec Redis may hold back its AOF write while an fsync is slow (a loaded
+    # machine's disk), though the client has its reply: wait until the last write is in the file.
+    deadline = time.monotonic() + 10
+    while marker not in aof_path.read_bytes() and time.monotonic() < deadline:
+        time.sleep(0.01)
     return replica.buffer.replace(b"*1\r\n$4\r\nPING\r\n", b""), aof_path.read_bytes(), reply
 
 
