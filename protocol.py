@@ -646,7 +646,20 @@ class ReplyWriter:
         self.buffer.write(b"_\r\n" if self.protocol == 3 else b"*-1\r\n")
 
     def _aggregate(self, marker, count, items):
+        """The header, then the items. Bulk strings only (LRANGE's, HGETALL's, SMEMBERS's) are formatted in
+        one comprehension, at two thirds of the cost of a write() each; an aggregate whose ends are bulk
+        strings is tried that way, and goes the general way if another type turns up in between."""
         self.buffer.write(b"%b%d\r\n" % (marker, count))
+        if count > 2:
+            try:
+                cue = type(items[0]) is bytes and type(items[-1]) is bytes
+            except TypeError:  # a set has no ends to look at: try it
+                cue = True
+            if cue:
+                bulks = [b"$%d\r\n%b\r\n" % (len(item), item) for item in items if type(item) is bytes]
+                if len(bulks) == count:
+                    self.buffer.write(b"".join(bulks))
+                    return
         write = self.write
         for item in items:
             write(item)
