@@ -11,11 +11,11 @@ import logging
 from commands import Command, table
 from errors import (FAILOVER_FORCE_NEEDS, FAILOVER_IN_PROGRESS, FAILOVER_ON_REPLICA, FAILOVER_TARGET_OFFLINE,
                     FAILOVER_TARGET_UNKNOWN, FAILOVER_TIMEOUT_NOT_POSITIVE, FAILOVER_WITHOUT_REPLICAS,
-                    INVALID_MASTER_PORT, NO_FAILOVER_IN_PROGRESS, PSYNC_FAILOVER_REPLID, REPLCONF_IP_TOO_LONG,
-                    REPLCONF_UNKNOWN_OPTION, REPLICA_CANNOT_REPLICAOF, REPLICAOF_WHILE_FAILING_OVER,
+                    INVALID_MASTER_PORT, NO_FAILOVER_IN_PROGRESS, PSYNC_FAILOVER_REPLID, RDB_FILTER_MISSING,
+                    RDB_FILTER_UNSUPPORTED, REPLCONF_IP_TOO_LONG, REPLCONF_UNKNOWN_OPTION, REPLICA_CANNOT_REPLICAOF, REPLICAOF_WHILE_FAILING_OVER,
                     SYNC_WHILE_FAILING_OVER, SYNC_WITHOUT_MASTER_LINK, SYNTAX, WAIT_ON_REPLICA, WAIT_TIMEOUT_NEGATIVE,
                     WAIT_TIMEOUT_NOT_INTEGER, ReplyError)
-from protocol import string_to_int
+from protocol import split_inline, string_to_int
 from replication import failover, master as replica_links, replica
 from replication.replica import CONNECTED
 from serving.session import NO_REPLY
@@ -51,9 +51,25 @@ def replconf(session, *options):
             return NO_REPLY  # a master's request to its replica; a master asked it does nothing
         elif option == b"rdb-only":
             link.rdb_only = bool(to_int_in_range(value, 0, 1))
+        elif option == b"rdb-filter-only":
+            link.excluded = _rdb_filter(value)
         else:
             raise ReplyError(REPLCONF_UNKNOWN_OPTION % options[index].decode(errors="replace"))
     return "OK"
+
+
+def _rdb_filter(value):
+    """REPLCONF rdb-filter-only "functions" (redis-cli --functions-rdb): the parts of the snapshot it leaves
+    out; the listed parts are kept, "" keeps none. "functions" is the only part Redis 7.0 names."""
+    parts = split_inline(value)
+    if parts is None:
+        raise ReplyError(RDB_FILTER_MISSING)
+    excluded = {"data", "functions"}
+    for part in parts:
+        if part.lower() != b"functions":
+            raise ReplyError(RDB_FILTER_UNSUPPORTED % part.decode(errors="replace"))
+        excluded.discard("functions")
+    return frozenset(excluded)
 
 
 def psync(session, replid, offset, *options):

@@ -131,6 +131,8 @@ SYNC_WITHOUT_MASTER_LINK = "NOMASTERLINK Can't SYNC while not connected with my 
 NOREPLICAS = "NOREPLICAS Not enough good replicas to write."
 REPLCONF_IP_TOO_LONG = "ERR REPLCONF ip-address provided by replica instance is too long: %d bytes"
 REPLCONF_UNKNOWN_OPTION = "ERR Unrecognized REPLCONF option: %s"
+RDB_FILTER_MISSING = "ERR Missing rdb-filter-only values"
+RDB_FILTER_UNSUPPORTED = "ERR Unsupported rdb-filter-only option: %s"
 WAIT_ON_REPLICA = ("ERR WAIT cannot be used with replica instances. Please also note that since Redis 4.0 if a "
                    "replica is configured to be writable (which is not the default) writes to replicas are just "
                    "local and are not propagated.")

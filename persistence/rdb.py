@@ -55,8 +55,9 @@ def _aux(name, value):
 
 
 def dump(keyspace, file, limits, compress=True, checksum=True, used_memory=0, functions=(), repl_info=None):
-    """Write the whole keyspace to an open binary file as Redis 7.0 would (limits: a list's quicklist nodes);
-    functions are the function libraries' code, written after the aux fields as Redis's rdbSaveFunctions does.
+    """Write the whole keyspace (None: no keys) to an open binary file as Redis 7.0 would (limits: a list's
+    quicklist nodes); functions are the function libraries' code, written after the aux fields as Redis's
+    rdbSaveFunctions does.
     repl_info, (stream db, replication ID, offset), goes in the repl-* aux fields (rdbPopulateSaveInfo's),
     so a replica restarted from the file can continue with PSYNC."""
     output = _Output(file, checksum)
@@ -71,7 +72,7 @@ def dump(keyspace, file, limits, compress=True, checksum=True, used_memory=0, fu
         output.write(_aux(name, value))
     for code in functions:
         output.write(bytes((OP_FUNCTION2,)) + encode_string(code, compress))
-    for db in keyspace.databases:
+    for db in keyspace.databases if keyspace is not None else ():
         if not db.data:
             continue
         deadlines = db.expires.deadlines

@@ -43,11 +43,13 @@ class Snapshots:
         return rdb.Limits(self.server.config, self.server.keyspace.quicklist_packed_threshold,
                           self.server.keyspace.module_types)
 
-    def dump_to(self, file):
-        """Write the keyspace as an RDB into an open file (a diskless sync's pipe), with this server's settings."""
+    def dump_to(self, file, data=True, functions=True):
+        """Write the keyspace as an RDB into an open file (a diskless sync's pipe), with this server's settings;
+        without its keys or its function libraries if asked (REPLCONF rdb-filter-only)."""
         config = self.server.config
-        rdb.dump(self.server.keyspace, file, self._limits(), config["rdbcompression"], config["rdbchecksum"],
-                 functions=self.server.scripting.functions.codes(), repl_info=self.server.replication.save_info())
+        rdb.dump(self.server.keyspace if data else None, file, self._limits(), config["rdbcompression"],
+                 config["rdbchecksum"], functions=self.server.scripting.functions.codes() if functions else (),
+                 repl_info=self.server.replication.save_info())
 
     # -- loading
 

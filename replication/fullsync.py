@@ -51,7 +51,8 @@ class FullSync:
         config = self.server.config
         if self.server.snapshots.in_progress and not self.diskless:
             twin = next((other for other in self._waiting(WAIT_BGSAVE_END)
-                         if other.capabilities == link.capabilities and other.rdb_only == link.rdb_only), None)
+                         if other.capabilities == link.capabilities and other.rdb_only == link.rdb_only
+                         and other.excluded == link.excluded), None)
             if twin is not None:
                 link.buffer = bytearray(twin.buffer)
                 self._set_up(link, twin.sync_offset)
@@ -73,6 +74,8 @@ class FullSync:
         waiting = self._waiting(WAIT_BGSAVE_START)
         if not waiting or self._child_active():
             return
+        # One snapshot serves the replicas that want the same parts of it as the first (a filtered one, say).
+        waiting = [link for link in waiting if link.excluded == waiting[0].excluded]
         config = self.server.config
         if config["repl-diskless-sync"]:
             most = config["repl-diskless-sync-max-replicas"]
@@ -82,11 +85,14 @@ class FullSync:
         self._start(waiting)
 
     def _start(self, links):
-        """startBgsaveForReplication: to the sockets if diskless and every replica can take it, else to disk."""
-        to_sockets = self.server.config["repl-diskless-sync"] and all("eof" in link.capabilities for link in links)
+        """startBgsaveForReplication: to the sockets if diskless and every replica can take it, else to disk.
+        A filtered snapshot (REPLCONF rdb-filter-only) always goes to the sockets, never over dump.rdb."""
+        excluded = links[0].excluded
+        to_sockets = ((self.server.config["repl-diskless-sync"] or excluded)
+                      and all("eof" in link.capabilities for link in links))
         log.info("Starting BGSAVE for SYNC with target: %s", "replicas sockets" if to_sockets else "disk")
         offset = self.server.replication.offset
-        started = self._fork_to_sockets(links) if to_sockets else self.server.snapshots.background_save()
+        started = self._fork_to_sockets(links, excluded) if to_sockets else self.server.snapshots.background_save()
         if not started:
             log.warning("BGSAVE for replication failed")
             for link in links:
@@ -152,8 +158,9 @@ class FullSync:
 
     # -- diskless
 
-    def _fork_to_sockets(self, links):
-        """rdbSaveToSlavesSockets: fork a child writing the framed RDB into a pipe; True if it started."""
+    def _fork_to_sockets(self, links, excluded):
+        """rdbSaveToSlavesSockets: fork a child writing the framed RDB (without the excluded parts) into a pipe;
+        True if it started."""
         read_end, write_end = os.pipe()
         mark = os.urandom(20).hex().encode()
         started = time.perf_counter_ns()
@@ -166,7 +173,7 @@ class FullSync:
             return False
         if pid == 0:
             os.close(read_end)
-            run_in_child(lambda: self._write_framed(write_end, mark), "Diskless RDB transfer failed")
+            run_in_child(lambda: self._write_framed(write_end, mark, excluded), "Diskless RDB transfer failed")
         os.close(write_end)
         self.server.record_fork(started)
         self.child_pid, self.diskless = pid, True
@@ -175,10 +182,10 @@ class FullSync:
         self._transfer = gevent.spawn(self._forward, read_end, list(links))
         return True
 
-    def _write_framed(self, fd, mark):
+    def _write_framed(self, fd, mark, excluded):
         with os.fdopen(fd, "wb") as pipe:
             pipe.write(b"$EOF:%s\r\n" % mark)
-            self.server.snapshots.dump_to(pipe)
+            self.server.snapshots.dump_to(pipe, data="data" not in excluded, functions="functions" not in excluded)
             pipe.write(mark)
 
     def _forward(self, fd, links):

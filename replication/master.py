@@ -31,6 +31,7 @@ class ReplicaLink:
         self.announced_ip = None  # REPLCONF ip-address
         self.capabilities = set()  # REPLCONF capa: eof (diskless), psync2
         self.rdb_only = False  # REPLCONF rdb-only 1: the snapshot, then the link is closed
+        self.excluded = frozenset()  # REPLCONF rdb-filter-only: the snapshot's parts left out (data, functions)
         self.old_protocol = False  # SYNC: no +FULLRESYNC line, as Redis's CLIENT_PRE_PSYNC
         self.state = None
         self.sync_offset = 0  # the offset the snapshot corresponds to (Redis's psync_initial_offset)
