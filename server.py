@@ -21,6 +21,7 @@ from gevent.pool import Pool
 from gevent.server import StreamServer
 
 from commands.acl import new_users
+from commands.cluster import MigrateSockets
 from commands import Replayer, execute, is_plain, plain_table
 from commands.families import build_table, with_stats
 from commands.introspection import keys_of
@@ -90,6 +91,7 @@ class Server:
         self.aof = AppendOnly(self)
         self.propagation = Propagation(self)  # keyspace.propagator while the AOF or the replication stream listens
         self.fullsync = FullSync(self)
+        self.migrate_sockets = MigrateSockets()  # MIGRATE's connections to its targets, kept for the next one
         self.stopping = gevent.event.Event()  # set once a shutdown is decided (SHUTDOWN, SIGTERM)
         self._connections = {}  # client id -> Connection, so CLIENT KILL and timeout can close one
         self._next_id = 1
@@ -295,6 +297,7 @@ class Server:
                 clients_cron.close_idle_clients(self._connections.values(), self.config["timeout"], self.now)
                 clients_cron.track_buffers(self.sessions.values(), self.stats, self.now)
                 replica_links.cron(self)
+                self.migrate_sockets.close_idle(self.now)
             if self.now - sampled >= 0.1:  # Redis samples the instantaneous rates every 100 ms, whatever hz is
                 sampled = self.now
                 self.stats.sample(samples)

@@ -2,7 +2,7 @@
 
 The payload is persistence/objects.py's (the type byte and the value as dump.rdb holds them, the
 2-byte RDB version, the CRC-64), so payloads move between us and Redis 7.0 both ways. MIGRATE,
-which sends them to another server, is not served.
+which sends them to another server, is in commands/cluster.py.
 """
 from commands import Command, table
 from errors import (BAD_DATA_FORMAT, BAD_PAYLOAD, BUSYKEY, INVALID_FREQ, INVALID_IDLETIME, INVALID_TTL, SYNTAX,
@@ -13,7 +13,7 @@ from storage.events import GENERIC
 from storage.numeric import INT64_MAX, to_int
 
 
-def _limits(session):
+def payload_limits(session):
     return Limits(session.server.config, session.server.keyspace.quicklist_packed_threshold,
                   session.server.keyspace.module_types)
 
@@ -23,7 +23,7 @@ def dump(session, key):
     value = session.db.lookup_read(key)
     if value is None:
         return None
-    return dump_payload(value, session.server.config["rdbcompression"], _limits(session))
+    return dump_payload(value, session.server.config["rdbcompression"], payload_limits(session))
 
 
 def _restore_options(options):
@@ -70,7 +70,7 @@ def restore(session, key, ttl, payload, *options):
     if deadline < 0:
         raise ReplyError(INVALID_TTL)
     try:
-        value = restore_payload(payload, _limits(session))
+        value = restore_payload(payload, payload_limits(session))
     except PayloadError as error:
         raise ReplyError(BAD_PAYLOAD if error.checksum else BAD_DATA_FORMAT) from None
     deleted = replace and db.remove(key)

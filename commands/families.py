@@ -5,16 +5,16 @@ families import the table's helpers, this module imports the families, and nothi
 """
 from types import MappingProxyType
 
-from commands import (acl, admin, bitmaps, client, config, connection, debug, dump, expire, functions, geo, hashes,
-                      hyperloglog, info, introspection, keys, latency, lists, lolwut, memory, module, persistence,
-                      pubsub, replication, scripting, sets, slowlog, sort, stream_groups, stream_info, stream_reads,
-                      streams, strings, transactions, zsets)
+from commands import (acl, admin, bitmaps, client, cluster, config, connection, debug, dump, expire, functions, geo,
+                      hashes, hyperloglog, info, introspection, keys, latency, lists, lolwut, memory, module,
+                      persistence, pubsub, replication, scripting, sets, slowlog, sort, stream_groups, stream_info,
+                      stream_reads, streams, strings, transactions, zsets)
 from serving.stats import CommandStats
 
 FAMILIES = (strings, lists, hashes, sets, zsets, geo, streams, stream_reads, stream_groups, stream_info, keys, expire,
             pubsub, transactions, connection, client, admin, config, introspection, info, slowlog, latency, memory,
-            persistence, debug, lolwut, dump, bitmaps, sort, hyperloglog, scripting, functions, acl, replication,
-            module)
+            persistence, debug, lolwut, dump, cluster, bitmaps, sort, hyperloglog, scripting, functions, acl,
+            replication, module)
 
 
 def build_table():

@@ -265,9 +265,24 @@ def _bitfield_keys(argv):
     return [(1, ["RO", "access"])]
 
 
+def _migrate_keys(argv):
+    """migrateGetKeys (MIGRATE's first key specification is incomplete): the key argument, or the keys after
+    KEYS, stepping over the arguments of AUTH and AUTH2 on the way."""
+    first, skips = 3, {b"auth": 1, b"auth2": 2}
+    position = 6
+    while position < len(argv):
+        word = argv[position].lower()
+        if word == b"keys":
+            first = position + 1
+            break
+        position += skips.get(word, 0) + 1
+    names = range(first, len(argv)) if first > 3 else (3,) if len(argv) > 3 else ()
+    return [(index, ["RW", "access", "delete"]) for index in names]
+
+
 # Commands whose key flags depend on their arguments, or whose keys the specifications cannot find.
 VARIABLE_FLAG_KEYS = {"set": _set_keys, "sort": _sort_keys, "sort_ro": lambda argv: [(1, ["RO", "access"])],
-                      "bitfield": _bitfield_keys}
+                      "bitfield": _bitfield_keys, "migrate": _migrate_keys}
 
 
 def keys_of(command, argv):

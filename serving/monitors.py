@@ -1,5 +1,5 @@
 """MONITOR: every command a client runs, shown to the monitoring clients as Redis's
-replicationFeedMonitors() prints it, with AUTH's and HELLO AUTH's secrets redacted.
+replicationFeedMonitors() prints it, with AUTH's, HELLO AUTH's and MIGRATE's secrets redacted.
 
 The server keeps its monitors in a list; while it is empty no session is plain-lane-free of
 it, so feeding costs nothing when nobody watches.
@@ -7,6 +7,7 @@ it, so feeding costs nothing when nobody watches.
 import time
 
 from serving.session import REPLY_ON
+from serving.slowlog import migrate_secrets
 
 REDACTED = b'"(redacted)"'
 _ESCAPES = {ord("\\"): b"\\\\", ord('"'): b'\\"', ord("\n"): b"\\n", ord("\r"): b"\\r", ord("\t"): b"\\t",
@@ -20,10 +21,12 @@ def quoted(arg):
 
 
 def _redacted_positions(argv):
-    """Which arguments Redis replaces with (redacted): AUTH's, and the two after HELLO's AUTH."""
+    """Which arguments Redis replaces with (redacted): AUTH's, the two after HELLO's AUTH, MIGRATE's secrets."""
     name = argv[0].lower()
     if name == b"auth":
         return range(1, len(argv))
+    if name == b"migrate":
+        return migrate_secrets(argv)
     if name == b"hello":  # its options read in turn, as helloCommand() reads them
         position = 2
         while position < len(argv):

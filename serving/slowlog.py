@@ -12,8 +12,27 @@ REDACTED = b"(redacted)"
 SENSITIVE_SETTINGS = (b"requirepass", b"masterauth")
 
 
+def migrate_secrets(argv):
+    """The positions of MIGRATE's AUTH password and AUTH2 username and password, which migrateCommand
+    redacts as it reads its options (the keys after KEYS are not options)."""
+    hidden = []
+    index = 6
+    while index < len(argv):
+        option, more = argv[index].lower(), len(argv) - 1 - index
+        if option == b"keys":
+            break
+        if option == b"auth" and more >= 1:
+            hidden.append(index + 1)
+            index += 1
+        elif option == b"auth2" and more >= 2:
+            hidden += (index + 1, index + 2)
+            index += 2
+        index += 1
+    return hidden
+
+
 def redacted(argv):
-    """Passwords replaced as Redis's redactClientCommandArgument does: AUTH's, HELLO AUTH's, ACL
+    """Passwords replaced as Redis's redactClientCommandArgument does: AUTH's, HELLO AUTH's, MIGRATE's, ACL
     SETUSER's name and rules, and the values CONFIG SET gives requirepass and masterauth."""
     name = argv[0].lower()
     hidden = set()
@@ -24,6 +43,8 @@ def redacted(argv):
         if b"auth" in words[2:]:
             at = words.index(b"auth", 2)
             hidden.update((at + 1, at + 2))
+    elif name == b"migrate":
+        hidden.update(migrate_secrets(argv))
     elif name == b"acl" and len(argv) > 2 and argv[1].lower() == b"setuser":  # every rule may hold a password
         hidden.update(range(2, len(argv)))
     elif name == b"config" and len(argv) > 1 and argv[1].lower() == b"set":
