@@ -42,7 +42,7 @@ from serving.config import Config, ConfigError, ConfigFileError
 from serving.latency import LatencyMonitor
 from serving.notifications import Notifications
 from serving.parameters import TLS_SWITCHES
-from serving.pause import end_pause
+from serving.pause import end_expired_pauses
 from serving.session import REPLY_ON, Session
 from serving.slowlog import SlowLog
 from serving.stats import Stats
@@ -77,7 +77,8 @@ class Server:
         access.apply_renames(self.commands, config.renames)
         self.plain_commands = plain_table(self.commands)
         self.monitors = []  # the sessions in MONITOR mode (serving/monitors.py)
-        self.pause = None  # the CLIENT PAUSE on, if any (serving/pause.py), or a running script's gate (scripting/busy.py)
+        self.client_pause = None  # the pauses on, if any: CLIENT PAUSE's, a FAILOVER's, a SHUTDOWN's (serving/pause.py)
+        self.pause = None  # what commands wait at: the client pause, or a running script's gate (scripting/busy.py)
         self.scripting = Scripting(self)
         self.stats = Stats(config)
         self._fit_command_stats()
@@ -302,8 +303,8 @@ class Server:
             self.configure_stats()  # CONFIG SET does it at once; this catches any other way in
             if self.replication.failover is not None:
                 failover.update(self)
-            if self.pause is not None and self.pause.over():
-                end_pause(self)
+            if self.client_pause is not None:
+                end_expired_pauses(self)
             if self.pause is None:  # a CLIENT PAUSE holds active expiry and eviction too
                 if not self.keyspace.replica:
                     started = time.perf_counter_ns()
