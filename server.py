@@ -44,6 +44,7 @@ from serving.notifications import Notifications
 from serving.parameters import TLS_SWITCHES
 from serving.pause import end_expired_pauses
 from serving.session import REPLY_ON, Session
+from serving.shutdown import Shutdown
 from serving.slowlog import SlowLog
 from serving.stats import Stats
 from scripting.engine import Scripting
@@ -91,6 +92,7 @@ class Server:
         self.aof = AppendOnly(self)
         self.propagation = Propagation(self)  # keyspace.propagator while the AOF or the replication stream listens
         self.fullsync = FullSync(self)
+        self.shutdown = Shutdown(self)  # SHUTDOWN and the signals: waiting for the replicas, then the last steps
         self.stopping = gevent.event.Event()  # set once a shutdown is decided (SHUTDOWN, SIGTERM)
         self._connections = {}  # client id -> Connection, so CLIENT KILL and timeout can close one
         self._next_id = 1
@@ -175,18 +177,6 @@ class Server:
         self.kill(list(self.sessions.values()))
         self._pool.join(timeout=timeout)
         self._pool.kill()
-
-    def shutdown(self, save=None, force=False):
-        """Redis's prepareForShutdown: the final save (if save points are set, or asked), then stop.
-
-        False if the save failed: the server keeps running.
-        """
-        log.warning("User requested shutdown...")
-        self.aof.shutdown()
-        if not self.snapshots.final_save(save, force):
-            return False
-        self.stopping.set()
-        return True
 
     def configure_stats(self):
         """Put the slow log's and latency monitor's thresholds into effect: every row's fast span."""
@@ -289,6 +279,8 @@ class Server:
             gevent.sleep(1 / self.hz)
             self.now = time.monotonic()
             self.hz = clients_cron.effective_hz(self.config, len(self.sessions))
+            if self.scripting.running() is None and self.shutdown.cron():
+                return  # stopping: Redis exits here
             if self.now - idle_checked >= 1:
                 idle_checked = self.now
                 if self.replication.master is not None:
@@ -366,7 +358,7 @@ class Server:
             connection.serve()
         finally:
             session.close()
-            if session.replica is not None:
+            if session.replica is not None and not self.stopping.is_set():  # at exit, Redis logs no lost replica
                 replica_links.detach(self, session.replica)
             del self.sessions[client_id]
             del self._connections[client_id]
@@ -760,12 +752,8 @@ def serve(config):
 
 
 def _on_signal(signum, server):
-    """SIGINT, SIGTERM: shutdown-on-sigint / shutdown-on-sigterm say whether to save first (and how hard)."""
-    name = signal.Signals(signum).name
-    logs.signal_line("Received %s scheduling shutdown..." % name)
-    flags = server.config["shutdown-on-" + name.lower()].split()
-    save = True if "save" in flags else False if "nosave" in flags else None
-    gevent.spawn(server.shutdown, save, "force" in flags)  # not inside the signal callback: the save may take a while
+    """SIGINT, SIGTERM: a flag the cron serves, with shutdown-on-sigint / shutdown-on-sigterm's flags."""
+    server.shutdown.signalled(signal.Signals(signum).name)
 
 
 if __name__ == "__main__":
