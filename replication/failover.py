@@ -1,11 +1,12 @@
 """FAILOVER, as Redis 7.0's: a master hands its role to one of its replicas without losing a write.
 
-The master pauses writes (as CLIENT PAUSE WRITE, under a pause of its own, for as long as it takes) and waits until a replica has
-acknowledged its whole stream: the one named by TO, or the first that catches up. Then it becomes
-that replica's replica, asking PSYNC <its ID> <offset+1> FAILOVER, which makes the target promote
-itself and continue our shared history with +CONTINUE. The pause ends once the target answered;
-writes that waited then find a replica (READONLY). TIMEOUT gives up (or, with FORCE, fails over to
-the target all the same); ABORT gives up at once, and a master that already turned replica turns back.
+The master pauses writes (as CLIENT PAUSE WRITE does, under a pause of its own: serving/pause.py) for
+as long as it takes, and waits until a replica has acknowledged its whole stream: the one named by
+TO, or the first that catches up. Then it becomes that replica's replica, asking PSYNC <its ID>
+<offset+1> FAILOVER, which makes the target promote itself and continue our shared history with
++CONTINUE. Its pause ends once the target answered; writes that waited then find a replica
+(READONLY). TIMEOUT gives up (or, with FORCE, fails over to the target all the same); ABORT gives up
+at once, and a master that already turned replica turns back.
 """
 import logging
 import time

@@ -3,6 +3,7 @@ reads served) until every replica acknowledged its offset or shutdown-timeout pa
 wait, SHUTDOWN ABORT cancels, FORCE exits despite a failed save; and the pauses of CLIENT PAUSE, FAILOVER and
 SHUTDOWN kept apart by purpose. The replicas are Debian's redis-server; where the replies are deterministic the
 same scenario runs with a real Redis as the master too, and the replies must be the same."""
+import os
 import re
 import shutil
 import signal
@@ -202,31 +203,59 @@ def test_signals_beside_redis(tmp_path):
     assert [shape.sub("", line) for line in ours_log] == [shape.sub("", line) for line in real_log]
 
 
-def force_past_a_failed_save(tmp_path, start):
-    """The data folder removed: SHUTDOWN SAVE fails and the server runs on; SHUTDOWN SAVE FORCE exits all the same."""
+def forced(tmp_path, start, setup, commands, *options):
+    """A server alone, its data in tmp_path/data, setup(server) done, then the commands one at a time (Redis exits
+    without the replies it has not sent yet), the last a SHUTDOWN ... FORCE: (replies and exit status, the log)."""
     (tmp_path / "data").mkdir(parents=True)
-    server = start(tmp_path, "--dir", str(tmp_path / "data"))
+    server = start(tmp_path, "--dir", str(tmp_path / "data"), *options)
     try:
-        shutil.rmtree(tmp_path / "data")
+        setup(server)
         with WireClient(server.port) as client:
-            replies = [client.call("SET", "k", "v"), client.call("SHUTDOWN", "SAVE"), client.call("GET", "k"),
-                       client.call("SHUTDOWN", "ABORT")]
-            client.send_raw(encode_command(("SHUTDOWN", "SAVE", "FORCE")))
+            replies = [client.call(*command) for command in commands[:-1]]
+            client.send_raw(encode_command(commands[-1]))
             replies += [server.process.wait(EXIT_TIMEOUT), client.read_until_closed()]
         return replies, server.log()
     finally:
         server.stop()
 
 
+def remove_the_data_folder(server):
+    shutil.rmtree(os.path.join(os.path.dirname(server.log_path), "data"))
+
+
 def test_force_exits_despite_a_failed_save_beside_redis(tmp_path):
-    ours, log = force_past_a_failed_save(tmp_path / "ours", start_ours)
-    real, real_log = force_past_a_failed_save(tmp_path / "real", start_real_redis)
+    """The data folder removed: SHUTDOWN SAVE fails and the server runs on; SHUTDOWN SAVE FORCE exits all the same."""
+    commands = [("SET", "k", "v"), ("SHUTDOWN", "SAVE"), ("GET", "k"), ("SHUTDOWN", "ABORT"),
+                ("SHUTDOWN", "SAVE", "FORCE")]
+    ours, log = forced(tmp_path / "ours", start_ours, remove_the_data_folder, commands)
+    real, real_log = forced(tmp_path / "real", start_real_redis, remove_the_data_folder, commands)
     assert ours == real
-    assert ours[1] == b"-ERR Errors trying to SHUTDOWN. Check logs.\r\n" and ours[-2] == 0
+    assert ours[1] == b"-ERR Errors trying to SHUTDOWN. Check logs.\r\n" and ours[-2:] == [0, b""]
     for text in (log, real_log):
         assert "Error trying to save the DB, can't exit." in text
         assert "Errors trying to shut down the server. Check the logs for more information." in text
         assert "Error trying to save the DB. Exit anyway." in text
+
+
+def fill(server):
+    with redis.Redis(port=server.port).pipeline(transaction=False) as pipe:
+        for index in range(20_000):  # enough for an AOF rewrite to take longer than a few round trips
+            pipe.set("key:%d" % index, "v" * 20)
+        pipe.execute()
+
+
+def test_force_exits_while_the_first_aof_is_written_beside_redis(tmp_path):
+    """CONFIG SET appendonly yes starts writing the AOF's first file in a child: a SHUTDOWN meanwhile cannot
+    exit (there would be no complete AOF), SHUTDOWN FORCE exits all the same."""
+    commands = [("CONFIG", "SET", "appendonly", "yes"), ("SHUTDOWN", "NOSAVE"), ("SHUTDOWN", "NOSAVE", "FORCE")]
+    ours, log = forced(tmp_path / "ours", start_ours, fill, commands)
+    real, real_log = forced(tmp_path / "real", start_real_redis, fill, commands, "--rdb-key-save-delay", "100")
+    assert ours == real == [b"+OK\r\n", b"-ERR Errors trying to SHUTDOWN. Check logs.\r\n", 0, b""]
+    for text in (log, real_log):
+        lines = [line.split(" ", 5)[5] for line in text.splitlines()
+                 if "Writing initial AOF" in line or "There is a child rewriting" in line]
+        assert lines == ["# Writing initial AOF, can't exit.", "# Writing initial AOF. Exit anyway.",
+                         "# There is a child rewriting the AOF. Killing it!"]
 
 
 # ------------------------------------------------------------------ pauses apart by purpose
