@@ -43,8 +43,9 @@ from serving.config import Config, ConfigError, ConfigFileError
 from serving.latency import LatencyMonitor
 from serving.notifications import Notifications
 from serving.parameters import TLS_SWITCHES
-from serving.pause import end_pause
+from serving.pause import end_expired_pauses
 from serving.session import REPLY_ON, Session
+from serving.shutdown import Shutdown
 from serving.slowlog import SlowLog
 from serving.stats import Stats
 from scripting.engine import Scripting
@@ -78,7 +79,8 @@ class Server:
         access.apply_renames(self.commands, config.renames)
         self.plain_commands = plain_table(self.commands)
         self.monitors = []  # the sessions in MONITOR mode (serving/monitors.py)
-        self.pause = None  # the CLIENT PAUSE on, if any (serving/pause.py), or a running script's gate (scripting/busy.py)
+        self.client_pause = None  # the pauses on, if any: CLIENT PAUSE's, a FAILOVER's, a SHUTDOWN's (serving/pause.py)
+        self.pause = None  # what commands wait at: the client pause, or a running script's gate (scripting/busy.py)
         self.scripting = Scripting(self)
         self.stats = Stats(config)
         self._fit_command_stats()
@@ -92,6 +94,7 @@ class Server:
         self.propagation = Propagation(self)  # keyspace.propagator while the AOF or the replication stream listens
         self.fullsync = FullSync(self)
         self.migrate_sockets = MigrateSockets()  # MIGRATE's connections to its targets, kept for the next one
+        self.shutdown = Shutdown(self)  # SHUTDOWN and the signals: waiting for the replicas, then the last steps
         self.stopping = gevent.event.Event()  # set once a shutdown is decided (SHUTDOWN, SIGTERM)
         self._connections = {}  # client id -> Connection, so CLIENT KILL and timeout can close one
         self._next_id = 1
@@ -176,18 +179,6 @@ class Server:
         self.kill(list(self.sessions.values()))
         self._pool.join(timeout=timeout)
         self._pool.kill()
-
-    def shutdown(self, save=None, force=False):
-        """Redis's prepareForShutdown: the final save (if save points are set, or asked), then stop.
-
-        False if the save failed: the server keeps running.
-        """
-        log.warning("User requested shutdown...")
-        self.aof.shutdown()
-        if not self.snapshots.final_save(save, force):
-            return False
-        self.stopping.set()
-        return True
 
     def configure_stats(self):
         """Put the slow log's and latency monitor's thresholds into effect: every row's fast span."""
@@ -290,6 +281,8 @@ class Server:
             gevent.sleep(1 / self.hz)
             self.now = time.monotonic()
             self.hz = clients_cron.effective_hz(self.config, len(self.sessions))
+            if self.scripting.running() is None and self.shutdown.cron():
+                return  # stopping: Redis exits here
             if self.now - idle_checked >= 1:
                 idle_checked = self.now
                 if self.replication.master is not None:
@@ -305,8 +298,8 @@ class Server:
             self.configure_stats()  # CONFIG SET does it at once; this catches any other way in
             if self.replication.failover is not None:
                 failover.update(self)
-            if self.pause is not None and self.pause.over():
-                end_pause(self)
+            if self.client_pause is not None:
+                end_expired_pauses(self)
             if self.pause is None:  # a CLIENT PAUSE holds active expiry and eviction too
                 if not self.keyspace.replica:
                     started = time.perf_counter_ns()
@@ -368,7 +361,7 @@ class Server:
             connection.serve()
         finally:
             session.close()
-            if session.replica is not None:
+            if session.replica is not None and not self.stopping.is_set():  # at exit, Redis logs no lost replica
                 replica_links.detach(self, session.replica)
             del self.sessions[client_id]
             del self._connections[client_id]
@@ -762,12 +755,8 @@ def serve(config):
 
 
 def _on_signal(signum, server):
-    """SIGINT, SIGTERM: shutdown-on-sigint / shutdown-on-sigterm say whether to save first (and how hard)."""
-    name = signal.Signals(signum).name
-    logs.signal_line("Received %s scheduling shutdown..." % name)
-    flags = server.config["shutdown-on-" + name.lower()].split()
-    save = True if "save" in flags else False if "nosave" in flags else None
-    gevent.spawn(server.shutdown, save, "force" in flags)  # not inside the signal callback: the save may take a while
+    """SIGINT, SIGTERM: a flag the cron serves, with shutdown-on-sigint / shutdown-on-sigterm's flags."""
+    server.shutdown.signalled(signal.Signals(signum).name)
 
 
 if __name__ == "__main__":

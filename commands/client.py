@@ -11,7 +11,7 @@ from errors import (CLIENT_ID_NOT_POSITIVE, INVALID_CLIENT_ID, NO_SUCH_CLIENT, N
                     PAUSE_TIMEOUT_NOT_INTEGER, SYNTAX, TIMEOUT_NEGATIVE, UNBLOCK_REASON, ReplyError, printed,
                     subcommand_syntax)
 from protocol import Verbatim, string_to_int
-from serving.pause import PAUSE_ALL, PAUSE_WRITE, end_pause, pause_clients
+from serving.pause import BY_CLIENT_COMMAND, PAUSE_ALL, PAUSE_WRITE, pause_clients, unpause_clients
 from serving.session import NO_REPLY, REPLY_OFF, REPLY_ON, REPLY_SKIP_NEXT
 from storage.blocking import UNBLOCK_ERROR
 
@@ -176,13 +176,13 @@ def client_pause(session, timeout, *mode):
         raise ReplyError(PAUSE_TIMEOUT_NOT_INTEGER)
     if milliseconds < 0:
         raise ReplyError(TIMEOUT_NEGATIVE)
-    pause_clients(session.server, kind, milliseconds)
+    pause_clients(session.server, BY_CLIENT_COMMAND, kind, milliseconds)
     return "OK"
 
 
 def client_unpause(session):
-    """CLIENT UNPAUSE"""
-    end_pause(session.server)
+    """CLIENT UNPAUSE: ends CLIENT PAUSE's pause only; a failover's or a shutdown's goes on."""
+    unpause_clients(session.server, BY_CLIENT_COMMAND)
     return "OK"
 
 

@@ -91,7 +91,7 @@ def _clients(server):
             ("maxclients", server.config["maxclients"]), ("client_recent_max_input_buffer", recent_input),
             ("client_recent_max_output_buffer", recent_output),
             ("blocked_clients", server.keyspace.blocking.blocked_clients + paused_clients(server)
-             + len(server.replication.waiters)),  # WAIT blocks a client too, as in Redis
+             + len(server.replication.waiters) + server.shutdown.waiting()),  # WAIT and SHUTDOWN block one too
             ("tracking_clients", server.tracking.clients),
             ("clients_in_timeout_table", server.keyspace.blocking.clients_in_timeout_table)]
 

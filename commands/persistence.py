@@ -4,7 +4,7 @@ The snapshot machinery is persistence/snapshots.py; these only check
 arguments and state, and answer as Redis does.
 """
 from commands import Command, table
-from errors import SYNTAX, ReplyError
+from errors import NO_SHUTDOWN, SHUTDOWN_FAILED, SYNTAX, ReplyError
 from protocol import Frames
 
 SAVE_IN_PROGRESS = "ERR Background save already in progress"
@@ -13,7 +13,6 @@ CHILD_ACTIVE = ("ERR Another child process is active (AOF?): can't BGSAVE right 
 REWRITE_IN_PROGRESS = "ERR Background append only file rewriting already in progress"
 REWRITE_FAILED = ("ERR Can't execute an AOF background rewriting. Please check the server logs for more "
                   "information.")
-SHUTDOWN_FAILED = "ERR Errors trying to SHUTDOWN. Check logs."
 
 
 def save(session):
@@ -62,21 +61,27 @@ def lastsave(session):
     return session.server.snapshots.last_save
 
 
-_SHUTDOWN_FLAGS = (b"nosave", b"save", b"now", b"force", b"abort")
+_SHUTDOWN_FLAGS = {b"nosave": "nosave", b"save": "save", b"now": "now", b"force": "force"}
 
 
 def shutdown(session, *options):
-    """SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT]"""
-    flags = {option.lower() for option in options}
-    if not flags <= set(_SHUTDOWN_FLAGS) or {b"save", b"nosave"} <= flags or (b"abort" in flags and len(options) > 1):
+    """SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT]
+
+    With replicas behind, the caller waits for them (serving/shutdown.py) while others are served."""
+    words = {option.lower() for option in options}
+    flags = {_SHUTDOWN_FLAGS[word] for word in words if word in _SHUTDOWN_FLAGS}
+    abort = b"abort" in words
+    if not words <= _SHUTDOWN_FLAGS.keys() | {b"abort"} or abort and flags or {"save", "nosave"} <= flags:
         raise ReplyError(SYNTAX)
-    if b"abort" in flags:
-        raise ReplyError("ERR No shutdown in progress.")
-    save_ = True if b"save" in flags else False if b"nosave" in flags else None
-    running = session.server.scripting.running()
-    if running is not None and running.busy and b"nosave" not in flags:  # only SHUTDOWN NOSAVE stops a busy script
+    server = session.server
+    if abort:
+        if not server.shutdown.abort():
+            raise ReplyError(NO_SHUTDOWN)
+        return "OK"
+    running = server.scripting.running()
+    if running is not None and running.busy and "nosave" not in flags:  # only SHUTDOWN NOSAVE stops a busy script
         raise ReplyError(running.busy_error())
-    if not session.server.shutdown(save_, force=b"force" in flags):
+    if not server.shutdown.command(session, flags):
         raise ReplyError(SHUTDOWN_FAILED)
     session.close_after_reply = True
     return Frames()  # no reply: the connection closes as the server exits

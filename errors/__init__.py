@@ -127,6 +127,9 @@ FAILOVER_TIMEOUT_NOT_POSITIVE = "ERR FAILOVER timeout must be greater than 0"
 PSYNC_FAILOVER_REPLID = "ERR PSYNC FAILOVER replid must match my replid."
 SYNC_WHILE_FAILING_OVER = "NOMASTERLINK Can't SYNC while failing over"
 SYNC_WITHOUT_MASTER_LINK = "NOMASTERLINK Can't SYNC while not connected with my master"
+# SHUTDOWN: one that failed (its waiting callers get it), ABORT without one
+SHUTDOWN_FAILED = "ERR Errors trying to SHUTDOWN. Check logs."
+NO_SHUTDOWN = "ERR No shutdown in progress."
 # Replication: the master's side
 NOREPLICAS = "NOREPLICAS Not enough good replicas to write."
 REPLCONF_IP_TOO_LONG = "ERR REPLCONF ip-address provided by replica instance is too long: %d bytes"

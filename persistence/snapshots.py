@@ -1,4 +1,4 @@
-"""When snapshots are taken: SAVE, BGSAVE in a forked child, save points, the final save at shutdown.
+"""When snapshots are taken: SAVE, BGSAVE in a forked child, save points; serving/shutdown.py takes the last.
 
 A background save forks: the child has the keyspace as it was at the fork
 (copy-on-write pages), writes it with rdb.save and leaves with os._exit;
@@ -192,22 +192,6 @@ class Snapshots:
                 log.info("%d changes in %d seconds. Saving...", changes, seconds)
                 self.background_save()
                 return
-
-    def final_save(self, save=None, force=False):
-        """Before exiting: stop a background save, then save if asked (or, by default, if save points are set).
-
-        False if the save failed (and force was not given): the server must not exit.
-        """
-        self.kill_child()
-        if save is None:
-            save = bool(save_points(self.server.config["save"]))
-        if not save:
-            return True
-        log.info("Saving the final RDB snapshot before exiting.")
-        if self.save() or force:
-            return True
-        log.warning("Error trying to save the DB, can't exit.")
-        return False
 
     def info(self):
         """The fields of INFO persistence, named and ordered as Redis 7.0 shows them."""

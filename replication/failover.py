@@ -1,22 +1,22 @@
 """FAILOVER, as Redis 7.0's: a master hands its role to one of its replicas without losing a write.
 
-The master pauses writes (CLIENT PAUSE WRITE, for as long as it takes) and waits until a replica has
-acknowledged its whole stream: the one named by TO, or the first that catches up. Then it becomes
-that replica's replica, asking PSYNC <its ID> <offset+1> FAILOVER, which makes the target promote
-itself and continue our shared history with +CONTINUE. The pause ends once the target answered;
-writes that waited then find a replica (READONLY). TIMEOUT gives up (or, with FORCE, fails over to
-the target all the same); ABORT gives up at once, and a master that already turned replica turns back.
+The master pauses writes (as CLIENT PAUSE WRITE does, under a pause of its own: serving/pause.py) for
+as long as it takes, and waits until a replica has acknowledged its whole stream: the one named by
+TO, or the first that catches up. Then it becomes that replica's replica, asking PSYNC <its ID>
+<offset+1> FAILOVER, which makes the target promote itself and continue our shared history with
++CONTINUE. Its pause ends once the target answered; writes that waited then find a replica
+(READONLY). TIMEOUT gives up (or, with FORCE, fails over to the target all the same); ABORT gives up
+at once, and a master that already turned replica turns back.
 """
 import logging
 import time
 
 from replication import replica
-from serving.pause import PAUSE_WRITE, end_pause, pause_clients
+from serving.pause import DURING_FAILOVER, PAUSE_WRITE, UNTIL_LIFTED_MS, pause_clients, unpause_clients
 
 log = logging.getLogger("mini-redis")
 
 NO_FAILOVER, WAIT_FOR_SYNC, IN_PROGRESS = "no-failover", "waiting-for-sync", "failover-in-progress"
-PAUSE_FOREVER_MS = 2 ** 62  # Redis pauses until LLONG_MAX: until the failover ends
 
 
 class Failover:
@@ -46,7 +46,7 @@ def start(server, host, port, force, timeout_ms):
     else:
         log.info("FAILOVER requested to any replica.")
     server.replication.failover = Failover(server, host, port, force, timeout_ms)
-    pause_clients(server, PAUSE_WRITE, PAUSE_FOREVER_MS)
+    pause_clients(server, DURING_FAILOVER, PAUSE_WRITE, UNTIL_LIFTED_MS)
 
 
 def find_replica(server, host, port):
@@ -99,9 +99,9 @@ def abort(server, reason):
 
 
 def clear(server):
-    """clearFailoverState: the failover is over, and so is its pause."""
+    """clearFailoverState: the failover is over, and so is its pause (a CLIENT PAUSE's goes on)."""
     server.replication.failover = None
-    end_pause(server)
+    unpause_clients(server, DURING_FAILOVER)
 
 
 def state(server):

@@ -94,13 +94,20 @@ class ReplicaLink:
     def lag(self):
         return int(time.time() - self.ack_time)
 
+    def online(self):
+        return self.state == ONLINE
+
+    def state_name(self):
+        """The state as INFO and the log name it (replstateToString)."""
+        return INFO_STATES[self.state]
+
     def drop(self):
         """Close the connection; the server's cleanup calls detach()."""
         self.server.kill([self.session])
 
     def info_line(self):
         return "ip=%s,port=%d,state=%s,offset=%d,lag=%d" % (
-            self.ip(), self.listening_port, INFO_STATES[self.state], self.ack_offset, self.lag())
+            self.ip(), self.listening_port, self.state_name(), self.ack_offset, self.lag())
 
 
 def link_for(session):

@@ -7,7 +7,7 @@ so a running script costs the unpipelined GET/SET path nothing): every other cli
 then waits in commands.execute, as Redis leaves their sockets unread. Once busy-reply-threshold
 has passed, the waiting commands wake and are refused with -BUSY, except the ones flagged
 allow_busy (SCRIPT KILL, FUNCTION KILL, SHUTDOWN NOSAVE...). When the script ends, the gate
-goes, the pause that was on before it comes back, and the waiting commands run.
+goes, the client pause on by then (server.client_pause) comes back, and the waiting commands run.
 """
 import logging
 import time
@@ -102,17 +102,14 @@ class BusyGate:
 
     def __init__(self, run):
         self.run = run
-        self.previous = None
         self.ended = False
         self._waiting = set()  # one result per waiting client (its hang-up sets it to None)
 
     def install(self, server):
-        self.previous = server.pause
         server.pause = self
 
     def remove(self, server):
-        previous = self.previous
-        server.pause = previous if previous is not None and not previous.ended else None
+        server.pause = server.client_pause  # the pauses on now, whatever changed them while the script ran
         self.ended = True
         self.wake()
 

@@ -400,7 +400,7 @@ def test_the_plain_lane_is_left_only_while_a_lever_is_used(tmp_path, monkeypatch
     only while they are in use: unused, they cost the plain lane nothing."""
     import server as server_module
     from commands import is_plain
-    from serving.pause import PAUSE_WRITE, end_pause, pause_clients
+    from serving.pause import BY_CLIENT_COMMAND, PAUSE_WRITE, pause_clients, unpause_clients
     from serving.session import REPLY_OFF, REPLY_ON, Session
     monkeypatch.chdir(tmp_path)
     server = server_module.Server(server_module.Config())
@@ -411,9 +411,9 @@ def test_the_plain_lane_is_left_only_while_a_lever_is_used(tmp_path, monkeypatch
     assert not is_plain(client) and not is_plain(monitor)
     monitor.close()  # a monitor that leaves takes its cost with it
     assert server.monitors == [] and is_plain(client)
-    pause_clients(server, PAUSE_WRITE, 10_000)
+    pause_clients(server, BY_CLIENT_COMMAND, PAUSE_WRITE, 10_000)
     assert not is_plain(client) and server.keyspace.paused
-    end_pause(server)
+    unpause_clients(server, BY_CLIENT_COMMAND)
     assert is_plain(client) and not server.keyspace.paused
     client.replies = REPLY_OFF
     assert not is_plain(client) and is_plain(monitor)
