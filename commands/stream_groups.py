@@ -310,7 +310,6 @@ def xclaim(session, key, name, consumer_name, min_idle_raw, *arguments):
     stream, group = _stream_group_or_nogroup(session, key, name)
     min_idle = max(0, _long_or(min_idle_raw, INVALID_MIN_IDLE))
     ids = _parse_ids_prefix(arguments)
-    db = session.db
     now = wall_clock_ms()
     force, justid, delivery_time, retrycount, bumped = _claim_options((stream, group), arguments[len(ids):], now)
     consumer = None
