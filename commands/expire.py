@@ -57,8 +57,8 @@ def _expire(session, fullname, key, amount, options, relative, in_seconds):
         raise invalid_expire_time(fullname)
     deadline += base
     if db.lookup(key) is None or (flags and not _allowed(flags, db.expires.get(key), deadline)):
-        session.propagate()
         return 0
+    db.keyspace.dirty += 1
     if deadline <= now:
         db.remove(key)
         db.notify(GENERIC, b"del", key)
@@ -128,6 +128,7 @@ def persist(session, key):
     db = session.db
     if db.lookup(key) is None or not db.persist(key):
         return 0
+    db.keyspace.dirty += 1
     db.notify(GENERIC, b"persist", key)
     return 1
 

@@ -82,6 +82,7 @@ def _pop_many(items, count, left):
 
 
 _POP_EVENTS = {True: b"lpop", False: b"rpop"}
+_POPS = {True: b"LPOP", False: b"RPOP"}
 _PUSH_EVENTS = {True: b"lpush", False: b"rpush"}
 
 
@@ -103,6 +104,7 @@ def _push(session, key, elements, left, only_existing=False):
         items.extendleft(elements)
     else:
         items.extend(elements)
+    db.keyspace.dirty += len(elements)
     db.signal_ready(key)
     if db.events is not None:
         db.notify(LIST_EVENTS, _PUSH_EVENTS[left], key)
@@ -116,6 +118,7 @@ def _move(db, source, items, destination, from_left, to_left):
     """
     target = db.get_typed(destination, List, read=False)
     value = items.popleft() if from_left else items.pop()
+    db.keyspace.dirty += 1
     if target is None:
         target = List()
         db.set(destination, target)
@@ -174,10 +177,12 @@ def _pop(session, name, key, count, left):
         return None if count is None else NULL_ARRAY
     if count is None:
         value = items.popleft() if left else items.pop()
+        db.keyspace.dirty += 1
     elif count == 0:
         return []
     else:
         value = _pop_many(items, count, left)
+        db.keyspace.dirty += len(value)
     if db.events is not None:
         db.notify(LIST_EVENTS, _POP_EVENTS[left], key)
     db.remove_if_empty(key, items)
@@ -244,6 +249,7 @@ def lset(session, key, index, element):
     if not 0 <= index < len(items):
         raise ReplyError(INDEX_OUT_OF_RANGE)
     items[index] = element
+    session.db.keyspace.dirty += 1
     session.db.notify(LIST_EVENTS, b"lset", key)
     return "OK"
 
@@ -267,6 +273,7 @@ def lrem(session, key, count, element):
             kept.reverse()
         items.clear()
         items.extend(kept)
+        db.keyspace.dirty += removed
         db.notify(LIST_EVENTS, b"lrem", key)
         db.remove_if_empty(key, items)
     return removed
@@ -288,6 +295,7 @@ def ltrim(session, key, start, stop):
             items.popleft()
         for _ in range(length - 1 - bounds[1]):
             items.pop()
+    db.keyspace.dirty += length - len(items)  # the elements trimmed: with none, nothing to log
     db.notify(LIST_EVENTS, b"ltrim", key)
     db.remove_if_empty(key, items)
     return "OK"
@@ -307,6 +315,7 @@ def linsert(session, key, where, pivot, element):
     except ValueError:
         return -1
     items.insert(position + (where == b"after"), element)
+    db.keyspace.dirty += 1
     db.notify(LIST_EVENTS, b"linsert", key)
     return len(items)
 
@@ -403,7 +412,9 @@ def lmpop(session, numkeys, *rest):
         items = db.get_typed(key, List, read=False)
         if items is not None:
             popped = _pop_many(items, count, left)
+            db.keyspace.dirty += len(popped)
             _popped(db, key, items, left)
+            session.propagate([_POPS[left], key, b"%d" % len(popped)])  # as Redis logs it
             return [key, popped]
     return NULL_ARRAY
 
@@ -416,13 +427,14 @@ def _serve_pop(db, left, count, key):
     items = db.lookup(key)
     if not isinstance(items, List) or not items:
         return None
-    pop = b"LPOP" if left else b"RPOP"
+    pop = _POPS[left]
     if count is None:
         reply = [key, items.popleft() if left else items.pop()]
         db.keyspace.propagate(db.index, [pop, key])  # the AOF replays the pop, never a wait
     else:
         reply = [key, _pop_many(items, count, left)]
         db.keyspace.propagate(db.index, [pop, key, b"%d" % len(reply[1])])
+    db.keyspace.dirty += len(reply[1]) if count else 1
     _popped(db, key, items, left)
     return reply
 
@@ -430,8 +442,9 @@ def _serve_pop(db, left, count, key):
 _SIDES = {True: b"LEFT", False: b"RIGHT"}
 
 
-def _serve_move(db, destination, from_left, to_left, key):
-    """A blocked BLMOVE's move from a key that became ready; a WRONGTYPE destination ends its wait with the error."""
+def _serve_move(db, destination, from_left, to_left, key, logged_as_rpoplpush=False):
+    """A blocked BLMOVE's (or BRPOPLPUSH's) move from a key that became ready, logged as LMOVE (or RPOPLPUSH);
+    a WRONGTYPE destination ends its wait with the error."""
     items = db.lookup(key)
     if not isinstance(items, List) or not items:
         return None
@@ -439,7 +452,8 @@ def _serve_move(db, destination, from_left, to_left, key):
         moved = _move(db, key, items, destination, from_left, to_left)
     except ReplyError as error:
         return Error(error.message)
-    db.keyspace.propagate(db.index, [b"LMOVE", key, destination, _SIDES[from_left], _SIDES[to_left]])
+    db.keyspace.propagate(db.index, [b"RPOPLPUSH", key, destination] if logged_as_rpoplpush else
+                          [b"LMOVE", key, destination, _SIDES[from_left], _SIDES[to_left]])
     return moved
 
 
@@ -456,17 +470,17 @@ def _blocking_pop(session, keys, left, milliseconds, count=None):
     return NULL_ARRAY if reply is None else reply
 
 
-def _blocking_move(session, source, destination, from_left, to_left, milliseconds):
+def _blocking_move(session, source, destination, from_left, to_left, milliseconds, rpoplpush=False):
     session.propagate()  # _serve_move logs the move it makes, now or later
     db = session.db
     items = db.get_typed(source, List, read=False)
     if items is not None:
-        reply = _serve_move(db, destination, from_left, to_left, source)
+        reply = _serve_move(db, destination, from_left, to_left, source, rpoplpush)
         if type(reply) is Error:
             raise ReplyError(reply.message)
         return reply
-    reply = session.block_on([source], partial(_serve_move, db, destination, from_left, to_left),
-                             _block_seconds(milliseconds))
+    reply = session.block_on([source], partial(_serve_move, db, destination, from_left, to_left,
+                                               logged_as_rpoplpush=rpoplpush), _block_seconds(milliseconds))
     if reply is None:
         # Inside MULTI it answers as LMOVE on a missing key; a timeout is a null array, as for BLPOP.
         return None if session.in_exec else NULL_ARRAY
@@ -501,7 +515,7 @@ def blmove(session, source, destination, wherefrom, whereto, timeout):
 
 def brpoplpush(session, source, destination, timeout):
     """BRPOPLPUSH source destination timeout"""
-    return _blocking_move(session, source, destination, False, True, parse_timeout(timeout))
+    return _blocking_move(session, source, destination, False, True, parse_timeout(timeout), rpoplpush=True)
 
 
 COMMANDS = table(

@@ -39,7 +39,9 @@ class LoadError(Exception):
 
 class ModuleCommand:
     """A command a module registered: the table row commands/module.py makes of it, and the handler it
-    calls, which turns the module's reply into the protocol writer's and its failures into errors."""
+    calls, which turns the module's reply into the protocol writer's and its failures into errors. A
+    write command that worked counts one change and so is logged as sent, unless it said what to log
+    (Context.propagate), as the modules' write commands call RedisModule_ReplicateVerbatim."""
 
     __slots__ = ("name", "function", "arity", "flags", "first_key", "last_key", "step", "module")
 
@@ -57,6 +59,8 @@ class ModuleCommand:
             log.warning("<%s> command '%s' failed: %s: %s", self.module.name, self.name, type(error).__name__, error,
                         exc_info=True)
             raise ReplyError("ERR internal error while running '%s'" % self.name) from None
+        if "write" in self.flags:
+            session.server.keyspace.dirty += 1
         return reply
 
 
