@@ -118,7 +118,6 @@ def _move(db, source, items, destination, from_left, to_left):
     """
     target = db.get_typed(destination, List, read=False)
     value = items.popleft() if from_left else items.pop()
-    db.keyspace.dirty += 1
     if target is None:
         target = List()
         db.set(destination, target)
@@ -385,7 +384,9 @@ def _lmove(session, source, destination, from_left, to_left):
     items = db.get_typed(source, List, read=False)
     if items is None:
         return None
-    return _move(db, source, items, destination, from_left, to_left)
+    moved = _move(db, source, items, destination, from_left, to_left)
+    db.keyspace.dirty += 1
+    return moved
 
 
 def _parse_mpop(numkeys, rest):
@@ -434,16 +435,17 @@ def _serve_pop(db, left, count, key):
     else:
         reply = [key, _pop_many(items, count, left)]
         db.keyspace.propagate(db.index, [pop, key, b"%d" % len(reply[1])])
-    db.keyspace.dirty += len(reply[1]) if count else 1
+    if count is not None:  # BLMPOP's pops count, served now or later; see _blocking_pop
+        db.keyspace.dirty += len(reply[1])
     _popped(db, key, items, left)
     return reply
 
 
-_SIDES = {True: b"LEFT", False: b"RIGHT"}
+_SIDES = {True: b"left", False: b"right"}  # Redis's shared objects, in a served BLMOVE's LMOVE
 
 
-def _serve_move(db, destination, from_left, to_left, key, logged_as_rpoplpush=False):
-    """A blocked BLMOVE's (or BRPOPLPUSH's) move from a key that became ready, logged as LMOVE (or RPOPLPUSH);
+def _serve_move(db, destination, from_left, to_left, logged, key):
+    """A BLMOVE's (or BRPOPLPUSH's) move from a key that has data, logged as the LMOVE (or RPOPLPUSH) logged;
     a WRONGTYPE destination ends its wait with the error."""
     items = db.lookup(key)
     if not isinstance(items, List) or not items:
@@ -452,8 +454,7 @@ def _serve_move(db, destination, from_left, to_left, key, logged_as_rpoplpush=Fa
         moved = _move(db, key, items, destination, from_left, to_left)
     except ReplyError as error:
         return Error(error.message)
-    db.keyspace.propagate(db.index, [b"RPOPLPUSH", key, destination] if logged_as_rpoplpush else
-                          [b"LMOVE", key, destination, _SIDES[from_left], _SIDES[to_left]])
+    db.keyspace.propagate(db.index, logged)
     return moved
 
 
@@ -464,6 +465,8 @@ def _blocking_pop(session, keys, left, milliseconds, count=None):
     for key in keys:
         items = db.get_typed(key, List, read=False)
         if items is not None:
+            if count is None:  # a change served now; served later, Redis counts none (serveClientBlockedOnList)
+                db.keyspace.dirty += 1
             return _serve_pop(db, left, count, key)
     unique_keys = list(dict.fromkeys(keys))  # a key named twice must not serve this client twice
     reply = session.block_on(unique_keys, partial(_serve_pop, db, left, count), _block_seconds(milliseconds))
@@ -471,16 +474,22 @@ def _blocking_pop(session, keys, left, milliseconds, count=None):
 
 
 def _blocking_move(session, source, destination, from_left, to_left, milliseconds, rpoplpush=False):
+    """Move now, logged as the LMOVE with the sides as sent (or RPOPLPUSH), or block until a push lets it
+    move, logged with Redis's own words for the sides."""
     session.propagate()  # _serve_move logs the move it makes, now or later
     db = session.db
     items = db.get_typed(source, List, read=False)
     if items is not None:
-        reply = _serve_move(db, destination, from_left, to_left, source, rpoplpush)
+        logged = [b"RPOPLPUSH", source, destination] if rpoplpush else [b"LMOVE", *session.argv[1:5]]
+        reply = _serve_move(db, destination, from_left, to_left, logged, source)
         if type(reply) is Error:
             raise ReplyError(reply.message)
+        db.keyspace.dirty += 1  # a change served now; served later, Redis counts none
         return reply
-    reply = session.block_on([source], partial(_serve_move, db, destination, from_left, to_left,
-                                               logged_as_rpoplpush=rpoplpush), _block_seconds(milliseconds))
+    logged = [b"RPOPLPUSH", source, destination] if rpoplpush else [
+        b"LMOVE", source, destination, _SIDES[from_left], _SIDES[to_left]]
+    reply = session.block_on([source], partial(_serve_move, db, destination, from_left, to_left, logged),
+                             _block_seconds(milliseconds))
     if reply is None:
         # Inside MULTI it answers as LMOVE on a missing key; a timeout is a null array, as for BLPOP.
         return None if session.in_exec else NULL_ARRAY

@@ -196,7 +196,7 @@ def read_streams(session, arguments, xreadgroup):
         elif len(stream) and _last_valid_id(stream) > after:
             served.append((key, entries_reply(stream.range(after + 1, MAX_ID, request.count or None))))
     if xreadgroup:
-        db.keyspace.dirty += len(served)  # one change per stream a group read served, as Redis counts
+        db.keyspace.dirty += len(served)  # a change per stream a group read served now (later: none), as Redis
         session.propagate(*logged)
     if served:
         return _keyed(session, served)
@@ -240,7 +240,6 @@ def _serve_blocked(session, db, waits, request, count, key):
         propagated = []
         consumer = consumer_for(db, key, group, request.consumer, request.noack, propagated)
         entries = deliver(db, key, stream, group, consumer, after, count, request.noack, propagated)
-        db.keyspace.dirty += 1
         db.keyspace.propagate(db.index, *propagated)
     return _keyed(session, [(key, entries)])
 

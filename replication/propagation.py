@@ -78,15 +78,18 @@ class Propagation:
 
     def detach(self):
         """A command is about to wait (a blocking pop): send what it logged so far and put its levels aside,
-        since other clients' commands run meanwhile."""
+        since other clients' commands run meanwhile; what attach() takes back."""
         levels, self._levels = self._levels, []
         if self._pending:
             ops, self._pending = self._pending, []
             self._emit(ops)
-        return levels
+        return levels, self.server.keyspace.dirty
 
-    def attach(self, levels):
-        self._levels = levels
+    def attach(self, held):
+        """The waiting command goes on: the changes other clients made meanwhile are not its own."""
+        levels, dirty_then = held
+        waited = self.server.keyspace.dirty - dirty_then
+        self._levels = [None if level is None else level + waited for level in levels]
 
     def _emit(self, ops):
         """Send what goes somewhere (Redis's shouldPropagate), in MULTI/EXEC if that is several commands."""

@@ -8,7 +8,7 @@ import pytest
 import redis
 
 from conftest import ours_and_redis, start_ours, start_real_redis
-from differential import WireClient, describe_command, parse_reply
+from differential import BlockingClients, WireClient, describe_command, parse_reply
 from test_replication_master import FAST, assert_same_data, in_sync, wait_until
 
 LIBRARY = ("#!lua name=noops\n"
@@ -49,7 +49,7 @@ STEPS = [
     ("LPOP", "l"), ("RPOP", "l", "2"), ("LPOP", "nol"), ("LPOP", "nol", "2"), ("RPOP", "l", "0"),
     ("LMOVE", "l", "l2", "LEFT", "RIGHT"), ("LMOVE", "nol", "l2", "LEFT", "RIGHT"), ("RPOPLPUSH", "l2", "l"),
     ("RPOPLPUSH", "nol", "l"), ("LMPOP", "2", "nol", "l", "LEFT", "COUNT", "2"), ("LMPOP", "1", "nol", "LEFT"),
-    ("BLPOP", "l", "0"), ("BRPOP", "nol", "l", "0"), ("BLMOVE", "l", "l3", "LEFT", "LEFT", "0"),
+    ("BLPOP", "l", "0"), ("BRPOP", "nol", "l", "0"), ("BLMOVE", "l", "l3", "left", "LEFT", "0"),
     ("BRPOPLPUSH", "l3", "l", "0"), ("BLMPOP", "0", "1", "l", "RIGHT", "COUNT", "1"),
     ("BLPOP", "nol", "0.01"), ("BLMPOP", "0.01", "1", "nol", "LEFT"), ("BLMOVE", "nol", "l", "LEFT", "LEFT", "0.01"),
     # hashes
@@ -242,6 +242,38 @@ def test_each_step_counts_the_changes_redis_counts(both_logged):
 def test_the_aof_holds_what_redis_s_holds(both_logged):
     (_, ours), (_, real) = both_logged
     assert aof_commands(ours) == aof_commands(real)
+
+
+def served_later(port):
+    """Blocked pops, moves and group reads served by later writes, and a blocked XREAD whose wait sees other
+    clients' changes: (the replies, the changes counted after each write that serves one)."""
+    clients = BlockingClients(port)
+    control = clients.control
+    try:
+        waiting = [clients.block("BLPOP", "l", "0"), clients.block("BLMOVE", "l2", "d", "RIGHT", "LEFT", "0"),
+                   clients.block("BRPOPLPUSH", "l3", "d", "0"), clients.block("BZPOPMIN", "z", "0"),
+                   clients.block("BLMPOP", "0", "1", "l4", "LEFT", "COUNT", "5")]
+        control.call("XGROUP", "CREATE", "x", "g", "$", "MKSTREAM")
+        waiting += [clients.block("XREADGROUP", "GROUP", "g", "c", "BLOCK", "0", "STREAMS", "x", ">"),
+                    clients.block("XREAD", "BLOCK", "0", "STREAMS", "x", "$")]
+        counted = []
+        for write in (("RPUSH", "l", "a", "b"), ("RPUSH", "l2", "a"), ("RPUSH", "l3", "a"), ("ZADD", "z", "1", "a"),
+                      ("RPUSH", "l4", "a", "b"), ("XADD", "x", "1-1", "f", "v")):
+            control.call(*write)
+            counted.append(changes_counted(control))
+        return [client.read_reply() for client in waiting], counted
+    finally:
+        clients.close()
+
+
+def test_blocked_commands_served_later_count_and_log_as_redis(tmp_path):
+    (tmp_path / "ours").mkdir()
+    (tmp_path / "redis").mkdir()
+    with ours_and_redis(tmp_path / "ours", tmp_path / "redis", "--appendonly", "yes", "--appendfsync", "always") \
+            as (ours, real):
+        assert served_later(ours.port) == served_later(real.port)
+    assert aof_commands((tmp_path / "ours" / "appendonly.aof").read_bytes()) == \
+        aof_commands((tmp_path / "redis" / "appendonlydir" / "appendonly.aof.1.incr.aof").read_bytes())
 
 
 def test_delete_and_flush_count_as_del_and_flushdb(tmp_path):
