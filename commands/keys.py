@@ -287,9 +287,17 @@ def flushdb(session, *mode):
 
 
 def flushall(session, *mode):
-    """FLUSHALL [ASYNC|SYNC]"""
+    """FLUSHALL [ASYNC|SYNC]
+
+    With save points, the empty dataset is saved at once (a background save stopped first), which
+    leaves no change to count, as Redis's flushAllDataAndResetRDB.
+    """
     _check_flush_mode(mode)
-    _flushed(session, session.server.keyspace.flush_all())
+    server = session.server
+    _flushed(session, server.keyspace.flush_all())
+    if server.config["save"]:
+        server.snapshots.kill_child()
+        server.snapshots.save()
     return "OK"
 
 

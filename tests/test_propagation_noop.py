@@ -276,6 +276,19 @@ def test_blocked_commands_served_later_count_and_log_as_redis(tmp_path):
         aof_commands((tmp_path / "redis" / "appendonlydir" / "appendonly.aof.1.incr.aof").read_bytes())
 
 
+def test_flushall_with_save_points_saves_and_leaves_no_change_as_redis(tmp_path):
+    (tmp_path / "ours").mkdir()
+    (tmp_path / "redis").mkdir()
+    with ours_and_redis(tmp_path / "ours", tmp_path / "redis", "--save", "3600 1") as servers:
+        counted = []
+        for server in servers:
+            with WireClient(server.port) as client:
+                counted.append([changes for _, _, changes in run_steps(
+                    client, [("SET", "a", "1"), ("SET", "b", "2"), ("FLUSHALL",), ("SET", "c", "3"), ("FLUSHALL",)])])
+    assert counted[0] == counted[1] == [1, 2, 0, 1, 0]
+    assert (tmp_path / "ours" / "dump.rdb").exists() and (tmp_path / "redis" / "dump.rdb").exists()
+
+
 def test_delete_and_flush_count_as_del_and_flushdb(tmp_path):
     """Our two commands Redis lacks: DELETE counts the keys it deleted, FLUSH the keys it emptied, and
     DELETE is logged only when it changed something, FLUSH always, as FLUSHDB."""
