@@ -66,7 +66,8 @@ def _expire(session, fullname, key, amount, options, relative, in_seconds):
     else:
         db.set_deadline(key, deadline)
         db.notify(GENERIC, b"expire", key)
-        session.propagate([b"PEXPIREAT", key, b"%d" % deadline])  # absolute: replay expires it at the same moment
+        if relative or in_seconds:  # logged absolute, to expire at the same moment on a replay; flags kept
+            session.propagate([b"PEXPIREAT", key, b"%d" % deadline, *session.argv[3:]])
     return 1
 
 

@@ -2,6 +2,7 @@
 server.dirty does: every write command we serve, in a form that changes something and one that changes nothing,
 run on Redis 7.0.15 and on ours, both writing an AOF; the changes counted (INFO's rdb_changes_since_last_save)
 after each step and the AOFs at the end must be the same, and a real replica of ours ends with our data."""
+import random
 import re
 
 import pytest
@@ -264,6 +265,50 @@ def served_later(port):
         return [client.read_reply() for client in waiting], counted
     finally:
         clients.close()
+
+
+RANDOM_TEMPLATES = [
+    ("SET", "{k}", "v"), ("SET", "{k}", "w", "NX"), ("SET", "{k}", "x", "XX"), ("DEL", "{k}", "{k}"), ("UNLINK", "{k}"),
+    ("INCR", "{k}"), ("APPEND", "{k}", "x"), ("SETRANGE", "{k}", "0", ""), ("GETDEL", "{k}"), ("GETEX", "{k}", "PERSIST"),
+    ("MSETNX", "{k}", "1", "{k}", "2"), ("SETBIT", "{k}", "3", "1"), ("PFADD", "{k}", "a"),
+    ("LPUSH", "{k}", "a"), ("RPUSHX", "{k}", "b"), ("LPOP", "{k}"), ("RPOP", "{k}", "2"), ("LREM", "{k}", "0", "a"),
+    ("LTRIM", "{k}", "0", "1"), ("LMOVE", "{k}", "{k}", "LEFT", "RIGHT"),
+    ("SADD", "{k}", "a"), ("SREM", "{k}", "a"), ("SMOVE", "{k}", "{k}", "a"), ("SINTERSTORE", "{k}", "{k}", "{k}"),
+    ("HSET", "{k}", "f", "v"), ("HDEL", "{k}", "f"), ("HSETNX", "{k}", "f", "v"), ("HINCRBY", "{k}", "n", "1"),
+    ("ZADD", "{k}", "1", "a"), ("ZADD", "{k}", "NX", "2", "a"), ("ZREM", "{k}", "a"), ("ZPOPMIN", "{k}"),
+    ("ZUNIONSTORE", "{k}", "1", "{k}"), ("EXPIREAT", "{k}", FUTURE, "NX"), ("PERSIST", "{k}"),
+    ("RENAMENX", "{k}", "{k}"), ("COPY", "{k}", "{k}"), ("MOVE", "{k}", "1"), ("SORT", "{k}", "ALPHA", "STORE", "{k}"),
+]
+RANDOM_KEYS = ("a", "b", "c", "d")
+
+
+def random_steps(seed, count):
+    """count commands drawn from RANDOM_TEMPLATES over a few keys: types clash, and most writes find
+    something to change or nothing, at random; the same list for a seed."""
+    draw = random.Random(seed)
+    steps = []
+    for _ in range(count):
+        template = draw.choice(RANDOM_TEMPLATES)
+        steps.append(tuple(draw.choice(RANDOM_KEYS) if word == "{k}" else word for word in template))
+    return steps
+
+
+def test_random_writes_count_and_log_as_redis(tmp_path):
+    """A seeded random mix of writes that clash over four keys: the replies, the changes counted after each,
+    and the AOF are Redis's."""
+    steps = random_steps(7, 400)
+    (tmp_path / "ours").mkdir()
+    (tmp_path / "redis").mkdir()
+    with ours_and_redis(tmp_path / "ours", tmp_path / "redis", "--appendonly", "yes", "--appendfsync", "always") \
+            as servers:
+        records = []
+        for server in servers:
+            with WireClient(server.port) as client:
+                records.append([(describe_command(step), reply, changes)
+                                for step, reply, changes in run_steps(client, steps)])
+    assert records[0] == records[1]
+    assert aof_commands((tmp_path / "ours" / "appendonly.aof").read_bytes()) == \
+        aof_commands((tmp_path / "redis" / "appendonlydir" / "appendonly.aof.1.incr.aof").read_bytes())
 
 
 def test_blocked_commands_served_later_count_and_log_as_redis(tmp_path):
