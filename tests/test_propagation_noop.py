@@ -278,6 +278,12 @@ RANDOM_TEMPLATES = [
     ("ZADD", "{k}", "1", "a"), ("ZADD", "{k}", "NX", "2", "a"), ("ZREM", "{k}", "a"), ("ZPOPMIN", "{k}"),
     ("ZUNIONSTORE", "{k}", "1", "{k}"), ("EXPIREAT", "{k}", FUTURE, "NX"), ("PERSIST", "{k}"),
     ("RENAMENX", "{k}", "{k}"), ("COPY", "{k}", "{k}"), ("MOVE", "{k}", "1"), ("SORT", "{k}", "ALPHA", "STORE", "{k}"),
+    ("XADD", "{k}", "1-1", "f", "v"), ("XDEL", "{k}", "1-1"), ("XTRIM", "{k}", "MAXLEN", "0"),
+    ("XGROUP", "CREATE", "{k}", "g", "0"), ("XGROUP", "DESTROY", "{k}", "g"), ("GEOADD", "{k}", "13.36", "38.11", "m"),
+    ("BITOP", "OR", "{k}", "{k}"), ("LINSERT", "{k}", "BEFORE", "a", "x"), ("LSET", "{k}", "0", "y"),
+    ("ZINCRBY", "{k}", "1", "a"), ("ZREMRANGEBYSCORE", "{k}", "0", "1"), ("HINCRBYFLOAT", "{k}", "g", "0.5"),
+    ("INCRBYFLOAT", "{k}", "1.5"), ("RENAME", "{k}", "{k}"), ("PFMERGE", "{k}", "{k}"), ("GETSET", "{k}", "z"),
+    ("SWAPDB", "0", "1"),
 ]
 RANDOM_KEYS = ("a", "b", "c", "d")
 
