@@ -359,7 +359,8 @@ def test_delete_and_flush_count_as_del_and_flushdb(tmp_path):
 
 def test_a_real_replica_ends_with_our_data_after_writes_that_changed_nothing(tmp_path_factory):
     """Our server as master of a real redis-server, through STEPS (no-ops, blocking pops, scripts,
-    transactions) and then more writes on what they left: the replica's DEBUG DIGEST ends equal to ours."""
+    transactions), a random mix, and then more writes on what they left: the replica's DEBUG DIGEST ends
+    equal to ours."""
     ours = start_ours(tmp_path_factory.mktemp("master"), *FAST)
     real = start_real_redis(tmp_path_factory.mktemp("replica"), "--replicaof", "127.0.0.1", str(ours.port),
                             "--enable-debug-command", "yes", "--repl-timeout", "5")
@@ -368,6 +369,7 @@ def test_a_real_replica_ends_with_our_data_after_writes_that_changed_nothing(tmp
         assert wait_until(lambda: in_sync(master, replica)), ours.log()
         with WireClient(ours.port) as client:
             run_steps(client, [step for step in STEPS if step[0] not in ("FLUSHALL", "FLUSHDB")])
+            run_steps(client, random_steps(3, 300))
             run_steps(client, [("SET", "after", "1"), ("SADD", "st", "late"), ("SREM", "st", "none"),
                                ("XADD", "x", "10-1", "f", "v"), ("PUBLISH", "ch", "m"), ("LPUSH", "l", "end")])
         assert_same_data(master, replica)
