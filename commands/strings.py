@@ -90,7 +90,8 @@ def set_(session, key, value, *options):
     if b"get" in flags:
         old = db.get_typed(key, STRING)  # WRONGTYPE before anything changes
         if _set(session, key, value, flags, deadline) and deadline is None:  # logged without its GET, as Redis
-            session.propagate([word for word in session.argv if word.lower() != b"get"])
+            argv = session.argv
+            session.propagate(argv[:3] + [word for word in argv[3:] if word.lower() != b"get"])
         return old
     return _set(session, key, value, flags, deadline)
 

@@ -25,7 +25,7 @@ PAST = "1000"
 STEPS = [
     # strings
     ("SET", "s1", "v"), ("SET", "s1", "v", "NX"), ("SET", "s1", "w", "XX"), ("SET", "nokey", "v", "XX"),
-    ("SET", "s1", "x", "GET"), ("SET", "s1", "x", "NX", "GET"), ("SET", "s2", "v", "EXAT", FUTURE),
+    ("SET", "s1", "x", "GET"), ("SET", "get", "get", "get", "KEEPTTL"), ("SET", "s1", "x", "NX", "GET"), ("SET", "s2", "v", "EXAT", FUTURE),
     ("SET", "s2", "v", "KEEPTTL"), ("SETNX", "s1", "y"), ("SETNX", "s3", "y"), ("SETEX", "s4", "100", "v"),
     ("PSETEX", "s5", "100000", "v"), ("GETSET", "s1", "z"), ("GETDEL", "s1"), ("GETDEL", "s1"),
     ("GETEX", "s3"), ("GETEX", "s3", "EXAT", FUTURE), ("GETEX", "s3", "PERSIST"), ("GETEX", "s3", "PERSIST"),
