@@ -229,7 +229,7 @@ def _run(session, command, arguments):
     if monitored and "blocking" in command.flags:  # shown as it starts, since it may wait (Redis: as it blocks)
         feed_monitors(session, command, monitored)
     watched = keyspace.fingerprints(arguments) if keyspace.watched and "write" in command.flags else None
-    propagator = keyspace.propagator  # the AOF while it logs: a write that worked is logged (persistence/aof.py)
+    propagator = keyspace.propagator  # the AOF or replicas listen: a command that changed something is logged
     if propagator is not None:
         propagator.begin()
     reply = _UNFINISHED
@@ -239,7 +239,7 @@ def _run(session, command, arguments):
         if watched:
             keyspace.touch_changed(watched)
         if propagator is not None:
-            propagator.end(session, "write" in command.flags and type(reply) is not Error)
+            propagator.end(session)
     if session.db.tracking and "write" in command.flags and type(reply) is not Error:
         keyspace.memory.account(session.db, command, arguments)  # maxmemory is set: re-size what changed
     if monitored and "blocking" not in command.flags:  # after it ran: SELECT shows its new database
@@ -248,8 +248,9 @@ def _run(session, command, arguments):
 
 
 def call(session, command, arguments):
-    """Call a command's handler: a ReplyError it raises becomes its Error reply, a failure is logged,
-    and a write that worked counts as one change (what save points count). Its whole microseconds
+    """Call a command's handler: a ReplyError it raises becomes its Error reply, a failure is logged.
+    Each handler adds the changes it made to keyspace.dirty itself, as Redis's add to server.dirty
+    (what save points count, and what tells the propagator to log the command). Its whole microseconds
     are counted in the row's stats, and its failure; a call past the fast span, or the row's first
     (an IndexError there, which costs nothing until it happens), goes to slow_call().
 
@@ -280,8 +281,6 @@ def call(session, command, arguments):
     if type(reply) is Error:
         stats.failed += 1
         session.server.stats.count_error(reply.message)
-    elif stats.writes:
-        session.server.keyspace.dirty += 1
     return reply
 
 

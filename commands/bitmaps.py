@@ -53,16 +53,17 @@ def _buffer_for_writing(db, key, highest_bit):
     return buffer, stored, grew
 
 
-def _finish(session, key, buffer, stored, changed):
-    """After a bit write: a changed copy becomes the key's "raw" value; a write that changed nothing is
-    not logged (nor, since the value stays the same object, seen by WATCH), as in Redis 7.0. A change is a
-    "setbit" event, BITFIELD's too."""
-    if not changed:
-        session.propagate()
+def _finish(session, key, buffer, stored, changes):
+    """After bit writes, counted as Redis counts them: a changed copy becomes the key's "raw" value; with no
+    change nothing is logged (nor, since the value stays the same object, seen by WATCH), as in Redis 7.0.
+    A change is a "setbit" event, BITFIELD's too."""
+    if not changes:
         return
+    db = session.db
     if not stored:
-        session.db.replace(key, buffer)
-    session.db.notify(STRING_EVENTS, b"setbit", key)
+        db.replace(key, buffer)
+    db.keyspace.dirty += changes
+    db.notify(STRING_EVENTS, b"setbit", key)
 
 
 def setbit(session, key, offset, value):
@@ -73,11 +74,10 @@ def setbit(session, key, offset, value):
         raise ReplyError(BIT_NOT_INTEGER)
     value = session.db.get_typed(key, STRING, read=False)
     if isinstance(value, bytes) and offset >> 3 < len(value) and get_bit(value, offset) == bit:
-        session.propagate()  # nothing to change: spare the copy _buffer_for_writing would make
-        return bit
+        return bit  # nothing to change: spare the copy _buffer_for_writing would make
     buffer, stored, grew = _buffer_for_writing(session.db, key, offset)
     old = set_bit(buffer, offset, bit)
-    _finish(session, key, buffer, stored, grew or old != bit)
+    _finish(session, key, buffer, stored, 1 if grew or old != bit else 0)
     return old
 
 
@@ -162,12 +162,12 @@ def bitop(session, operation, destination, *keys):
     if any(sources):
         result = combine(operation, sources)
         db.set(destination, result)
+        db.keyspace.dirty += 1
         db.notify(STRING_EVENTS, b"set", destination)
         return len(result)
     if db.delete(destination):
+        db.keyspace.dirty += 1
         db.notify(GENERIC, b"del", destination)
-    else:
-        session.propagate()  # nothing to store and nothing to delete
     return 0
 
 
@@ -210,13 +210,12 @@ def _bitfield(session, key, arguments, read_only):
     db = session.db
     if not writes:
         value = db.get_typed(key, STRING)
-        session.propagate()  # a read
         return [read_field(value or b"", offset, bits, signed) for _, signed, bits, offset, _, _ in operations]
     if read_only:
         raise ReplyError(BITFIELD_RO_WRITE)
     highest_bit = max(offset + bits - 1 for _, _, bits, offset, _, _ in writes)
     buffer, stored, grew = _buffer_for_writing(db, key, highest_bit)
-    changed = False
+    changes = 0  # each SET and INCRBY that changed its field or wrote to a grown string, as Redis counts them
     replies = []
     for name, signed, bits, offset, value, overflow in operations:
         old = read_field(buffer, offset, bits, signed)
@@ -235,8 +234,8 @@ def _bitfield(session, key, arguments, read_only):
             continue
         replies.append(new if name == b"incrby" else old)
         write_field(buffer, offset, bits, new)
-        changed = changed or grew or new != old
-    _finish(session, key, buffer, stored, changed)
+        changes += grew or new != old
+    _finish(session, key, buffer, stored, changes)
     return replies
 
 

@@ -81,10 +81,12 @@ def restore(session, key, ttl, payload, *options):
             deadline -= 1 << 64
     if deadline and deadline <= now:
         if deleted:
+            db.keyspace.dirty += 1
             db.notify(GENERIC, b"del", key)
-        session.propagate(*([[b"DEL", key]] if deleted else []))
+            session.propagate([b"DEL", key])
         return "OK"
     db.set(key, value)
+    db.keyspace.dirty += 1
     db.signal_ready(key)  # Redis's dbAdd: a client blocked on the key may now be served
     if deadline:
         db.set_deadline(key, deadline)

@@ -57,8 +57,8 @@ def _expire(session, fullname, key, amount, options, relative, in_seconds):
         raise invalid_expire_time(fullname)
     deadline += base
     if db.lookup(key) is None or (flags and not _allowed(flags, db.expires.get(key), deadline)):
-        session.propagate()
         return 0
+    db.keyspace.dirty += 1
     if deadline <= now:
         db.remove(key)
         db.notify(GENERIC, b"del", key)
@@ -66,7 +66,8 @@ def _expire(session, fullname, key, amount, options, relative, in_seconds):
     else:
         db.set_deadline(key, deadline)
         db.notify(GENERIC, b"expire", key)
-        session.propagate([b"PEXPIREAT", key, b"%d" % deadline])  # absolute: replay expires it at the same moment
+        if relative or in_seconds:  # logged absolute, to expire at the same moment on a replay; flags kept
+            session.propagate([b"PEXPIREAT", key, b"%d" % deadline, *session.argv[3:]])
     return 1
 
 
@@ -128,6 +129,7 @@ def persist(session, key):
     db = session.db
     if db.lookup(key) is None or not db.persist(key):
         return 0
+    db.keyspace.dirty += 1
     db.notify(GENERIC, b"persist", key)
     return 1
 

@@ -28,4 +28,4 @@ def build_table():
 def with_stats(command):
     """The row with its own CommandStats, and its subcommands' rows with theirs."""
     subcommands = MappingProxyType({name: with_stats(sub) for name, sub in command.subcommands.items()})
-    return command._replace(stats=CommandStats(writes="write" in command.flags), subcommands=subcommands)
+    return command._replace(stats=CommandStats(), subcommands=subcommands)

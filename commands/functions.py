@@ -35,10 +35,18 @@ def fcall_ro(session, name, numkeys, *rest):
 def function_load(session, *arguments):
     """FUNCTION LOAD [REPLACE] function-code"""
     if len(arguments) == 2 and arguments[0].lower() == b"replace":
-        return session.server.scripting.functions.load(arguments[1], replace=True)
-    if len(arguments) != 1:
+        name = session.server.scripting.functions.load(arguments[1], replace=True)
+    elif len(arguments) != 1:
         raise ReplyError("ERR Unknown option given: %s" % arguments[0].decode("utf-8", "replace"))
-    return session.server.scripting.functions.load(arguments[0])
+    else:
+        name = session.server.scripting.functions.load(arguments[0])
+    _changed_functions(session)
+    return name
+
+
+def _changed_functions(session):
+    """The libraries changed: one change, as Redis counts it (and so the command is logged)."""
+    session.server.keyspace.dirty += 1
 
 
 def function_list(session, *arguments):
@@ -63,6 +71,7 @@ def function_list(session, *arguments):
 def function_delete(session, name):
     """FUNCTION DELETE library-name"""
     session.server.scripting.functions.delete(name)
+    _changed_functions(session)
     return "OK"
 
 
@@ -79,6 +88,7 @@ def function_restore(session, payload, *policy):
     if chosen not in (b"flush", b"append", b"replace"):
         raise ReplyError("ERR Wrong restore policy given, value should be either FLUSH, APPEND or REPLACE.")
     session.server.scripting.functions.restore(payload, chosen)
+    _changed_functions(session)
     return "OK"
 
 
@@ -87,6 +97,7 @@ def function_flush(session, *mode):
     if len(mode) > 1 or mode and mode[0].lower() not in (b"async", b"sync"):
         raise ReplyError("ERR FUNCTION FLUSH only supports SYNC|ASYNC option")
     session.server.scripting.functions.flush()
+    _changed_functions(session)
     return "OK"
 
 

@@ -89,8 +89,11 @@ def geoadd(session, key, *arguments):
     for start in range(0, len(triples), 3):
         longitude, latitude = _lon_lat(triples[start], triples[start + 1])
         pairs += [b"%d" % geohash.encode(longitude, latitude), triples[start + 2]]
+    keyspace = session.db.keyspace
+    changes_before = keyspace.dirty
     reply = zadd(session, key, *flags, *pairs)  # as Redis, which hands GEOADD over to ZADD, and logs that
-    session.propagate([b"zadd", key, *flags, *pairs])
+    if keyspace.dirty > changes_before:
+        session.propagate([b"zadd", key, *flags, *pairs])
     return reply
 
 
@@ -230,8 +233,6 @@ def _search(session, key, first, options, kind, read_only=False, store=None):
         search.circle(*_radius(first[1], first[2]))
     _read_options(search, zset, options, kind, read_only)
     _check(session, search, kind)
-    if search.store is None:
-        session.propagate()  # a plain read: nothing for the AOF
     if zset is None:
         return [] if search.store is None else _store(session, search.store, {}, kind)
     if search.count and search.descending is None and not search.any:
@@ -254,11 +255,9 @@ def _search(session, key, first, options, kind, read_only=False, store=None):
 
 def _store(session, destination, scores, kind):
     """STORE, STOREDIST, GEOSEARCHSTORE: the result replaces destination (the event georadiusstore or
-    geosearchstore), an empty one deletes it (del, if it was there)."""
-    if not scores and session.db.lookup(destination, touch=False) is None:
-        session.propagate()  # nothing changed: nothing for the AOF, as Redis logs nothing
+    geosearchstore), a change per member as Redis counts it; an empty one deletes it (del, if it was there)."""
     event = b"geosearchstore" if kind == _GEOSEARCHSTORE else b"georadiusstore"
-    return store_result(session, destination, ZSet.from_scores(scores, listpack_limits(session)), event)
+    return store_result(session, destination, ZSet.from_scores(scores, listpack_limits(session)), event, len(scores))
 
 
 def _point_reply(search, point, conversion):

@@ -64,6 +64,7 @@ def _set_pairs(session, name, key, pairs):
         raise wrong_arity(name)
     hash_ = _for_write(session, key)
     created = sum(_store(session, hash_, pairs[index], pairs[index + 1]) for index in range(0, len(pairs), 2))
+    session.db.keyspace.dirty += len(pairs) // 2  # every field set counts, new or not, as in Redis
     if session.db.events is not None:
         session.db.notify(HASH_EVENTS, b"hset", key)
     return created
@@ -86,6 +87,7 @@ def hsetnx(session, key, field, value):
     if field in hash_:
         return 0
     _store(session, hash_, field, value)
+    session.db.keyspace.dirty += 1
     session.db.notify(HASH_EVENTS, b"hset", key)
     return 1
 
@@ -112,6 +114,7 @@ def hdel(session, key, *fields):
         return 0
     deleted = sum(hash_.pop(field, None) is not None for field in fields)
     if deleted:
+        db.keyspace.dirty += deleted
         db.notify(HASH_EVENTS, b"hdel", key)
         db.remove_if_empty(key, hash_)
     return deleted
@@ -170,6 +173,7 @@ def hincrby(session, key, field, increment):
     if not INT64_MIN <= result <= INT64_MAX:
         raise ReplyError(INCREMENT_OVERFLOW)
     _store(session, hash_, field, b"%d" % result)
+    session.db.keyspace.dirty += 1
     session.db.notify(HASH_EVENTS, b"hincrby", key)
     return result
 
@@ -193,6 +197,7 @@ def hincrbyfloat(session, key, field, increment):
     except Infinite:
         raise ReplyError(NAN_OR_INFINITY) from None
     _store(session, hash_, field, result)
+    session.db.keyspace.dirty += 1
     session.db.notify(HASH_EVENTS, b"hincrbyfloat", key)
     session.propagate([b"HSET", key, field, result])  # the AOF replays the result, not the arithmetic
     return result

@@ -2,9 +2,9 @@
 
 A HyperLogLog is a string holding Redis's bytes (storage/hyperloglog.py). A command that changes
 one first makes it a bytearray (Redis's dbUnshareStringValue makes it "raw"), then edits it in
-place. What reaches the AOF is what Redis propagates: a PFADD that raised no register, and the
-PFDEBUG reads, log nothing; a PFCOUNT that refreshed the cached count logs itself, as it changed
-the string.
+place. Changes are counted as Redis counts them, which decides what reaches the AOF: a PFADD that
+raised no register, and the PFDEBUG reads, log nothing; a PFCOUNT that refreshed the cached count
+logs itself, as it changed the string.
 """
 from commands import Command, table
 from errors import HLL_NO_KEY, HLL_NOT_SPARSE, ReplyError, unknown_pfdebug
@@ -44,9 +44,10 @@ def pfadd(session, key, *elements):
         db.set(key, value)
     else:
         value = _unshared(db, key, hll.check(value))
-    if not hll.add(value, elements, _sparse_limit(session)) and not created:
-        session.propagate()  # nothing changed: nothing to log
+    changes = hll.add(value, elements, _sparse_limit(session)) + created  # as Redis counts them
+    if not changes:
         return 0
+    db.keyspace.dirty += changes
     hll.invalidate(value)
     db.notify(STRING_EVENTS, b"pfadd", key)
     return 1
@@ -68,7 +69,6 @@ def pfcount(session, key, *keys):
     count = hll.count(value)
     hll.store_count(value, count)
     # The cache is part of the string: the refresh is a change, logged and seen by WATCH.
-    session.propagate(session.argv)
     db.keyspace.dirty += 1
     db.keyspace.touch(db.index, key)
     db.notify(MODIFIED, b"", key)
@@ -88,6 +88,7 @@ def pfmerge(session, destination, *sources):
     if any_dense:
         hll.to_dense(target)
     hll.set_registers(target, registers, _sparse_limit(session))
+    db.keyspace.dirty += 1
     db.notify(STRING_EVENTS, b"pfadd", destination)  # as Redis names PFMERGE's event
     return "OK"
 
@@ -102,12 +103,10 @@ def pfdebug(session, subcommand, key):
     name = subcommand.lower()
     if name in (b"getreg", b"todense"):
         converted = hll.to_dense(value)
-        if converted:
+        if converted:  # a change, which Redis logs; the reads are not
+            db.keyspace.dirty += 1
             db.notify(MODIFIED, b"", key)
-        else:
-            session.propagate()  # Redis logs these only when they changed the encoding
         return list(hll.registers(value)) if name == b"getreg" else int(converted)
-    session.propagate()
     if name == b"decode":
         if value[4] != hll.SPARSE:
             raise ReplyError(HLL_NOT_SPARSE)

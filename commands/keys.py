@@ -87,6 +87,7 @@ def delete(session, *keys):
         if db.delete(key):
             db.notify(GENERIC, b"del", key)
             deleted += 1
+    db.keyspace.dirty += deleted
     return deleted
 
 
@@ -186,6 +187,7 @@ def _rename(db, source, destination, nx):
     if deadline is not None:
         db.set_deadline(destination, deadline)
     db.remove(source)
+    db.keyspace.dirty += 1
     db.notify(GENERIC, b"rename_from", source)
     db.notify(GENERIC, b"rename_to", destination)
     return True
@@ -232,6 +234,7 @@ def copy_(session, source, destination, *options):
     dst.set(destination, copied)
     if deadline is not None:
         dst.set_deadline(destination, deadline)
+    dst.keyspace.dirty += 1
     dst.notify(GENERIC, b"copy_to", destination)
     return 1
 
@@ -249,6 +252,7 @@ def move(session, key, db):
     if deadline is not None:
         dst.set_deadline(key, deadline)
     src.remove(key)
+    src.keyspace.dirty += 1
     src.notify(GENERIC, b"move_from", key)
     dst.notify(GENERIC, b"move_to", key)
     return 1
@@ -262,6 +266,7 @@ def swapdb(session, index1, index2):
     if not (0 <= first < len(keyspace) and 0 <= second < len(keyspace)):
         raise ReplyError(DB_OUT_OF_RANGE)
     keyspace.swap(first, second)
+    keyspace.dirty += 1
     return "OK"
 
 
@@ -277,16 +282,22 @@ def _check_flush_mode(mode):
 def flushdb(session, *mode):
     """FLUSHDB [ASYNC|SYNC]"""
     _check_flush_mode(mode)
-    session.db.flush()
-    session.server.tracking.invalidate_all()
+    _flushed(session, session.db.flush())
     return "OK"
 
 
 def flushall(session, *mode):
-    """FLUSHALL [ASYNC|SYNC]"""
+    """FLUSHALL [ASYNC|SYNC]
+
+    With save points, the empty dataset is saved at once (a background save stopped first), which
+    leaves no change to count, as Redis's flushAllDataAndResetRDB.
+    """
     _check_flush_mode(mode)
-    session.server.keyspace.flush_all()
-    session.server.tracking.invalidate_all()
+    server = session.server
+    _flushed(session, server.keyspace.flush_all())
+    if server.config["save"]:
+        server.snapshots.kill_child()
+        server.snapshots.save()
     return "OK"
 
 
@@ -295,8 +306,17 @@ def flush(session):
 
     The seed design's command: empty the current database, reply with how many keys it held.
     """
+    count = session.db.flush()
+    _flushed(session, count)
+    return count
+
+
+def _flushed(session, count):
+    """After a flush of count keys: each a change, and the command logged even when there were none
+    (Redis forces its propagation); clients that track keys are told they all changed."""
+    session.server.keyspace.dirty += count
+    session.propagate(session.argv)
     session.server.tracking.invalidate_all()
-    return session.db.flush()
 
 
 # ------------------------------------------------------------------ OBJECT

@@ -82,6 +82,7 @@ def _pop_many(items, count, left):
 
 
 _POP_EVENTS = {True: b"lpop", False: b"rpop"}
+_POPS = {True: b"LPOP", False: b"RPOP"}
 _PUSH_EVENTS = {True: b"lpush", False: b"rpush"}
 
 
@@ -103,6 +104,7 @@ def _push(session, key, elements, left, only_existing=False):
         items.extendleft(elements)
     else:
         items.extend(elements)
+    db.keyspace.dirty += len(elements)
     db.signal_ready(key)
     if db.events is not None:
         db.notify(LIST_EVENTS, _PUSH_EVENTS[left], key)
@@ -174,10 +176,12 @@ def _pop(session, name, key, count, left):
         return None if count is None else NULL_ARRAY
     if count is None:
         value = items.popleft() if left else items.pop()
+        db.keyspace.dirty += 1
     elif count == 0:
         return []
     else:
         value = _pop_many(items, count, left)
+        db.keyspace.dirty += len(value)
     if db.events is not None:
         db.notify(LIST_EVENTS, _POP_EVENTS[left], key)
     db.remove_if_empty(key, items)
@@ -244,6 +248,7 @@ def lset(session, key, index, element):
     if not 0 <= index < len(items):
         raise ReplyError(INDEX_OUT_OF_RANGE)
     items[index] = element
+    session.db.keyspace.dirty += 1
     session.db.notify(LIST_EVENTS, b"lset", key)
     return "OK"
 
@@ -267,6 +272,7 @@ def lrem(session, key, count, element):
             kept.reverse()
         items.clear()
         items.extend(kept)
+        db.keyspace.dirty += removed
         db.notify(LIST_EVENTS, b"lrem", key)
         db.remove_if_empty(key, items)
     return removed
@@ -288,6 +294,7 @@ def ltrim(session, key, start, stop):
             items.popleft()
         for _ in range(length - 1 - bounds[1]):
             items.pop()
+    db.keyspace.dirty += length - len(items)  # the elements trimmed: with none, nothing to log
     db.notify(LIST_EVENTS, b"ltrim", key)
     db.remove_if_empty(key, items)
     return "OK"
@@ -307,6 +314,7 @@ def linsert(session, key, where, pivot, element):
     except ValueError:
         return -1
     items.insert(position + (where == b"after"), element)
+    db.keyspace.dirty += 1
     db.notify(LIST_EVENTS, b"linsert", key)
     return len(items)
 
@@ -376,7 +384,9 @@ def _lmove(session, source, destination, from_left, to_left):
     items = db.get_typed(source, List, read=False)
     if items is None:
         return None
-    return _move(db, source, items, destination, from_left, to_left)
+    moved = _move(db, source, items, destination, from_left, to_left)
+    db.keyspace.dirty += 1
+    return moved
 
 
 def _parse_mpop(numkeys, rest):
@@ -403,7 +413,9 @@ def lmpop(session, numkeys, *rest):
         items = db.get_typed(key, List, read=False)
         if items is not None:
             popped = _pop_many(items, count, left)
+            db.keyspace.dirty += len(popped)
             _popped(db, key, items, left)
+            session.propagate([_POPS[left], key, b"%d" % len(popped)])  # as Redis logs it
             return [key, popped]
     return NULL_ARRAY
 
@@ -416,22 +428,25 @@ def _serve_pop(db, left, count, key):
     items = db.lookup(key)
     if not isinstance(items, List) or not items:
         return None
-    pop = b"LPOP" if left else b"RPOP"
+    pop = _POPS[left]
     if count is None:
         reply = [key, items.popleft() if left else items.pop()]
         db.keyspace.propagate(db.index, [pop, key])  # the AOF replays the pop, never a wait
     else:
         reply = [key, _pop_many(items, count, left)]
         db.keyspace.propagate(db.index, [pop, key, b"%d" % len(reply[1])])
+    if count is not None:  # BLMPOP's pops count, served now or later; see _blocking_pop
+        db.keyspace.dirty += len(reply[1])
     _popped(db, key, items, left)
     return reply
 
 
-_SIDES = {True: b"LEFT", False: b"RIGHT"}
+_SIDES = {True: b"left", False: b"right"}  # Redis's shared objects, in a served BLMOVE's LMOVE
 
 
-def _serve_move(db, destination, from_left, to_left, key):
-    """A blocked BLMOVE's move from a key that became ready; a WRONGTYPE destination ends its wait with the error."""
+def _serve_move(db, destination, from_left, to_left, logged, key):
+    """A BLMOVE's (or BRPOPLPUSH's) move from a key that has data, logged as the LMOVE (or RPOPLPUSH) logged;
+    a WRONGTYPE destination ends its wait with the error."""
     items = db.lookup(key)
     if not isinstance(items, List) or not items:
         return None
@@ -439,7 +454,7 @@ def _serve_move(db, destination, from_left, to_left, key):
         moved = _move(db, key, items, destination, from_left, to_left)
     except ReplyError as error:
         return Error(error.message)
-    db.keyspace.propagate(db.index, [b"LMOVE", key, destination, _SIDES[from_left], _SIDES[to_left]])
+    db.keyspace.propagate(db.index, logged)
     return moved
 
 
@@ -450,22 +465,30 @@ def _blocking_pop(session, keys, left, milliseconds, count=None):
     for key in keys:
         items = db.get_typed(key, List, read=False)
         if items is not None:
+            if count is None:  # a change served now; served later, Redis counts none (serveClientBlockedOnList)
+                db.keyspace.dirty += 1
             return _serve_pop(db, left, count, key)
     unique_keys = list(dict.fromkeys(keys))  # a key named twice must not serve this client twice
     reply = session.block_on(unique_keys, partial(_serve_pop, db, left, count), _block_seconds(milliseconds))
     return NULL_ARRAY if reply is None else reply
 
 
-def _blocking_move(session, source, destination, from_left, to_left, milliseconds):
+def _blocking_move(session, source, destination, from_left, to_left, milliseconds, rpoplpush=False):
+    """Move now, logged as the LMOVE with the sides as sent (or RPOPLPUSH), or block until a push lets it
+    move, logged with Redis's own words for the sides."""
     session.propagate()  # _serve_move logs the move it makes, now or later
     db = session.db
     items = db.get_typed(source, List, read=False)
     if items is not None:
-        reply = _serve_move(db, destination, from_left, to_left, source)
+        logged = [b"RPOPLPUSH", source, destination] if rpoplpush else [b"LMOVE", *session.argv[1:5]]
+        reply = _serve_move(db, destination, from_left, to_left, logged, source)
         if type(reply) is Error:
             raise ReplyError(reply.message)
+        db.keyspace.dirty += 1  # a change served now; served later, Redis counts none
         return reply
-    reply = session.block_on([source], partial(_serve_move, db, destination, from_left, to_left),
+    logged = [b"RPOPLPUSH", source, destination] if rpoplpush else [
+        b"LMOVE", source, destination, _SIDES[from_left], _SIDES[to_left]]
+    reply = session.block_on([source], partial(_serve_move, db, destination, from_left, to_left, logged),
                              _block_seconds(milliseconds))
     if reply is None:
         # Inside MULTI it answers as LMOVE on a missing key; a timeout is a null array, as for BLPOP.
@@ -501,7 +524,7 @@ def blmove(session, source, destination, wherefrom, whereto, timeout):
 
 def brpoplpush(session, source, destination, timeout):
     """BRPOPLPUSH source destination timeout"""
-    return _blocking_move(session, source, destination, False, True, parse_timeout(timeout))
+    return _blocking_move(session, source, destination, False, True, parse_timeout(timeout), rpoplpush=True)
 
 
 COMMANDS = table(

@@ -78,7 +78,7 @@ def _checked(server, module, configs):
 def _install(server, module, values):
     """Everything the module registered goes live; nothing here can fail."""
     for command in module.commands:
-        stats = CommandStats(server.stats.fast_usec, writes="write" in command.flags)
+        stats = CommandStats(server.stats.fast_usec)
         server.commands[command.name.encode()] = Command(
             command.name, command, command.arity, command.flags, command.first_key, command.last_key, command.step,
             group="module", stats=stats)

@@ -33,11 +33,14 @@ def source_sets(db, keys):
 
 def store(db, destination, result, event):
     """A *STORE's result replaces the destination (and its TTL) whatever it held, with the command's event
-    (sinterstore...); empty deletes it, a "del" if it was there."""
+    (sinterstore...); empty deletes it, a "del" if it was there. Either is one change; an empty result
+    with no destination to delete changes nothing."""
     if result:
         db.set(destination, result)
+        db.keyspace.dirty += 1
         db.notify(SET_EVENTS, event, destination)
     elif db.remove(destination):
+        db.keyspace.dirty += 1
         db.notify(GENERIC, b"del", destination)
     return len(result)
 
@@ -54,6 +57,7 @@ def sadd(session, key, *members):
         db.set(key, value)
     limit = intset_limit(session)
     added = sum(value.add_member(member, limit) for member in members)
+    db.keyspace.dirty += added
     if added and db.events is not None:
         db.notify(SET_EVENTS, b"sadd", key)
     return added
@@ -71,6 +75,7 @@ def srem(session, key, *members):
             value.discard(member)
             removed += 1
     if removed:
+        db.keyspace.dirty += removed
         db.notify(SET_EVENTS, b"srem", key)
         db.remove_if_empty(key, value)
     return removed
@@ -112,12 +117,14 @@ def smove(session, source, destination, member):
     if member not in origin:
         return 0
     origin.discard(member)
+    db.keyspace.dirty += 1
     db.notify(SET_EVENTS, b"srem", source)
     db.remove_if_empty(source, origin)
     if target is None:
         target = RedisSet()
         db.set(destination, target)
     if target.add_member(member, intset_limit(session)):
+        db.keyspace.dirty += 1  # Redis counts the add apart from the removal
         db.notify(SET_EVENTS, b"sadd", destination)
     return 1
 
@@ -137,6 +144,7 @@ def spop(session, key, *count):
         return None
     member = value.random_member()
     value.discard(member)
+    db.keyspace.dirty += 1
     db.notify(SET_EVENTS, b"spop", key)
     db.remove_if_empty(key, value)
     session.propagate([b"SREM", key, member])  # the AOF replays the members drawn, not the draw
@@ -153,6 +161,7 @@ def _spop_count(session, key, raw):
     if value is None or count == 0:
         return SetReply()
     limit = intset_limit(session)
+    db.keyspace.dirty += min(count, len(value))
     db.notify(SET_EVENTS, b"spop", key)
     if count >= len(value):  # all of it, answered as SUNION of the one set, which reads the key (a hit)
         db.lookup_read(key)

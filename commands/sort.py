@@ -160,15 +160,14 @@ def _sort(session, key, arguments, read_only):
     else:
         results = [_lookup(db, pattern, element) for element in chosen for pattern in gets]
     if store is None:
-        session.propagate()  # a read
         return results
     if results:
         db.set(store, List(b"" if result is None else bytes(result) for result in results))  # no shared bytearray
+        db.keyspace.dirty += len(results)  # a change per element stored, as Redis counts
         db.notify(LIST_EVENTS, b"sortstore", store)
     elif db.delete(store):
+        db.keyspace.dirty += 1
         db.notify(GENERIC, b"del", store)
-    else:
-        session.propagate()  # nothing stored, nothing deleted
     return len(results)
 
 

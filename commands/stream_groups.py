@@ -101,9 +101,9 @@ def xgroup_create(session, key, name, raw_id, *options):
         stream = Stream()
         db.set(key, stream)
     if name in stream.groups:
-        session.propagate()
         raise ReplyError(BUSYGROUP)
     stream.groups[name] = Group(name, last_id, entries_read)
+    db.keyspace.dirty += 1
     db.notify(META_EVENTS, b"xgroup-create", key)
     return "OK"
 
@@ -116,6 +116,7 @@ def xgroup_setid(session, key, name, raw_id, *options):
     stream, group = _stream_and_group(session, key, name)
     group.last_id = stream.last_id if raw_id == b"$" else parse_id(raw_id)[0]
     group.entries_read = entries_read
+    session.db.keyspace.dirty += 1
     session.db.notify(META_EVENTS, b"xgroup-setid", key)
     return "OK"
 
@@ -124,9 +125,9 @@ def xgroup_destroy(session, key, name):
     """XGROUP DESTROY key group"""
     stream, group = _stream_and_group(session, key, name, required=False)
     if group is None:
-        session.propagate()
         return 0
     del stream.groups[name]
+    session.db.keyspace.dirty += 1
     session.db.notify(META_EVENTS, b"xgroup-destroy", key)
     session.db.signal_ready(key)  # a blocked XREADGROUP on it answers NOGROUP
     return 1
@@ -136,7 +137,6 @@ def xgroup_createconsumer(session, key, name, consumer):
     """XGROUP CREATECONSUMER key group consumer"""
     _, group = _stream_and_group(session, key, name)
     if consumer in group.consumers:
-        session.propagate()
         return 0
     consumer_of(session.db, key, group, consumer, wall_clock_ms())
     return 1
@@ -146,8 +146,8 @@ def xgroup_delconsumer(session, key, name, consumer):
     """XGROUP DELCONSUMER key group consumer"""
     _, group = _stream_and_group(session, key, name)
     if consumer not in group.consumers:
-        session.propagate()
         return 0
+    session.db.keyspace.dirty += 1
     session.db.notify(META_EVENTS, b"xgroup-delconsumer", key)
     return group.remove_consumer(consumer)
 
@@ -165,12 +165,10 @@ def xack(session, key, name, *ids):
     stream = get_stream(session.db, key)
     group = stream.groups.get(name) if stream is not None else None
     if group is None:
-        session.propagate()
         return 0
     parsed = [strict_id(raw) for raw in ids]
     acknowledged = sum(group.acknowledge(stream_id) for stream_id in parsed)
-    if not acknowledged:
-        session.propagate()
+    session.db.keyspace.dirty += acknowledged
     return acknowledged
 
 
@@ -342,6 +340,7 @@ def xclaim(session, key, name, consumer_name, min_idle_raw, *arguments):
     if bumped:
         logged.append([b"XGROUP", b"SETID", key, group.name, id_bytes(group.last_id), b"ENTRIESREAD",
                        b"%d" % group.entries_read])
+    db.keyspace.dirty += len(logged)  # a change per claim, per deleted entry dropped, and for LASTID
     session.propagate(*logged)
     return reply
 
@@ -401,6 +400,7 @@ def xautoclaim(session, key, name, consumer_name, min_idle_raw, start_raw, *opti
         count -= 1
         logged.append(claim_argv(key, group, stream_id, nack))
     cursor = candidates[position] if position < len(candidates) else 0
+    session.db.keyspace.dirty += len(logged)  # a change per claim and per deleted entry dropped
     session.propagate(*logged)
     return [id_bytes(cursor), claimed, deleted]
 

@@ -196,6 +196,7 @@ def read_streams(session, arguments, xreadgroup):
         elif len(stream) and _last_valid_id(stream) > after:
             served.append((key, entries_reply(stream.range(after + 1, MAX_ID, request.count or None))))
     if xreadgroup:
+        db.keyspace.dirty += len(served)  # a change per stream a group read served now (later: none), as Redis
         session.propagate(*logged)
     if served:
         return _keyed(session, served)

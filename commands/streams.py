@@ -239,7 +239,6 @@ def xadd(session, key, *arguments):
     stream = get_stream(db, key, read=False)
     if stream is None:
         if args.nomkstream:
-            session.propagate()
             return None
         stream = Stream()
         db.set(key, stream)
@@ -247,6 +246,7 @@ def xadd(session, key, *arguments):
         raise ReplyError(STREAM_EXHAUSTED)
     stream_id = _new_id(stream, args, wall_clock_ms)
     stream.append(stream_id, fields, *node_limits(session))
+    db.keyspace.dirty += 1  # its trim aside, as Redis counts
     db.notify(STREAM_EVENTS, b"xadd", key)
     if args.trimming and trim(stream, args):
         db.notify(STREAM_EVENTS, b"xtrim", key)
@@ -269,8 +269,8 @@ def xtrim(session, key, *arguments):
         return 0
     deleted = trim(stream, args)
     if not deleted:
-        session.propagate()
         return 0
+    session.db.keyspace.dirty += deleted
     session.db.notify(STREAM_EVENTS, b"xtrim", key)
     if args.approx:
         argv = [b"XTRIM", key, *arguments]
@@ -288,6 +288,7 @@ def consumer_of(db, key, group, name, now):
     """A group's consumer, made if new: a new one is the event xgroup-createconsumer (streamCreateConsumer)."""
     if name not in group.consumers:
         consumer = group.consumer(name, now)
+        db.keyspace.dirty += 1
         db.notify(META_EVENTS, b"xgroup-createconsumer", key)
         return consumer
     return group.consumer(name, now)
@@ -359,9 +360,8 @@ def xdel(session, key, *ids):
     if deleted:
         first = stream.first_entry()
         stream.first_id = first[0] if first else 0
+        session.db.keyspace.dirty += deleted
         session.db.notify(STREAM_EVENTS, b"xdel", key)
-    else:
-        session.propagate()
     return deleted
 
 
@@ -400,6 +400,7 @@ def xsetid(session, key, last_id_raw, *options):
         stream.entries_added = entries_added
     if max_deleted is not None:
         stream.max_deleted_id = max_deleted
+    session.db.keyspace.dirty += 1
     session.db.notify(META_EVENTS, b"xsetid", key)
     return "OK"
 

@@ -60,37 +60,38 @@ def get(session, key):
 
 
 def _set(session, key, value, flags=(), deadline=None):
-    """The core of SET and its variants: "OK", or None when NX or XX stopped it.
+    """The core of SET and its variants: "OK", or None when NX or XX stopped it (nothing changed).
 
-    Logged to the AOF as a plain SET, with the deadline made absolute (PXAT).
+    A deadline is logged made absolute, as SET key value PXAT; the rest as sent (Redis's setGenericCommand).
     """
     db = session.db
     exists = db.exists(key)
     if (b"nx" in flags and exists) or (b"xx" in flags and not exists):
-        session.propagate()
         return None
-    keep_ttl = b"keepttl" in flags
-    db.set(key, value, keep_ttl=keep_ttl)
+    db.set(key, value, keep_ttl=b"keepttl" in flags)
+    db.keyspace.dirty += 1
     db.notify(STRING_EVENTS, b"set", key)
     if deadline is not None:
         db.set_deadline(key, deadline)
         db.notify(GENERIC, b"expire", key)
         session.propagate([b"SET", key, value, b"PXAT", b"%d" % deadline])
-    else:
-        session.propagate([b"SET", key, value, b"KEEPTTL"] if keep_ttl else [b"SET", key, value])
     return "OK"
 
 
 def set_(session, key, value, *options):
     """SET key value [NX|XX] [GET] [EX seconds|PX milliseconds|EXAT unix-time-seconds|PXAT unix-time-milliseconds|KEEPTTL]"""
-    if not options and session.db.events is None:  # the common case, kept short
-        session.db.set(key, value)
+    db = session.db
+    if not options and db.events is None:  # the common case, kept short
+        db.set(key, value)
+        db.keyspace.dirty += 1
         return "OK"
     flags, expiry, raw = _parse_options(options, _SET_OPTIONS)
     deadline = _deadline(session, expiry, raw, "set") if expiry else None
     if b"get" in flags:
-        old = session.db.get_typed(key, STRING)  # WRONGTYPE before anything changes
-        _set(session, key, value, flags, deadline)
+        old = db.get_typed(key, STRING)  # WRONGTYPE before anything changes
+        if _set(session, key, value, flags, deadline) and deadline is None:  # logged without its GET, as Redis
+            argv = session.argv
+            session.propagate(argv[:3] + [word for word in argv[3:] if word.lower() != b"get"])
         return old
     return _set(session, key, value, flags, deadline)
 
@@ -115,7 +116,9 @@ def getset(session, key, value):
     db = session.db
     old = db.get_typed(key, STRING)
     db.set(key, value)
+    db.keyspace.dirty += 1
     db.notify(STRING_EVENTS, b"set", key)
+    session.propagate([b"SET", key, value])
     return old
 
 
@@ -125,7 +128,9 @@ def getdel(session, key):
     value = db.get_typed(key, STRING)
     if value is not None:
         db.remove(key)
+        db.keyspace.dirty += 1
         db.notify(GENERIC, b"del", key)
+        session.propagate([b"DEL", key])
     return value
 
 
@@ -138,6 +143,7 @@ def getex(session, key, *options):
         return None
     if expiry:
         deadline = _deadline(session, expiry, raw, "getex")
+        db.keyspace.dirty += 1
         if expiry in (b"exat", b"pxat") and deadline <= db.keyspace.clock():
             db.remove(key)
             db.notify(GENERIC, b"del", key)
@@ -147,12 +153,10 @@ def getex(session, key, *options):
             db.notify(GENERIC, b"expire", key)
             session.propagate([b"PEXPIREAT", key, b"%d" % deadline])
     elif b"persist" in flags:
-        persisted = db.persist(key)
-        if persisted:
+        if db.persist(key):
+            db.keyspace.dirty += 1
             db.notify(GENERIC, b"persist", key)
-        session.propagate(*([[b"PERSIST", key]] if persisted else []))
-    else:
-        session.propagate()  # a plain read
+            session.propagate([b"PERSIST", key])
     return value
 
 
@@ -175,6 +179,7 @@ def mset(session, *pairs):
         db.set(pairs[index], pairs[index + 1])
         if db.events is not None:
             db.notify(STRING_EVENTS, b"set", pairs[index])
+    db.keyspace.dirty += len(pairs) // 2
     return "OK"
 
 
@@ -206,6 +211,7 @@ def append(session, key, value):
             current = bytearray(current)  # Redis turns the value "raw" to append in place
             db.replace(key, current)
         current += value
+    db.keyspace.dirty += 1  # even of nothing, as Redis counts it
     db.notify(STRING_EVENTS, b"append", key)
     return len(value) if current is None else len(current)
 
@@ -230,6 +236,7 @@ def _increment(session, key, amount):
         db.set(key, text)
     else:
         db.replace(key, text)
+    db.keyspace.dirty += 1
     if db.events is not None:
         db.notify(STRING_EVENTS, b"incrby", key)
     return result
@@ -267,6 +274,7 @@ def incrbyfloat(session, key, increment):
         db.set(key, result)
     else:
         db.replace(key, result)
+    db.keyspace.dirty += 1
     db.notify(STRING_EVENTS, b"incrbyfloat", key)
     session.propagate([b"SET", key, result, b"KEEPTTL"])  # the AOF replays the result, not the arithmetic
     return result
@@ -319,6 +327,7 @@ def setrange(session, key, offset, value):
     if len(current) < offset:
         current.extend(bytes(offset - len(current)))
     current[offset:offset + len(value)] = value
+    db.keyspace.dirty += 1
     db.notify(STRING_EVENTS, b"setrange", key)
     return len(current)
 

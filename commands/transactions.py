@@ -34,6 +34,7 @@ def exec_(session):
     if aborted:
         return NULL_ARRAY
     session.in_exec = True
+    session.propagate()  # its commands that change something log themselves, wrapped in MULTI/EXEC
     try:
         replies = []
         for command, arguments, argv in queued:

@@ -90,6 +90,7 @@ def _zadd(session, key, arguments, flags):
         result = score
     if created:
         db.signal_ready(key)  # as Redis's dbAdd: only a new key can have clients blocked on it
+    db.keyspace.dirty += added + updated
     if (added or updated) and db.events is not None:
         db.notify(ZSET_EVENTS, b"zincr" if incr else b"zadd", key)
     if incr:
@@ -119,6 +120,7 @@ def zrem(session, key, *members):
         if not zset:
             break
     if removed:
+        db.keyspace.dirty += removed
         db.notify(ZSET_EVENTS, b"zrem", key)
         db.remove_if_empty(key, zset)
     return removed
@@ -270,16 +272,18 @@ def zrevrangebylex(session, key, maximum, minimum, *options):
     return _range_reply(session, key, maximum, minimum, options, "lex", True)
 
 
-def store_result(session, destination, zset, event):
-    """Replace destination with a result set (the command's event, zunionstore...), or delete it if the
-    result is empty (a "del" if it was there); the result's size."""
+def store_result(session, destination, zset, event, changes=1):
+    """Replace destination with a result set (the command's event, zunionstore...), counted as changes, or
+    delete it if the result is empty (a "del" and one change if it was there); the result's size."""
     db = session.db
     if not zset:
         if db.remove(destination):
+            db.keyspace.dirty += 1
             db.notify(GENERIC, b"del", destination)
         return 0
     created = db.lookup(destination) is None
     db.set(destination, zset)
+    db.keyspace.dirty += changes
     db.notify(ZSET_EVENTS, event, destination)
     if created:
         db.signal_ready(destination)  # Redis 7.0 signals a key it adds, not one it overwrites
@@ -306,6 +310,7 @@ def zrangestore(session, destination, source, first, second, *options):
 def _remove_span(session, event, key, zset, start, stop):
     removed = zset.remove_span(start, stop)
     if removed:
+        session.db.keyspace.dirty += removed
         session.db.notify(ZSET_EVENTS, event, key)
         session.db.remove_if_empty(key, zset)
     return removed
@@ -349,6 +354,7 @@ def _pop(db, key, zset, count, maximum):
     for _, member in pairs:
         zset.discard(member)
     if pairs:
+        db.keyspace.dirty += len(pairs)
         db.notify(ZSET_EVENTS, b"zpopmax" if maximum else b"zpopmin", key)
         db.remove_if_empty(key, zset)
     return pairs
@@ -463,7 +469,9 @@ def zmpop(session, *arguments):
     key, zset = _first_sorted_set(db, keys)
     if zset is None:
         return NULL_ARRAY
-    return _mpop_reply(key, _pop(db, key, zset, count, maximum))
+    pairs = _pop(db, key, zset, count, maximum)
+    session.propagate([b"ZPOPMAX" if maximum else b"ZPOPMIN", key, b"%d" % len(pairs)])  # as Redis logs it
+    return _mpop_reply(key, pairs)
 
 
 def bzmpop(session, timeout, *arguments):

@@ -86,12 +86,13 @@ class Context:
     """What a handler (or an event callback) works with: the client's database and protocol, typed access to
     module values, keyspace events and what the AOF logs for the command."""
 
-    __slots__ = ("db", "protocol", "_session")
+    __slots__ = ("db", "protocol", "_session", "logged")
 
     def __init__(self, db, protocol=2, session=None):
         self.db = db  # storage.keyspace.Database: the API the built-in commands use (lookup, set, remove...)
         self.protocol = protocol
         self._session = session
+        self.logged = None  # how many commands propagate() logged, None if it was not called
 
     def get_value(self, key, module_type):
         """The module value the key holds (counted as a read: a hit or a miss), None if it is missing;
@@ -117,6 +118,7 @@ class Context:
     def propagate(self, *commands):
         """Log these commands (lists of bytes) to the AOF in place of the command as it was sent; called
         more than once, they accumulate (several are wrapped in MULTI/EXEC)."""
+        self.logged = (self.logged or 0) + len(commands)
         if self._session is not None:
             self._session.propagate(*commands)
         else:

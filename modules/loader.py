@@ -39,7 +39,10 @@ class LoadError(Exception):
 
 class ModuleCommand:
     """A command a module registered: the table row commands/module.py makes of it, and the handler it
-    calls, which turns the module's reply into the protocol writer's and its failures into errors."""
+    calls, which turns the module's reply into the protocol writer's and its failures into errors. A
+    write command that worked is logged as sent and counts one change, as the modules' write commands
+    call RedisModule_ReplicateVerbatim, unless it said what to log (Context.propagate): a change for each
+    command logged, as RedisModule_Replicate counts them."""
 
     __slots__ = ("name", "function", "arity", "flags", "first_key", "last_key", "step", "module")
 
@@ -49,14 +52,17 @@ class ModuleCommand:
         self.first_key, self.last_key, self.step = first_key, last_key, step
 
     def __call__(self, session, *arguments):
+        ctx = Context(session.db, session.protocol, session)
         try:
-            reply = to_reply(self.function(Context(session.db, session.protocol, session), *arguments))
+            reply = to_reply(self.function(ctx, *arguments))
         except ReplyError:
             raise
         except (Exception, SystemExit, KeyboardInterrupt) as error:  # a module's bug must not end the server
             log.warning("<%s> command '%s' failed: %s: %s", self.module.name, self.name, type(error).__name__, error,
                         exc_info=True)
             raise ReplyError("ERR internal error while running '%s'" % self.name) from None
+        if "write" in self.flags:
+            session.server.keyspace.dirty += 1 if ctx.logged is None else ctx.logged
         return reply
 
 

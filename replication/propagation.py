@@ -1,7 +1,10 @@
 """Redis's propagate(): every logged change goes, once and in one form, to the AOF and to the replication stream.
 
-The dispatcher (commands.run) brackets each command with begin()/end(); what a
-command logs (itself as sent, or what Session.propagate says instead) waits
+The dispatcher (commands.run) brackets each command with begin()/end(); as
+Redis's call(), a command is logged as sent only if it changed something (it
+added to keyspace.dirty, see commands.call), unless it said what to log
+instead (Session.propagate: a rewrite, a forced propagation, or nothing, as
+EVAL and EXEC whose commands log themselves). What a command logs waits
 until the outermost command ends, then goes out, wrapped in MULTI/EXEC when
 it is several commands (a script, a transaction, a served XREADGROUP's
 claims), as Redis's propagatePendingCommands wraps also_propagate. Changes
@@ -29,7 +32,7 @@ class Propagation:
     def __init__(self, server):
         self.server = server
         self.targets = BOTH  # where changes logged now may go (a script's redis.set_repl narrows it)
-        self._levels = []  # one flag per command running: whether it asked to log something else instead
+        self._levels = []  # per command running: keyspace.dirty as it started, None once it said what to log
         self._pending = []  # (db index, argv, targets) logged by the commands running, sent when the outermost ends
 
     def refresh(self):
@@ -51,21 +54,22 @@ class Propagation:
 
     def begin(self):
         """A command starts (commands.run): what it logs is held until the outermost command ends."""
-        self._levels.append(False)
+        self._levels.append(self.server.keyspace.dirty)
 
     def replace(self, index, commands):
         """The running command logs these commands (maybe none) instead of itself (Session.propagate)."""
         if self._levels:
-            self._levels[-1] = True
+            self._levels[-1] = None
             self._pending.extend((index, argv, self.targets) for argv in commands)
         else:
             self._emit([(index, argv, self.targets) for argv in commands])
 
-    def end(self, session, logged):
-        """A command ended: logged says it was a write that worked; unless it said otherwise, log it as sent."""
+    def end(self, session):
+        """A command ended: unless it said what to log, log it as sent if it changed something."""
         if not self._levels:
             return  # the propagator was installed by this very command
-        if not self._levels.pop() and logged:
+        dirty_before = self._levels.pop()
+        if dirty_before is not None and self.server.keyspace.dirty > dirty_before:
             self._pending.append((session.db.index, session.argv, self.targets))
         if not self._levels:
             if self._pending:
@@ -75,15 +79,18 @@ class Propagation:
 
     def detach(self):
         """A command is about to wait (a blocking pop): send what it logged so far and put its levels aside,
-        since other clients' commands run meanwhile."""
+        since other clients' commands run meanwhile; what attach() takes back."""
         levels, self._levels = self._levels, []
         if self._pending:
             ops, self._pending = self._pending, []
             self._emit(ops)
-        return levels
+        return levels, self.server.keyspace.dirty
 
-    def attach(self, levels):
-        self._levels = levels
+    def attach(self, held):
+        """The waiting command goes on: the changes other clients made meanwhile are not its own."""
+        levels, dirty_then = held
+        waited = self.server.keyspace.dirty - dirty_then
+        self._levels = [None if level is None else level + waited for level in levels]
 
     def _emit(self, ops):
         """Send what goes somewhere (Redis's shouldPropagate), in MULTI/EXEC if that is several commands."""

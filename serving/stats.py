@@ -78,10 +78,9 @@ class CommandStats:
     are made at the row's first call of their kind: most rows are never called, and their counts
     would cost every full garbage collection a walk of thousands of elements."""
 
-    __slots__ = ("writes", "fast", "span", "slow_ns", "slow_buckets", "rejected", "failed")
+    __slots__ = ("fast", "span", "slow_ns", "slow_buckets", "rejected", "failed")
 
-    def __init__(self, fast_usec=FAST_LIMIT_USEC, writes=False):
-        self.writes = writes  # the command's "write" flag, read here by call(): a row's field costs more
+    def __init__(self, fast_usec=FAST_LIMIT_USEC):
         self.span = fast_usec
         self.reset()
 
