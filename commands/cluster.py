@@ -223,6 +223,7 @@ def _deleted(session, moved):
     db = session.db
     for name in moved:
         db.remove(name)
+        db.keyspace.dirty += 1
         db.notify(GENERIC, b"del", name)
     if moved:
         session.propagate([b"DEL", *moved])

@@ -340,7 +340,7 @@ def xclaim(session, key, name, consumer_name, min_idle_raw, *arguments):
     if bumped:
         logged.append([b"XGROUP", b"SETID", key, group.name, id_bytes(group.last_id), b"ENTRIESREAD",
                        b"%d" % group.entries_read])
-    db.keyspace.dirty += len(logged)  # a change per claim, per deleted entry dropped, and for LASTID
+    session.db.keyspace.dirty += len(logged)  # a change per claim, per deleted entry dropped, and for LASTID
     session.propagate(*logged)
     return reply
 

@@ -97,6 +97,9 @@ def test_keys_move_with_their_ttl_and_replace_copy_auth(migration):
     _same_targets(clients)
     for client in clients:
         assert client.type("x") == b"stream" and client.zscore("z", "b") == 2.5 and client.get("busy") == b"here"
+    changes = [redis.Redis(port=client.port).info("persistence")["rdb_changes_since_last_save"]
+               for client in (pair.ours, pair.redis)]
+    assert changes[0] == changes[1]
 
 
 def test_a_partial_failure_moves_what_the_target_took(migration):

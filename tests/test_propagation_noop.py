@@ -123,6 +123,8 @@ STEPS = [
     ("SORT", "l2", "ALPHA"),
     ("RESTORE", "r", "0", "<payload>"), ("RESTORE", "r", "0", "<payload>"), ("RESTORE", "r", "0", "<payload>", "REPLACE"),
     ("RESTORE", "r2", "0", "<payload>", "ABSTTL", "IDLETIME", "10"), ("RESTORE", "r3", FUTURE + "000", "<payload>", "ABSTTL"),
+    ("RESTORE-ASKING", "r4", "0", "<payload>"), ("RESTORE-ASKING", "r4", "0", "<payload>"),
+    ("MIGRATE", "127.0.0.1", "1", "nokey", "0", "100"),  # NOKEY (the moves: tests/test_migrate.py)
     # scripts and functions
     ("EVAL", SCRIPT_CHANGING, "1", "lua1"), ("EVAL", SCRIPT_TWO_CHANGES, "2", "lua2", "lua3"),
     ("EVAL", SCRIPT_NO_CHANGE, "0"), ("EVAL", "return 1", "0"),
@@ -179,7 +181,7 @@ def run_steps(client, steps):
     record = []
     queuing = False
     for step in steps:
-        if step[0] == "RESTORE" and "<payload>" not in payloads:
+        if step[0].startswith("RESTORE") and "<payload>" not in payloads:
             payloads["<payload>"] = parse_reply(client.call("DUMP", "h"))
         reply = client.call(*substitute(step, payloads))
         if step == ("FUNCTION", "DUMP"):
