@@ -144,12 +144,14 @@ def _stats(server):
         ("total_connections_received", stats.connections_received),
         ("total_commands_processed", stats.commands_processed),
         ("instantaneous_ops_per_sec", stats.instantaneous("ops")),
-        ("total_net_input_bytes", stats.net_input_bytes), ("total_net_output_bytes", stats.net_output_bytes),
-        ("total_net_repl_input_bytes", stats.net_repl_input_bytes), ("total_net_repl_output_bytes", 0),
+        ("total_net_input_bytes", stats.net_input_bytes + stats.net_repl_input_bytes),  # as Redis 7.0: the
+        ("total_net_output_bytes", stats.net_output_bytes + stats.net_repl_output_bytes),  # replication's too
+        ("total_net_repl_input_bytes", stats.net_repl_input_bytes),
+        ("total_net_repl_output_bytes", stats.net_repl_output_bytes),
         ("instantaneous_input_kbps", "%.2f" % (stats.instantaneous("input") / 1024)),
         ("instantaneous_output_kbps", "%.2f" % (stats.instantaneous("output") / 1024)),
         ("instantaneous_input_repl_kbps", "%.2f" % (stats.instantaneous("repl_input") / 1024)),
-        ("instantaneous_output_repl_kbps", "0.00"),
+        ("instantaneous_output_repl_kbps", "%.2f" % (stats.instantaneous("repl_output") / 1024)),
         ("rejected_connections", stats.rejected_connections),
         ("sync_full", server.replication.sync_full), ("sync_partial_ok", server.replication.sync_partial_ok),
         ("sync_partial_err", server.replication.sync_partial_err),

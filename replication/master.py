@@ -62,7 +62,7 @@ class ReplicaLink:
         if self.state == WAIT_BGSAVE_START:
             return  # the snapshot it will get has not been taken: it will contain this
         if self.buffer is None:
-            self.connection.deliver(data)
+            self.connection.push(data)
             return
         self.buffer += data
         if self.connection.over_output_limit(len(self.buffer)):
@@ -75,7 +75,7 @@ class ReplicaLink:
         held, self.buffer = self.buffer, None
         self.start_stream_on_ack = False
         if held:
-            self.connection.deliver(bytes(held))
+            self.connection.push(bytes(held))
 
     def put_online(self):
         self.state = ONLINE
@@ -162,7 +162,8 @@ def try_partial(server, link, replid, offset):
     link.buffer = bytearray()  # what is written while the backlog goes out follows it
     replication.replicas.append(link)
     try:
-        link.connection.send_now(line + backlog)
+        link.connection.send_now(line, counted=False)  # as Redis, which writes it straight to the socket
+        link.connection.send_now(backlog)
     except OSError:
         return True  # the replica left: its cleanup detaches it
     log.info("Partial resynchronization request from %s accepted. Sending %d bytes of backlog starting from "
@@ -183,7 +184,7 @@ def cron(server):
     now, timeout = time.time(), config["repl-timeout"]
     for link in list(replication.replicas):
         if link.state == WAIT_BGSAVE_START or (link.state == WAIT_BGSAVE_END and not server.fullsync.diskless):
-            link.connection.deliver(b"\n")
+            link.connection.push(b"\n", counted=False)
         elif link.state == ONLINE and not link.old_protocol and now - link.ack_time > timeout:
             log.warning("Disconnecting timedout replica (streaming sync): %s", link.name())
             link.drop()
@@ -196,3 +197,4 @@ def cron(server):
         replication.free_backlog()
         server.propagation.refresh()
         log.info("Replication backlog freed after %d seconds without connected replicas.", ttl)
+
