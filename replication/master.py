@@ -77,6 +77,11 @@ class ReplicaLink:
         if held:
             self.connection.push(bytes(held))
 
+    def waiting_bytes(self):
+        """The stream this replica has yet to receive: held while its snapshot goes out, then queued to its
+        socket (CLIENT LIST's omem)."""
+        return len(self.buffer or b"") + self.connection.buffer_sizes()[5]
+
     def put_online(self):
         self.state = ONLINE
         self.ack_time = time.time()
@@ -198,3 +203,16 @@ def cron(server):
         server.propagation.refresh()
         log.info("Replication backlog freed after %d seconds without connected replicas.", ttl)
 
+
+def buffer_memory(server):
+    """(mem_replication_backlog, mem_clients_slaves), as Redis 7.0's getMemoryOverheadData: there one buffer
+    holds the backlog and what every replica has yet to receive, and the replicas are charged only what it
+    holds beyond repl-backlog-size. Ours are separate buffers; the shared one would be the longest of them."""
+    replication = server.replication
+    if replication.backlog is None:
+        return 0, 0
+    shared = max([replication.backlog.histlen] + [link.waiting_bytes() for link in replication.replicas])
+    size = server.config["repl-backlog-size"]
+    if replication.replicas and shared > size:
+        return size, shared - size
+    return shared, 0
