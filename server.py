@@ -389,6 +389,7 @@ class Connection:
         self.reader = RequestReader()
         self._chunks = []
         self._pending = 0  # bytes queued and not yet sent
+        self._pushed_queued = 0  # of those, bytes pushed by other clients' commands (see deliver)
         self._replication_queued = 0  # of those, a replica's stream and snapshot bytes (see push)
         self._flushing = False
         self._flushed = gevent.event.Event()
@@ -502,13 +503,15 @@ class Connection:
 
     def deliver(self, data):
         """Queue bytes pushed to this client (a published message, an invalidation); never waits. Pushed by
-        its own command, they join its batch's replies where they are, as Redis adds them to its buffer."""
+        its own command, they join its batch's replies where they are, as Redis adds them to its buffer.
+        Either way total_net_output_bytes counts them: send_replies() with the batch, or _flush() once written."""
         if self._closed:
             return
         if gevent.getcurrent() is self._greenlet:
             self.writer.buffer.write(data)
             return
         self._queue(data)
+        self._pushed_queued += len(data)
         if not self._close_if_over_output_limit() and not self._flushing:
             self._flush_in_background()
 
@@ -583,7 +586,7 @@ class Connection:
     def close(self):
         self._closed = True
         self._chunks.clear()
-        self._replication_queued = 0
+        self._pushed_queued = self._replication_queued = 0
         try:
             self.sock.shutdown(socket.SHUT_RDWR)
         except OSError:
@@ -649,12 +652,14 @@ class Connection:
             while self._chunks:
                 data = self._chunks[0] if len(self._chunks) == 1 else b"".join(self._chunks)
                 self._chunks.clear()
-                replicated, self._replication_queued = self._replication_queued, 0
+                pushed, replicated = self._pushed_queued, self._replication_queued
+                self._pushed_queued = self._replication_queued = 0
                 sent = self._send(data)
                 if sent < len(data):  # the kernel's buffer is full: gevent waits until it drains
                     self.sock.sendall(memoryview(data)[sent:])
                 self._pending -= len(data)
-                if replicated and not self._closed:
+                if not self._closed:  # what the batches queued was counted as they were taken
+                    self.server.stats.net_output_bytes += pushed
                     self.server.stats.net_repl_output_bytes += replicated
                 self.session.last_active = self.server.now  # a reply sent counts as activity, as in Redis
         except OSError:
