@@ -385,6 +385,8 @@ class Connection:
         self.reader = RequestReader()
         self._chunks = []
         self._pending = 0  # bytes queued and not yet sent
+        self._pushed_queued = 0  # of those, bytes pushed by other clients' commands (see deliver)
+        self._replication_queued = 0  # of those, a replica's stream and snapshot bytes (see push)
         self._flushing = False
         self._flushed = gevent.event.Event()
         self._flushed.set()
@@ -497,13 +499,15 @@ class Connection:
 
     def deliver(self, data):
         """Queue bytes pushed to this client (a published message, an invalidation); never waits. Pushed by
-        its own command, they join its batch's replies where they are, as Redis adds them to its buffer."""
+        its own command, they join its batch's replies where they are, as Redis adds them to its buffer.
+        Either way total_net_output_bytes counts them: send_replies() with the batch, or _flush() once written."""
         if self._closed:
             return
         if gevent.getcurrent() is self._greenlet:
             self.writer.buffer.write(data)
             return
         self._queue(data)
+        self._pushed_queued += len(data)
         if not self._close_if_over_output_limit() and not self._flushing:
             self._flush_in_background()
 
@@ -548,19 +552,37 @@ class Connection:
         return (pending, max(0, READ_SIZE - pending), READ_SIZE, self.writer.buffer.tell(), blocks,
                 self._pending, "rw" if self._flushing else "r")
 
-    def send_now(self, data):
-        """Send data after everything queued before it, waiting as long as the socket needs (a replica's
-        RDB and backlog, which must not pile up in memory); OSError once the client is gone."""
+    def push(self, data, counted=True):
+        """Queue bytes for a replica after everything before them, never waiting: its stream, which
+        INFO's total_net_repl_output_bytes counts as it is written; not counted, a line Redis writes
+        straight to the socket (+FULLRESYNC, the newline that keeps a waiting replica's link up)."""
+        if self._closed:
+            return
+        if gevent.getcurrent() is self._greenlet:
+            self.send_replies()  # its own replies go first, counted as any client's
+        self._queue(data)
+        if counted:
+            self._replication_queued += len(data)
+        if not self._close_if_over_output_limit() and not self._flushing:
+            self._flush_in_background()
+
+    def send_now(self, data, counted=True):
+        """Send a replica data after everything queued before it, waiting as long as the socket needs (its
+        RDB and backlog, which must not pile up in memory); OSError once the client is gone. Counted as
+        push() counts."""
         if gevent.getcurrent() is self._greenlet:
             self.send_replies()
         self._flushed.wait()
         if self._closed:
             raise OSError("connection closed")
         self.sock.sendall(data)
+        if counted:
+            self.server.stats.net_repl_output_bytes += len(data)
 
     def close(self):
         self._closed = True
         self._chunks.clear()
+        self._pushed_queued = self._replication_queued = 0
         try:
             self.sock.shutdown(socket.SHUT_RDWR)
         except OSError:
@@ -626,10 +648,15 @@ class Connection:
             while self._chunks:
                 data = self._chunks[0] if len(self._chunks) == 1 else b"".join(self._chunks)
                 self._chunks.clear()
+                pushed, replicated = self._pushed_queued, self._replication_queued
+                self._pushed_queued = self._replication_queued = 0
                 sent = self._send(data)
                 if sent < len(data):  # the kernel's buffer is full: gevent waits until it drains
                     self.sock.sendall(memoryview(data)[sent:])
                 self._pending -= len(data)
+                if not self._closed:  # what the batches queued was counted as they were taken
+                    self.server.stats.net_output_bytes += pushed
+                    self.server.stats.net_repl_output_bytes += replicated
                 self.session.last_active = self.server.now  # a reply sent counts as activity, as in Redis
         except OSError:
             self.close()

@@ -16,6 +16,7 @@ import gevent
 from commands import Command, table
 from protocol import PARSER, Verbatim
 from replication import failover
+from replication.master import buffer_memory
 from serving import version
 from serving.pause import paused_clients
 from serving.stats import value_at_percentile
@@ -107,6 +108,7 @@ def _memory(server):
     used, rss = memory.used(), _resident_memory()
     startup = eviction.STARTUP_MEMORY
     dataset = max(0, used - startup)
+    backlog, replicas = buffer_memory(server)
     system = PAGE_SIZE * os.sysconf("SC_PHYS_PAGES")
     return [
         ("used_memory", used), ("used_memory_human", _human(used)), ("used_memory_rss", rss),
@@ -124,9 +126,10 @@ def _memory(server):
         ("allocator_rss_ratio", _ratio(rss, used)), ("allocator_rss_bytes", rss - used),
         ("rss_overhead_ratio", "1.00"), ("rss_overhead_bytes", 0),
         ("mem_fragmentation_ratio", _ratio(rss, used)), ("mem_fragmentation_bytes", rss - used),
-        ("mem_not_counted_for_evict", 0), ("mem_replication_backlog", _backlog_bytes(server)),
-        ("mem_total_replication_buffers", _backlog_bytes(server)),
-        ("mem_clients_slaves", 0), ("mem_clients_normal", server.stats.clients_memory), ("mem_cluster_links", 0),
+        ("mem_not_counted_for_evict", replicas + len(server.aof.buffer)),  # what eviction leaves out, as Redis
+        ("mem_replication_backlog", backlog), ("mem_total_replication_buffers", backlog + replicas),
+        ("mem_clients_slaves", replicas), ("mem_clients_normal", server.stats.clients_memory),
+        ("mem_cluster_links", 0),
         ("mem_aof_buffer", len(server.aof.buffer)), ("mem_allocator", "libc"), ("active_defrag_running", 0),
         ("lazyfree_pending_objects", 0), ("lazyfreed_objects", 0),
     ]
@@ -144,12 +147,14 @@ def _stats(server):
         ("total_connections_received", stats.connections_received),
         ("total_commands_processed", stats.commands_processed),
         ("instantaneous_ops_per_sec", stats.instantaneous("ops")),
-        ("total_net_input_bytes", stats.net_input_bytes), ("total_net_output_bytes", stats.net_output_bytes),
-        ("total_net_repl_input_bytes", stats.net_repl_input_bytes), ("total_net_repl_output_bytes", 0),
+        ("total_net_input_bytes", stats.net_input_bytes + stats.net_repl_input_bytes),  # as Redis 7.0: the
+        ("total_net_output_bytes", stats.net_output_bytes + stats.net_repl_output_bytes),  # replication's too
+        ("total_net_repl_input_bytes", stats.net_repl_input_bytes),
+        ("total_net_repl_output_bytes", stats.net_repl_output_bytes),
         ("instantaneous_input_kbps", "%.2f" % (stats.instantaneous("input") / 1024)),
         ("instantaneous_output_kbps", "%.2f" % (stats.instantaneous("output") / 1024)),
         ("instantaneous_input_repl_kbps", "%.2f" % (stats.instantaneous("repl_input") / 1024)),
-        ("instantaneous_output_repl_kbps", "0.00"),
+        ("instantaneous_output_repl_kbps", "%.2f" % (stats.instantaneous("repl_output") / 1024)),
         ("rejected_connections", stats.rejected_connections),
         ("sync_full", server.replication.sync_full), ("sync_partial_ok", server.replication.sync_partial_ok),
         ("sync_partial_err", server.replication.sync_partial_err),
@@ -174,11 +179,6 @@ def _stats(server):
         ("io_threaded_reads_processed", 0), ("io_threaded_writes_processed", 0),
         ("reply_buffer_shrinks", 0), ("reply_buffer_expands", 0),
     ]
-
-
-def _backlog_bytes(server):
-    backlog = server.replication.backlog
-    return backlog.histlen if backlog is not None else 0
 
 
 def _replication(server):

@@ -14,6 +14,7 @@ import sys
 from commands import Command, subcommand_table, table
 from errors import SYNTAX, ReplyError
 from protocol import Verbatim, string_to_int
+from replication.master import buffer_memory
 from storage import eviction
 
 DEFAULT_SAMPLES = 5  # OBJ_COMPUTE_SIZE_DEF_SAMPLES
@@ -57,8 +58,9 @@ def overhead(server):
     memory, keyspace = server.keyspace.memory, server.keyspace
     total = memory.used()
     _, scripts, _, functions = server.scripting.memory()
+    backlog, replicas = buffer_memory(server)  # not in our total (nor used_memory): so not in the overhead either
     figures = {"peak": max(memory.peak, total), "total": total, "startup": eviction.STARTUP_MEMORY,
-               "scripts": scripts, "functions": functions,
+               "scripts": scripts, "functions": functions, "backlog": backlog, "replicas": replicas,
                "clients": server.stats.clients_memory, "aof": len(server.aof.buffer), "databases": [],
                "keys": sum(len(db) for db in keyspace.databases), "rss": resident_memory()}
     overhead_total = figures["startup"] + figures["clients"] + figures["aof"]
@@ -79,7 +81,8 @@ def memory_stats(session):
     net = max(total - startup, 0)
     dataset = max(total - figures["overhead"], 0)
     stats = {b"peak.allocated": figures["peak"], b"total.allocated": total, b"startup.allocated": startup,
-             b"replication.backlog": 0, b"clients.slaves": 0, b"clients.normal": figures["clients"],
+             b"replication.backlog": figures["backlog"], b"clients.slaves": figures["replicas"],
+             b"clients.normal": figures["clients"],
              b"cluster.links": 0, b"aof.buffer": figures["aof"], b"lua.caches": figures["scripts"],
              b"functions.caches": figures["functions"]}
     for index, main, expires in figures["databases"]:

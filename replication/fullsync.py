@@ -109,7 +109,8 @@ class FullSync:
         link.state = WAIT_BGSAVE_END
         self.server.replication.stream_db = -1
         if not link.old_protocol:
-            link.connection.deliver(b"+FULLRESYNC %s %d\r\n" % (self.server.replication.replid.encode(), offset))
+            line = b"+FULLRESYNC %s %d\r\n" % (self.server.replication.replid.encode(), offset)
+            link.connection.push(line, counted=False)  # as Redis, which writes it straight to the socket
 
     # -- disk
 

@@ -63,7 +63,7 @@ class ReplicaLink:
         if self.state == WAIT_BGSAVE_START:
             return  # the snapshot it will get has not been taken: it will contain this
         if self.buffer is None:
-            self.connection.deliver(data)
+            self.connection.push(data)
             return
         self.buffer += data
         if self.connection.over_output_limit(len(self.buffer)):
@@ -76,7 +76,12 @@ class ReplicaLink:
         held, self.buffer = self.buffer, None
         self.start_stream_on_ack = False
         if held:
-            self.connection.deliver(bytes(held))
+            self.connection.push(bytes(held))
+
+    def waiting_bytes(self):
+        """The stream this replica has yet to receive: held while its snapshot goes out, then queued to its
+        socket (CLIENT LIST's omem)."""
+        return len(self.buffer or b"") + self.connection.buffer_sizes()[5]
 
     def put_online(self):
         self.state = ONLINE
@@ -170,7 +175,8 @@ def try_partial(server, link, replid, offset):
     link.buffer = bytearray()  # what is written while the backlog goes out follows it
     replication.replicas.append(link)
     try:
-        link.connection.send_now(line + backlog)
+        link.connection.send_now(line, counted=False)  # as Redis, which writes it straight to the socket
+        link.connection.send_now(backlog)
     except OSError:
         return True  # the replica left: its cleanup detaches it
     log.info("Partial resynchronization request from %s accepted. Sending %d bytes of backlog starting from "
@@ -191,7 +197,7 @@ def cron(server):
     now, timeout = time.time(), config["repl-timeout"]
     for link in list(replication.replicas):
         if link.state == WAIT_BGSAVE_START or (link.state == WAIT_BGSAVE_END and not server.fullsync.diskless):
-            link.connection.deliver(b"\n")
+            link.connection.push(b"\n", counted=False)
         elif link.state == ONLINE and not link.old_protocol and now - link.ack_time > timeout:
             log.warning("Disconnecting timedout replica (streaming sync): %s", link.name())
             link.drop()
@@ -204,3 +210,17 @@ def cron(server):
         replication.free_backlog()
         server.propagation.refresh()
         log.info("Replication backlog freed after %d seconds without connected replicas.", ttl)
+
+
+def buffer_memory(server):
+    """(mem_replication_backlog, mem_clients_slaves), as Redis 7.0's getMemoryOverheadData: there one buffer
+    holds the backlog and what every replica has yet to receive, and the replicas are charged only what it
+    holds beyond repl-backlog-size. Ours are separate buffers; the shared one would be the longest of them."""
+    replication = server.replication
+    if replication.backlog is None:
+        return 0, 0
+    shared = max([replication.backlog.histlen] + [link.waiting_bytes() for link in replication.replicas])
+    size = server.config["repl-backlog-size"]
+    if replication.replicas and shared > size:
+        return size, shared - size
+    return shared, 0

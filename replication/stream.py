@@ -24,7 +24,7 @@ class Channel:
     def __init__(self, sock):
         self.sock = sock
         self.buffer = bytearray()
-        self.stats = None  # once the master answered PSYNC: the server's, counting the RDB and the stream
+        self.stats = None  # once the master answered PSYNC: the server's, counting the RDB and stream in, ACKs out
 
     def send(self, *argv):
         """One command, as a multibulk."""
@@ -32,7 +32,10 @@ class Channel:
         for argument in argv:
             argument = argument if isinstance(argument, bytes) else str(argument).encode()
             parts.append(b"$%d\r\n%b\r\n" % (len(argument), argument))
-        self.sock.sendall(b"".join(parts))
+        data = b"".join(parts)
+        self.sock.sendall(data)
+        if self.stats is not None:  # Redis counts what its master client is sent (the ACKs), not the handshake
+            self.stats.net_output_bytes += len(data)
 
     def receive(self):
         """Whatever arrives next (at least a byte); LinkError when the master hung up."""

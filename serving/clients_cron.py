@@ -22,12 +22,14 @@ def effective_hz(config, clients):
 
 def track_buffers(sessions, stats, now):
     """INFO's client_recent_max_*_buffer (the largest query and output buffers of this second) and
-    mem_clients_normal (every client's tot-mem), sampled each second as Redis's clientsCron does."""
+    mem_clients_normal (the tot-mem of every client but the replicas, whose buffers Redis counts
+    apart: mem_clients_slaves), sampled each second as Redis's clientsCron does."""
     largest_input = largest_output = clients_memory = 0
     for session in sessions:
         _, _, (qbuf, _, _, obl, _, omem, _), total = session.buffers()
         largest_input, largest_output = max(largest_input, qbuf), max(largest_output, obl + omem)
-        clients_memory += total
+        if not session.is_replica():
+            clients_memory += total
     stats.track_buffers(int(now), largest_input, largest_output)
     stats.clients_memory = clients_memory
 

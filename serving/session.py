@@ -254,6 +254,8 @@ class Session:
         argv_mem = sum(map(len, self.argv)) if self is caller or self.waiter is not None else 0
         multi_mem = sum(len(arg) for _, _, argv in self.multi for arg in argv) if self.multi else 0
         sizes = self.connection.buffer_sizes() if self.connection is not None else (0, 0, 0, 0, 0, 0, "r")
+        if self.replica is not None:  # a replica's omem holds its stream also while its snapshot goes out
+            sizes = (*sizes[:5], self.replica.waiting_bytes(), sizes[6])
         qbuf, qbuf_free, read_size, obl, _, omem, _ = sizes
         return argv_mem, multi_mem, sizes, qbuf + qbuf_free + read_size + argv_mem + multi_mem + obl + omem
 

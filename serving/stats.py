@@ -15,6 +15,7 @@ from errors import AlreadyCounted
 
 ERROR_CODES_CAP = 128  # Redis's ERROR_STATS_NUMBER: more distinct codes than this turns errorstats off
 METRIC_SAMPLES = 16  # Redis's STATS_METRIC_SAMPLES, one every 100 ms
+RATES = ("ops", "input", "output", "repl_input", "repl_output")  # INFO's instantaneous_* figures
 PEAK_SLOTS = 8  # Redis's CLIENTS_PEAK_MEM_USAGE_SLOTS: the client buffer peaks of the last 8 seconds
 SUB_BUCKET_BITS = 3
 HISTOGRAM_SIZE = (64 << SUB_BUCKET_BITS) + (1 << SUB_BUCKET_BITS)
@@ -145,7 +146,8 @@ class Stats:
 
     COUNTERS = ("connections_received", "commands_processed", "rejected_connections", "net_input_bytes",
                 "reads_processed", "net_output_bytes", "writes_processed", "net_repl_input_bytes",
-                "error_replies", "expire_cycle_ns", "forks", "latest_fork_usec", "fork_rate")
+                "net_repl_output_bytes", "error_replies", "expire_cycle_ns", "forks", "latest_fork_usec",
+                "fork_rate")
 
     __slots__ = COUNTERS + ("errors", "errors_enabled", "samples", "last_sample", "fast_usec", "buffer_peaks",
                               "clients_memory")
@@ -171,7 +173,7 @@ class Stats:
             setattr(self, name, 0)
         self.errors = {}
         self.errors_enabled = True
-        self.samples = {metric: [0] * METRIC_SAMPLES for metric in ("ops", "input", "output", "repl_input")}
+        self.samples = {metric: [0] * METRIC_SAMPLES for metric in RATES}
         self.last_sample = None
 
     def configure(self, config):
@@ -201,10 +203,12 @@ class Stats:
         self.errors[code] = (count or 0) + 1
 
     def sample(self, slot):
-        """Redis's trackInstantaneousMetric, every 100 ms: the rate since the last sample into a ring of 16."""
+        """Redis's trackInstantaneousMetric, every 100 ms: the rate since the last sample into a ring of 16.
+        As in Redis 7.0, the network rates count the replication bytes too, which the repl_ ones count alone."""
         now = time.monotonic_ns() // 1_000_000
-        readings = {"ops": self.commands_processed, "input": self.net_input_bytes, "output": self.net_output_bytes,
-                    "repl_input": self.net_repl_input_bytes}
+        readings = {"ops": self.commands_processed, "input": self.net_input_bytes + self.net_repl_input_bytes,
+                    "output": self.net_output_bytes + self.net_repl_output_bytes,
+                    "repl_input": self.net_repl_input_bytes, "repl_output": self.net_repl_output_bytes}
         if self.last_sample is not None:
             then, previous = self.last_sample
             elapsed = now - then

@@ -398,6 +398,23 @@ def test_eviction_exceeded_time_while_memory_stays_over(both):
     both.check("CONFIG", "SET", "maxmemory-policy", "noeviction")
 
 
+def test_total_net_output_bytes_counts_the_messages_pushed_to_subscribers(servers):
+    """Redis counts every byte written to a client, a reply or a message another client's PUBLISH pushed
+    (writeToClient): between two INFOs the output grows by the replies and the ten messages, on both."""
+    pushed = []
+    for server in servers:
+        with WireClient(server.port) as subscriber, WireClient(server.port) as publisher:
+            subscriber.call("SUBSCRIBE", "news")
+            first = publisher.call("INFO", "stats")
+            replies = len(first) + sum(len(publisher.call("PUBLISH", "news", "x" * 100)) for _ in range(10))
+            messages = subscriber.read_replies(10)  # written, so counted
+            second = publisher.call("INFO", "stats")
+        output = [int(re.search(rb"\r\ntotal_net_output_bytes:(\d+)", parse_reply(reply)).group(1))
+                  for reply in (first, second)]
+        pushed.append(output[1] - output[0] - replies)
+    assert pushed[0] == pushed[1] == sum(map(len, messages))
+
+
 def test_mem_clients_normal_adds_up_the_clients_tot_mem(both):
     """mem_clients_normal is every client's tot-mem as the once-a-second cron added them up (Redis's
     clientsCron), and MEMORY STATS' clients.normal is the same figure."""
