@@ -401,8 +401,8 @@ def test_failover_of_mixed_fleets_with_acl_users(tmp_path):
             until(lambda: replica_flags(sentinels[0].port, old.port, name) == "slave",
                   "sentinel seeing the old master up")
             assert old.get("after") == b"failover"
-        for node in nodes:  # nothing Sentinel or a replica sent was refused, on Redis as on ours
-            with node.client() as admin:
+        for server in nodes:  # nothing Sentinel or a replica sent was refused, on Redis as on ours
+            with server.client() as admin:
                 assert admin.acl_log() == []
     finally:
         for process in sentinels + [n.running for n in nodes]:

@@ -19,8 +19,7 @@ for port in "${sentinel_ports[@]}"; do
     answers "$port" && continue
     mkdir -p "$state/sentinel-$port"
     [ -f "$state/sentinel-$port/sentinel.conf" ] || {
-        sed "s/^sentinel monitor mymaster 127\.0\.0\.1 7001 /sentinel monitor mymaster 127.0.0.1 ${MASTER_PORT:-7001} /" \
-            "$here/sentinel.conf"
+        sed "s/^\(sentinel monitor mymaster 127\.0\.0\.1\) 7001 /\1 ${MASTER_PORT:-7001} /" "$here/sentinel.conf"
         [ -z "${REQUIREPASS:-}" ] || echo "sentinel auth-pass mymaster $REQUIREPASS"
     } > "$state/sentinel-$port/sentinel.conf"
     redis-sentinel "$state/sentinel-$port/sentinel.conf" --port "$port" --dir "$state/sentinel-$port" \
