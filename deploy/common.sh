@@ -3,6 +3,8 @@
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 python="${PYTHON:-$repo/.venv/bin/python}"
 [ -x "$python" ] || python=python3
+# With REQUIREPASS (deploy/replication's password), redis-cli gives it to every server it asks here.
+[ -z "${REQUIREPASS:-}" ] || export REDISCLI_AUTH="$REQUIREPASS"
 
 # answers PORT: whether something answers PING on 127.0.0.1:PORT now
 answers() {

@@ -126,13 +126,13 @@ class MasterLink:
         self.last_io = time.monotonic()
         reply = channel.command("PING")
         if reply.startswith("-") and not reply.startswith(("-NOAUTH", "-NOPERM", "-ERR operation not permitted")):
-            raise LinkError("Error reply to PING from master: '%s'" % reply[1:])
+            raise LinkError("Error reply to PING from master: '%s'" % reply)
         log.info("Master replied to PING, replication can continue...")
         if config["masterauth"]:
             credentials = [config["masteruser"]] if config["masteruser"] else []
             reply = channel.command("AUTH", *credentials, config["masterauth"])
             if reply.startswith("-"):
-                raise LinkError("Unable to AUTH to MASTER: %s" % reply[1:])
+                raise LinkError("Unable to AUTH to MASTER: %s" % reply)
         port = config["replica-announce-port"] or self.server.port
         self._optional(channel, "listening-port", ("listening-port", port))
         if config["replica-announce-ip"]:
@@ -144,7 +144,7 @@ class MasterLink:
     def _optional(channel, name, arguments):
         reply = channel.command("REPLCONF", *arguments)
         if reply.startswith("-"):
-            log.info("(Non critical) Master does not understand REPLCONF %s: %s", name, reply[1:])
+            log.info("(Non critical) Master does not understand REPLCONF %s: %s", name, reply)
 
     def _psync(self, channel):
         """PSYNC, then the full sync or the continuation the master answers with (slaveTryPartialResynchronization)."""

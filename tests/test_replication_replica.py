@@ -2,8 +2,9 @@
 
 Full sync of every data type (equal DEBUG DIGEST), the live stream (MULTI/EXEC, scripts, expiry), a
 dropped link and a restart continued with PSYNC (the master's sync_partial_ok counts them), READONLY
-and MASTERDOWN, INFO replication and ROLE beside a real Redis replica of the same master, and a corrupt
-or truncated RDB from a hand-made master refused and retried.
+and MASTERDOWN, INFO replication and ROLE beside a real Redis replica of the same master, the handshake's
+log with a master that wants a password, and a corrupt or truncated RDB from a hand-made master refused
+and retried.
 """
 import os
 import re
@@ -279,6 +280,40 @@ def test_promotion_keeps_the_old_history_as_replid2(tmp_path, master):
         assert mine.execute_command("HELLO", "2")[mine.execute_command("HELLO", "2").index(b"role") + 1] == b"master"
     finally:
         ours.stop()
+
+
+def handshake_log(server, last):
+    """The replica's log lines (their level and text) from its first 'Connecting to MASTER' to the first
+    containing last; None while that has not been logged yet."""
+    lines = [line.split(" ", 5)[5] for line in server.log().splitlines() if line.count(" ") >= 5]
+    start = next((n for n, line in enumerate(lines) if "Connecting to MASTER" in line), None)
+    end = next((n for n, line in enumerate(lines) if last in line), None)
+    return None if start is None or end is None else lines[start:end + 1]
+
+
+def test_handshake_with_a_master_that_wants_a_password_logs_as_redis(tmp_path):
+    """A master with requirepass and a user without +psync: a replica that gives no password (REPLCONF and
+    PSYNC refused with NOAUTH), a wrong one, and that user's (PSYNC refused with NOPERM) logs its
+    handshake as Redis does, the master's errors quoted whole."""
+    (tmp_path / "master").mkdir()
+    master = start_real_redis(tmp_path / "master", "--requirepass", "pw")
+    cases = {"none": ((), "Unexpected reply to PSYNC"),
+             "wrong": (("--masterauth", "wrong"), "Unable to AUTH"),
+             "noperm": (("--masteruser", "norepl", "--masterauth", "np"), "Unexpected reply to PSYNC")}
+    replicas = []
+    try:
+        with redis.Redis(port=master.port, password="pw") as client:
+            client.acl_setuser("norepl", enabled=True, passwords=["+np"], commands=["+ping", "+replconf"])
+        for name, (options, last) in cases.items():
+            pair = [replica_of(tmp_path, master, "%s-%s" % (name, kind), *options, real=kind == "redis")
+                    for kind in ("ours", "redis")]
+            replicas += pair
+            ours_log, redis_log = [wait_until(lambda: handshake_log(server, last), what="the handshake logged")
+                                   for server in pair]
+            assert ours_log == redis_log
+    finally:
+        for server in replicas + [master]:
+            server.stop()
 
 
 def test_replies_of_a_replica_without_its_master(tmp_path):

@@ -8,6 +8,7 @@
 #                                                                  which Sentinel then makes a replica)
 #   bash deploy/stop.sh /tmp/mini-redis-sentinel
 # Other ports: MASTER_PORT and REPLICA_PORTS as for deploy/replication/start.sh, SENTINEL_PORTS="26479 26480 26481".
+# REQUIREPASS as for deploy/replication/start.sh: the sentinels log in with it (auth-pass); they ask none themselves.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 source "$here/../common.sh"
@@ -17,9 +18,10 @@ read -ra sentinel_ports <<< "${SENTINEL_PORTS:-26380 26381 26382}"
 for port in "${sentinel_ports[@]}"; do
     answers "$port" && continue
     mkdir -p "$state/sentinel-$port"
-    [ -f "$state/sentinel-$port/sentinel.conf" ] || sed \
-        "s/^sentinel monitor mymaster 127\.0\.0\.1 7001 /sentinel monitor mymaster 127.0.0.1 ${MASTER_PORT:-7001} /" \
-        "$here/sentinel.conf" > "$state/sentinel-$port/sentinel.conf"
+    [ -f "$state/sentinel-$port/sentinel.conf" ] || {
+        sed "s/^\(sentinel monitor mymaster 127\.0\.0\.1\) 7001 /\1 ${MASTER_PORT:-7001} /" "$here/sentinel.conf"
+        [ -z "${REQUIREPASS:-}" ] || echo "sentinel auth-pass mymaster $REQUIREPASS"
+    } > "$state/sentinel-$port/sentinel.conf"
     redis-sentinel "$state/sentinel-$port/sentinel.conf" --port "$port" --dir "$state/sentinel-$port" \
         --daemonize yes --pidfile "$state/sentinel-$port/sentinel.pid" --logfile "$state/sentinel-$port/sentinel.log"
 done
