@@ -725,6 +725,7 @@ def serve(config):
     log.info("Running mode=standalone, port=%d.", config["port"])
     log.warning("Server initialized")
     try:
+        server.aof.load_manifest()
         if config["appendonly"]:  # as Redis: with AOF on, the AOF is the data, and dump.rdb is not read
             server.aof.load(server.replayer())
             server.stats.reset()  # the replies the replay had are nobody's errors
@@ -733,6 +734,7 @@ def serve(config):
             loaded = server.snapshots.load(drop_expired=not config["replicaof"])
             stream_db = server.replication.restore(loaded.aux, bool(config["replicaof"])) if loaded else None
             server.propagation.refresh()  # a master that took its history back keeps a backlog
+        server.aof.delete_history()
     except AOFError as error:
         log.warning("%s", error)
         return 1

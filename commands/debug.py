@@ -373,7 +373,7 @@ def debug_loadaof(session, *ignored):
     server.tracking.invalidate_all()
     propagator, keyspace.propagator = keyspace.propagator, None  # what is replayed is in the file already
     try:
-        loaded = aof.load(server.replayer())
+        loaded = aof.reload(server.replayer())
     except AOFError as error:
         log.warning("%s", error)
         loaded = False

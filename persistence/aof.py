@@ -1,5 +1,10 @@
-"""The append-only file: every change, as the command that replays it, in Redis's single-file format
-(persistence/aof_format.py writes and reads it back).
+"""The append-only file: every change, as the command that replays it, in Redis 7.0's multi-part form.
+
+The files live in dir/appenddirname (persistence/aof_manifest.py lists them):
+a BASE, the keyspace at the last rewrite (an RDB with aof-use-rdb-preamble, else
+commands: persistence/aof_rewrite.py), and INCR files of the commands logged
+since (persistence/aof_format.py writes and reads them); persistence/aof_load.py
+loads them.
 
 Commands run by the dispatcher (commands.run) are logged as they were sent,
 unless the command says otherwise through Session.propagate (relative
@@ -11,16 +16,16 @@ replication/propagation.py's, shared with the replication stream; emit()
 receives what it decided.
 
 What is logged collects in a buffer. Connection.send_replies calls
-before_reply() before any reply leaves: the buffer is written to the file
-(and, with appendfsync always, fsynced in a worker thread while other
+before_reply() before any reply leaves: the buffer is written to the current
+INCR (and, with appendfsync always, fsynced in a worker thread while other
 clients are served), so an acknowledged write is in the file before its
 client hears of it. With everysec the cron fsyncs once a second.
 
-BGREWRITEAOF forks: the child writes the keyspace it sees as fresh
-commands (persistence/aof_rewrite.py); the parent keeps logging, also into a rewrite buffer, which it
-appends to the child's file before renaming it over the old one.
+BGREWRITEAOF opens a new INCR, where the parent goes on logging, and forks:
+the child writes the keyspace it sees as the next BASE. When it is done the
+manifest names the new BASE and INCR; the files they replace become HISTORY
+and are deleted (unless aof-disable-auto-gc). No rewrite buffer is needed.
 """
-import errno
 import logging
 import os
 import signal
@@ -30,18 +35,15 @@ import gevent
 import gevent.event
 
 from persistence import run_in_child
-from persistence.aof_format import AOFError, Replay, encode_commands
+from persistence.aof_format import AOFError, encode_commands
+from persistence.aof_load import EMPTY, NOT_EXIST, OK, load_files, make_directory, open_at_start
+from persistence.aof_manifest import Manifest, manifest_name, persist, read_manifest
 from persistence.aof_rewrite import write_rewrite
 
 log = logging.getLogger("mini-redis")
 
 OFF, ON, WAIT_REWRITE = "off", "on", "wait_rewrite"  # Redis's AOF_OFF, AOF_ON, AOF_WAIT_REWRITE
 REWRITE_RETRY_DELAY = 5  # seconds before a failed rewrite that enabling AOF needs is tried again
-
-
-def _never():
-    """The clock while loading: no key counts as expired, as in Redis, so replay sees what the writer saw."""
-    return 0
 
 
 class AppendOnly:
@@ -57,13 +59,15 @@ class AppendOnly:
         self.synced = 0  # how many of those are known to be on disk
         self._syncing = None  # an Event while a worker thread fsyncs
         self._last_fsync = time.monotonic()
-        self.current_size = 0
-        self.base_size = 0
+        self.manifest = Manifest()
+        self.current_size = 0  # the BASE and INCR files together, as Redis counts them
+        self.base_size = 0  # that size after the last rewrite, which auto-aof-rewrite-percentage grows from
+        self.incr_size = 0  # the current INCR's (aof_last_incr_size)
+        self.timestamp = 0  # the last #TS: annotation's (aof-timestamp-enabled)
         self.last_write_ok = True
         self.last_write_error = ""  # strerror of the failed write, while last_write_ok is False
         # Rewriting
         self.child_pid = None
-        self.rewrite_buffer = None  # what was logged since the child forked
         self.rewrite_started = 0.0
         self.rewrite_scheduled = False
         self.rewrite_retry_at = 0.0
@@ -77,8 +81,22 @@ class AppendOnly:
         return self.server.config
 
     @property
-    def path(self):
-        return os.path.join(self.config["dir"], self.config["appendfilename"])
+    def directory(self):
+        return os.path.join(self.config["dir"], self.config["appenddirname"])
+
+    def file_size(self, name, fatal=False):
+        """getAppendOnlyFileSize of a file in the folder (0 if it cannot be had, or AOFError if fatal)."""
+        started = time.perf_counter_ns()
+        try:
+            size = os.stat(os.path.join(self.directory, name)).st_size
+        except OSError as error:
+            message = "Unable to obtain the AOF file %s length. stat: %s" % (name, error.strerror)
+            if fatal:
+                raise AOFError(message) from None
+            log.warning("%s", message)
+            size = 0
+        self.server.latency_event("aof-fstat", started)
+        return size
 
     def _activate(self, state):
         self.state = state
@@ -87,13 +105,14 @@ class AppendOnly:
     # ------------------------------------------------------------------ what is logged
 
     def emit(self, ops):
-        """Encode logged commands (replication/propagation.py groups them) into the buffer(s), with SELECTs
+        """Encode logged commands (replication/propagation.py groups them) into the buffer, with SELECTs
         (none before a command of no database, an EXEC)."""
         data, self.selected = encode_commands(ops, self.selected)
-        if self.state == ON:
-            self.buffer += data
-        if self.rewrite_buffer is not None:
-            self.rewrite_buffer += data
+        if self.config["aof-timestamp-enabled"] and int(time.time()) > self.timestamp:
+            self.timestamp = int(time.time())  # genAofTimestampAnnotationIfNeeded
+            data = b"#TS:%d\r\n" % self.timestamp + data
+        if self.state == ON or (self.state == WAIT_REWRITE and self.child_pid is not None):
+            self.buffer += data  # waiting for the first rewrite: into the temporary INCR
 
     # ------------------------------------------------------------------ writing and fsync
 
@@ -113,7 +132,7 @@ class AppendOnly:
         if self.fd is None or not self.buffer:
             return
         data, self.buffer = self.buffer, bytearray()
-        size_before = self.current_size
+        incr_before = self.incr_size
         started = time.perf_counter_ns() if self.config["latency-monitor-threshold"] else None
         try:
             view = memoryview(data)
@@ -121,12 +140,13 @@ class AppendOnly:
                 done = os.write(self.fd, view)
                 view = view[done:]
                 self.current_size += done
+                self.incr_size += done
                 self.written += done
         except OSError as error:
             log.warning("Error writing to the AOF file: %s", error.strerror)
             self.last_write_ok = False
             self.last_write_error = error.strerror
-            self._undo_partial_write(size_before)
+            self._undo_partial_write(incr_before)
             self.buffer = data + self.buffer
             if self.config["appendfsync"] == "always":
                 log.warning("Can't recover from AOF write error when the AOF fsync policy is 'always'. Exiting...")
@@ -148,16 +168,18 @@ class AppendOnly:
             self.server.latency_event("aof-write-alone", started)
         self.server.latency_event("aof-write", started)
 
-    def _undo_partial_write(self, size_before):
+    def _undo_partial_write(self, incr_before):
         """Cut a half-written command back off, as Redis does, so the file stays loadable."""
-        if self.current_size == size_before:
+        partial = self.incr_size - incr_before
+        if not partial:
             return
         try:
-            os.ftruncate(self.fd, size_before)
+            os.ftruncate(self.fd, incr_before)
         except OSError:
             return
-        self.written -= self.current_size - size_before
-        self.current_size = size_before
+        self.written -= partial
+        self.current_size -= partial
+        self.incr_size = incr_before
 
     def sync(self, target):
         """Return once the first target bytes written are on disk; one fsync serves every client waiting."""
@@ -235,23 +257,27 @@ class AppendOnly:
     # ------------------------------------------------------------------ switching on and off
 
     def open_at_start(self):
-        """After loading, with appendonly yes: append to the file (created empty if there was none)."""
-        if not os.path.exists(self.path):
-            log.info("Creating AOF file %s on server start", self.config["appendfilename"])
-        try:
-            self._open()
-        except OSError as error:
-            raise AOFError("Can't open the append-only file %s: %s"
-                           % (self.config["appendfilename"], error.strerror)) from None
-        self.base_size = self.current_size
+        """After loading with appendonly yes: the files to append to (persistence/aof_load.py), then AOF is on."""
+        open_at_start(self)
         self._activate(ON)
 
-    def _open(self):
-        self.fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-        started = time.perf_counter_ns()
-        self.current_size = os.fstat(self.fd).st_size
-        self.server.latency_event("aof-fstat", started)
-        self.selected = -1
+    def write_base(self, path):
+        """rewriteAppendOnlyFile: the keyspace as an RDB (aof-use-rdb-preamble) or as commands, into a temporary
+        file in dir, fsynced, then renamed to path. OSError if it failed (the temporary file is removed)."""
+        temporary = os.path.join(self.config["dir"], "temp-rewriteaof-%d.aof" % os.getpid())
+        try:
+            with open(temporary, "wb") as file:
+                if self.config["aof-use-rdb-preamble"]:
+                    self.server.snapshots.dump_to(file, aof_base=True)
+                else:
+                    write_rewrite(self.server.keyspace, file, self.server.scripting.functions.codes(),
+                                  int(time.time()) if self.config["aof-timestamp-enabled"] else None)
+                file.flush()
+                os.fsync(file.fileno())
+            os.replace(temporary, path)
+        except BaseException:
+            _unlink(temporary)
+            raise
 
     def switch(self, enabled):
         """CONFIG SET appendonly: True if the change took effect."""
@@ -262,31 +288,33 @@ class AppendOnly:
         return True
 
     def start(self):
-        """appendonly yes at run time (Redis's startAppendOnly): a rewrite makes the file, AOF is on once it is done."""
-        if self.child_pid is not None:
-            log.warning("AOF was enabled but there is already an AOF rewriting in background. Stopping background "
-                        "AOF and starting a rewrite now.")
-            self.kill_child()
+        """appendonly yes at run time (Redis's startAppendOnly): a rewrite makes the BASE while what is logged
+        meanwhile goes to a temporary INCR; AOF is on once it is done."""
+        self._activate(WAIT_REWRITE)
         if self.server.snapshots.in_progress:
             log.warning("AOF was enabled but there is already another background operation. An AOF background "
                         "was scheduled to start when possible.")
             self.rewrite_scheduled = True
-        elif not self.rewrite_in_background():
+            return True
+        if self.child_pid is not None:
+            log.warning("AOF was enabled but there is already an AOF rewriting in background. Stopping background "
+                        "AOF and starting a rewrite now.")
+            self.kill_child()
+        if not self.rewrite_in_background():
+            self._activate(OFF)
             log.warning("Redis needs to enable the AOF but can't trigger a background AOF rewrite operation. "
                         "Check the above logs for more info about the error.")
             return False
-        self._activate(WAIT_REWRITE)
         return True
 
     def stop(self):
-        """appendonly no: flush, fsync and close the file; a rewrite in progress is abandoned."""
+        """appendonly no: flush, fsync and close the INCR; a rewrite in progress is abandoned."""
         self._sync_here()
-        if self.child_pid is not None:
-            log.info("Killing running AOF rewrite child: %d", self.child_pid)
-            self.kill_child()
         self._close()
         self._activate(OFF)
         self.rewrite_scheduled = False
+        self.incr_size = 0
+        self.kill_child()
         self.buffer = bytearray()
 
     def _close(self):
@@ -305,6 +333,29 @@ class AppendOnly:
         syncing.wait()
         os.close(fd)
 
+    def _retire(self, fd):
+        """aof_background_fsync_and_close: the INCR left behind is fsynced and closed in a worker thread (with
+        appendfsync always, what was written is on disk before any reply is sent, so here and now)."""
+        if fd is None:
+            return
+        if self.config["appendfsync"] == "always" and self.synced < self.written:
+            try:
+                os.fsync(fd)
+            except OSError as error:
+                self._fsync_failed(error)
+        gevent.spawn(self._fsync_and_close, self._syncing, fd)
+        self.synced = self.written
+
+    @staticmethod
+    def _fsync_and_close(syncing, fd):
+        if syncing is not None:
+            syncing.wait()
+        try:
+            gevent.get_hub().threadpool.apply(os.fsync, (fd,))
+        except OSError as error:
+            log.warning("Error syncing the AOF file to disk: %s", error.strerror)
+        os.close(fd)
+
     def shutdown(self):
         """Before exiting: stop a rewrite, and get everything logged onto the disk."""
         if self.child_pid is not None:
@@ -316,7 +367,20 @@ class AppendOnly:
     # ------------------------------------------------------------------ rewriting
 
     def rewrite_in_background(self):
-        """Fork a child that writes the keyspace as fresh commands; True if it started."""
+        """rewriteAppendOnlyFileBackground: open the next INCR, fork a child that writes the next BASE;
+        True if it started."""
+        try:
+            make_directory(self.directory)
+        except AOFError as error:
+            log.warning("%s", error)
+            self.last_rewrite_ok = False
+            return False
+        self.selected = -1  # the new INCR starts with a SELECT
+        self.write_buffer()
+        if not self._open_new_incr():
+            self.last_rewrite_ok = False
+            return False
+        self.rewrites += 1
         self.rewrite_started = time.monotonic()
         started = time.perf_counter_ns()
         try:
@@ -330,23 +394,57 @@ class AppendOnly:
             self._child()
         self.server.record_fork(started)
         self.child_pid = pid
-        self.rewrite_buffer = bytearray()
-        self.selected = -1  # the rewritten file ends in any database: the next command says which
         self.rewrite_scheduled = False
         log.info("Background append only file rewriting started by pid %d", pid)
+        return True
+
+    def _temporary_incr(self):
+        return "temp-%s.incr" % self.config["appendfilename"]
+
+    def _open_new_incr(self):
+        """openNewIncrAofForAppend: AOF on, the next INCR, in the manifest before it is used; waiting for the
+        first rewrite, a temporary INCR that the rewrite's end names. False if it could not be done."""
+        if self.state == OFF:
+            return True
+        filename = self.config["appendfilename"]
+        manifest = None
+        if self.state == WAIT_REWRITE:
+            name = self._temporary_incr()
+        else:
+            manifest = self.manifest.copy()
+            name = manifest.new_incr(filename)
+        try:
+            fd = os.open(os.path.join(self.directory, name), os.O_WRONLY | os.O_APPEND | os.O_TRUNC | os.O_CREAT,
+                         0o644)
+        except OSError as error:
+            log.warning("Can't open the append-only file %s: %s", name, error.strerror)
+            return False
+        problem = persist(manifest, self.directory, filename) if manifest is not None else None
+        if problem is not None:
+            log.warning("%s", problem)
+            os.close(fd)
+            return False
+        log.info("Creating AOF incr file %s on background rewrite", name)
+        self._retire(self.fd)
+        self.fd = fd
+        self.incr_size = 0
+        if manifest is not None:
+            self.manifest = manifest
         return True
 
     def _temporary_path(self, pid):
         return os.path.join(self.config["dir"], "temp-rewriteaof-bg-%d.aof" % pid)
 
     def _child(self):
-        """In the forked child: write the rewritten file, never return."""
-        run_in_child(lambda: write_rewrite(self.server.keyspace, self._temporary_path(os.getpid()),
-                                           self.server.scripting.functions.codes()),
-                     "Write error writing append only file on disk")
+        """In the forked child: write the next BASE under a temporary name, never return."""
+        def write():
+            temporary = self._temporary_path(os.getpid())
+            self.write_base(temporary)
+            log.info("Successfully created the temporary AOF base file %s", os.path.basename(temporary))
+        run_in_child(write, "Write error writing append only file on disk")
 
     def reap(self):
-        """If the rewrite child finished: on success put its file in place (called from the cron)."""
+        """backgroundRewriteDoneHandler, once the rewrite child finished (called from the cron)."""
         try:
             pid, status = os.waitpid(self.child_pid, os.WNOHANG)
         except ChildProcessError:
@@ -354,134 +452,133 @@ class AppendOnly:
         if pid == 0:
             return
         pid, self.child_pid = self.child_pid, None
-        self.last_rewrite_seconds = int(time.monotonic() - self.rewrite_started)
         if os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0:
             log.info("Background AOF rewrite terminated with success")
-            if self._finish_rewrite(pid):
-                return
+            if not self._finish_rewrite(pid):
+                self.last_rewrite_ok = False
+                self.consecutive_failures += 1
+        elif os.WIFEXITED(status):
+            self.last_rewrite_ok = False
+            self.consecutive_failures += 1
+            log.warning("Background AOF rewrite terminated with error")
         else:
-            log.warning("Background AOF rewrite terminated with error" if os.WIFEXITED(status) else
-                        "Background AOF rewrite terminated by signal %d" % os.WTERMSIG(status))
-        self._rewrite_failed(pid)
+            if os.WTERMSIG(status) != signal.SIGUSR1:  # SIGUSR1: killed on purpose, not a failure
+                self.last_rewrite_ok = False
+                self.consecutive_failures += 1
+            log.warning("Background AOF rewrite terminated by signal %d", os.WTERMSIG(status))
+        self._after_rewrite(pid)
 
-    def _rewrite_failed(self, pid):
-        self.rewrite_buffer = None
-        self.last_rewrite_ok = False
-        self.consecutive_failures += 1
+    def _after_rewrite(self, pid):
+        """The end of any rewrite: temporary files go; while AOF waits to be on, another rewrite is scheduled."""
         _unlink(self._temporary_path(pid))
-        if self.state == WAIT_REWRITE:  # AOF cannot be on without its file: try again a little later
-            self.rewrite_scheduled = True
+        _unlink(os.path.join(self.config["dir"], "temp-rewriteaof-%d.aof" % pid))
+        if self.state == WAIT_REWRITE:
+            self.buffer = bytearray()
+            log.info("Removing the temp incr aof file %s in the background", self._temporary_incr())
+            _unlink(os.path.join(self.directory, self._temporary_incr()))
+            self.rewrite_scheduled = True  # AOF cannot be on without its files: try again a little later
             self.rewrite_retry_at = time.monotonic() + REWRITE_RETRY_DELAY
+        self.last_rewrite_seconds = int(time.monotonic() - self.rewrite_started)
 
     def _finish_rewrite(self, pid):
-        """Append what was logged meanwhile to the child's file, fsync it, rename it over the AOF, switch to it."""
-        while self._syncing is not None:  # the old file descriptor is about to close
-            self._syncing.wait()
-        if self.state == ON:
-            self.write_buffer()  # the old file stays whole until the rename replaces it
-        temporary = self._temporary_path(pid)
-        try:
-            started = time.perf_counter_ns()
-            with open(temporary, "ab") as file:
-                file.write(self.rewrite_buffer)
-                file.flush()
-                os.fsync(file.fileno())
-            self.server.latency_event("aof-rewrite-diff-write", started)
-            log.info("Residual parent diff successfully flushed to the rewritten AOF (%.2f MB)",
-                     len(self.rewrite_buffer) / (1024 * 1024))
-            started = time.perf_counter_ns()
-            os.replace(temporary, self.path)
-            self.server.latency_event("aof-rename", started)
-            _sync_directory(self.config["dir"])
-        except OSError as error:
-            log.warning("Error trying to rename the temporary AOF file %s into %s: %s",
-                        os.path.basename(temporary), self.config["appendfilename"], error.strerror)
+        """The child's file becomes the new BASE (and the temporary INCR the first INCR, if AOF was waiting
+        for this); the manifest names them; what they replace becomes HISTORY. False if a step failed."""
+        filename, dirname = self.config["appendfilename"], self.config["appenddirname"]
+        manifest = self.manifest.copy()
+        base = manifest.new_base(filename, self.config["aof-use-rdb-preamble"])
+        temporary = os.path.basename(self._temporary_path(pid))
+        if not self._rename(self._temporary_path(pid), base, "base", temporary):
             return False
-        self.rewrite_buffer = None
-        if self.state != OFF:
-            old_fd = self.fd
-            self._open()
-            if old_fd is not None:
-                os.close(old_fd)
-            self.buffer = bytearray()  # all of it was in the rewrite buffer too
-            self.synced = self.written
-            if self.state == WAIT_REWRITE:
-                log.info("AOF rewrite done, AOF is now on")
-            self._activate(ON)
-        else:
-            self.current_size = os.path.getsize(self.path)
-        self.base_size = self.current_size
+        new_incr = None
+        if self.state == WAIT_REWRITE:
+            new_incr = manifest.new_incr(filename)
+            if not self._rename(os.path.join(self.directory, self._temporary_incr()), new_incr, "incr",
+                                self._temporary_incr(), os.path.join(dirname, self._temporary_incr())):
+                _unlink(os.path.join(self.directory, base))
+                return False
+        manifest.rewritten_incrs_to_history(keep_last=self.fd is not None)
+        problem = persist(manifest, self.directory, filename)
+        if problem is not None:
+            log.warning("%s", problem)
+            for name in (base, new_incr):
+                if name is not None:
+                    _unlink(os.path.join(self.directory, name))
+            return False
+        self.manifest = manifest
+        if self.fd is not None:
+            self.selected = -1
+            self.current_size = self.base_size = self.file_size(base) + self.incr_size
+        self.delete_history()
         self.last_rewrite_ok = True
         self.consecutive_failures = 0
-        self.rewrites += 1
         log.info("Background AOF rewrite finished successfully")
+        if self.state == WAIT_REWRITE:
+            self._activate(ON)
         return True
 
+    def _rename(self, source, name, kind, shown, shown_source=None):
+        """Rename a temporary file to name in the folder, with the latency event and Redis's lines."""
+        started = time.perf_counter_ns()
+        try:
+            os.rename(source, os.path.join(self.directory, name))
+        except OSError as error:
+            log.warning("Error trying to rename the temporary AOF %s file %s into %s: %s", kind,
+                        shown_source or shown, os.path.join(self.config["appenddirname"], name), error.strerror)
+            return False
+        self.server.latency_event("aof-rename", started)
+        log.info("Successfully renamed the temporary AOF %s file %s into %s", kind, shown, name)
+        return True
+
+    def delete_history(self):
+        """aofDelHistoryFiles: the files a rewrite replaced go, unless aof-disable-auto-gc."""
+        manifest = self.manifest
+        if self.config["aof-disable-auto-gc"] or not manifest.history:
+            return
+        for aof_file in manifest.history:
+            log.info("Removing the history file %s in the background", aof_file.name)
+            _unlink(os.path.join(self.directory, aof_file.name))
+        manifest.history = []
+        manifest.dirty = True
+        problem = persist(manifest, self.directory, self.config["appendfilename"])
+        if problem is not None:
+            log.warning("%s", problem)
+
     def kill_child(self):
+        """killAppendOnlyChild: stop a rewrite and drop its temporary files."""
         if self.child_pid is None:
             return
         pid, self.child_pid = self.child_pid, None
+        log.info("Killing running AOF rewrite child: %d", pid)
         try:
             os.kill(pid, signal.SIGUSR1)
             os.waitpid(pid, 0)
         except OSError:
             pass
-        self.rewrite_buffer = None
         _unlink(self._temporary_path(pid))
+        _unlink(os.path.join(self.config["dir"], "temp-rewriteaof-%d.aof" % pid))
 
     # ------------------------------------------------------------------ loading
 
+    def load_manifest(self):
+        """aofLoadManifestFromDisk, at start-up whatever appendonly says (as Redis): AOFError if it is unsound."""
+        self.manifest = Manifest()
+        path = os.path.join(self.directory, manifest_name(self.config["appendfilename"]))
+        if os.path.isdir(self.directory) and os.path.exists(path):
+            self.manifest = read_manifest(path)
+
     def load(self, replayer):
         """Replay the AOF into the keyspace through replayer (a commands.Replayer) at start-up with
-        appendonly yes; AOFError if it cannot be loaded.
-
-        A torn last command is cut off when aof-load-truncated allows it; a
-        bad command before the end stops start-up, naming its offset.
-        """
-        path, name = self.path, self.config["appendfilename"]
-        if not os.path.exists(path):
-            return False
+        appendonly yes; AOFError if it cannot be loaded."""
         started = time.monotonic()
-        try:
-            with open(path, "rb") as file:
-                data = file.read()
-        except OSError as error:
-            raise AOFError("Fatal error: can't open the append log file %s for reading: %s"
-                           % (name, error.strerror)) from None
-        if not data:
+        if load_files(self, replayer) != NOT_EXIST:
             log.info("DB loaded from append only file: %.3f seconds", time.monotonic() - started)
-            return True
-        if data.startswith(b"REDIS"):
-            raise AOFError("The AOF file %s starts with an RDB preamble, which mini-redis cannot load" % name)
-        log.info("Reading RDB/AOF %s (%d bytes)...", name, len(data))
-        keyspace = self.server.keyspace
-        clock, keyspace.clock = keyspace.clock, _never
-        try:
-            replay = Replay(replayer, data, name)
-            valid_up_to = replay.run()
-        finally:
-            keyspace.clock = clock
-        keyspace.dirty = 0
-        if valid_up_to is not None:
-            self._truncate(path, name, valid_up_to)
-        log.info("Done loading AOF, commands replayed: %d", replay.commands)
-        log.info("DB loaded from append only file: %.3f seconds", time.monotonic() - started)
-        return True
 
-    def _truncate(self, path, name, valid_up_to):
-        """A torn tail: cut it off if aof-load-truncated allows, else refuse to start (Redis's messages)."""
-        if self.config["aof-load-truncated"]:
-            log.warning("!!! Warning: short read while loading the AOF file %s!!!", name)
-            log.warning("!!! Truncating the AOF %s at offset %d !!!", name, valid_up_to)
-            try:
-                os.truncate(path, valid_up_to)
-            except OSError as error:
-                raise AOFError("Error truncating the AOF file %s: %s" % (name, error.strerror)) from None
-            log.warning("AOF %s loaded anyway because aof-load-truncated is enabled", name)
-            return
-        raise AOFError("Unexpected end of file reading the append only file %s. You can: 1) Make a backup of your "
-                       "AOF file, then use ./redis-check-aof --fix <filename>. 2) Alternatively you can set the "
-                       "'aof-load-truncated' configuration option to yes and restart the server." % name)
+    def reload(self, replayer):
+        """DEBUG LOADAOF's part: the manifest read again, its history deleted, its files replayed into the
+        (emptied) keyspace; True if that loaded (or found empty files), as Redis requires."""
+        self.load_manifest()
+        self.delete_history()
+        return load_files(self, replayer) in (OK, EMPTY)
 
     # ------------------------------------------------------------------ INFO
 
@@ -505,21 +602,6 @@ class AppendOnly:
                      ("aof_pending_rewrite", int(self.rewrite_scheduled)), ("aof_buffer_length", len(self.buffer)),
                      ("aof_pending_bio_fsync", int(self._syncing is not None)), ("aof_delayed_fsync", 0)]
         return fields, extra
-
-
-def _sync_directory(directory):
-    """fsync the directory, so that a rename survives a power loss."""
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError as error:
-        if error.errno not in (errno.EINVAL, errno.EBADF):
-            log.warning("Error syncing the directory %s: %s", directory, error.strerror)
-    finally:
-        os.close(fd)
 
 
 def _unlink(path):

@@ -1,7 +1,5 @@
 """The AOF rewrite's content: the keyspace as the fewest commands that rebuild it (Redis's
-rewriteAppendOnlyFileRio), which BGREWRITEAOF's child writes to a new file."""
-import os
-
+rewriteAppendOnlyFileRio), which BGREWRITEAOF's child writes as a new BASE when aof-use-rdb-preamble is no."""
 from persistence.aof_format import encode
 from storage.keyspace import type_name
 from storage.module_values import ModuleValue
@@ -94,15 +92,13 @@ def rewrite_commands(keyspace, now, functions=()):
                 yield [b"PEXPIREAT", key, b"%d" % deadline]
 
 
-def write_rewrite(keyspace, path, functions=()):
-    """Write the rewritten AOF to path and fsync it."""
-    with open(path, "wb") as file:
-        chunk = bytearray()
-        for argv in rewrite_commands(keyspace, keyspace.clock(), functions):
-            chunk += encode(argv)
-            if len(chunk) >= WRITE_CHUNK:
-                file.write(chunk)
-                chunk = bytearray()
-        file.write(chunk)
-        file.flush()
-        os.fsync(file.fileno())
+def write_rewrite(keyspace, file, functions=(), timestamp=None):
+    """Write the rewritten AOF into an open file (a BASE in command form), after a #TS: annotation when
+    aof-timestamp-enabled gives one (timestamp, Unix seconds)."""
+    chunk = bytearray(b"#TS:%d\r\n" % timestamp if timestamp is not None else b"")
+    for argv in rewrite_commands(keyspace, keyspace.clock(), functions):
+        chunk += encode(argv)
+        if len(chunk) >= WRITE_CHUNK:
+            file.write(chunk)
+            chunk = bytearray()
+    file.write(chunk)
