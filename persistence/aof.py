@@ -270,8 +270,10 @@ class AppendOnly:
                 if self.config["aof-use-rdb-preamble"]:
                     self.server.snapshots.dump_to(file, aof_base=True)
                 else:
+                    if self.config["aof-timestamp-enabled"]:  # genAofTimestampAnnotationIfNeeded(1)
+                        self.timestamp = int(time.time())
                     write_rewrite(self.server.keyspace, file, self.server.scripting.functions.codes(),
-                                  int(time.time()) if self.config["aof-timestamp-enabled"] else None)
+                                  self.timestamp if self.config["aof-timestamp-enabled"] else None)
                 file.flush()
                 os.fsync(file.fileno())
             os.replace(temporary, path)
@@ -505,8 +507,7 @@ class AppendOnly:
                     _unlink(os.path.join(self.directory, name))
             return False
         self.manifest = manifest
-        if self.fd is not None:
-            self.selected = -1
+        if self.fd is not None:  # the INCR in use began with a SELECT: Redis 7.0.15 issues no other here
             self.current_size = self.base_size = self.file_size(base) + self.incr_size
         self.delete_history()
         self.last_rewrite_ok = True
