@@ -176,13 +176,13 @@ class Server:
         self._pool.kill()
 
     def shutdown(self, save=None, force=False):
-        """Redis's prepareForShutdown: the final save (if save points are set, or asked), then stop.
+        """Redis's prepareForShutdown: the AOF onto the disk, the final save (if save points are set, or asked),
+        then stop.
 
-        False if the save failed: the server keeps running.
+        False if the save failed, or the AOF just switched on is not written yet: the server keeps running.
         """
         log.warning("User requested shutdown...")
-        self.aof.shutdown()
-        if not self.snapshots.final_save(save, force):
+        if not self.aof.shutdown(force) or not self.snapshots.final_save(save, force):
             return False
         self.stopping.set()
         return True

@@ -358,13 +358,21 @@ class AppendOnly:
             log.warning("Error syncing the AOF file to disk: %s", error.strerror)
         os.close(fd)
 
-    def shutdown(self):
-        """Before exiting: stop a rewrite, and get everything logged onto the disk."""
-        if self.child_pid is not None:
-            self.kill_child()
-        if self.state == ON:
+    def shutdown(self, force=False):
+        """prepareForShutdown's AOF part: stop a rewrite and get everything logged onto the disk. False while
+        the first rewrite of an AOF just switched on runs (its INCR is not in the manifest yet), unless force."""
+        if self.child_pid is not None and self.state != OFF:
+            if self.state == WAIT_REWRITE:
+                if not force:
+                    log.warning("Writing initial AOF, can't exit.")
+                    return False
+                log.warning("Writing initial AOF. Exit anyway.")
+            log.warning("There is a child rewriting the AOF. Killing it!")
+        self.kill_child()
+        if self.state != OFF:
             log.info("Calling fsync() on the AOF file.")
             self._sync_here()
+        return True
 
     # ------------------------------------------------------------------ rewriting
 

@@ -414,3 +414,23 @@ def test_quoted_names_in_the_manifest(tmp_path):
             assert connect(server).get("k") == b"v"
         finally:
             server.stop()
+
+
+def test_no_shutdown_while_the_first_rewrite_runs(tmp_path):
+    """prepareForShutdown: with AOF just switched on, what was logged since is in a temporary INCR until the
+    first rewrite names it, so a shutdown is refused (FORCE goes ahead) rather than lose it. A real server in
+    this process, with a real fork: its cron is not running, so the child is not reaped in between."""
+    import server as server_module
+    from serving.config import Config
+    config = Config()
+    config.set("dir", str(tmp_path))
+    running = server_module.Server(config)
+    running.keyspace[0].set(b"k", b"v")
+    assert running.aof.start()
+    assert running.aof.state == "wait_rewrite" and running.aof.child_pid is not None
+    assert sorted(os.listdir(tmp_path / DIR)) == ["temp-appendonly.aof.incr"]
+    assert not running.shutdown()
+    assert running.aof.child_pid is not None and not running.stopping.is_set()
+    assert running.shutdown(force=True)
+    assert running.aof.child_pid is None and running.stopping.is_set()
+    assert not [name for name in os.listdir(tmp_path) if name.startswith("temp-rewriteaof")]
