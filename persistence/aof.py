@@ -38,7 +38,7 @@ from persistence import run_in_child
 from persistence.aof_format import AOFError, encode_commands
 from persistence.aof_load import EMPTY, NOT_EXIST, OK, load_files, make_directory, open_at_start
 from persistence.aof_manifest import Manifest, manifest_name, persist, read_manifest
-from persistence.aof_rewrite import write_rewrite
+from persistence.aof_rewrite import write_base
 
 log = logging.getLogger("mini-redis")
 
@@ -261,26 +261,6 @@ class AppendOnly:
         open_at_start(self)
         self._activate(ON)
 
-    def write_base(self, path):
-        """rewriteAppendOnlyFile: the keyspace as an RDB (aof-use-rdb-preamble) or as commands, into a temporary
-        file in dir, fsynced, then renamed to path. OSError if it failed (the temporary file is removed)."""
-        temporary = os.path.join(self.config["dir"], "temp-rewriteaof-%d.aof" % os.getpid())
-        try:
-            with open(temporary, "wb") as file:
-                if self.config["aof-use-rdb-preamble"]:
-                    self.server.snapshots.dump_to(file, aof_base=True)
-                else:
-                    if self.config["aof-timestamp-enabled"]:  # genAofTimestampAnnotationIfNeeded(1)
-                        self.timestamp = int(time.time())
-                    write_rewrite(self.server.keyspace, file, self.server.scripting.functions.codes(),
-                                  self.timestamp if self.config["aof-timestamp-enabled"] else None)
-                file.flush()
-                os.fsync(file.fileno())
-            os.replace(temporary, path)
-        except BaseException:
-            _unlink(temporary)
-            raise
-
     def switch(self, enabled):
         """CONFIG SET appendonly: True if the change took effect."""
         if enabled and self.state == OFF:
@@ -320,20 +300,15 @@ class AppendOnly:
         self.buffer = bytearray()
 
     def _close(self):
-        """Close the file; if a worker thread still fsyncs it, that thread's waiter closes it after."""
+        """Close the file; if a worker thread still fsyncs it, it is closed after that."""
         fd, self.fd = self.fd, None
         if fd is None:
             return
         if self._syncing is None:
             os.close(fd)
         else:
-            gevent.spawn(self._close_after_sync, self._syncing, fd)
+            gevent.spawn(self._close_later, self._syncing, fd, False)
         self.synced = self.written
-
-    @staticmethod
-    def _close_after_sync(syncing, fd):
-        syncing.wait()
-        os.close(fd)
 
     def _retire(self, fd):
         """aof_background_fsync_and_close: the INCR left behind is fsynced and closed in a worker thread (with
@@ -345,18 +320,21 @@ class AppendOnly:
                 os.fsync(fd)
             except OSError as error:
                 self._fsync_failed(error)
-        gevent.spawn(self._fsync_and_close, self._syncing, fd)
+        gevent.spawn(self._close_later, self._syncing, fd, True)
         self.synced = self.written
 
     @staticmethod
-    def _fsync_and_close(syncing, fd):
+    def _close_later(syncing, fd, fsync):
+        """Close fd once the fsync a worker thread runs on it is done (and after one more, if fsync)."""
         if syncing is not None:
             syncing.wait()
         try:
-            gevent.get_hub().threadpool.apply(os.fsync, (fd,))
+            if fsync:
+                gevent.get_hub().threadpool.apply(os.fsync, (fd,))
         except OSError as error:
             log.warning("Error syncing the AOF file to disk: %s", error.strerror)
-        os.close(fd)
+        finally:
+            os.close(fd)
 
     def shutdown(self, force=False):
         """prepareForShutdown's AOF part: stop a rewrite and get everything logged onto the disk. False while
@@ -449,7 +427,7 @@ class AppendOnly:
         """In the forked child: write the next BASE under a temporary name, never return."""
         def write():
             temporary = self._temporary_path(os.getpid())
-            self.write_base(temporary)
+            write_base(self, temporary)
             log.info("Successfully created the temporary AOF base file %s", os.path.basename(temporary))
         run_in_child(write, "Write error writing append only file on disk")
 

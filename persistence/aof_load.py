@@ -15,6 +15,7 @@ import time
 
 from persistence.aof_format import AOFError, Replay
 from persistence.aof_manifest import BASE, AofFile, persist
+from persistence.aof_rewrite import write_base
 from persistence.objects import RDBError
 
 log = logging.getLogger("mini-redis")
@@ -164,7 +165,7 @@ def open_at_start(aof):
     if manifest.is_empty():
         name = manifest.new_base(filename, aof.config["aof-use-rdb-preamble"])
         try:
-            aof.write_base(os.path.join(aof.directory, name))
+            write_base(aof, os.path.join(aof.directory, name))
         except OSError as error:
             raise AOFError("Write error writing append only file on disk: %s" % error.strerror) from None
         log.info("Creating AOF base file %s on server start", name)
