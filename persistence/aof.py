@@ -1,30 +1,22 @@
 """The append-only file: every change, as the command that replays it, in Redis 7.0's multi-part form.
 
-The files live in dir/appenddirname (persistence/aof_manifest.py lists them):
-a BASE, the keyspace at the last rewrite (an RDB with aof-use-rdb-preamble, else
-commands: persistence/aof_rewrite.py), and INCR files of the commands logged
-since (persistence/aof_format.py writes and reads them); persistence/aof_load.py
-loads them.
+The files live in dir/appenddirname, listed by a manifest (aof_manifest.py): a BASE,
+the keyspace at the last rewrite (aof_rewrite.py), and INCR files of the commands
+logged since (aof_format.py); aof_load.py loads them.
 
-Commands run by the dispatcher (commands.run) are logged as they were sent,
-unless the command says otherwise through Session.propagate (relative
-expiries become PEXPIREAT or SET ... PXAT, SPOP becomes SREM, a served
-blocking pop the non-blocking pop...); changes made outside any command
-(expiry, eviction, a blocked client served later) come through
-Keyspace.propagate as the DEL or pop they amount to. The grouping is
-replication/propagation.py's, shared with the replication stream; emit()
-receives what it decided.
+Commands run by the dispatcher (commands.run) are logged as sent, unless the command
+says otherwise through Session.propagate (PEXPIREAT for a relative expiry, SREM for
+SPOP...); changes made outside any command (expiry, eviction, a blocked client served
+later) come through Keyspace.propagate. replication/propagation.py groups them (the
+replication stream shares them) and hands them to emit().
 
-What is logged collects in a buffer. Connection.send_replies calls
-before_reply() before any reply leaves: the buffer is written to the current
-INCR (and, with appendfsync always, fsynced in a worker thread while other
-clients are served), so an acknowledged write is in the file before its
-client hears of it. With everysec the cron fsyncs once a second.
+What is logged collects in a buffer, written to the current INCR by before_reply()
+before any reply leaves (with appendfsync always, also fsynced in a worker thread while
+other clients are served); with everysec the cron fsyncs once a second.
 
-BGREWRITEAOF opens a new INCR, where the parent goes on logging, and forks:
-the child writes the keyspace it sees as the next BASE. When it is done the
-manifest names the new BASE and INCR; the files they replace become HISTORY
-and are deleted (unless aof-disable-auto-gc). No rewrite buffer is needed.
+BGREWRITEAOF opens the next INCR, where the parent goes on logging, and forks a child
+that writes the next BASE; then the manifest names them, and the files they replace
+become HISTORY, deleted unless aof-disable-auto-gc. No rewrite buffer is needed.
 """
 import logging
 import os
@@ -43,7 +35,7 @@ from persistence.aof_rewrite import write_base
 log = logging.getLogger("mini-redis")
 
 OFF, ON, WAIT_REWRITE = "off", "on", "wait_rewrite"  # Redis's AOF_OFF, AOF_ON, AOF_WAIT_REWRITE
-REWRITE_RETRY_DELAY = 5  # seconds before a failed rewrite that enabling AOF needs is tried again
+LIMIT_AFTER_FAILURES, LIMIT_MAX_MINUTES = 3, 60  # aofRewriteLimited's AOF_REWRITE_LIMITE_THRESHOLD and _MAX_MINUTES
 
 
 class AppendOnly:
@@ -70,7 +62,8 @@ class AppendOnly:
         self.child_pid = None
         self.rewrite_started = 0.0
         self.rewrite_scheduled = False
-        self.rewrite_retry_at = 0.0
+        self.limit_minutes = 0  # aofRewriteLimited: the last delay, and when it ends (0: none running)
+        self.limit_until = 0.0
         self.last_rewrite_seconds = -1
         self.last_rewrite_ok = True
         self.rewrites = 0
@@ -240,17 +233,35 @@ class AppendOnly:
             return
         if self.server.snapshots.in_progress:
             return
-        if self.rewrite_scheduled and time.monotonic() >= self.rewrite_retry_at:
-            self.rewrite_in_background()
+        if self.rewrite_scheduled:
+            if not self._rewrite_limited():
+                self.rewrite_in_background()
         elif self.state == ON:
             self._maybe_auto_rewrite()
+
+    def _rewrite_limited(self):
+        """aofRewriteLimited: after 3 failed rewrites in a row, the automatic and scheduled ones wait 1 minute,
+        then 2, 4... at most 60 (BGREWRITEAOF itself is never held back)."""
+        if self.consecutive_failures < LIMIT_AFTER_FAILURES:
+            self.limit_minutes, self.limit_until = 0, 0.0
+            return False
+        if self.limit_until:
+            if time.time() < self.limit_until:
+                return True
+            self.limit_until = 0.0
+            return False
+        self.limit_minutes = min(self.limit_minutes * 2 or 1, LIMIT_MAX_MINUTES)
+        self.limit_until = time.time() + self.limit_minutes * 60
+        log.warning("Background AOF rewrite has repeatedly failed and triggered the limit, will retry in %d minutes",
+                    self.limit_minutes)
+        return True
 
     def _maybe_auto_rewrite(self):
         percentage, minimum = self.config["auto-aof-rewrite-percentage"], self.config["auto-aof-rewrite-min-size"]
         if not percentage or self.current_size <= minimum:
             return
         growth = self.current_size * 100 // (self.base_size or 1) - 100
-        if growth >= percentage:
+        if growth >= percentage and not self._rewrite_limited():
             log.info("Starting automatic rewriting of AOF on %d%% growth", growth)
             self.rewrite_in_background()
 
@@ -464,8 +475,7 @@ class AppendOnly:
             self.buffer = bytearray()
             log.info("Removing the temp incr aof file %s in the background", self._temporary_incr())
             _unlink(os.path.join(self.directory, self._temporary_incr()))
-            self.rewrite_scheduled = True  # AOF cannot be on without its files: try again a little later
-            self.rewrite_retry_at = time.monotonic() + REWRITE_RETRY_DELAY
+            self.rewrite_scheduled = True  # AOF cannot be on without its files: try again
         self.last_rewrite_seconds = int(time.monotonic() - self.rewrite_started)
 
     def _finish_rewrite(self, pid):

@@ -434,3 +434,27 @@ def test_no_shutdown_while_the_first_rewrite_runs(tmp_path):
     assert running.shutdown(force=True)
     assert running.aof.child_pid is None and running.stopping.is_set()
     assert not [name for name in os.listdir(tmp_path) if name.startswith("temp-rewriteaof")]
+
+
+def test_failed_rewrites_are_limited_as_redis_limits_them(tmp_path, caplog):
+    """aofRewriteLimited: from the third failure in a row, scheduled and automatic rewrites wait 1 minute,
+    then 2, 4... (at most 60); a success, or BGREWRITEAOF asking, lifts the limit."""
+    import server as server_module
+    from serving.config import Config
+    config = Config()
+    config.set("dir", str(tmp_path))
+    running = server_module.Server(config)
+    aof = running.aof
+    aof.consecutive_failures = 2
+    assert not aof._rewrite_limited()
+    aof.consecutive_failures = 3
+    assert aof._rewrite_limited() and aof._rewrite_limited()  # held back until the minute is over
+    assert "will retry in 1 minutes" in caplog.text
+    aof.limit_until = time.time() - 1  # the minute is over: one try, then twice as long
+    assert not aof._rewrite_limited()
+    assert aof._rewrite_limited() and aof.limit_minutes == 2
+    aof.rewrite_scheduled = True
+    aof.cron()
+    assert aof.child_pid is None  # the scheduled rewrite waits
+    aof.consecutive_failures = 0
+    assert not aof._rewrite_limited() and aof.limit_minutes == 0
