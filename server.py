@@ -183,6 +183,7 @@ class Server:
         """
         log.warning("User requested shutdown...")
         if not self.aof.shutdown(force) or not self.snapshots.final_save(save, force):
+            log.warning("Errors trying to shut down the server. Check the logs for more information.")
             return False
         self.stopping.set()
         return True

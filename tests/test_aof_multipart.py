@@ -416,7 +416,7 @@ def test_quoted_names_in_the_manifest(tmp_path):
             server.stop()
 
 
-def test_no_shutdown_while_the_first_rewrite_runs(tmp_path):
+def test_no_shutdown_while_the_first_rewrite_runs(tmp_path, caplog):
     """prepareForShutdown: with AOF just switched on, what was logged since is in a temporary INCR until the
     first rewrite names it, so a shutdown is refused (FORCE goes ahead) rather than lose it. A real server in
     this process, with a real fork: its cron is not running, so the child is not reaped in between."""
@@ -431,7 +431,11 @@ def test_no_shutdown_while_the_first_rewrite_runs(tmp_path):
     assert sorted(os.listdir(tmp_path / DIR)) == ["temp-appendonly.aof.incr"]
     assert not running.shutdown()
     assert running.aof.child_pid is not None and not running.stopping.is_set()
+    assert "Writing initial AOF, can't exit." in caplog.text
+    assert "Errors trying to shut down the server. Check the logs for more information." in caplog.text
     assert running.shutdown(force=True)
+    assert "Writing initial AOF. Exit anyway." in caplog.text
+    assert "There is a child rewriting the AOF. Killing it!" in caplog.text
     assert running.aof.child_pid is None and running.stopping.is_set()
     assert not [name for name in os.listdir(tmp_path) if name.startswith("temp-rewriteaof")]
 
