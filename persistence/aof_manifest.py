@@ -31,7 +31,8 @@ class AofFile:
 
 
 def _needs_repr(name):
-    return any(char in '\\"\n\r\t\a\b' or not char.isprintable() or char.isspace() for char in name)
+    """sdsneedsrepr: a byte that is not printable ASCII, a space, a quote or a backslash."""
+    return any(byte <= 32 or byte >= 127 or byte in b'"\\' for byte in name.encode(errors="surrogateescape"))
 
 
 def _repr(name):

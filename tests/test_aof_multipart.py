@@ -394,22 +394,25 @@ def test_a_bad_manifest_stops_start_up_with_redis_lines(tmp_path, text, lines):
         assert all(line in log for line in lines), log
 
 
-def test_quoted_names_in_the_manifest(tmp_path):
-    """A file name with a space is quoted as Redis quotes it, and read back by Redis and by us."""
+@pytest.mark.parametrize("name", ["my file.aof", "caf\u00e9.aof"])
+def test_quoted_names_in_the_manifest(tmp_path, name):
+    """A file name with a space or a byte past ASCII is quoted as Redis's sdscatrepr quotes it, and read back
+    by Redis and by us."""
     (tmp_path / "ours").mkdir()
     (tmp_path / "real").mkdir()
     manifests = []
     for start, folder in ((start_ours, tmp_path / "ours"), (start_real_redis, tmp_path / "real")):
-        server = start(folder, "--appendonly", "yes", "--appendfilename", "my file.aof")
+        server = start(folder, "--appendonly", "yes", "--appendfilename", name)
         try:
             connect(server).set("k", "v")
         finally:
             server.stop()
-        manifests.append((folder / DIR / "my file.aof.manifest").read_text())
-    assert manifests[0] == manifests[1] == ('file "my file.aof.1.base.rdb" seq 1 type b\n'
-                                            'file "my file.aof.1.incr.aof" seq 1 type i\n')
+        manifests.append((folder / DIR / (name + ".manifest")).read_bytes())
+    quoted = name.encode().replace(b"\xc3\xa9", b"\\xc3\\xa9")
+    assert manifests[0] == manifests[1] == (b'file "%s.1.base.rdb" seq 1 type b\nfile "%s.1.incr.aof" seq 1 type i\n'
+                                            % (quoted, quoted))
     for start in (start_ours, start_real_redis):
-        server = start(tmp_path / "real", "--appendonly", "yes", "--appendfilename", "my file.aof")
+        server = start(tmp_path / "real", "--appendonly", "yes", "--appendfilename", name)
         try:
             assert connect(server).get("k") == b"v"
         finally:
