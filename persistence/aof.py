@@ -272,21 +272,22 @@ class AppendOnly:
         open_at_start(self)
         self._activate(ON)
 
-    def switch(self, enabled):
+    def switch(self, enabled, in_exec=False):
         """CONFIG SET appendonly: True if the change took effect."""
         if enabled and self.state == OFF:
-            return self.start()
+            return self.start(in_exec)
         if not enabled and self.state != OFF:
             self.stop()
         return True
 
-    def start(self):
+    def start(self, in_exec=False):
         """appendonly yes at run time (Redis's startAppendOnly): a rewrite makes the BASE while what is logged
-        meanwhile goes to a temporary INCR; AOF is on once it is done."""
+        meanwhile goes to a temporary INCR; AOF is on once it is done. Inside a transaction it is scheduled."""
         self._activate(WAIT_REWRITE)
-        if self.server.snapshots.in_progress:
-            log.warning("AOF was enabled but there is already another background operation. An AOF background "
-                        "was scheduled to start when possible.")
+        busy = self.server.snapshots.in_progress
+        if busy or in_exec:
+            log.warning("AOF was enabled %s. An AOF background was scheduled to start when possible."
+                        % ("but there is already another background operation" if busy else "during a transaction"))
             self.rewrite_scheduled = True
             return True
         if self.child_pid is not None:

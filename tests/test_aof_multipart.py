@@ -465,3 +465,30 @@ def test_failed_rewrites_are_limited_as_redis_limits_them(tmp_path, caplog):
     assert aof.child_pid is None  # the scheduled rewrite waits
     aof.consecutive_failures = 0
     assert not aof._rewrite_limited() and aof.limit_minutes == 0
+
+
+def test_appendonly_switched_on_inside_a_transaction_is_scheduled(tmp_path):
+    """startAppendOnly inside EXEC forks nothing: the rewrite is scheduled, and the cron starts it."""
+    (tmp_path / "ours").mkdir()
+    (tmp_path / "real").mkdir()
+    seen = []
+    for start, folder in ((start_ours, tmp_path / "ours"), (start_real_redis, tmp_path / "real")):
+        server = start(folder)
+        try:
+            client = connect(server)
+            pipe = client.pipeline(transaction=True)
+            pipe.set("before", "1").config_set("appendonly", "yes").set("inside", "2").info("persistence")
+            info = pipe.execute()[-1]
+            assert info["aof_rewrite_in_progress"] == 0 and info["aof_rewrite_scheduled"] == 1
+            assert wait_until(lambda: _rewritten(client, 1))
+            client.set("after", "3")
+            assert "AOF was enabled during a transaction. An AOF background was scheduled to start when possible." \
+                in server.log()
+        finally:
+            server.stop()
+        server = start(folder, "--appendonly", "yes")
+        try:
+            seen.append((manifest_of(folder), sorted(connect(server).keys("*"))))
+        finally:
+            server.stop()
+    assert seen[0] == seen[1] and seen[0][1] == [b"after", b"before", b"inside"]
