@@ -28,8 +28,8 @@ import gevent.event
 
 from persistence import run_in_child
 from persistence.aof_format import AOFError, encode_commands
-from persistence.aof_load import EMPTY, NOT_EXIST, OK, load_files, make_directory, open_at_start
-from persistence.aof_manifest import Manifest, manifest_name, persist, read_manifest
+from persistence.aof_load import delete_history, make_directory, open_at_start
+from persistence.aof_manifest import Manifest, persist
 from persistence.aof_rewrite import write_base
 
 log = logging.getLogger("mini-redis")
@@ -506,7 +506,7 @@ class AppendOnly:
         self.manifest = manifest
         if self.fd is not None:  # the INCR in use began with a SELECT: Redis 7.0.15 issues no other here
             self.current_size = self.base_size = self.file_size(base) + self.incr_size
-        self.delete_history()
+        delete_history(self)
         self.last_rewrite_ok = True
         self.consecutive_failures = 0
         log.info("Background AOF rewrite finished successfully")
@@ -527,20 +527,6 @@ class AppendOnly:
         log.info("Successfully renamed the temporary AOF %s file %s into %s", kind, shown, name)
         return True
 
-    def delete_history(self):
-        """aofDelHistoryFiles: the files a rewrite replaced go, unless aof-disable-auto-gc."""
-        manifest = self.manifest
-        if self.config["aof-disable-auto-gc"] or not manifest.history:
-            return
-        for aof_file in manifest.history:
-            log.info("Removing the history file %s in the background", aof_file.name)
-            _unlink(os.path.join(self.directory, aof_file.name))
-        manifest.history = []
-        manifest.dirty = True
-        problem = persist(manifest, self.directory, self.config["appendfilename"])
-        if problem is not None:
-            log.warning("%s", problem)
-
     def kill_child(self):
         """killAppendOnlyChild: stop a rewrite and drop its temporary files."""
         if self.child_pid is None:
@@ -554,29 +540,6 @@ class AppendOnly:
             pass
         _unlink(self._temporary_path(pid))
         _unlink(os.path.join(self.config["dir"], "temp-rewriteaof-%d.aof" % pid))
-
-    # ------------------------------------------------------------------ loading
-
-    def load_manifest(self):
-        """aofLoadManifestFromDisk, at start-up whatever appendonly says (as Redis): AOFError if it is unsound."""
-        self.manifest = Manifest()
-        path = os.path.join(self.directory, manifest_name(self.config["appendfilename"]))
-        if os.path.isdir(self.directory) and os.path.exists(path):
-            self.manifest = read_manifest(path)
-
-    def load(self, replayer):
-        """Replay the AOF into the keyspace through replayer (a commands.Replayer) at start-up with
-        appendonly yes; AOFError if it cannot be loaded."""
-        started = time.monotonic()
-        if load_files(self, replayer) != NOT_EXIST:
-            log.info("DB loaded from append only file: %.3f seconds", time.monotonic() - started)
-
-    def reload(self, replayer):
-        """DEBUG LOADAOF's part: the manifest read again, its history deleted, its files replayed into the
-        (emptied) keyspace; True if that loaded (or found empty files), as Redis requires."""
-        self.load_manifest()
-        self.delete_history()
-        return load_files(self, replayer) in (OK, EMPTY)
 
     # ------------------------------------------------------------------ INFO
 

@@ -14,7 +14,7 @@ import stat
 import time
 
 from persistence.aof_format import AOFError, Replay
-from persistence.aof_manifest import BASE, AofFile, persist
+from persistence.aof_manifest import BASE, AofFile, Manifest, manifest_name, persist, read_manifest
 from persistence.aof_rewrite import write_base
 from persistence.objects import RDBError
 
@@ -44,6 +44,48 @@ def make_directory(directory):
     except OSError as error:
         raise AOFError("Can't open or create append-only dir %s: %s"
                        % (os.path.basename(directory), error.strerror)) from None
+
+
+def delete_history(aof):
+    """aofDelHistoryFiles: the files a rewrite replaced go, unless aof-disable-auto-gc."""
+    manifest = aof.manifest
+    if aof.config["aof-disable-auto-gc"] or not manifest.history:
+        return
+    for aof_file in manifest.history:
+        log.info("Removing the history file %s in the background", aof_file.name)
+        try:
+            os.unlink(os.path.join(aof.directory, aof_file.name))
+        except OSError:
+            pass
+    manifest.history = []
+    manifest.dirty = True
+    problem = persist(manifest, aof.directory, aof.config["appendfilename"])
+    if problem is not None:
+        log.warning("%s", problem)
+
+
+def load_manifest(aof):
+    """aofLoadManifestFromDisk, at start-up whatever appendonly says (as Redis): AOFError if it is unsound."""
+    aof.manifest = Manifest()
+    path = os.path.join(aof.directory, manifest_name(aof.config["appendfilename"]))
+    if os.path.isdir(aof.directory) and os.path.exists(path):
+        aof.manifest = read_manifest(path)
+
+
+def load_at_start(aof, replayer):
+    """Replay the AOF into the keyspace through replayer (a commands.Replayer) at start-up with
+    appendonly yes; AOFError if it cannot be loaded."""
+    started = time.monotonic()
+    if load_files(aof, replayer) != NOT_EXIST:
+        log.info("DB loaded from append only file: %.3f seconds", time.monotonic() - started)
+
+
+def reload(aof, replayer):
+    """DEBUG LOADAOF's part: the manifest read again, its history deleted, its files replayed into the
+    (emptied) keyspace; True if that loaded (or found empty files), as Redis requires."""
+    load_manifest(aof)
+    delete_history(aof)
+    return load_files(aof, replayer) in (OK, EMPTY)
 
 
 def load_files(aof, replayer):
