@@ -1,5 +1,5 @@
-"""Loading the multi-part AOF (Redis 7.0's loadAppendOnlyFiles), at start-up and for DEBUG LOADAOF, and
-opening it to append at start-up (aofOpenIfNeededOnServerStart).
+"""Loading the multi-part AOF (Redis 7.0's loadAppendOnlyFiles), at start-up and for DEBUG LOADAOF, opening
+it to append at start-up (aofOpenIfNeededOnServerStart), and removing HISTORY files (aofDelHistoryFiles).
 
 The manifest names a BASE (an RDB when it begins with "REDIS", else commands; an
 old single-file AOF with an RDB preamble is both) and INCR files of commands,
