@@ -27,6 +27,7 @@ from commands.families import build_table, with_stats
 from commands.introspection import keys_of
 from commands.module import load_at_start
 from errors import MAX_CLIENTS, PROTECTED_MODE, protocol_error
+from persistence import aof_load
 from persistence.aof import AOFError, AppendOnly
 from persistence.rdb import RDBError
 from persistence.snapshots import Snapshots
@@ -748,14 +749,16 @@ def serve(config):
     log.info("Running mode=standalone, port=%d.", config["port"])
     log.warning("Server initialized")
     try:
+        aof_load.load_manifest(server.aof)
         if config["appendonly"]:  # as Redis: with AOF on, the AOF is the data, and dump.rdb is not read
-            server.aof.load(server.replayer())
+            aof_load.load_at_start(server.aof, server.replayer())
             server.stats.reset()  # the replies the replay had are nobody's errors
             server.aof.open_at_start()
         else:
             loaded = server.snapshots.load(drop_expired=not config["replicaof"])
             stream_db = server.replication.restore(loaded.aux, bool(config["replicaof"])) if loaded else None
             server.propagation.refresh()  # a master that took its history back keeps a backlog
+        aof_load.delete_history(server.aof)
     except AOFError as error:
         log.warning("%s", error)
         return 1

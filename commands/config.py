@@ -50,17 +50,17 @@ def config_set(session, *arguments):
     except ConfigError as error:
         name, reason = error.args
         raise config_set_failed(printed(name.encode("utf-8", "surrogateescape")), reason) from None
-    failure = _put_into_effect(session.server, changed)
+    failure = _put_into_effect(session.server, changed, session.in_exec)
     if failure is not None:
         config.values.update(before)
-        _put_into_effect(session.server, [name for name in changed if name != failure[0]])
+        _put_into_effect(session.server, [name for name in changed if name != failure[0]], session.in_exec)
         raise config_set_failed(*failure)
     return "OK"
 
 
-def _put_into_effect(server, changed):
-    """What changed settings set off at once; (name, reason) for the first that could not take effect
-    (which left its own part as it was)."""
+def _put_into_effect(server, changed, in_exec):
+    """What changed settings set off at once (in_exec: inside a transaction, which may not fork); (name, reason)
+    for the first that could not take effect (which left its own part as it was)."""
     config = server.config
     server.keyspace.memory.configure(config)
     server.configure_stats()  # the slow log's and latency monitor's thresholds
@@ -79,7 +79,7 @@ def _put_into_effect(server, changed):
     if "repl-backlog-size" in changed:
         server.replication.resize_backlog()
     server.propagation.refresh()  # min-replicas-to-write may gate writes now, or no longer
-    if "appendonly" in changed and not server.aof.switch(config["appendonly"]):
+    if "appendonly" in changed and not server.aof.switch(config["appendonly"], in_exec):
         return "appendonly", "Unable to turn on AOF. Check server logs."
     for name in changed:
         handle = server.modules.configs.get(name)

@@ -16,6 +16,7 @@ import time
 from commands import Command, table
 from commands.keys import encoding, refcount
 from errors import NO_SUCH_KEY, ReplyError, subcommand_syntax
+from persistence import aof_load
 from persistence.aof import AOFError
 from persistence.codecs import listpack
 from persistence.objects import Limits, encode_value, quicklist_nodes, serialized_length
@@ -373,7 +374,7 @@ def debug_loadaof(session, *ignored):
     server.tracking.invalidate_all()
     propagator, keyspace.propagator = keyspace.propagator, None  # what is replayed is in the file already
     try:
-        loaded = aof.load(server.replayer())
+        loaded = aof_load.reload(aof, server.replayer())
     except AOFError as error:
         log.warning("%s", error)
         loaded = False

@@ -50,6 +50,7 @@ def bgrewriteaof(session):
         raise ReplyError(REWRITE_IN_PROGRESS)
     if server.snapshots.in_progress or session.in_exec:  # the cron starts it once it may fork
         aof.rewrite_scheduled = True
+        aof.consecutive_failures = 0  # asked for: not held back by earlier failures
         return "Background append only file rewriting scheduled"
     if not aof.rewrite_in_background():
         raise ReplyError(REWRITE_FAILED)

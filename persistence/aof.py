@@ -1,26 +1,23 @@
-"""The append-only file: every change, as the command that replays it, in Redis's single-file format
-(persistence/aof_format.py writes and reads it back).
+"""The append-only file: every change, as the command that replays it, in Redis 7.0's multi-part form.
 
-Commands run by the dispatcher (commands.run) are logged as they were sent,
-unless the command says otherwise through Session.propagate (relative
-expiries become PEXPIREAT or SET ... PXAT, SPOP becomes SREM, a served
-blocking pop the non-blocking pop...); changes made outside any command
-(expiry, eviction, a blocked client served later) come through
-Keyspace.propagate as the DEL or pop they amount to. The grouping is
-replication/propagation.py's, shared with the replication stream; emit()
-receives what it decided.
+The files live in dir/appenddirname, listed by a manifest (aof_manifest.py): a BASE,
+the keyspace at the last rewrite (aof_rewrite.py), and INCR files of the commands
+logged since (aof_format.py); aof_load.py loads them.
 
-What is logged collects in a buffer. Connection.send_replies calls
-before_reply() before any reply leaves: the buffer is written to the file
-(and, with appendfsync always, fsynced in a worker thread while other
-clients are served), so an acknowledged write is in the file before its
-client hears of it. With everysec the cron fsyncs once a second.
+Commands run by the dispatcher (commands.run) are logged as sent, unless the command
+says otherwise through Session.propagate (PEXPIREAT for a relative expiry, SREM for
+SPOP...); changes made outside any command (expiry, eviction, a blocked client served
+later) come through Keyspace.propagate. replication/propagation.py groups them (the
+replication stream shares them) and hands them to emit().
 
-BGREWRITEAOF forks: the child writes the keyspace it sees as fresh
-commands (persistence/aof_rewrite.py); the parent keeps logging, also into a rewrite buffer, which it
-appends to the child's file before renaming it over the old one.
+What is logged collects in a buffer, written to the current INCR by before_reply()
+before any reply leaves (with appendfsync always, also fsynced in a worker thread while
+other clients are served); with everysec the cron fsyncs once a second.
+
+BGREWRITEAOF opens the next INCR, where the parent goes on logging, and forks a child
+that writes the next BASE; then the manifest names them, and the files they replace
+become HISTORY, deleted unless aof-disable-auto-gc. No rewrite buffer is needed.
 """
-import errno
 import logging
 import os
 import signal
@@ -30,18 +27,15 @@ import gevent
 import gevent.event
 
 from persistence import run_in_child
-from persistence.aof_format import AOFError, Replay, encode_commands
-from persistence.aof_rewrite import write_rewrite
+from persistence.aof_format import AOFError, encode_commands
+from persistence.aof_load import delete_history, make_directory, open_at_start
+from persistence.aof_manifest import Manifest, persist
+from persistence.aof_rewrite import write_base
 
 log = logging.getLogger("mini-redis")
 
 OFF, ON, WAIT_REWRITE = "off", "on", "wait_rewrite"  # Redis's AOF_OFF, AOF_ON, AOF_WAIT_REWRITE
-REWRITE_RETRY_DELAY = 5  # seconds before a failed rewrite that enabling AOF needs is tried again
-
-
-def _never():
-    """The clock while loading: no key counts as expired, as in Redis, so replay sees what the writer saw."""
-    return 0
+LIMIT_AFTER_FAILURES, LIMIT_MAX_MINUTES = 3, 60  # aofRewriteLimited's AOF_REWRITE_LIMITE_THRESHOLD and _MAX_MINUTES
 
 
 class AppendOnly:
@@ -57,16 +51,19 @@ class AppendOnly:
         self.synced = 0  # how many of those are known to be on disk
         self._syncing = None  # an Event while a worker thread fsyncs
         self._last_fsync = time.monotonic()
-        self.current_size = 0
-        self.base_size = 0
+        self.manifest = Manifest()
+        self.current_size = 0  # the BASE and INCR files together, as Redis counts them
+        self.base_size = 0  # that size after the last rewrite, which auto-aof-rewrite-percentage grows from
+        self.incr_size = 0  # the current INCR's (aof_last_incr_size)
+        self.timestamp = 0  # the last #TS: annotation's (aof-timestamp-enabled)
         self.last_write_ok = True
         self.last_write_error = ""  # strerror of the failed write, while last_write_ok is False
         # Rewriting
         self.child_pid = None
-        self.rewrite_buffer = None  # what was logged since the child forked
         self.rewrite_started = 0.0
         self.rewrite_scheduled = False
-        self.rewrite_retry_at = 0.0
+        self.limit_minutes = 0  # aofRewriteLimited: the last delay, and when it ends (0: none running)
+        self.limit_until = 0.0
         self.last_rewrite_seconds = -1
         self.last_rewrite_ok = True
         self.rewrites = 0
@@ -77,8 +74,22 @@ class AppendOnly:
         return self.server.config
 
     @property
-    def path(self):
-        return os.path.join(self.config["dir"], self.config["appendfilename"])
+    def directory(self):
+        return os.path.join(self.config["dir"], self.config["appenddirname"])
+
+    def file_size(self, name, fatal=False):
+        """getAppendOnlyFileSize of a file in the folder (0 if it cannot be had, or AOFError if fatal)."""
+        started = time.perf_counter_ns()
+        try:
+            size = os.stat(os.path.join(self.directory, name)).st_size
+        except OSError as error:
+            message = "Unable to obtain the AOF file %s length. stat: %s" % (name, error.strerror)
+            if fatal:
+                raise AOFError(message) from None
+            log.warning("%s", message)
+            size = 0
+        self.server.latency_event("aof-fstat", started)
+        return size
 
     def _activate(self, state):
         self.state = state
@@ -87,13 +98,14 @@ class AppendOnly:
     # ------------------------------------------------------------------ what is logged
 
     def emit(self, ops):
-        """Encode logged commands (replication/propagation.py groups them) into the buffer(s), with SELECTs
+        """Encode logged commands (replication/propagation.py groups them) into the buffer, with SELECTs
         (none before a command of no database, an EXEC)."""
         data, self.selected = encode_commands(ops, self.selected)
-        if self.state == ON:
-            self.buffer += data
-        if self.rewrite_buffer is not None:
-            self.rewrite_buffer += data
+        if self.config["aof-timestamp-enabled"] and int(time.time()) > self.timestamp:
+            self.timestamp = int(time.time())  # genAofTimestampAnnotationIfNeeded
+            data = b"#TS:%d\r\n" % self.timestamp + data
+        if self.state == ON or (self.state == WAIT_REWRITE and self.child_pid is not None):
+            self.buffer += data  # waiting for the first rewrite: into the temporary INCR
 
     # ------------------------------------------------------------------ writing and fsync
 
@@ -113,7 +125,7 @@ class AppendOnly:
         if self.fd is None or not self.buffer:
             return
         data, self.buffer = self.buffer, bytearray()
-        size_before = self.current_size
+        incr_before = self.incr_size
         started = time.perf_counter_ns() if self.config["latency-monitor-threshold"] else None
         try:
             view = memoryview(data)
@@ -121,12 +133,13 @@ class AppendOnly:
                 done = os.write(self.fd, view)
                 view = view[done:]
                 self.current_size += done
+                self.incr_size += done
                 self.written += done
         except OSError as error:
             log.warning("Error writing to the AOF file: %s", error.strerror)
             self.last_write_ok = False
             self.last_write_error = error.strerror
-            self._undo_partial_write(size_before)
+            self._undo_partial_write(incr_before)
             self.buffer = data + self.buffer
             if self.config["appendfsync"] == "always":
                 log.warning("Can't recover from AOF write error when the AOF fsync policy is 'always'. Exiting...")
@@ -148,16 +161,18 @@ class AppendOnly:
             self.server.latency_event("aof-write-alone", started)
         self.server.latency_event("aof-write", started)
 
-    def _undo_partial_write(self, size_before):
+    def _undo_partial_write(self, incr_before):
         """Cut a half-written command back off, as Redis does, so the file stays loadable."""
-        if self.current_size == size_before:
+        partial = self.incr_size - incr_before
+        if not partial:
             return
         try:
-            os.ftruncate(self.fd, size_before)
+            os.ftruncate(self.fd, incr_before)
         except OSError:
             return
-        self.written -= self.current_size - size_before
-        self.current_size = size_before
+        self.written -= partial
+        self.current_size -= partial
+        self.incr_size = incr_before
 
     def sync(self, target):
         """Return once the first target bytes written are on disk; one fsync serves every client waiting."""
@@ -218,105 +233,154 @@ class AppendOnly:
             return
         if self.server.snapshots.in_progress:
             return
-        if self.rewrite_scheduled and time.monotonic() >= self.rewrite_retry_at:
-            self.rewrite_in_background()
+        if self.rewrite_scheduled:
+            if not self._rewrite_limited():
+                self.rewrite_in_background()
         elif self.state == ON:
             self._maybe_auto_rewrite()
+
+    def _rewrite_limited(self):
+        """aofRewriteLimited: after 3 failed rewrites in a row, the automatic and scheduled ones wait 1 minute,
+        then 2, 4... at most 60 (BGREWRITEAOF itself is never held back)."""
+        if self.consecutive_failures < LIMIT_AFTER_FAILURES:
+            self.limit_minutes, self.limit_until = 0, 0.0
+            return False
+        if self.limit_until:
+            if time.time() < self.limit_until:
+                return True
+            self.limit_until = 0.0
+            return False
+        self.limit_minutes = min(self.limit_minutes * 2 or 1, LIMIT_MAX_MINUTES)
+        self.limit_until = time.time() + self.limit_minutes * 60
+        log.warning("Background AOF rewrite has repeatedly failed and triggered the limit, will retry in %d minutes",
+                    self.limit_minutes)
+        return True
 
     def _maybe_auto_rewrite(self):
         percentage, minimum = self.config["auto-aof-rewrite-percentage"], self.config["auto-aof-rewrite-min-size"]
         if not percentage or self.current_size <= minimum:
             return
         growth = self.current_size * 100 // (self.base_size or 1) - 100
-        if growth >= percentage:
+        if growth >= percentage and not self._rewrite_limited():
             log.info("Starting automatic rewriting of AOF on %d%% growth", growth)
             self.rewrite_in_background()
 
     # ------------------------------------------------------------------ switching on and off
 
     def open_at_start(self):
-        """After loading, with appendonly yes: append to the file (created empty if there was none)."""
-        if not os.path.exists(self.path):
-            log.info("Creating AOF file %s on server start", self.config["appendfilename"])
-        try:
-            self._open()
-        except OSError as error:
-            raise AOFError("Can't open the append-only file %s: %s"
-                           % (self.config["appendfilename"], error.strerror)) from None
-        self.base_size = self.current_size
+        """After loading with appendonly yes: the files to append to (persistence/aof_load.py), then AOF is on."""
+        open_at_start(self)
         self._activate(ON)
 
-    def _open(self):
-        self.fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-        started = time.perf_counter_ns()
-        self.current_size = os.fstat(self.fd).st_size
-        self.server.latency_event("aof-fstat", started)
-        self.selected = -1
-
-    def switch(self, enabled):
+    def switch(self, enabled, in_exec=False):
         """CONFIG SET appendonly: True if the change took effect."""
         if enabled and self.state == OFF:
-            return self.start()
+            return self.start(in_exec)
         if not enabled and self.state != OFF:
             self.stop()
         return True
 
-    def start(self):
-        """appendonly yes at run time (Redis's startAppendOnly): a rewrite makes the file, AOF is on once it is done."""
+    def start(self, in_exec=False):
+        """appendonly yes at run time (Redis's startAppendOnly): a rewrite makes the BASE while what is logged
+        meanwhile goes to a temporary INCR; AOF is on once it is done. Inside a transaction it is scheduled."""
+        self._activate(WAIT_REWRITE)
+        busy = self.server.snapshots.in_progress
+        if busy or in_exec:
+            log.warning("AOF was enabled %s. An AOF background was scheduled to start when possible."
+                        % ("but there is already another background operation" if busy else "during a transaction"))
+            self.rewrite_scheduled = True
+            return True
         if self.child_pid is not None:
             log.warning("AOF was enabled but there is already an AOF rewriting in background. Stopping background "
                         "AOF and starting a rewrite now.")
             self.kill_child()
-        if self.server.snapshots.in_progress:
-            log.warning("AOF was enabled but there is already another background operation. An AOF background "
-                        "was scheduled to start when possible.")
-            self.rewrite_scheduled = True
-        elif not self.rewrite_in_background():
+        if not self.rewrite_in_background():
+            self._activate(OFF)
             log.warning("Redis needs to enable the AOF but can't trigger a background AOF rewrite operation. "
                         "Check the above logs for more info about the error.")
             return False
-        self._activate(WAIT_REWRITE)
         return True
 
     def stop(self):
-        """appendonly no: flush, fsync and close the file; a rewrite in progress is abandoned."""
+        """appendonly no: flush, fsync and close the INCR; a rewrite in progress is abandoned."""
         self._sync_here()
-        if self.child_pid is not None:
-            log.info("Killing running AOF rewrite child: %d", self.child_pid)
-            self.kill_child()
         self._close()
         self._activate(OFF)
         self.rewrite_scheduled = False
+        self.incr_size = 0
+        self.kill_child()
         self.buffer = bytearray()
 
     def _close(self):
-        """Close the file; if a worker thread still fsyncs it, that thread's waiter closes it after."""
+        """Close the file; if a worker thread still fsyncs it, it is closed after that."""
         fd, self.fd = self.fd, None
         if fd is None:
             return
         if self._syncing is None:
             os.close(fd)
         else:
-            gevent.spawn(self._close_after_sync, self._syncing, fd)
+            gevent.spawn(self._close_later, self._syncing, fd, False)
+        self.synced = self.written
+
+    def _retire(self, fd):
+        """aof_background_fsync_and_close: the INCR left behind is fsynced and closed in a worker thread (with
+        appendfsync always, what was written is on disk before any reply is sent, so here and now)."""
+        if fd is None:
+            return
+        if self.config["appendfsync"] == "always" and self.synced < self.written:
+            try:
+                os.fsync(fd)
+            except OSError as error:
+                self._fsync_failed(error)
+        gevent.spawn(self._close_later, self._syncing, fd, True)
         self.synced = self.written
 
     @staticmethod
-    def _close_after_sync(syncing, fd):
-        syncing.wait()
-        os.close(fd)
+    def _close_later(syncing, fd, fsync):
+        """Close fd once the fsync a worker thread runs on it is done (and after one more, if fsync)."""
+        if syncing is not None:
+            syncing.wait()
+        try:
+            if fsync:
+                gevent.get_hub().threadpool.apply(os.fsync, (fd,))
+        except OSError as error:
+            log.warning("Error syncing the AOF file to disk: %s", error.strerror)
+        finally:
+            os.close(fd)
 
-    def shutdown(self):
-        """Before exiting: stop a rewrite, and get everything logged onto the disk."""
-        if self.child_pid is not None:
-            self.kill_child()
-        if self.state == ON:
+    def shutdown(self, force=False):
+        """prepareForShutdown's AOF part: stop a rewrite and get everything logged onto the disk. False while
+        the first rewrite of an AOF just switched on runs (its INCR is not in the manifest yet), unless force."""
+        if self.child_pid is not None and self.state != OFF:
+            if self.state == WAIT_REWRITE:
+                if not force:
+                    log.warning("Writing initial AOF, can't exit.")
+                    return False
+                log.warning("Writing initial AOF. Exit anyway.")
+            log.warning("There is a child rewriting the AOF. Killing it!")
+        self.kill_child()
+        if self.state != OFF:
             log.info("Calling fsync() on the AOF file.")
             self._sync_here()
+        return True
 
     # ------------------------------------------------------------------ rewriting
 
     def rewrite_in_background(self):
-        """Fork a child that writes the keyspace as fresh commands; True if it started."""
+        """rewriteAppendOnlyFileBackground: open the next INCR, fork a child that writes the next BASE;
+        True if it started."""
+        try:
+            make_directory(self.directory)
+        except AOFError as error:
+            log.warning("%s", error)
+            self.last_rewrite_ok = False
+            return False
+        self.selected = -1  # the new INCR starts with a SELECT
+        self.write_buffer()
+        if not self._open_new_incr():
+            self.last_rewrite_ok = False
+            return False
+        self.rewrites += 1
         self.rewrite_started = time.monotonic()
         started = time.perf_counter_ns()
         try:
@@ -330,23 +394,57 @@ class AppendOnly:
             self._child()
         self.server.record_fork(started)
         self.child_pid = pid
-        self.rewrite_buffer = bytearray()
-        self.selected = -1  # the rewritten file ends in any database: the next command says which
         self.rewrite_scheduled = False
         log.info("Background append only file rewriting started by pid %d", pid)
+        return True
+
+    def _temporary_incr(self):
+        return "temp-%s.incr" % self.config["appendfilename"]
+
+    def _open_new_incr(self):
+        """openNewIncrAofForAppend: AOF on, the next INCR, in the manifest before it is used; waiting for the
+        first rewrite, a temporary INCR that the rewrite's end names. False if it could not be done."""
+        if self.state == OFF:
+            return True
+        filename = self.config["appendfilename"]
+        manifest = None
+        if self.state == WAIT_REWRITE:
+            name = self._temporary_incr()
+        else:
+            manifest = self.manifest.copy()
+            name = manifest.new_incr(filename)
+        try:
+            fd = os.open(os.path.join(self.directory, name), os.O_WRONLY | os.O_APPEND | os.O_TRUNC | os.O_CREAT,
+                         0o644)
+        except OSError as error:
+            log.warning("Can't open the append-only file %s: %s", name, error.strerror)
+            return False
+        problem = persist(manifest, self.directory, filename) if manifest is not None else None
+        if problem is not None:
+            log.warning("%s", problem)
+            os.close(fd)
+            return False
+        log.info("Creating AOF incr file %s on background rewrite", name)
+        self._retire(self.fd)
+        self.fd = fd
+        self.incr_size = 0
+        if manifest is not None:
+            self.manifest = manifest
         return True
 
     def _temporary_path(self, pid):
         return os.path.join(self.config["dir"], "temp-rewriteaof-bg-%d.aof" % pid)
 
     def _child(self):
-        """In the forked child: write the rewritten file, never return."""
-        run_in_child(lambda: write_rewrite(self.server.keyspace, self._temporary_path(os.getpid()),
-                                           self.server.scripting.functions.codes()),
-                     "Write error writing append only file on disk")
+        """In the forked child: write the next BASE under a temporary name, never return."""
+        def write():
+            temporary = self._temporary_path(os.getpid())
+            write_base(self, temporary)
+            log.info("Successfully created the temporary AOF base file %s", os.path.basename(temporary))
+        run_in_child(write, "Write error writing append only file on disk")
 
     def reap(self):
-        """If the rewrite child finished: on success put its file in place (called from the cron)."""
+        """backgroundRewriteDoneHandler, once the rewrite child finished (called from the cron)."""
         try:
             pid, status = os.waitpid(self.child_pid, os.WNOHANG)
         except ChildProcessError:
@@ -354,134 +452,94 @@ class AppendOnly:
         if pid == 0:
             return
         pid, self.child_pid = self.child_pid, None
-        self.last_rewrite_seconds = int(time.monotonic() - self.rewrite_started)
         if os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0:
             log.info("Background AOF rewrite terminated with success")
-            if self._finish_rewrite(pid):
-                return
+            if not self._finish_rewrite(pid):
+                self.last_rewrite_ok = False
+                self.consecutive_failures += 1
+        elif os.WIFEXITED(status):
+            self.last_rewrite_ok = False
+            self.consecutive_failures += 1
+            log.warning("Background AOF rewrite terminated with error")
         else:
-            log.warning("Background AOF rewrite terminated with error" if os.WIFEXITED(status) else
-                        "Background AOF rewrite terminated by signal %d" % os.WTERMSIG(status))
-        self._rewrite_failed(pid)
+            if os.WTERMSIG(status) != signal.SIGUSR1:  # SIGUSR1: killed on purpose, not a failure
+                self.last_rewrite_ok = False
+                self.consecutive_failures += 1
+            log.warning("Background AOF rewrite terminated by signal %d", os.WTERMSIG(status))
+        self._after_rewrite(pid)
 
-    def _rewrite_failed(self, pid):
-        self.rewrite_buffer = None
-        self.last_rewrite_ok = False
-        self.consecutive_failures += 1
+    def _after_rewrite(self, pid):
+        """The end of any rewrite: temporary files go; while AOF waits to be on, another rewrite is scheduled."""
         _unlink(self._temporary_path(pid))
-        if self.state == WAIT_REWRITE:  # AOF cannot be on without its file: try again a little later
-            self.rewrite_scheduled = True
-            self.rewrite_retry_at = time.monotonic() + REWRITE_RETRY_DELAY
+        _unlink(os.path.join(self.config["dir"], "temp-rewriteaof-%d.aof" % pid))
+        if self.state == WAIT_REWRITE:
+            self.buffer = bytearray()
+            log.info("Removing the temp incr aof file %s in the background", self._temporary_incr())
+            _unlink(os.path.join(self.directory, self._temporary_incr()))
+            self.rewrite_scheduled = True  # AOF cannot be on without its files: try again
+        self.last_rewrite_seconds = int(time.monotonic() - self.rewrite_started)
 
     def _finish_rewrite(self, pid):
-        """Append what was logged meanwhile to the child's file, fsync it, rename it over the AOF, switch to it."""
-        while self._syncing is not None:  # the old file descriptor is about to close
-            self._syncing.wait()
-        if self.state == ON:
-            self.write_buffer()  # the old file stays whole until the rename replaces it
-        temporary = self._temporary_path(pid)
-        try:
-            started = time.perf_counter_ns()
-            with open(temporary, "ab") as file:
-                file.write(self.rewrite_buffer)
-                file.flush()
-                os.fsync(file.fileno())
-            self.server.latency_event("aof-rewrite-diff-write", started)
-            log.info("Residual parent diff successfully flushed to the rewritten AOF (%.2f MB)",
-                     len(self.rewrite_buffer) / (1024 * 1024))
-            started = time.perf_counter_ns()
-            os.replace(temporary, self.path)
-            self.server.latency_event("aof-rename", started)
-            _sync_directory(self.config["dir"])
-        except OSError as error:
-            log.warning("Error trying to rename the temporary AOF file %s into %s: %s",
-                        os.path.basename(temporary), self.config["appendfilename"], error.strerror)
+        """The child's file becomes the new BASE (and the temporary INCR the first INCR, if AOF was waiting
+        for this); the manifest names them; what they replace becomes HISTORY. False if a step failed."""
+        filename, dirname = self.config["appendfilename"], self.config["appenddirname"]
+        manifest = self.manifest.copy()
+        base = manifest.new_base(filename, self.config["aof-use-rdb-preamble"])
+        temporary = os.path.basename(self._temporary_path(pid))
+        if not self._rename(self._temporary_path(pid), base, "base", temporary):
             return False
-        self.rewrite_buffer = None
-        if self.state != OFF:
-            old_fd = self.fd
-            self._open()
-            if old_fd is not None:
-                os.close(old_fd)
-            self.buffer = bytearray()  # all of it was in the rewrite buffer too
-            self.synced = self.written
-            if self.state == WAIT_REWRITE:
-                log.info("AOF rewrite done, AOF is now on")
-            self._activate(ON)
-        else:
-            self.current_size = os.path.getsize(self.path)
-        self.base_size = self.current_size
+        new_incr = None
+        if self.state == WAIT_REWRITE:
+            new_incr = manifest.new_incr(filename)
+            if not self._rename(os.path.join(self.directory, self._temporary_incr()), new_incr, "incr",
+                                self._temporary_incr(), os.path.join(dirname, self._temporary_incr())):
+                _unlink(os.path.join(self.directory, base))
+                return False
+        manifest.rewritten_incrs_to_history(keep_last=self.fd is not None)
+        problem = persist(manifest, self.directory, filename)
+        if problem is not None:
+            log.warning("%s", problem)
+            for name in (base, new_incr):
+                if name is not None:
+                    _unlink(os.path.join(self.directory, name))
+            return False
+        self.manifest = manifest
+        if self.fd is not None:  # the INCR in use began with a SELECT: Redis 7.0.15 issues no other here
+            self.current_size = self.base_size = self.file_size(base) + self.incr_size
+        delete_history(self)
         self.last_rewrite_ok = True
         self.consecutive_failures = 0
-        self.rewrites += 1
         log.info("Background AOF rewrite finished successfully")
+        if self.state == WAIT_REWRITE:
+            self._activate(ON)
+        return True
+
+    def _rename(self, source, name, kind, shown, shown_source=None):
+        """Rename a temporary file to name in the folder, with the latency event and Redis's lines."""
+        started = time.perf_counter_ns()
+        try:
+            os.rename(source, os.path.join(self.directory, name))
+        except OSError as error:
+            log.warning("Error trying to rename the temporary AOF %s file %s into %s: %s", kind,
+                        shown_source or shown, os.path.join(self.config["appenddirname"], name), error.strerror)
+            return False
+        self.server.latency_event("aof-rename", started)
+        log.info("Successfully renamed the temporary AOF %s file %s into %s", kind, shown, name)
         return True
 
     def kill_child(self):
+        """killAppendOnlyChild: stop a rewrite and drop its temporary files."""
         if self.child_pid is None:
             return
         pid, self.child_pid = self.child_pid, None
+        log.info("Killing running AOF rewrite child: %d", pid)
         try:
             os.kill(pid, signal.SIGUSR1)
             os.waitpid(pid, 0)
         except OSError:
             pass
-        self.rewrite_buffer = None
         _unlink(self._temporary_path(pid))
-
-    # ------------------------------------------------------------------ loading
-
-    def load(self, replayer):
-        """Replay the AOF into the keyspace through replayer (a commands.Replayer) at start-up with
-        appendonly yes; AOFError if it cannot be loaded.
-
-        A torn last command is cut off when aof-load-truncated allows it; a
-        bad command before the end stops start-up, naming its offset.
-        """
-        path, name = self.path, self.config["appendfilename"]
-        if not os.path.exists(path):
-            return False
-        started = time.monotonic()
-        try:
-            with open(path, "rb") as file:
-                data = file.read()
-        except OSError as error:
-            raise AOFError("Fatal error: can't open the append log file %s for reading: %s"
-                           % (name, error.strerror)) from None
-        if not data:
-            log.info("DB loaded from append only file: %.3f seconds", time.monotonic() - started)
-            return True
-        if data.startswith(b"REDIS"):
-            raise AOFError("The AOF file %s starts with an RDB preamble, which mini-redis cannot load" % name)
-        log.info("Reading RDB/AOF %s (%d bytes)...", name, len(data))
-        keyspace = self.server.keyspace
-        clock, keyspace.clock = keyspace.clock, _never
-        try:
-            replay = Replay(replayer, data, name)
-            valid_up_to = replay.run()
-        finally:
-            keyspace.clock = clock
-        keyspace.dirty = 0
-        if valid_up_to is not None:
-            self._truncate(path, name, valid_up_to)
-        log.info("Done loading AOF, commands replayed: %d", replay.commands)
-        log.info("DB loaded from append only file: %.3f seconds", time.monotonic() - started)
-        return True
-
-    def _truncate(self, path, name, valid_up_to):
-        """A torn tail: cut it off if aof-load-truncated allows, else refuse to start (Redis's messages)."""
-        if self.config["aof-load-truncated"]:
-            log.warning("!!! Warning: short read while loading the AOF file %s!!!", name)
-            log.warning("!!! Truncating the AOF %s at offset %d !!!", name, valid_up_to)
-            try:
-                os.truncate(path, valid_up_to)
-            except OSError as error:
-                raise AOFError("Error truncating the AOF file %s: %s" % (name, error.strerror)) from None
-            log.warning("AOF %s loaded anyway because aof-load-truncated is enabled", name)
-            return
-        raise AOFError("Unexpected end of file reading the append only file %s. You can: 1) Make a backup of your "
-                       "AOF file, then use ./redis-check-aof --fix <filename>. 2) Alternatively you can set the "
-                       "'aof-load-truncated' configuration option to yes and restart the server." % name)
+        _unlink(os.path.join(self.config["dir"], "temp-rewriteaof-%d.aof" % pid))
 
     # ------------------------------------------------------------------ INFO
 
@@ -505,21 +563,6 @@ class AppendOnly:
                      ("aof_pending_rewrite", int(self.rewrite_scheduled)), ("aof_buffer_length", len(self.buffer)),
                      ("aof_pending_bio_fsync", int(self._syncing is not None)), ("aof_delayed_fsync", 0)]
         return fields, extra
-
-
-def _sync_directory(directory):
-    """fsync the directory, so that a rename survives a power loss."""
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError as error:
-        if error.errno not in (errno.EINVAL, errno.EBADF):
-            log.warning("Error syncing the directory %s: %s", directory, error.strerror)
-    finally:
-        os.close(fd)
 
 
 def _unlink(path):

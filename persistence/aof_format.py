@@ -45,33 +45,33 @@ def encode_commands(ops, selected):
 class Replay:
     """Reads an AOF's commands and hands them to a commands.Replayer, a client without a connection."""
 
-    def __init__(self, replayer, data, name):
+    def __init__(self, replayer, data, name, start=0):
         self.replayer = replayer
         self.data = data
         self.name = name
+        self.start = start  # where the commands begin: after a BASE's RDB
         self.commands = 0
 
     def run(self):
         """Replay everything; the offset to truncate at when the tail is torn, else None."""
         data, size = self.data, len(self.data)
-        position = valid_up_to = 0
+        position = valid_up_to = self.start
         queued = None  # the commands of an open MULTI
         before_multi = 0
         next_report = time.monotonic() + PROGRESS_SECONDS
         while position < size:
-            start = position
             if data[position] == 0x23:  # '#': an annotation line
                 end = data.find(b"\n", position)
                 if end < 0:
                     break
-                position = valid_up_to = end + 1
+                position = end + 1  # as Redis: a torn command after it is cut before the annotation
                 continue
             argv, position = self._command(position)
             if argv is None:
                 break  # the file ends inside this command
-            command, arguments = self._lookup(argv, start)
+            command, arguments = self._lookup(argv)
             if command.name == "multi":
-                queued, before_multi = [], start
+                queued, before_multi = [], valid_up_to
             elif command.name == "exec":
                 self._exec(queued or [])
                 queued = None
@@ -89,9 +89,9 @@ class Replay:
             return before_multi
         return valid_up_to if position < size else None
 
-    def _bad_format(self, offset):
-        raise AOFError("Bad file format reading the append only file %s at offset %d: make a backup of your AOF "
-                       "file, then use ./redis-check-aof --fix <filename>" % (self.name, offset))
+    def _bad_format(self):
+        raise AOFError("Bad file format reading the append only file %s: make a backup of your AOF file, then use "
+                       "./redis-check-aof --fix <filename.manifest>" % self.name)
 
     def _line(self, position):
         """(the line's bytes without CRLF, where the next begins), or (None, None) at the end of the data."""
@@ -100,9 +100,9 @@ class Replay:
             return None, None
         return self.data[position:end], end + 2
 
-    def _number(self, line, prefix, offset):
+    def _number(self, line, prefix):
         if line[:1] != prefix or not line[1:].isdigit():
-            self._bad_format(offset)
+            self._bad_format()
         return int(line[1:])
 
     def _command(self, position):
@@ -111,31 +111,30 @@ class Replay:
         line, position = self._line(position)
         if line is None:
             return None, start
-        argc = self._number(line, b"*", start)
+        argc = self._number(line, b"*")
         if argc < 1:
-            self._bad_format(start)
+            self._bad_format()
         argv = []
         for _ in range(argc):
-            offset = position
             line, position = self._line(position)
             if line is None:
                 return None, start
-            length = self._number(line, b"$", offset)
+            length = self._number(line, b"$")
             end = position + length
             if end + 2 > len(self.data):
                 return None, start
             if self.data[end:end + 2] != b"\r\n":
-                self._bad_format(end)
+                self._bad_format()
             argv.append(self.data[position:end])
             position = end + 2
         return argv, position
 
-    def _lookup(self, argv, offset):
+    def _lookup(self, argv):
         try:
             return self.replayer.lookup(argv)
         except ReplyError:
-            raise AOFError("Unknown command '%s' reading the append only file %s (offset %d)"
-                           % (argv[0].decode(errors="replace"), self.name, offset)) from None
+            raise AOFError("Unknown command '%s' reading the append only file %s"
+                           % (argv[0].decode(errors="replace"), self.name)) from None
 
     def _exec(self, queued):
         for command, arguments, argv in queued:

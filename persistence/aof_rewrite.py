@@ -1,6 +1,8 @@
 """The AOF rewrite's content: the keyspace as the fewest commands that rebuild it (Redis's
-rewriteAppendOnlyFileRio), which BGREWRITEAOF's child writes to a new file."""
+rewriteAppendOnlyFileRio), which BGREWRITEAOF's child writes as a new BASE when aof-use-rdb-preamble is no;
+write_base() writes a BASE in either form."""
 import os
+import time
 
 from persistence.aof_format import encode
 from storage.keyspace import type_name
@@ -94,15 +96,39 @@ def rewrite_commands(keyspace, now, functions=()):
                 yield [b"PEXPIREAT", key, b"%d" % deadline]
 
 
-def write_rewrite(keyspace, path, functions=()):
-    """Write the rewritten AOF to path and fsync it."""
-    with open(path, "wb") as file:
-        chunk = bytearray()
-        for argv in rewrite_commands(keyspace, keyspace.clock(), functions):
-            chunk += encode(argv)
-            if len(chunk) >= WRITE_CHUNK:
-                file.write(chunk)
-                chunk = bytearray()
-        file.write(chunk)
-        file.flush()
-        os.fsync(file.fileno())
+def write_rewrite(keyspace, file, functions=(), timestamp=None):
+    """Write the rewritten AOF into an open file (a BASE in command form), after a #TS: annotation when
+    aof-timestamp-enabled gives one (timestamp, Unix seconds)."""
+    chunk = bytearray(b"#TS:%d\r\n" % timestamp if timestamp is not None else b"")
+    for argv in rewrite_commands(keyspace, keyspace.clock(), functions):
+        chunk += encode(argv)
+        if len(chunk) >= WRITE_CHUNK:
+            file.write(chunk)
+            chunk = bytearray()
+    file.write(chunk)
+
+
+def write_base(aof, path):
+    """rewriteAppendOnlyFile: the keyspace as an RDB (aof-use-rdb-preamble) or as commands, into a temporary
+    file in dir, fsynced, then renamed to path (an AOF's BASE). OSError if it failed (the temporary file is
+    removed). aof: the server's persistence.aof.AppendOnly."""
+    config = aof.config
+    temporary = os.path.join(config["dir"], "temp-rewriteaof-%d.aof" % os.getpid())
+    try:
+        with open(temporary, "wb") as file:
+            if config["aof-use-rdb-preamble"]:
+                aof.server.snapshots.dump_to(file, aof_base=True)
+            else:
+                if config["aof-timestamp-enabled"]:  # genAofTimestampAnnotationIfNeeded(1)
+                    aof.timestamp = int(time.time())
+                write_rewrite(aof.server.keyspace, file, aof.server.scripting.functions.codes(),
+                              aof.timestamp if config["aof-timestamp-enabled"] else None)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        try:
+            os.unlink(temporary)
+        except OSError:
+            pass
+        raise

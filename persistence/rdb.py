@@ -54,12 +54,14 @@ def _aux(name, value):
     return b"\xfa" + encode_string(name) + encode_string(value)
 
 
-def dump(keyspace, file, limits, compress=True, checksum=True, used_memory=0, functions=(), repl_info=None):
+def dump(keyspace, file, limits, compress=True, checksum=True, used_memory=0, functions=(), repl_info=None,
+         aof_base=False):
     """Write the whole keyspace (None: no keys) to an open binary file as Redis 7.0 would (limits: a list's
     quicklist nodes); functions are the function libraries' code, written after the aux fields as Redis's
     rdbSaveFunctions does.
     repl_info, (stream db, replication ID, offset), goes in the repl-* aux fields (rdbPopulateSaveInfo's),
-    so a replica restarted from the file can continue with PSYNC."""
+    so a replica restarted from the file can continue with PSYNC. aof_base: the BASE of a multi-part AOF
+    (aux aof-base 1)."""
     output = _Output(file, checksum)
     output.write(b"REDIS%04d" % RDB_VERSION)
     fields = [(b"redis-ver", REDIS_VERSION), (b"redis-bits", b"64"), (b"ctime", b"%d" % int(time.time())),
@@ -68,7 +70,7 @@ def dump(keyspace, file, limits, compress=True, checksum=True, used_memory=0, fu
         stream_db, replid, offset = repl_info
         fields += [(b"repl-stream-db", b"%d" % stream_db), (b"repl-id", replid.encode()),
                    (b"repl-offset", b"%d" % offset)]
-    for name, value in fields + [(b"aof-base", b"0")]:
+    for name, value in fields + [(b"aof-base", b"1" if aof_base else b"0")]:
         output.write(_aux(name, value))
     for code in functions:
         output.write(bytes((OP_FUNCTION2,)) + encode_string(code, compress))
@@ -127,6 +129,7 @@ class LoadResult:
         self.expired = 0
         self.aux = {}
         self.functions = []
+        self.end = 0  # the offset after the RDB: an AOF's commands may follow it
 
 
 def load(path, keyspace, limits, checksum=True, drop_expired=True):
@@ -158,6 +161,7 @@ def loads(data, keyspace, limits, checksum=True, drop_expired=True):
         keyspace.listen(listener)
     if version >= 5:
         _check_crc(data, source, checksum)
+    result.end = source.position
     return result
 
 

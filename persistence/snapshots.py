@@ -43,13 +43,14 @@ class Snapshots:
         return rdb.Limits(self.server.config, self.server.keyspace.quicklist_packed_threshold,
                           self.server.keyspace.module_types)
 
-    def dump_to(self, file, data=True, functions=True):
+    def dump_to(self, file, data=True, functions=True, aof_base=False):
         """Write the keyspace as an RDB into an open file (a diskless sync's pipe), with this server's settings;
-        without its keys or its function libraries if asked (REPLCONF rdb-filter-only)."""
+        without its keys or its function libraries if asked (REPLCONF rdb-filter-only). aof_base: as the
+        BASE of a multi-part AOF (rdbSaveRio with RDBFLAGS_AOF_PREAMBLE: no replication fields)."""
         config = self.server.config
         rdb.dump(self.server.keyspace if data else None, file, self._limits(), config["rdbcompression"],
                  config["rdbchecksum"], functions=self.server.scripting.functions.codes() if functions else (),
-                 repl_info=self.server.replication.save_info())
+                 repl_info=None if aof_base else self.server.replication.save_info(), aof_base=aof_base)
 
     # -- loading
 
@@ -61,13 +62,23 @@ class Snapshots:
             return False
         started = time.monotonic()
         try:
-            result = rdb.load(path, self.server.keyspace, self._limits(), self.server.config["rdbchecksum"],
-                              drop_expired)
+            with open(path, "rb") as file:
+                data = file.read()
         except OSError as error:
             raise rdb.RDBError("Fatal error loading the DB: %s. Exiting." % error.strerror) from None
+        result = self.load_data(data, drop_expired)
+        log.info("DB loaded from disk: %.3f seconds", time.monotonic() - started)
+        return result
+
+    def load_data(self, data, drop_expired=True):
+        """Read an RDB (a whole file, or an AOF's BASE) into the keyspace: its rdb.LoadResult, RDBError if corrupt."""
+        result = rdb.loads(data, self.server.keyspace, self._limits(), self.server.config["rdbchecksum"],
+                           drop_expired)
         version = result.aux.get(b"redis-ver")
         if version is not None:
             log.info("Loading RDB produced by version %s", version.decode(errors="replace"))
+        if result.aux.get(b"aof-base") == b"1":
+            log.info("RDB is base AOF")
         for code in result.functions:  # the server's scripting links each library in, as rdbFunctionLoad does
             try:
                 self.server.scripting.functions.load(code, replace=True)
@@ -75,7 +86,6 @@ class Snapshots:
                 raise rdb.RDBError("Failed loading library: %s" % error.message) from None
         log.info("Done loading RDB, keys loaded: %d, keys expired: %d.", result.loaded, result.expired)
         self.loaded_keys, self.loaded_expired = result.loaded, result.expired
-        log.info("DB loaded from disk: %.3f seconds", time.monotonic() - started)
         return result
 
     # -- saving

@@ -15,7 +15,6 @@ import time
 
 from gevent.event import AsyncResult
 
-from persistence.aof import WAIT_REWRITE
 from persistence.snapshots import save_points
 from serving import logs
 from serving.pause import DURING_SHUTDOWN, PAUSE_ALL, PAUSE_WRITE, UNTIL_LIFTED_MS, pause_clients, unpause_clients
@@ -149,21 +148,12 @@ class Shutdown:
 
     def _stop_children(self):
         """A background save is killed; an AOF rewrite too, unless it writes the AOF's first file (without FORCE
-        the server cannot exit then). The AOF gets onto the disk."""
-        server = self.server
-        snapshots, aof = server.snapshots, server.aof
+        the server cannot exit then: AppendOnly.shutdown says so). The AOF gets onto the disk."""
+        snapshots = self.server.snapshots
         if snapshots.child_pid is not None:
             log.warning("There is a child saving an .rdb. Killing it!")
             snapshots.kill_child()
-        if aof.child_pid is not None:
-            if aof.state == WAIT_REWRITE:
-                if FORCE not in self.flags:
-                    log.warning("Writing initial AOF, can't exit.")
-                    return False
-                log.warning("Writing initial AOF. Exit anyway.")
-            log.warning("There is a child rewriting the AOF. Killing it!")
-        aof.shutdown()
-        return True
+        return self.server.aof.shutdown(FORCE in self.flags)
 
     def _final_save(self):
         """The last snapshot: asked by SAVE, or by default when save points are set (not with NOSAVE)."""

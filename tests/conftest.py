@@ -1,6 +1,7 @@
 """Fixtures: our server and a real Redis, each a subprocess on a free loopback port."""
 import contextlib
 import os
+import pathlib
 import shutil
 import socket
 import subprocess
@@ -91,9 +92,18 @@ def ours_and_redis(ours_dir, redis_dir, *options):
         ours.stop()
 
 
+def aof_file(folder, kind="i", dirname="appendonlydir", filename="appendonly.aof"):
+    """The path of the multi-part AOF's current INCR file (kind "i"), or of its BASE ("b"), as the manifest
+    in folder/dirname names it: the file ours and Redis 7.0 append their commands to."""
+    directory = pathlib.Path(folder) / dirname
+    names = [line.split()[1] for line in (directory / (filename + ".manifest")).read_text().splitlines()
+             if line.split()[-1] == kind]
+    return directory / names[-1]
+
+
 def logged_by_both(tmp_path, run, *options):
     """Run run(client) with a redis-py client on ours and then on Redis, both writing an AOF (with the
-    extra options), and stop them: (our appendonly.aof, Redis 7.0's increment file), as bytes."""
+    extra options), and stop them: (our INCR file, Redis 7.0's), as bytes."""
     import redis
     (tmp_path / "ours").mkdir()
     (tmp_path / "real").mkdir()
@@ -102,8 +112,7 @@ def logged_by_both(tmp_path, run, *options):
             client = redis.Redis(port=server.port, socket_timeout=10)
             run(client)
             client.close()
-    return ((tmp_path / "ours" / "appendonly.aof").read_bytes(),
-            (tmp_path / "real" / "appendonlydir" / "appendonly.aof.1.incr.aof").read_bytes())
+    return aof_file(tmp_path / "ours").read_bytes(), aof_file(tmp_path / "real").read_bytes()
 
 
 @pytest.fixture(scope="module")

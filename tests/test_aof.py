@@ -14,9 +14,9 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from conftest import ROOT, RunningServer, free_port, start_ours, start_real_redis
+from conftest import ROOT, RunningServer, aof_file, free_port, start_ours, start_real_redis
 
-AOF = "appendonly.aof"
+INCR = "appendonly.aof.1.incr.aof"  # the INCR file a fresh start creates
 
 
 def connect(server):
@@ -175,66 +175,67 @@ def _filled_aof(tmp_path, count=20):
     for i in range(count):
         client.set("key%d" % i, "value%d" % i)
     server.stop()
-    with open(tmp_path / AOF, "rb") as f:
-        return f.read()
+    return aof_file(tmp_path).read_bytes()
 
 
 def test_torn_tail_is_truncated_with_a_warning(tmp_path):
     data = _filled_aof(tmp_path)
     last = data.rindex(b"*3\r\n")
     torn = data[:last + 20]  # a crash in the middle of writing the last SET
-    (tmp_path / AOF).write_bytes(torn)
+    aof_file(tmp_path).write_bytes(torn)
     server = start_aof(tmp_path)
     try:
         client = connect(server)
         assert client.dbsize() == 19
         assert client.get("key18") == b"value18"
         log = server.log()
-        assert "!!! Warning: short read while loading the AOF file appendonly.aof!!!" in log
-        assert "!!! Truncating the AOF appendonly.aof at offset %d !!!" % last in log
-        assert "AOF appendonly.aof loaded anyway because aof-load-truncated is enabled" in log
+        assert "!!! Warning: short read while loading the AOF file %s!!!" % INCR in log
+        assert "!!! Truncating the AOF %s at offset %d !!!" % (INCR, last) in log
+        assert "AOF %s loaded anyway because aof-load-truncated is enabled" % INCR in log
         client.set("after", "1")  # appended after the cut: the file is whole again
     finally:
         server.stop()
-    assert subprocess.run(["redis-check-aof", str(tmp_path / AOF)], capture_output=True).returncode == 0
+    manifest = tmp_path / "appendonlydir" / "appendonly.aof.manifest"
+    assert subprocess.run(["redis-check-aof", str(manifest)], capture_output=True).returncode == 0
 
 
 def test_torn_tail_refused_without_aof_load_truncated(tmp_path):
     data = _filled_aof(tmp_path)
-    (tmp_path / AOF).write_bytes(data[:-3])
+    aof_file(tmp_path).write_bytes(data[:-3])
     code, log = start_failing(tmp_path, "--appendonly", "yes", "--aof-load-truncated", "no")
     assert code == 1
-    assert "Unexpected end of file reading the append only file appendonly.aof" in log
+    assert "Unexpected end of file reading the append only file %s" % INCR in log
 
 
 def test_unfinished_transaction_at_the_end_is_dropped(tmp_path):
     data = _filled_aof(tmp_path, 3)
     tail = b"*1\r\n$5\r\nMULTI\r\n*3\r\n$3\r\nSET\r\n$1\r\na\r\n$1\r\n1\r\n*3\r\n$3\r\nSET\r\n$1\r\nb\r\n$1\r\n2\r\n"
-    (tmp_path / AOF).write_bytes(data + tail)
+    aof_file(tmp_path).write_bytes(data + tail)
     server = start_aof(tmp_path)
     try:
         client = connect(server)
         assert client.dbsize() == 3 and client.get("a") is None
-        assert "Revert incomplete MULTI/EXEC transaction in AOF file appendonly.aof" in server.log()
+        assert "Revert incomplete MULTI/EXEC transaction in AOF file %s" % INCR in server.log()
     finally:
         server.stop()
-    assert os.path.getsize(tmp_path / AOF) == len(data)
+    assert os.path.getsize(aof_file(tmp_path)) == len(data)
 
 
-def test_corruption_in_the_middle_stops_start_up_naming_the_offset(tmp_path):
+def test_corruption_in_the_middle_stops_start_up(tmp_path):
     data = bytearray(_filled_aof(tmp_path))
-    offset = data.index(b"$6\r\nvalue5\r\n")
-    data[offset] = ord("!")
-    (tmp_path / AOF).write_bytes(bytes(data))
+    data[data.index(b"$6\r\nvalue5\r\n")] = ord("!")
+    aof_file(tmp_path).write_bytes(bytes(data))
     code, log = start_failing(tmp_path, "--appendonly", "yes")
     assert code == 1
-    assert "Bad file format reading the append only file appendonly.aof at offset %d" % offset in log
+    assert ("Bad file format reading the append only file %s: make a backup of your AOF file, then use "
+            "./redis-check-aof --fix <filename.manifest>" % INCR) in log
 
 
 def test_unknown_command_stops_start_up(tmp_path):
-    (tmp_path / AOF).write_bytes(b"*1\r\n$7\r\nNOSUCH!\r\n")
+    _filled_aof(tmp_path, 1)
+    aof_file(tmp_path).write_bytes(b"*1\r\n$7\r\nNOSUCH!\r\n")
     code, log = start_failing(tmp_path, "--appendonly", "yes")
-    assert code == 1 and "Unknown command 'NOSUCH!' reading the append only file appendonly.aof" in log
+    assert code == 1 and "Unknown command 'NOSUCH!' reading the append only file %s" % INCR in log
 
 
 # ------------------------------------------------------------------ Redis reads our file
@@ -272,14 +273,13 @@ def _same_data(ours, theirs):
         assert abs(deadline - real_deadline) < 2000 if deadline > 0 else deadline == real_deadline, slot
 
 
-def _loaded_by_redis(tmp_path, aof_path, ours):
+def _loaded_by_redis(tmp_path, folder, ours):
     real_dir = tmp_path / "real"
     real_dir.mkdir()
-    shutil.copy(aof_path, real_dir / AOF)
+    shutil.copytree(folder, real_dir / "appendonlydir")
     real = start_real_redis(real_dir, "--appendonly", "yes")
     try:
         _same_data(ours, connect(real))
-        assert "Successfully migrated an old-style AOF file" in real.log()
     finally:
         real.stop()
     shutil.rmtree(real_dir)
@@ -292,14 +292,15 @@ def test_redis_check_aof_and_redis_server_read_our_file(tmp_path):
     try:
         client = connect(server)
         _fill_every_type(client)
-        check = subprocess.run(["redis-check-aof", str(ours_dir / AOF)], capture_output=True, text=True)
+        manifest = str(ours_dir / "appendonlydir" / "appendonly.aof.manifest")
+        check = subprocess.run(["redis-check-aof", manifest], capture_output=True, text=True)
         assert check.returncode == 0 and "is valid" in check.stdout, check.stdout
-        _loaded_by_redis(tmp_path, ours_dir / AOF, client)
+        _loaded_by_redis(tmp_path, ours_dir / "appendonlydir", client)
         client.bgrewriteaof()
         assert wait_until(lambda: rewrite_done(client, 1))
-        check = subprocess.run(["redis-check-aof", str(ours_dir / AOF)], capture_output=True, text=True)
+        check = subprocess.run(["redis-check-aof", manifest], capture_output=True, text=True)
         assert check.returncode == 0 and "is valid" in check.stdout, check.stdout
-        _loaded_by_redis(tmp_path, ours_dir / AOF, client)
+        _loaded_by_redis(tmp_path, ours_dir / "appendonlydir", client)
     finally:
         server.stop()
 
@@ -462,7 +463,7 @@ def test_config_file_and_filename(tmp_path):
         client = connect(server)
         client.set("k", "v")
         assert client.config_get("appendfsync") == {"appendfsync": "no"}
-        assert wait_until(lambda: os.path.getsize(tmp_path / "mine.aof") > 0)
+        assert wait_until(lambda: os.path.getsize(tmp_path / "appendonlydir" / "mine.aof.1.incr.aof") > 0)
     finally:
         server.stop()
     code, log = start_failing(tmp_path, "--appendfilename", "dir/x.aof")
@@ -502,8 +503,8 @@ def test_the_file_is_what_redis_writes(tmp_path):
     finally:
         ours.stop()  # a clean stop writes out what everysec may still hold back under load
         real.stop()
-    written = (tmp_path / "ours" / AOF).read_bytes()
-    expected = (tmp_path / "real" / "appendonlydir" / "appendonly.aof.1.incr.aof").read_bytes()
+    written = aof_file(tmp_path / "ours").read_bytes()
+    expected = aof_file(tmp_path / "real").read_bytes()
     assert written == expected
 
 

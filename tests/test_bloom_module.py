@@ -12,7 +12,7 @@ import time
 import pytest
 import redis
 
-from conftest import ROOT, start_ours
+from conftest import ROOT, aof_file, start_ours
 from differential import WireClient
 
 MODULE = os.path.join(ROOT, "modules", "bloom.py")
@@ -344,7 +344,7 @@ def wait_for_rewrite(client):
 
 def test_a_filter_survives_a_restart_through_rdb_and_aof(tmp_path):
     items = sample(300, b"p", seed=9)
-    for name, options in (("rdb", ()), ("aof", ("--appendonly", "yes"))):
+    for name, options in (("rdb", ()), ("aof", ("--appendonly", "yes", "--aof-use-rdb-preamble", "no"))):
         folder = tmp_path / name
         folder.mkdir()
         server = start_ours(folder, "--loadmodule", MODULE, *options)
@@ -365,7 +365,7 @@ def test_a_filter_survives_a_restart_through_rdb_and_aof(tmp_path):
         client.close()
         server.stop()
         if name == "aof":
-            assert b"BF.LOADCHUNK" in (folder / "appendonly.aof").read_bytes()
+            assert b"BF.LOADCHUNK" in aof_file(folder, "b").read_bytes()
         restarted = start_ours(folder, "--loadmodule", MODULE, *options)
         client = redis.Redis(port=restarted.port, socket_timeout=10)
         try:

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from conftest import start_ours, start_real_redis
+from conftest import aof_file, start_ours, start_real_redis
 from differential import BlockingClients, Pair, WireClient
 from payloads import payload, string
 from persistence.codecs import listpack
@@ -530,8 +530,8 @@ def test_the_aof_logs_restore_as_redis_does(tmp_path):
     finally:
         ours.stop()
         real.stop()
-    written = _aof_commands((tmp_path / "ours" / "appendonly.aof").read_bytes())
-    expected = _aof_commands((tmp_path / "real" / "appendonlydir" / "appendonly.aof.1.incr.aof").read_bytes())
+    written = _aof_commands(aof_file(tmp_path / "ours").read_bytes())
+    expected = _aof_commands(aof_file(tmp_path / "real").read_bytes())
     assert len(written) == len(expected)
     for got, want in zip(written, expected):
         if want[:2] == [b"RESTORE", b"relative"]:

@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from conftest import start_ours, start_real_redis
+from conftest import aof_file, start_ours, start_real_redis
 from differential import Node, Pair, WireClient, mask_client_id
 
 LIBRARY = ("#!lua name=mylib\n"
@@ -204,7 +204,7 @@ def test_libraries_survive_the_aof_and_its_rewrite(tmp_path):
             assert client.call("FUNCTION", "LOAD", library) == b"$6\r\naoflib\r\n"
     finally:
         running.stop()
-    assert b"FUNCTION" in (tmp_path / "appendonly.aof").read_bytes()
+    assert b"FUNCTION" in aof_file(tmp_path).read_bytes()
     running = start_ours(tmp_path, "--appendonly", "yes")
     try:
         with WireClient(running.port) as client:

@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from conftest import ROOT, free_port, ours_and_redis, start_ours
+from conftest import ROOT, aof_file, free_port, ours_and_redis, start_ours
 from differential import Pair, WireClient, unordered_pairs
 
 COUNTERS = os.path.join(ROOT, "tests", "modules", "counters.py")
@@ -465,19 +465,19 @@ def test_aof_and_its_rewrite_keep_module_values(restoring, tmp_path):
     module = _restoring_counters(tmp_path) if restoring else COUNTERS
     rewritten = (b"*4\r\n$7\r\nRESTORE\r\n$1\r\nk\r\n$1\r\n0\r\n" if restoring
                  else b"*4\r\n$10\r\nCTR.INCRBY\r\n$1\r\nk\r\n$1\r\na\r\n$1\r\n5\r\n")
-    options = ("--loadmodule", module, "--enable-debug-command", "yes", "--appendonly", "yes")
+    options = ("--loadmodule", module, "--enable-debug-command", "yes", "--appendonly", "yes", "--aof-use-rdb-preamble", "no")
     running = start_ours(tmp_path, *options)
     try:
         with WireClient(running.port) as wire:
             wire.call("CTR.INCRBY", "k", "a", "5")
             assert wire.call("CTR.PLAINSET", "s", "v") == b"+OK\r\n"
-            aof = (tmp_path / "appendonly.aof").read_bytes()
+            aof = aof_file(tmp_path).read_bytes()
             assert b"*3\r\n$3\r\nSET\r\n$1\r\ns\r\n$1\r\nv\r\n" in aof and b"CTR.PLAINSET" not in aof  # ctx.propagate
             assert wire.call("BGREWRITEAOF").startswith(b"+Background append only file rewriting")
             deadline = time.monotonic() + 10
             while b"aof_rewrite_in_progress:1" in wire.call("INFO", "persistence") and time.monotonic() < deadline:
                 time.sleep(0.05)
-            assert rewritten in (tmp_path / "appendonly.aof").read_bytes()
+            assert rewritten in aof_file(tmp_path, "b").read_bytes()
             wire.call("CTR.INCRBY", "k", "b", "2")
             digest = wire.call("DEBUG", "DIGEST")
     finally:

@@ -8,7 +8,7 @@ import re
 import pytest
 import redis
 
-from conftest import ours_and_redis, start_ours, start_real_redis
+from conftest import aof_file, ours_and_redis, start_ours, start_real_redis
 from differential import BlockingClients, WireClient, describe_command, parse_reply
 from test_replication_master import FAST, assert_same_data, in_sync, wait_until
 
@@ -218,8 +218,7 @@ def both_logged(tmp_path_factory):
         for server in servers:
             with WireClient(server.port) as client:
                 results.append(run_steps(client, STEPS))
-    return ((results[0], (ours_dir / "appendonly.aof").read_bytes()),
-            (results[1], (redis_dir / "appendonlydir" / "appendonly.aof.1.incr.aof").read_bytes()))
+    return ((results[0], aof_file(ours_dir).read_bytes()), (results[1], aof_file(redis_dir).read_bytes()))
 
 
 def test_the_replies_are_redis_s(both_logged):
@@ -315,8 +314,8 @@ def test_random_writes_count_and_log_as_redis(tmp_path):
                 records.append([(describe_command(step), reply, changes)
                                 for step, reply, changes in run_steps(client, steps)])
     assert records[0] == records[1]
-    assert aof_commands((tmp_path / "ours" / "appendonly.aof").read_bytes()) == \
-        aof_commands((tmp_path / "redis" / "appendonlydir" / "appendonly.aof.1.incr.aof").read_bytes())
+    assert aof_commands(aof_file(tmp_path / "ours").read_bytes()) == \
+        aof_commands(aof_file(tmp_path / "redis").read_bytes())
 
 
 def test_blocked_commands_served_later_count_and_log_as_redis(tmp_path):
@@ -325,8 +324,8 @@ def test_blocked_commands_served_later_count_and_log_as_redis(tmp_path):
     with ours_and_redis(tmp_path / "ours", tmp_path / "redis", "--appendonly", "yes", "--appendfsync", "always") \
             as (ours, real):
         assert served_later(ours.port) == served_later(real.port)
-    assert aof_commands((tmp_path / "ours" / "appendonly.aof").read_bytes()) == \
-        aof_commands((tmp_path / "redis" / "appendonlydir" / "appendonly.aof.1.incr.aof").read_bytes())
+    assert aof_commands(aof_file(tmp_path / "ours").read_bytes()) == \
+        aof_commands(aof_file(tmp_path / "redis").read_bytes())
 
 
 def test_flushall_with_save_points_saves_and_leaves_no_change_as_redis(tmp_path):
@@ -352,7 +351,7 @@ def test_delete_and_flush_count_as_del_and_flushdb(tmp_path):
                                         ("DELETE", "a"), ("SET", "a", "1"), ("FLUSH",), ("FLUSH",)])
         changes = [counted for _, _, counted in record]
         assert changes == [1, 2, 4, 4, 5, 6, 6]
-        assert aof_commands((tmp_path / "appendonly.aof").read_bytes()) == [
+        assert aof_commands(aof_file(tmp_path).read_bytes()) == [
             [b"SELECT", b"0"], [b"SET", b"a", b"1"], [b"SET", b"b", b"1"], [b"DELETE", b"a", b"b", b"c"],
             [b"SET", b"a", b"1"], [b"FLUSH"], [b"FLUSH"]]
     finally:

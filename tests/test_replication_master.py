@@ -9,7 +9,7 @@ import time
 import pytest
 import redis
 
-from conftest import start_ours, start_real_redis
+from conftest import aof_file, start_ours, start_real_redis
 from differential import WireClient
 
 FAST = ("--repl-diskless-sync-delay", "0", "--repl-ping-replica-period", "1", "--enable-debug-command", "yes")
@@ -459,7 +459,7 @@ def test_the_aof_and_the_stream_get_the_same_commands(tmp_path):
         replica.rdb()
         assert wait_until(lambda: "Streamed RDB transfer with replica" in ours.log())
         replica.sock.sendall(b"REPLCONF ACK 0\r\n")  # a diskless RDB: the stream starts on the next ACK
-        aof_start = (tmp_path / "appendonly.aof").stat().st_size
+        aof_start = aof_file(tmp_path).stat().st_size
         pipe = client.pipeline(transaction=True)
         pipe.incr("n").expire("n", 100).spop("missing").sadd("s", "a", "b").select(4).set("db4", 1)
         pipe.execute()
@@ -467,7 +467,7 @@ def test_the_aof_and_the_stream_get_the_same_commands(tmp_path):
         client.set("px", "x", px=20)
         assert wait_until(lambda: client.exists("px") == 0)  # expired: its DEL is logged by both
         client.spop("s")  # in database 4, where the transaction's SELECT left this connection
-        aof = (tmp_path / "appendonly.aof").read_bytes()[aof_start:]
+        aof = aof_file(tmp_path).read_bytes()[aof_start:]
         # The stream re-selects after a full sync (Redis's slaveseldb = -1); the AOF had chosen 0 already.
         assert replica.stream_until(b"*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\n" + aof)
         replica.close()
@@ -522,8 +522,8 @@ def test_what_reaches_the_aof_and_the_replicas_as_in_redis(tmp_path):
     ours = start_ours(tmp_path / "ours", *FAST, *options)
     real = start_real_redis(tmp_path / "redis", *options)
     try:
-        expected = propagated(real, tmp_path / "redis" / "appendonlydir" / "appendonly.aof.1.incr.aof")
-        got = propagated(ours, tmp_path / "ours" / "appendonly.aof")
+        expected = propagated(real, aof_file(tmp_path / "redis"))
+        got = propagated(ours, aof_file(tmp_path / "ours"))
         mask = lambda data: re.sub(rb"\$13\r\n\d{13}\r\n", b"$13\r\n<ms>\r\n", data)  # PEXPIREAT's deadline
         assert [mask(got[0]), mask(got[1]), got[2]] == [mask(expected[0]), mask(expected[1]), expected[2]]
     finally:

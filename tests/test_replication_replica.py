@@ -19,7 +19,7 @@ import time
 import pytest
 import redis
 
-from conftest import ROOT, RunningServer, free_port, start_ours, start_real_redis
+from conftest import ROOT, RunningServer, aof_file, free_port, start_ours, start_real_redis
 from differential import Pair, WireClient, mask_client_id, parse_reply
 
 MASTER_OPTIONS = ("--repl-diskless-sync-delay", "0", "--repl-ping-replica-period", "1",
@@ -143,7 +143,7 @@ def test_full_sync_then_the_stream_beside_a_real_replica(tmp_path, master):
         assert " flags=M " in clients and " user=(superuser) " in clients
         assert clients.count("\n") == 1
 
-        wait_until(lambda: b"live-key" in (tmp_path / "ours" / "appendonly.aof").read_bytes(),
+        wait_until(lambda: b"live-key" in aof_file(tmp_path / "ours").read_bytes(),
                    what="the stream in the replica's AOF")
     finally:
         ours.stop()

@@ -379,7 +379,7 @@ def test_scripts_inside_multi(pair):
 
 
 def test_script_writes_reach_the_aof_wrapped_in_multi(tmp_path):
-    from conftest import start_ours
+    from conftest import aof_file, start_ours
     running = start_ours(tmp_path, "--appendonly", "yes", "--appendfsync", "always")
     try:
         with WireClient(running.port) as client:
@@ -389,7 +389,7 @@ def test_script_writes_reach_the_aof_wrapped_in_multi(tmp_path):
             assert client.call("EVAL", "return redis.call('get', 'a')", 0) == b"$1\r\n2\r\n"
             script = "redis.set_repl(redis.REPL_NONE) redis.call('set', 'hidden', '1')"
             assert client.call("EVAL", script, 0) == b"$-1\r\n"
-        log = (tmp_path / "appendonly.aof").read_bytes()
+        log = aof_file(tmp_path).read_bytes()
         assert (b"*1\r\n$5\r\nMULTI\r\n*3\r\n$3\r\nset\r\n$1\r\na\r\n$1\r\n1\r\n*2\r\n$4\r\nincr\r\n$1\r\na\r\n"
                 b"*1\r\n$4\r\nEXEC\r\n*3\r\n$3\r\nset\r\n$1\r\nb\r\n$1\r\nx\r\n") in log
         assert b"EVAL" not in log and b"hidden" not in log
