@@ -463,9 +463,10 @@ class AppendOnly:
 
     # ------------------------------------------------------------------ loading
 
-    def load(self, replayer):
+    def load(self, replayer, serving=False):
         """Replay the AOF into the keyspace through replayer (a commands.Replayer) at start-up with
-        appendonly yes; AOFError if it cannot be loaded.
+        appendonly yes; AOFError if it cannot be loaded. serving: the clients are served while it loads
+        (at start-up), getting -LOADING (persistence/progress.py).
 
         A torn last command is cut off when aof-load-truncated allows it; a
         bad command before the end stops start-up, naming its offset.
@@ -488,11 +489,16 @@ class AppendOnly:
         log.info("Reading RDB/AOF %s (%d bytes)...", name, len(data))
         keyspace = self.server.keyspace
         clock, keyspace.clock = keyspace.clock, _never
+        progress = self.server.loading if serving else None
         try:
-            replay = _Replay(replayer, data, name)
+            if serving:
+                progress.start(len(data))
+            replay = _Replay(replayer, data, name, progress)
             valid_up_to = replay.run()
         finally:
             keyspace.clock = clock
+            if serving:
+                progress.stop()
         keyspace.dirty = 0
         if valid_up_to is not None:
             self._truncate(path, name, valid_up_to)
@@ -542,10 +548,11 @@ class AppendOnly:
 class _Replay:
     """Reads an AOF's commands and hands them to a commands.Replayer, a client without a connection."""
 
-    def __init__(self, replayer, data, name):
+    def __init__(self, replayer, data, name, progress=None):
         self.replayer = replayer
         self.data = data
         self.name = name
+        self.progress = progress  # the server's LoadProgress, told every 1024 commands (it lets the clients in)
         self.commands = 0
 
     def run(self):
@@ -578,9 +585,12 @@ class _Replay:
                 self.replayer.run(command, arguments, argv)
             valid_up_to = position
             self.commands += 1
-            if not self.commands % 1024 and time.monotonic() >= next_report:
-                log.info("AOF loading: %d%% (%d of %d bytes)", position * 100 // size, position, size)
-                next_report = time.monotonic() + PROGRESS_SECONDS
+            if not self.commands % 1024:  # as Redis's loadSingleAppendOnlyFile, by commands
+                if self.progress is not None:
+                    self.progress.advance(position)
+                if time.monotonic() >= next_report:
+                    log.info("AOF loading: %d%% (%d of %d bytes)", position * 100 // size, position, size)
+                    next_report = time.monotonic() + PROGRESS_SECONDS
         if queued is not None:
             log.warning("Revert incomplete MULTI/EXEC transaction in AOF file %s", self.name)
             return before_multi
