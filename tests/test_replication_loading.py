@@ -228,3 +228,26 @@ def test_start_up_aof_replay_answers_loading(tmp_path):
         assert digest(server.port) == expected
     finally:
         server.stop()
+
+
+def test_shutdown_during_the_start_up_load_exits_without_saving(tmp_path):
+    """As Redis turns a SHUTDOWN during a load into SHUTDOWN NOSAVE: the half-loaded data is not saved over
+    dump.rdb, even with save points set, and the server exits at once."""
+    master = populated_master(tmp_path)
+    try:
+        redis.Redis(port=master.port).save()
+        dump = (tmp_path / "master" / "dump.rdb").read_bytes()
+    finally:
+        master.stop()
+    (tmp_path / "ours").mkdir()
+    (tmp_path / "ours" / "dump.rdb").write_bytes(dump)
+    server = start_ours(tmp_path / "ours", "--save", "3600 1", *REPLICA_OPTIONS)
+    try:
+        with WireClient(server.port) as client:
+            during_load({"ours": client}, (("PING",),), "loading")
+            assert client.call("SHUTDOWN") == "<connection closed; unparsed: b''>"
+        assert server.process.wait(30) == 0
+    finally:
+        server.stop()
+    assert (tmp_path / "ours" / "dump.rdb").read_bytes() == dump
+    assert "Ready to accept connections" not in server.log()
