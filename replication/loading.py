@@ -83,6 +83,7 @@ def _until_mark(channel, transfer, mark):
                 _keep(transfer, chunk[:end])
             else:
                 _drop_tail(transfer, -end)
+            transfer.read += len(mark)  # as Redis's repl_transfer_read, which counts the mark it cuts off
             return _payload(transfer)
         _keep(transfer, chunk)
         tail = window[-(len(mark) - 1):]

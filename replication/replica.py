@@ -188,13 +188,16 @@ class MasterLink:
         config = server.config
         self.state = TRANSFER
         mode = config["repl-diskless-load"]
-        on_disk = mode == "disabled"
+        # as Redis's useDisklessLoad: on-empty-db receives on disk unless we hold no key
+        on_disk = mode == "disabled" or mode == "on-empty-db" and any(db.data for db in server.keyspace.databases)
         # Redis's async loading: with swapdb, data of the very history the master goes on with keeps being served
         asynchronous = mode == "swapdb" and replid == server.replication.replid
         self.transfer = transfer = loading.Transfer(loading.temporary_path(config) if on_disk else None)
 
         def on_header():  # Redis parses what it does not receive on disk as it comes: it is loading from here
             if not on_disk:
+                if mode != "swapdb":
+                    self._discard_cached_master()
                 server.loading.start(transfer.size, asynchronous)
 
         try:
@@ -320,9 +323,10 @@ class MasterLink:
                   ("slave_read_repl_offset", read), ("slave_repl_offset", applied)]
         transfer = self.transfer
         if self.state == TRANSFER and transfer is not None:
-            percent = transfer.read / transfer.size * 100 if transfer.size else 0
-            fields += [("master_sync_total_bytes", transfer.size), ("master_sync_read_bytes", transfer.read),
-                       ("master_sync_left_bytes", transfer.size - transfer.read),
+            read = transfer.read if transfer.path is not None else 0  # Redis's parser reads past the counter
+            percent = read / transfer.size * 100 if transfer.size else 0
+            fields += [("master_sync_total_bytes", transfer.size), ("master_sync_read_bytes", read),
+                       ("master_sync_left_bytes", transfer.size - read),
                        ("master_sync_perc", "%.2f" % percent),
                        ("master_sync_last_io_seconds_ago", int(now - transfer.last_io))]
         if self.state != CONNECTED:
