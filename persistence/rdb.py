@@ -169,9 +169,9 @@ def _check_crc(data, source, checksum, progress):
     step = progress.interval if progress is not None else end
     computed = 0
     for start in range(0, end, step):  # a slow loop in Python: the clients get their turns between the steps
-        computed = crc64(computed, data[start:min(start + step, end)])
-        if progress is not None:
+        if progress is not None and end >= step:  # (a file shorter than a step loads without a turn)
             progress.advance(source.position)
+        computed = crc64(computed, data[start:min(start + step, end)])
     if stored != computed:
         raise RDBError("Wrong RDB checksum expected: (%x) got (%x). Aborting now." % (stored, computed))
 

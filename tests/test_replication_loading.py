@@ -200,7 +200,7 @@ def test_start_up_loading_answers_clients_as_redis_does(tmp_path):
     for name, start, options in (("ours", start_ours, ()), ("real", start_real_redis, REDIS_KEY_DELAY)):
         (tmp_path / name).mkdir()
         (tmp_path / name / "dump.rdb").write_bytes(dump)
-        server = start(tmp_path / name, *REPLICA_OPTIONS, *options)
+        server = start(tmp_path / name, *REPLICA_OPTIONS, *options, loaded=False)
         try:
             with WireClient(server.port) as client:
                 seen.update(during_load({name: client}, (("GET", "marker"), ("PING",), ("SELECT", "1"), ("DBSIZE",)),
@@ -228,7 +228,7 @@ def test_start_up_aof_replay_answers_loading(tmp_path):
         expected = digest(writer.port)
     finally:
         writer.stop()
-    server = start_ours(tmp_path / "ours", "--appendonly", "yes", *REPLICA_OPTIONS)
+    server = start_ours(tmp_path / "ours", "--appendonly", "yes", *REPLICA_OPTIONS, loaded=False)
     try:
         with WireClient(server.port) as client:
             fields, replies = during_load({"ours": client}, (("GET", "key:1"), ("PING",),
@@ -252,7 +252,7 @@ def test_shutdown_during_the_start_up_load_exits_without_saving(tmp_path):
         master.stop()
     (tmp_path / "ours").mkdir()
     (tmp_path / "ours" / "dump.rdb").write_bytes(dump)
-    server = start_ours(tmp_path / "ours", "--save", "3600 1", *REPLICA_OPTIONS)
+    server = start_ours(tmp_path / "ours", "--save", "3600 1", *REPLICA_OPTIONS, loaded=False)
     try:
         with WireClient(server.port) as client:
             during_load({"ours": client}, (("PING",),), "loading")
