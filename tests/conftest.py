@@ -20,29 +20,30 @@ def free_port():
         return probe.getsockname()[1]
 
 
-def wait_for_port(port, process, timeout=15.0):
+def wait_for_port(port, process, timeout=15.0, loaded=False):
+    """Until the server accepts a connection; with loaded, until its data is loaded too (its probe's PING no
+    longer answered -LOADING, as Redis's test suite's wait_done_loading: a server listens while it loads;
+    a load that lasts more than a minute is left to the test)."""
     deadline = time.monotonic() + timeout
+    listening = False
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError("server exited with %s" % process.returncode)
         try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            return
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5) as probe:
+                if not loaded:
+                    return
+                if not listening:
+                    listening, deadline = True, time.monotonic() + 60
+                probe.settimeout(10)
+                probe.sendall(b"PING\r\n")
+                if not probe.recv(64).startswith(b"-LOADING"):
+                    return
         except OSError:
-            time.sleep(0.05)
-    raise RuntimeError("server did not listen on port %d" % port)
-
-
-def wait_until_loaded(port, timeout=60.0):
-    """As Redis's test suite's wait_done_loading: a server listens while its data loads, answering PING with
-    -LOADING until it is done (a load that lasts past the timeout is left to the test)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
-            sock.sendall(b"PING\r\n")
-            if not sock.recv(64).startswith(b"-LOADING"):
-                return
+            pass
         time.sleep(0.05)
+    if not listening:
+        raise RuntimeError("server did not listen on port %d" % port)
 
 
 class RunningServer:
@@ -54,9 +55,7 @@ class RunningServer:
         self.log_path = os.path.join(cwd, "server.log")
         self._log = open(self.log_path, "wb")
         self.process = subprocess.Popen(argv, cwd=cwd, stdout=self._log, stderr=subprocess.STDOUT)
-        wait_for_port(port, self.process)
-        if loaded:
-            wait_until_loaded(port)
+        wait_for_port(port, self.process, loaded=loaded)
 
     def log(self):
         with open(self.log_path, "rb") as f:
