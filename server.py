@@ -29,6 +29,7 @@ from commands.module import load_at_start
 from errors import MAX_CLIENTS, PROTECTED_MODE, protocol_error
 from persistence import aof_load
 from persistence.aof import AOFError, AppendOnly
+from persistence.progress import LoadProgress
 from persistence.rdb import RDBError
 from persistence.snapshots import Snapshots
 from protocol import Error, ProtocolError, ReplyWriter, RequestReader
@@ -46,7 +47,7 @@ from serving.notifications import Notifications
 from serving.parameters import TLS_SWITCHES
 from serving.pause import end_expired_pauses
 from serving.session import REPLY_ON, Session
-from serving.shutdown import Shutdown
+from serving.shutdown import NOSAVE, NOW, Shutdown
 from serving.slowlog import SlowLog
 from serving.stats import Stats
 from scripting.engine import Scripting
@@ -90,6 +91,7 @@ class Server:
         self.started = time.time()
         self.run_id = os.urandom(20).hex()
         self.replication = Replication(config)
+        self.loading = LoadProgress(config)  # a dataset being loaded: dump.rdb or the AOF at start-up, a full sync
         self.snapshots = Snapshots(self)
         self.aof = AppendOnly(self)
         self.propagation = Propagation(self)  # keyspace.propagator while the AOF or the replication stream listens
@@ -110,16 +112,21 @@ class Server:
         return self._listeners[0].server_port if self._listeners else self.config["port"]
 
     def start(self):
-        """Listen on every bind address (all on one port), then start the cron."""
+        """Listen on every bind address (all on one port) and the unix socket, then start the cron. As Redis
+        does, before the data loads: the clients that come meanwhile get -LOADING."""
         self._listeners = self._open_listeners(self.config["bind"], self.config["port"])
         if not self._listeners:
             raise OSError("no bind address could be listened on")
         self._cron = gevent.spawn(self._run_cron)
-        log.info("Ready to accept connections")
         if self.config["unixsocket"]:
             sock = listen_unix(self.config["unixsocket"], self.config["unixsocketperm"], self.config["tcp-backlog"])
             self._unix_listener = StreamServer(sock, self._accept, spawn=self._pool)
             self._unix_listener.start()
+
+    def announce_ready(self):
+        """The data is loaded: Redis's lines for it."""
+        log.info("Ready to accept connections")
+        if self.config["unixsocket"]:
             log.info("The server is now ready to accept connections at %s", self.config["unixsocket"])
 
     def listen_again(self):
@@ -281,6 +288,10 @@ class Server:
         while True:
             gevent.sleep(1 / self.hz)
             self.now = time.monotonic()
+            if self.loading.active:  # as Redis runs no serverCron while it loads (persistence/progress.py)
+                if self.shutdown.signal is not None and self.shutdown.prepare((NOSAVE, NOW)):  # whileBlockedCron
+                    return
+                continue
             self.hz = clients_cron.effective_hz(self.config, len(self.sessions))
             if self.scripting.running() is None and self.shutdown.cron():
                 return  # stopping: Redis exits here
@@ -741,7 +752,6 @@ def serve(config):
         log.warning("Failed to configure TLS. Check logs for more info.")
         return 1
     server = Server(config)
-    stream_db = None  # the history to continue, if dump.rdb held one and we are a replica
     problem = access.load_users(server.acl, config) or load_at_start(server)
     if problem:
         log.warning("%s", problem)
@@ -749,39 +759,57 @@ def serve(config):
     log.info("Running mode=standalone, port=%d.", config["port"])
     log.warning("Server initialized")
     try:
-        aof_load.load_manifest(server.aof)
-        if config["appendonly"]:  # as Redis: with AOF on, the AOF is the data, and dump.rdb is not read
-            aof_load.load_at_start(server.aof, server.replayer())
-            server.stats.reset()  # the replies the replay had are nobody's errors
-            server.aof.open_at_start()
-        else:
-            loaded = server.snapshots.load(drop_expired=not config["replicaof"])
-            stream_db = server.replication.restore(loaded.aux, bool(config["replicaof"])) if loaded else None
-            server.propagation.refresh()  # a master that took its history back keeps a backlog
-        aof_load.delete_history(server.aof)
-    except AOFError as error:
-        log.warning("%s", error)
-        return 1
-    except RDBError as error:
-        log.warning("%s", error)
-        log.warning("Fatal error loading the DB (%s): mini-redis cannot start.", server.snapshots.path)
-        return 1
-    try:
         server.start()
     except OSError as error:
         log.warning("Failed listening on %s:%d: %s", config["bind"], config["port"], error)
         server.stop()
         return 1
-    if config["replicaof"]:
-        host, port = config["replicaof"].rsplit(" ", 1)
-        replica.follow_at_start(server, host, int(port), stream_db)
     for signum in (signal.SIGINT, signal.SIGTERM):
         gevent.signal_handler(signum, _on_signal, signum, server)
-    server.stopping.wait()
+    loader = gevent.spawn(load_data, server)
+    gevent.wait([loader, server.stopping], count=1)
+    if loader.ready():
+        loaded, stream_db = loader.get()
+        if not loaded:
+            server.stop()
+            return 1
+        server.announce_ready()
+        if config["replicaof"]:
+            host, port = config["replicaof"].rsplit(" ", 1)
+            replica.follow_at_start(server, host, int(port), stream_db)
+        server.stopping.wait()
+    else:  # SHUTDOWN or a signal while the data loaded: Redis exits then, without saving
+        loader.kill()
     server.stop()
     process.remove_files(config)
     log.warning("Redis is now ready to exit, bye bye...")
     return 0
+
+
+def load_data(server):
+    """dump.rdb or, with appendonly yes, the AOF (Redis's loadDataFromDisk), the clients served meanwhile:
+    (whether it loaded, the database of the history dump.rdb held for a replica to continue or None)."""
+    config = server.config
+    try:
+        aof_load.load_manifest(server.aof)  # whatever appendonly says, as Redis: a bad manifest stops start-up
+        stream_db = None
+        if config["appendonly"]:  # as Redis: with AOF on, the AOF is the data, and dump.rdb is not read
+            aof_load.load_at_start(server.aof, server.replayer(), server.loading)
+            server.stats.reset()  # the replies the replay had are nobody's errors
+            server.aof.open_at_start()
+        else:
+            loaded = server.snapshots.load(drop_expired=not config["replicaof"], serving=True)
+            stream_db = server.replication.restore(loaded.aux, bool(config["replicaof"])) if loaded else None
+            server.propagation.refresh()  # a master that took its history back keeps a backlog
+        aof_load.delete_history(server.aof)
+    except AOFError as error:
+        log.warning("%s", error)
+        return False, None
+    except RDBError as error:
+        log.warning("%s", error)
+        log.warning("Fatal error loading the DB (%s): mini-redis cannot start.", server.snapshots.path)
+        return False, None
+    return True, stream_db
 
 
 def _on_signal(signum, server):

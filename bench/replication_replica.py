@@ -8,6 +8,8 @@ Debian's redis-server is the master (diskless sync without delay), loaded with t
 
 - full sync: from starting the replica with --replicaof until its link is up (the RDB made by the
   master, received, checked and loaded by the replica);
+- the longest wait for a reply during the full sync: another client sends PING and INFO replication
+  in turn, one after the other (any reply counts, -LOADING too), from the start until the link is up;
 - lag under load: while redis-benchmark -c 50 SET runs on the master, the largest gap seen between the
   master's offset and the replica's (bytes of stream not yet applied), sampled every 10 ms;
 - catch-up: after that load, how long until the replica has applied every byte of the stream.
@@ -16,6 +18,7 @@ Reported with the ratio mini-redis / Redis (lower is better). A benchmark, not a
 bounded counts.
 """
 import os
+import socket
 import subprocess
 import sys
 import tempfile
@@ -23,7 +26,7 @@ import threading
 import time
 
 from compare import ROOT, Server, free_port  # bench/ is the script's folder, first on the path
-from replication_master import catch_up_seconds, info, load_keys, sizes, wait_for
+from replication_master import catch_up_seconds, info, load_keys, sizes
 
 
 def start_replica(kind, workdir, master_port):
@@ -63,17 +66,36 @@ def largest_lag_while(master_port, replica_port, work):
     return largest
 
 
+def longest_wait_until_synced(port):
+    """Over one connection, PING the replica and ask INFO replication in turn, one after the other, until
+    its link is up: the longest wait for a reply (any reply: -LOADING is one too)."""
+    longest, linked = 0.0, False
+    with socket.create_connection(("127.0.0.1", port)) as sock:
+        reader = sock.makefile("rb")
+        while not linked:
+            for request in (b"PING\r\n", b"INFO replication\r\n"):
+                sent = time.monotonic()
+                sock.sendall(request)
+                reply = reader.readline()
+                if reply.startswith(b"$"):
+                    reply = reader.read(int(reply[1:]) + 2)
+                longest = max(longest, time.monotonic() - sent)
+                linked = linked or b"master_link_status:up" in reply
+    return longest
+
+
 def measure(kind, master, requests, workdir):
-    """(full sync seconds, largest lag in bytes under SET load, catch-up seconds) for one kind of replica."""
+    """(full sync seconds, longest wait for a reply during it, largest lag in bytes under SET load, catch-up seconds)
+    for one kind of replica."""
     started = time.monotonic()
     replica = start_replica(kind, workdir, master.port)
     try:
-        wait_for(lambda: info(replica.port, "replication").get("master_link_status") == "up")
+        ping_wait = longest_wait_until_synced(replica.port)
         full_sync = time.monotonic() - started
         lag = largest_lag_while(master.port, replica.port, lambda: subprocess.run(
             ["redis-benchmark", "-p", str(master.port), "-c", "50", "-n", str(requests), "-t", "set",
              "-r", "100000", "-q"], capture_output=True, check=True))
-        return full_sync, lag, catch_up_seconds(master.port, replica.port, time.monotonic())
+        return full_sync, ping_wait, lag, catch_up_seconds(master.port, replica.port, time.monotonic())
     finally:
         replica.stop()
 
@@ -96,6 +118,7 @@ def main():
     print("| metric | mini-redis | Redis 7.0 | ratio |")
     print("|---|---:|---:|---:|")
     rows = (("full sync of %dk keys from a Redis master (s)" % (keys // 1000), "%.2f"),
+            ("longest wait for PING or INFO during the full sync (s)", "%.3f"),
             ("largest lag under SET load (bytes)", "{:,.0f}"), ("catch-up after the SETs (s)", "%.2f"))
     for index, (name, shown) in enumerate(rows):
         ours, theirs = results["mini-redis"][index], results["redis"][index]

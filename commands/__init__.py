@@ -18,8 +18,8 @@ from time import perf_counter_ns
 from types import MappingProxyType
 
 from acl import check as check_permissions
-from errors import (MASTERDOWN, MISCONF_AOF, MISCONF_RDB, NOAUTH, NOREPLICAS, OOM, READONLY_REPLICA, REPLICA_KEYSPACE,
-                    ReplyError, unknown_command, unknown_subcommand, wrong_arity)
+from errors import (LOADING, MASTERDOWN, MISCONF_AOF, MISCONF_RDB, NOAUTH, NOREPLICAS, OOM, READONLY_REPLICA,
+                    REPLICA_KEYSPACE, ReplyError, unknown_command, unknown_subcommand, wrong_arity)
 from protocol import NULL_ARRAY, Error
 from persistence.aof import OFF
 from serving import access
@@ -109,6 +109,8 @@ def execute(commands, session, argv):
                 and command.name not in SUBSCRIBED_CONTEXT:
             raise ReplyError("ERR Can't execute '%s': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / "
                              "RESET are allowed in this context" % command.name)
+        if session.server.loading.active:
+            refuse_while_loading(session, command)
         # CLIENT PAUSE, or a script running (which refuses with -BUSY once busy): see serving/pause.py
         if session.server.pause is not None:
             if not wait_while_paused(session, command):
@@ -162,6 +164,19 @@ def refuse_on_replica(session, command, link):
         if not (session.channels or session.patterns or session.shard_channels) or session.protocol != 2 \
                 or command.name in SUBSCRIBED_CONTEXT:  # else the subscribed context's error comes first
             raise ReplyError(MASTERDOWN)
+
+
+def refuse_while_loading(session, command):
+    """Redis's processCommand while a dataset loads (persistence/progress.py): only the commands flagged
+    loading run, an EXEC only if all it queued are; during an async load, all but the ones flagged
+    no_async_loading (an EXEC of one included)."""
+    queued = session.multi if command.name == "exec" and session.multi else ()
+    if session.server.loading.asynchronous:
+        refused = "no_async_loading" in command.flags or any("no_async_loading" in row.flags for row, _, _ in queued)
+    else:
+        refused = "loading" not in command.flags or any("loading" not in row.flags for row, _, _ in queued)
+    if refused:
+        raise ReplyError(LOADING)
 
 
 def _writes(session, command):
@@ -330,15 +345,15 @@ def is_plain(session):
     neither queuing a transaction, subscribed nor tracking keys, getting its replies (CLIENT REPLY), and
     the server has no WATCHed key, no AOF being written nor replication stream (or min-replicas-to-write:
     each installs the propagator), no maxmemory, no MONITOR, no CLIENT PAUSE or running script that
-    yielded (both in server.pause), no failed background save (see refuse_on_disk_error) and we are not
-    a replica (see refuse_on_replica). Only a command that is not plain or the cron between two batches changes
-    any of that, and a plain one never waits, so a batch checks once, and again after each command
-    that is not plain."""
+    yielded (both in server.pause), no failed background save (see refuse_on_disk_error), no dataset
+    loading (see refuse_while_loading) and we are not a replica (see refuse_on_replica). Only a command
+    that is not plain, the cron or a load's turns between two batches changes any of that, and a plain
+    one never waits, so a batch checks once, and again after each command that is not plain."""
     server = session.server
     keyspace = server.keyspace
     if (session.authenticated and session.multi is None and not session.db.tracking
             and not (session.channels or session.patterns or session.shard_channels) and session.tracking is None
-            and not keyspace.watched
+            and not keyspace.watched and not server.loading.active
             and keyspace.propagator is None and session.replies is REPLY_ON and not server.monitors
             and server.pause is None and server.snapshots.last_status_ok and server.replication.master is None):
         return call if session.user.unrestricted else checked_call

@@ -6,10 +6,10 @@ cannot start, the OS refuses the file descriptors maxclients needs) all of
 them go back to what they were.
 """
 from commands import Command, subcommand_table, table
-from errors import (NO_CONFIG_FILE, SYNTAX, ReplyError, config_rewrite_failed, config_set_failed,
+from errors import (LOADING, NO_CONFIG_FILE, SYNTAX, ReplyError, config_rewrite_failed, config_set_failed,
                     config_unknown_option, printed)
 from serving import access, logs
-from serving.config import ConfigError, UnknownParameter
+from serving.config import ConfigError, DeniedWhileLoading, UnknownParameter
 from serving.values import quoted
 from serving.parameters import TLS_SWITCHES
 
@@ -44,7 +44,9 @@ def config_set(session, *arguments):
     pairs = [(_text(name), _text(value)) for name, value in zip(arguments[::2], arguments[1::2])]
     before = dict(config.values)
     try:
-        changed = config.set_many(pairs, _protected_allowed(session))
+        changed = config.set_many(pairs, _protected_allowed(session), session.server.loading.active)
+    except DeniedWhileLoading:
+        raise ReplyError(LOADING) from None
     except UnknownParameter as unknown:
         raise config_unknown_option(arguments[[name for name, _ in pairs].index(unknown.args[0]) * 2]) from None
     except ConfigError as error:

@@ -136,9 +136,11 @@ def _memory(server):
 
 
 def _persistence(server):
-    """The snapshot fields, with the append-only file's own in place of its aof_* ones."""
+    """The snapshot fields, with the append-only file's own in place of its aof_* ones; last, while a dataset
+    loads, its loading_* ones."""
     aof_fields, aof_extra = server.aof.info()
-    return [(name, aof_fields.get(name, value)) for name, value in server.snapshots.info()] + aof_extra
+    return ([(name, aof_fields.get(name, value)) for name, value in server.snapshots.info()] + aof_extra
+            + server.loading.info_tail())
 
 
 def _stats(server):

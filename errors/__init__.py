@@ -113,6 +113,7 @@ REPLICA_KEYSPACE = "ERR Replica can't interact with the keyspace"
 # Replication: the replica's side
 READONLY_REPLICA = "READONLY You can't write against a read only replica."
 MASTERDOWN = "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'."
+LOADING = "LOADING Redis is loading the dataset in memory"
 INVALID_MASTER_PORT = "ERR Invalid master port"
 REPLICA_CANNOT_REPLICAOF = "ERR Command is not valid when client is a replica."
 REPLICAOF_WHILE_FAILING_OVER = "ERR REPLICAOF not allowed while failing over."

@@ -2,6 +2,8 @@
 RESTORE payloads share; stream_rdb.py, a stream's part of it; module_rdb.py, a module value's; codecs.py, the byte-level pieces; snapshots.py, when and how they are taken) and
 the append-only file (aof.py; aof_manifest.py, the multi-part AOF's manifest; aof_load.py, loading it;
 aof_format.py, its commands; aof_rewrite.py, a BASE as commands). Both write in a forked child: run_in_child().
+A load that serves the clients meanwhile (at start-up, a replica's full sync) reports to the server's
+progress.LoadProgress.
 
 They read and write storage and never import commands: an AOF is replayed through the
 commands.Replayer that the server hands to AppendOnly.load().

@@ -45,11 +45,13 @@ def encode_commands(ops, selected):
 class Replay:
     """Reads an AOF's commands and hands them to a commands.Replayer, a client without a connection."""
 
-    def __init__(self, replayer, data, name, start=0):
+    def __init__(self, replayer, data, name, start=0, progress=None, offset=0):
         self.replayer = replayer
         self.data = data
         self.name = name
         self.start = start  # where the commands begin: after a BASE's RDB
+        self.progress = progress  # the server's LoadProgress, told every 1024 commands (it lets the clients in)
+        self.offset = offset  # the bytes of the files loaded before this one, for the progress
         self.commands = 0
 
     def run(self):
@@ -81,9 +83,12 @@ class Replay:
                 self.replayer.run(command, arguments, argv)
             valid_up_to = position
             self.commands += 1
-            if not self.commands % 1024 and time.monotonic() >= next_report:
-                log.info("AOF loading: %d%% (%d of %d bytes)", position * 100 // size, position, size)
-                next_report = time.monotonic() + PROGRESS_SECONDS
+            if not self.commands % 1024:  # as Redis's loadSingleAppendOnlyFile, by commands
+                if self.progress is not None:
+                    self.progress.advance(self.offset + position)
+                if time.monotonic() >= next_report:
+                    log.info("AOF loading: %d%% (%d of %d bytes)", position * 100 // size, position, size)
+                    next_report = time.monotonic() + PROGRESS_SECONDS
         if queued is not None:
             log.warning("Revert incomplete MULTI/EXEC transaction in AOF file %s", self.name)
             return before_multi

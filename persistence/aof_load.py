@@ -72,11 +72,12 @@ def load_manifest(aof):
         aof.manifest = read_manifest(path)
 
 
-def load_at_start(aof, replayer):
+def load_at_start(aof, replayer, progress=None):
     """Replay the AOF into the keyspace through replayer (a commands.Replayer) at start-up with
-    appendonly yes; AOFError if it cannot be loaded."""
+    appendonly yes; AOFError if it cannot be loaded. progress: the server's LoadProgress, when the clients
+    are served meanwhile (getting -LOADING)."""
     started = time.monotonic()
-    if load_files(aof, replayer) != NOT_EXIST:
+    if load_files(aof, replayer, progress) != NOT_EXIST:
         log.info("DB loaded from append only file: %.3f seconds", time.monotonic() - started)
 
 
@@ -88,7 +89,7 @@ def reload(aof, replayer):
     return load_files(aof, replayer) in (OK, EMPTY)
 
 
-def load_files(aof, replayer):
+def load_files(aof, replayer, progress=None):
     """Replay the files of aof.manifest into the keyspace: NOT_EXIST, EMPTY, OK or TRUNCATED; AOFError with
     Redis's log line where Redis exits."""
     config, manifest = aof.config, aof.manifest
@@ -106,21 +107,26 @@ def load_files(aof, replayer):
         return EMPTY
     keyspace = aof.server.keyspace
     clock, keyspace.clock = keyspace.clock, _never
+    if progress is not None:
+        progress.start(sum(sizes))  # Redis's startLoading over all the files
     try:
         for number, aof_file in enumerate(files, 1):
-            status = _load_one(aof, replayer, aof_file, number == len(files))
+            status = _load_one(aof, replayer, aof_file, number == len(files), progress, sum(sizes[:number - 1]))
     finally:
         keyspace.clock = clock
+        if progress is not None:
+            progress.stop()
     keyspace.dirty = 0
     aof.current_size = sum(sizes)  # as Redis: measured before loading, a cut tail included
     aof.base_size = sizes[0] if manifest.base is not None else 0
     return status
 
 
-def _load_one(aof, replayer, aof_file, last):
-    """One file of the manifest, with loadAppendOnlyFiles's lines around loadSingleAppendOnlyFile."""
+def _load_one(aof, replayer, aof_file, last, progress, offset):
+    """One file of the manifest, with loadAppendOnlyFiles's lines around loadSingleAppendOnlyFile (offset: the
+    bytes of the files before it, for the progress)."""
     started = time.monotonic()
-    status = load_single(aof, replayer, aof_file.name)
+    status = load_single(aof, replayer, aof_file.name, progress, offset)
     if status == OK or (status == TRUNCATED and last):
         log.info("DB loaded from %s file %s: %.3f seconds", "base" if aof_file.kind == BASE else "incr",
                  aof_file.name, time.monotonic() - started)
@@ -129,7 +135,7 @@ def _load_one(aof, replayer, aof_file, last):
     return OK if status == EMPTY else status
 
 
-def load_single(aof, replayer, name):
+def load_single(aof, replayer, name, progress=None, offset=0):
     """loadSingleAppendOnlyFile: EMPTY, OK or TRUNCATED; AOFError if it cannot be loaded."""
     path = os.path.join(aof.directory, name)
     try:
@@ -144,8 +150,8 @@ def load_single(aof, replayer, name):
         return EMPTY
     start = 0
     if data.startswith(b"REDIS"):
-        start = _load_rdb(aof, data, name)
-    replay = Replay(replayer, data, name, start)
+        start = _load_rdb(aof, data, name, progress)
+    replay = Replay(replayer, data, name, start, progress, offset)
     valid_up_to = replay.run()
     if valid_up_to is None:
         return OK
@@ -163,13 +169,13 @@ def load_single(aof, replayer, name):
     return TRUNCATED
 
 
-def _load_rdb(aof, data, name):
+def _load_rdb(aof, data, name, progress=None):
     """A BASE in RDB form, or an old AOF's RDB preamble: keys already expired are kept, as Redis loads an
     AOF's RDB (their DEL follows in the commands). The offset where the commands after it begin."""
     old_style = name == aof.config["appendfilename"]
     log.info("Reading RDB preamble from AOF file..." if old_style else "Reading RDB base file on AOF loading...")
     try:
-        result = aof.server.snapshots.load_data(data, drop_expired=False)
+        result = aof.server.snapshots.load_data(data, drop_expired=False, progress=progress)
     except RDBError as error:
         log.warning("%s", error)
         raise AOFError("Error reading the %s %s, AOF loading aborted"

@@ -132,16 +132,17 @@ class LoadResult:
         self.end = 0  # the offset after the RDB: an AOF's commands may follow it
 
 
-def load(path, keyspace, limits, checksum=True, drop_expired=True):
+def load(path, keyspace, limits, checksum=True, drop_expired=True, progress=None):
     """Read an RDB file into the keyspace (adding to what it holds); raise RDBError if it is not sound."""
     with open(path, "rb") as file:
         data = file.read()
-    return loads(data, keyspace, limits, checksum, drop_expired)
+    return loads(data, keyspace, limits, checksum, drop_expired, progress)
 
 
-def loads(data, keyspace, limits, checksum=True, drop_expired=True):
+def loads(data, keyspace, limits, checksum=True, drop_expired=True, progress=None):
     """load() from bytes. drop_expired: a master leaves out keys already expired; a replica keeps them,
-    for its master's DEL to delete (rdbLoad's iAmMaster() test)."""
+    for its master's DEL to delete (rdbLoad's iAmMaster() test). progress: the server's LoadProgress,
+    told how far the load is every loading-process-events-interval-bytes (it lets the clients in)."""
     now_ms = keyspace.clock() if drop_expired else -1 << 63
     data = memoryview(data)
     if len(data) < 9 or bytes(data[:5]) != b"REDIS":
@@ -154,30 +155,41 @@ def loads(data, keyspace, limits, checksum=True, drop_expired=True):
     listener = keyspace.events  # loaded keys are nobody's events, as Redis's dbAddRDBLoad announces nothing
     keyspace.listen(None)
     try:
-        _load_body(source, keyspace, limits, now_ms, result)
+        _load_body(source, keyspace, limits, now_ms, result, progress)
     except (CorruptData, IndexError, struct.error, ValueError) as error:
         raise RDBError("Internal error in RDB reading offset %d: %s" % (source.position, error)) from None
     finally:
         keyspace.listen(listener)
     if version >= 5:
-        _check_crc(data, source, checksum)
+        _check_crc(data, source, checksum, progress)
     result.end = source.position
     return result
 
 
-def _check_crc(data, source, checksum):
+def _check_crc(data, source, checksum, progress):
     stored = source.unpack("<Q")
     if stored == 0 or not checksum:
         return  # saved with rdbchecksum no, or we were told not to check
-    computed = crc64(0, data[:source.position - 8])
+    end = source.position - 8
+    step = progress.interval if progress is not None else end
+    computed = 0
+    for start in range(0, end, step):  # a slow loop in Python: the clients get their turns between the steps
+        if progress is not None and end >= step:  # (a file shorter than a step loads without a turn)
+            progress.advance(source.position)
+        computed = crc64(computed, data[start:min(start + step, end)])
     if stored != computed:
         raise RDBError("Wrong RDB checksum expected: (%x) got (%x). Aborting now." % (stored, computed))
 
 
-def _load_body(source, keyspace, limits, now_ms, result):
+def _load_body(source, keyspace, limits, now_ms, result, progress):
     db = keyspace.databases[0]
     deadline = None
+    interval = progress.interval if progress is not None else 0
+    next_turn = interval or len(source.data) + 1  # where the clients get their next turn
     while True:
+        if source.position >= next_turn:
+            progress.advance(source.position, result)
+            next_turn = (source.position // interval + 1) * interval
         kind = source.byte()
         if kind == OP_EOF:
             return

@@ -31,8 +31,6 @@ class Snapshots:
         self.child_pid = None
         self.child_started = 0.0
         self.dirty_before_child = 0
-        self.loaded_keys = 0
-        self.loaded_expired = 0
 
     @property
     def path(self):
@@ -54,26 +52,35 @@ class Snapshots:
 
     # -- loading
 
-    def load(self, drop_expired=True):
+    def load(self, drop_expired=True, serving=False):
         """Read the snapshot file into the keyspace: what the load found (rdb.LoadResult), False if there is no
-        file. RDBError if it is corrupt. A replica keeps expired keys (drop_expired=False): its master deletes them."""
+        file. RDBError if it is corrupt. A replica keeps expired keys (drop_expired=False): its master deletes them.
+        serving: the clients are served while it loads (at start-up), getting -LOADING (persistence/progress.py)."""
         path = self.path
         if not os.path.exists(path):
             return False
         started = time.monotonic()
+        progress = self.server.loading if serving else None
         try:
             with open(path, "rb") as file:
                 data = file.read()
         except OSError as error:
             raise rdb.RDBError("Fatal error loading the DB: %s. Exiting." % error.strerror) from None
-        result = self.load_data(data, drop_expired)
+        if serving:
+            progress.start(len(data))
+        try:
+            result = self.load_data(data, drop_expired, progress)
+        finally:
+            if serving:
+                progress.stop()
         log.info("DB loaded from disk: %.3f seconds", time.monotonic() - started)
         return result
 
-    def load_data(self, data, drop_expired=True):
-        """Read an RDB (a whole file, or an AOF's BASE) into the keyspace: its rdb.LoadResult, RDBError if corrupt."""
+    def load_data(self, data, drop_expired=True, progress=None):
+        """Read an RDB (a whole file, or an AOF's BASE) into the keyspace: its rdb.LoadResult, RDBError if corrupt.
+        progress: the server's LoadProgress while the clients are served during the load."""
         result = rdb.loads(data, self.server.keyspace, self._limits(), self.server.config["rdbchecksum"],
-                           drop_expired)
+                           drop_expired, progress)
         version = result.aux.get(b"redis-ver")
         if version is not None:
             log.info("Loading RDB produced by version %s", version.decode(errors="replace"))
@@ -85,7 +92,8 @@ class Snapshots:
             except ReplyError as error:
                 raise rdb.RDBError("Failed loading library: %s" % error.message) from None
         log.info("Done loading RDB, keys loaded: %d, keys expired: %d.", result.loaded, result.expired)
-        self.loaded_keys, self.loaded_expired = result.loaded, result.expired
+        self.server.loading.record(result)
+        return result
         return result
 
     # -- saving
@@ -206,8 +214,9 @@ class Snapshots:
     def info(self):
         """The fields of INFO persistence, named and ordered as Redis 7.0 shows them."""
         running = self.in_progress
-        return [
-            ("loading", 0), ("async_loading", 0), ("current_cow_peak", 0), ("current_cow_size", 0),
+        loading = self.server.loading
+        return loading.info() + [
+            ("current_cow_peak", 0), ("current_cow_size", 0),
             ("current_cow_size_age", 0), ("current_fork_perc", "0.00"), ("current_save_keys_processed", 0),
             ("current_save_keys_total", 0),
             ("rdb_changes_since_last_save", self.server.keyspace.dirty),
@@ -217,7 +226,7 @@ class Snapshots:
             ("rdb_last_bgsave_time_sec", self.last_bgsave_seconds),
             ("rdb_current_bgsave_time_sec", int(time.monotonic() - self.child_started) if running else -1),
             ("rdb_saves", self.saves), ("rdb_last_cow_size", 0),
-            ("rdb_last_load_keys_expired", self.loaded_expired), ("rdb_last_load_keys_loaded", self.loaded_keys),
+            ("rdb_last_load_keys_expired", loading.keys_expired), ("rdb_last_load_keys_loaded", loading.keys_loaded),
             ("aof_enabled", 0), ("aof_rewrite_in_progress", 0), ("aof_rewrite_scheduled", 0),
             ("aof_last_rewrite_time_sec", -1), ("aof_current_rewrite_time_sec", -1),
             ("aof_last_bgrewrite_status", "ok"), ("aof_rewrites", 0), ("aof_rewrites_consecutive_failures", 0),

@@ -5,11 +5,19 @@ The payload comes as $<length> or, from a diskless master, as $EOF:<40-byte mark
 mark. With repl-diskless-load disabled it goes to a temporary file first (which becomes dump.rdb once
 loaded), otherwise it is kept in memory. Either way it is parsed into a keyspace of its own, so a
 corrupt or truncated RDB (a bad CRC, a cut) is refused while our data stays as it was; only a sound
-one replaces it, with its function libraries.
+one replaces it, with its function libraries, in one step no client's command straddles.
+
+The parse hands the event loop to the clients every loading-process-events-interval-bytes, as Redis's
+loader does (persistence/progress.py). What they meet meanwhile is what Redis's clients meet: -LOADING
+for what is not flagged `loading` (from the payload's first byte when it is not received on disk,
+where Redis parses it as it comes), except in an async load (repl-diskless-load swapdb, and the master
+goes on with the history our data belongs to), where they keep reading our old data.
 """
 import logging
 import os
 import time
+
+import gevent
 
 from errors import ReplyError
 from persistence import rdb
@@ -19,6 +27,7 @@ from storage.keyspace import Keyspace
 
 log = logging.getLogger("mini-redis")
 EOF_MARK_SIZE = 40  # RDB_EOF_MARK_SIZE
+SCRIPT_WAIT_SECONDS = 0.001  # how often a loaded RDB waiting to go in looks whether the running script ended
 
 
 class Transfer:
@@ -32,9 +41,9 @@ class Transfer:
         self.chunks = []
 
 
-def receive(channel, transfer, on_wait):
+def receive(channel, transfer, on_wait, on_header):
     """The RDB's bytes after +FULLRESYNC; on_wait() is called for each newline the master sends while it
-    prepares them (they keep the link alive)."""
+    prepares them (they keep the link alive), on_header() once the payload's header came."""
     while True:
         header = channel.line()
         if header:
@@ -48,11 +57,13 @@ def receive(channel, transfer, on_wait):
     target = "disk" if transfer.path else "parser"
     if header.startswith(b"$EOF:") and len(header) == 5 + EOF_MARK_SIZE:
         log.info("MASTER <-> REPLICA sync: receiving streamed RDB from master with EOF to %s", target)
+        on_header()
         return _until_mark(channel, transfer, header[5:])
     if not header[1:].isdigit():
         raise LinkError("Bad RDB length from MASTER: %s" % header.decode(errors="replace"))
     transfer.size = int(header[1:])
     log.info("MASTER <-> REPLICA sync: receiving %d bytes from master to %s", transfer.size, target)
+    on_header()
     while transfer.read < transfer.size:
         _keep(transfer, channel.take(transfer.size - transfer.read))
     return _payload(transfer)
@@ -72,6 +83,7 @@ def _until_mark(channel, transfer, mark):
                 _keep(transfer, chunk[:end])
             else:
                 _drop_tail(transfer, -end)
+            transfer.read += len(mark)  # as Redis's repl_transfer_read, which counts the mark it cuts off
             return _payload(transfer)
         _keep(transfer, chunk)
         tail = window[-(len(mark) - 1):]
@@ -111,18 +123,27 @@ def temporary_path(config):
     return os.path.join(config["dir"], "temp-%d.%d.rdb" % (int(time.time()), os.getpid()))
 
 
-def load(server, data, transfer):
-    """Parse the received RDB apart from our data, then put it in place: LinkError if it is not sound."""
+def load(server, data, transfer, before_swap):
+    """Parse the received RDB apart from our data, then put it in place, calling before_swap() just before:
+    LinkError if it is not sound. The server's LoadProgress is on (started here for an RDB received on
+    disk, else with the transfer)."""
     config = server.config
+    progress = server.loading
+    if not progress.active:
+        progress.start(len(data))
     log.info("MASTER <-> REPLICA sync: Loading DB in memory")
     fresh = Keyspace(len(server.keyspace), server.keyspace.clock)
     fresh.memory.configure(config)
     try:
         result = rdb.loads(data, fresh, rdb.Limits(config, server.keyspace.quicklist_packed_threshold),
-                           config["rdbchecksum"], drop_expired=False)
+                           config["rdbchecksum"], drop_expired=False, progress=progress)
     except rdb.RDBError as error:
         raise LinkError("Failed trying to load the MASTER synchronization DB: %s" % error) from None
+    while server.scripting.running() is not None:  # a script that yielded mid-run must not see its data go
+        gevent.sleep(SCRIPT_WAIT_SECONDS)
+    # From here to the end nothing yields: every client's command runs before the swap or after it.
     _replace_functions(server.scripting.functions, result.functions)
+    before_swap()
     log.info("MASTER <-> REPLICA sync: Flushing old data")
     aof = server.aof
     if aof.state != OFF:  # as Redis: the AOF is written anew from the loaded data
@@ -136,6 +157,8 @@ def load(server, data, transfer):
         os.replace(transfer.path, os.path.join(config["dir"], config["dbfilename"]))
         transfer.path = None
     log.info("Done loading RDB, keys loaded: %d, keys expired: %d.", result.loaded, result.expired)
+    progress.record(result)
+    progress.stop()
     if config["appendonly"]:
         aof.start()
 

@@ -174,9 +174,6 @@ class MasterLink:
             if len(words) != 3 or len(words[1]) != 40 or not words[2].isdigit():
                 raise LinkError("Master replied with wrong +FULLRESYNC syntax.")
             log.info("Full resync from master: %s:%s", words[1], words[2])
-            if self.continuable:
-                log.info("Discarding previously cached master state.")
-                self.continuable = False
             self._full_sync(channel, words[1], int(words[2]))
         elif reply.startswith("+CONTINUE"):
             log.info("Successful partial resynchronization with master.")
@@ -190,11 +187,27 @@ class MasterLink:
         server = self.server
         config = server.config
         self.state = TRANSFER
-        on_disk = config["repl-diskless-load"] == "disabled"
+        mode = config["repl-diskless-load"]
+        # as Redis's useDisklessLoad: on-empty-db receives on disk unless we hold no key
+        on_disk = mode == "disabled" or mode == "on-empty-db" and any(db.data for db in server.keyspace.databases)
+        # Redis's async loading: with swapdb, data of the very history the master goes on with keeps being served
+        asynchronous = mode == "swapdb" and replid == server.replication.replid
         self.transfer = transfer = loading.Transfer(loading.temporary_path(config) if on_disk else None)
-        data = loading.receive(channel, transfer, self._touch)
-        disconnect_replicas(self.server)  # our replicas follow the new history from its start
-        loading.load(server, data, transfer)
+
+        def on_header():  # Redis parses what it does not receive on disk as it comes: it is loading from here
+            if not on_disk:
+                if mode != "swapdb":
+                    self._discard_cached_master()
+                server.loading.start(transfer.size, asynchronous)
+
+        try:
+            data = loading.receive(channel, transfer, self._touch, on_header)
+            if mode != "swapdb":  # as Redis: our history goes as the old data does (swapdb: once the new is in)
+                self._discard_cached_master()
+            disconnect_replicas(self.server)  # our replicas follow the new history from its start
+            loading.load(server, data, transfer, self._discard_cached_master)
+        finally:
+            server.loading.stop()
         self.transfer = None
         replication = server.replication
         replication.replid, replication.offset = replid, offset
@@ -206,6 +219,11 @@ class MasterLink:
         log.info("MASTER <-> REPLICA sync: Finished with success")
         self._attach()
         self.send_ack()  # a diskless master waits for it before it streams
+
+    def _discard_cached_master(self):
+        if self.continuable:
+            log.info("Discarding previously cached master state.")
+            self.continuable = False
 
     def _continue(self, new_replid):
         """+CONTINUE [replid]: our history goes on; under the master's new ID if it changed, ours kept as replid2
@@ -305,9 +323,10 @@ class MasterLink:
                   ("slave_read_repl_offset", read), ("slave_repl_offset", applied)]
         transfer = self.transfer
         if self.state == TRANSFER and transfer is not None:
-            percent = transfer.read / transfer.size * 100 if transfer.size else 0
-            fields += [("master_sync_total_bytes", transfer.size), ("master_sync_read_bytes", transfer.read),
-                       ("master_sync_left_bytes", transfer.size - transfer.read),
+            read = transfer.read if transfer.path is not None else 0  # Redis's parser reads past the counter
+            percent = read / transfer.size * 100 if transfer.size else 0
+            fields += [("master_sync_total_bytes", transfer.size), ("master_sync_read_bytes", read),
+                       ("master_sync_left_bytes", transfer.size - read),
                        ("master_sync_perc", "%.2f" % percent),
                        ("master_sync_last_io_seconds_ago", int(now - transfer.last_io))]
         if self.state != CONNECTED:

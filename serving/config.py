@@ -10,7 +10,7 @@ import glob
 import os
 
 from protocol import split_inline
-from serving.parameters import BY_NAME, IGNORED_DIRECTIVES, PARAMETERS, PROTECTED
+from serving.parameters import BY_NAME, DENIED_WHILE_LOADING, IGNORED_DIRECTIVES, PARAMETERS, PROTECTED
 from serving.values import ClassLimits, ConfigError, quoted
 from storage import patterns
 
@@ -33,6 +33,10 @@ class LocatedError(ConfigError):
 
 class UnknownParameter(Exception):
     """CONFIG SET of a name Redis does not know: its own error text."""
+
+
+class DeniedWhileLoading(Exception):
+    """CONFIG SET, while a dataset loads, of a parameter Redis will not change then: -LOADING."""
 
 
 def value_words(parameter, text):
@@ -116,14 +120,15 @@ class Config:
             raise ConfigError("Bad directive or wrong number of arguments")
         self.values[parameter.name] = self._parse(parameter, value_words(parameter, text))
 
-    def set_many(self, pairs, protected_allowed=False):
+    def set_many(self, pairs, protected_allowed=False, loading=False):
         """CONFIG SET: every (name, text) pair or none, checked in Redis's order.
 
         The first problem in argument order wins: UnknownParameter for a name
         Redis does not know, ConfigError(name as given, reason) for one that
-        may not be set or comes twice; then every value is parsed, a bad one
-        failing as ConfigError(its lowercased name, reason). Returns the
-        parameters whose value changed.
+        may not be set or comes twice, DeniedWhileLoading for one that may not
+        change while a dataset loads (loading); then every value is parsed, a
+        bad one failing as ConfigError(its lowercased name, reason). Returns
+        the parameters whose value changed.
         """
         seen = set()
         for name, _ in pairs:
@@ -132,6 +137,8 @@ class Config:
                 raise UnknownParameter(name)
             if not parameter.mutable or (parameter.mutable == PROTECTED and not protected_allowed):
                 raise ConfigError(name, "can't set %s config" % ("immutable" if not parameter.mutable else "protected"))
+            if loading and parameter.name in DENIED_WHILE_LOADING:
+                raise DeniedWhileLoading(name)
             if name.lower() in seen:  # as in Redis, an alias and its name are two entries: both may be set
                 raise ConfigError(name, "duplicate parameter")
             seen.add(name.lower())

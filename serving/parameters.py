@@ -244,6 +244,7 @@ BY_NAME = {name: parameter for parameter in PARAMETERS for name in (parameter.na
 
 # What turns TLS on: CONFIG SET of one fails, and a start with one set stops, as in a Redis without certificates.
 TLS_SWITCHES = ("tls-port", "tls-replication", "tls-cluster")
+DENIED_WHILE_LOADING = frozenset(("appendonly", "repl-diskless-load"))  # Redis's DENY_LOADING_CONFIG ones
 
 # Directives of older versions that a config file may still hold: read and ignored, as Redis does
 # (each with exactly one argument).

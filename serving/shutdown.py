@@ -156,7 +156,10 @@ class Shutdown:
         return self.server.aof.shutdown(FORCE in self.flags)
 
     def _final_save(self):
-        """The last snapshot: asked by SAVE, or by default when save points are set (not with NOSAVE)."""
+        """The last snapshot: asked by SAVE, or by default when save points are set (not with NOSAVE). Never while
+        a dataset loads (it would be half there), as Redis's SHUTDOWN turns into NOSAVE then."""
+        if self.server.loading.active:
+            return True
         save = SAVE in self.flags or NOSAVE not in self.flags and bool(save_points(self.server.config["save"]))
         if not save:
             return True

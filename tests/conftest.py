@@ -21,28 +21,42 @@ def free_port():
         return probe.getsockname()[1]
 
 
-def wait_for_port(port, process, timeout=15.0):
+def wait_for_port(port, process, timeout=15.0, loaded=False):
+    """Until the server accepts a connection; with loaded, until its data is loaded too (its probe's PING no
+    longer answered -LOADING, as Redis's test suite's wait_done_loading: a server listens while it loads;
+    a load that lasts more than a minute is left to the test)."""
     deadline = time.monotonic() + timeout
+    listening = False
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError("server exited with %s" % process.returncode)
         try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            return
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5) as probe:
+                if not loaded:
+                    return
+                if not listening:
+                    listening, deadline = True, time.monotonic() + 60
+                probe.settimeout(10)
+                probe.sendall(b"PING\r\n")
+                if not probe.recv(64).startswith(b"-LOADING"):
+                    return
         except OSError:
-            time.sleep(0.05)
-    raise RuntimeError("server did not listen on port %d" % port)
+            pass
+        time.sleep(0.05)
+    if not listening:
+        raise RuntimeError("server did not listen on port %d" % port)
 
 
 class RunningServer:
-    """A server process on 127.0.0.1:port, stopped with stop()."""
+    """A server process on 127.0.0.1:port, stopped with stop(); once it listens, unless loaded=False, it has
+    loaded its data too."""
 
-    def __init__(self, argv, port, cwd):
+    def __init__(self, argv, port, cwd, loaded=False):
         self.port = port
         self.log_path = os.path.join(cwd, "server.log")
         self._log = open(self.log_path, "wb")
         self.process = subprocess.Popen(argv, cwd=cwd, stdout=self._log, stderr=subprocess.STDOUT)
-        wait_for_port(port, self.process)
+        wait_for_port(port, self.process, loaded=loaded)
 
     def log(self):
         with open(self.log_path, "rb") as f:
@@ -59,22 +73,22 @@ class RunningServer:
         self._log.close()
 
 
-def start_ours(tmp_dir, *options):
-    """python server.py on a free port with extra redis-server-style options."""
+def start_ours(tmp_dir, *options, loaded=True):
+    """python server.py on a free port with extra redis-server-style options; loaded: wait until its data is."""
     port = free_port()
     argv = [sys.executable, os.path.join(ROOT, "server.py"), "--port", str(port), *options]
-    return RunningServer(argv, port, str(tmp_dir))
+    return RunningServer(argv, port, str(tmp_dir), loaded)
 
 
-def start_real_redis(tmp_dir, *options):
-    """Debian's redis-server on a free port, no persistence: the oracle."""
+def start_real_redis(tmp_dir, *options, loaded=True):
+    """Debian's redis-server on a free port, no persistence: the oracle. loaded: wait until its data is."""
     binary = shutil.which("redis-server")
     if binary is None:
         pytest.fail("redis-server is not installed: apt-get install redis-server")
     port = free_port()
     argv = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
             "--dir", str(tmp_dir), *options]
-    return RunningServer(argv, port, str(tmp_dir))
+    return RunningServer(argv, port, str(tmp_dir), loaded)
 
 
 @contextlib.contextmanager
