@@ -15,8 +15,9 @@ import time
 import gevent
 import gevent.socket
 
+from persistence.progress import EVENTS_WAIT_SECONDS
 from replication import loading
-from replication.stream import Channel, LinkError, LinkTimeout, next_command
+from replication.stream import READ_SIZE, Channel, LinkError, LinkTimeout, next_command
 from serving import logs
 from storage.blocking import ROLE_CHANGED
 
@@ -262,8 +263,13 @@ class MasterLink:
         self.read_offset = self.server.replication.offset + len(channel.buffer)  # what came with the last reply
         while True:
             self._apply_buffered(channel.buffer)
-            self.read_offset += channel.receive()
+            received = channel.receive()
+            self.read_offset += received
             self.last_io = time.monotonic()
+            if received == READ_SIZE:
+                # More is waiting, and gevent's recv() returns it without a turn of the event loop: let the
+                # clients in first, as Redis serves its master client one read per turn like any client.
+                gevent.sleep(EVENTS_WAIT_SECONDS)
 
     def _apply_buffered(self, buffer):
         server, session = self.server, self.session

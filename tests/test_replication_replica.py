@@ -695,3 +695,30 @@ def test_a_replica_ignores_maxmemory_as_redis_does(tmp_path, master):
     finally:
         ours.stop()
         real.stop()
+
+
+def test_a_replica_behind_its_master_keeps_answering_its_clients(tmp_path, master):
+    """A replica with megabytes of its master's stream waiting reads them 64 kB at a time, and answers its
+    own clients in between (gevent's recv() returns waiting data without a turn of the event loop, so the
+    link would otherwise apply the whole backlog first). Stopped while its master takes 20 MB of writes, then
+    continued: INFOs asked one after the other answer while the replica is still behind."""
+    ours = replica_of(tmp_path, master, "ours")
+    try:
+        wait_until(lambda: linked(ours.port), what="the link")
+        probe = WireClient(ours.port)
+        probe.call("PING")
+        os.kill(ours.process.pid, signal.SIGSTOP)
+        try:
+            subprocess.run(["redis-benchmark", "-p", str(master.port), "-n", "200000", "-P", "100", "-t", "set",
+                           "-r", "100000", "-d", "100", "-q"], capture_output=True, check=True, timeout=120)
+            produced = int(field(master.port, "master_repl_offset"))
+        finally:
+            os.kill(ours.process.pid, signal.SIGCONT)
+        applied = [int(re.search(rb"slave_repl_offset:(\d+)", parse_reply(probe.call("INFO", "replication")))
+                       .group(1)) for _ in range(3)]  # the first may come before the link's first read: three
+        probe.close()
+        assert applied[-1] < produced - 1_000_000  # answered with most of the stream still to apply
+        caught_up(master, ours)
+        assert digest(ours.port) == digest(master.port)
+    finally:
+        ours.stop()
