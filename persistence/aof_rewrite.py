@@ -4,6 +4,7 @@ write_base() writes a BASE in either form."""
 import os
 import time
 
+from persistence import written_whole
 from persistence.aof_format import encode
 from storage.keyspace import type_name
 from storage.module_values import ModuleValue
@@ -114,21 +115,11 @@ def write_base(aof, path):
     removed). aof: the server's persistence.aof.AppendOnly."""
     config = aof.config
     temporary = os.path.join(config["dir"], "temp-rewriteaof-%d.aof" % os.getpid())
-    try:
-        with open(temporary, "wb") as file:
-            if config["aof-use-rdb-preamble"]:
-                aof.server.snapshots.dump_to(file, aof_base=True)
-            else:
-                if config["aof-timestamp-enabled"]:  # genAofTimestampAnnotationIfNeeded(1)
-                    aof.timestamp = int(time.time())
-                write_rewrite(aof.server.keyspace, file, aof.server.scripting.functions.codes(),
-                              aof.timestamp if config["aof-timestamp-enabled"] else None)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        try:
-            os.unlink(temporary)
-        except OSError:
-            pass
-        raise
+    with written_whole(path, temporary) as file:
+        if config["aof-use-rdb-preamble"]:
+            aof.server.snapshots.dump_to(file, aof_base=True)
+        else:
+            if config["aof-timestamp-enabled"]:  # genAofTimestampAnnotationIfNeeded(1)
+                aof.timestamp = int(time.time())
+            write_rewrite(aof.server.keyspace, file, aof.server.scripting.functions.codes(),
+                          aof.timestamp if config["aof-timestamp-enabled"] else None)

@@ -14,6 +14,7 @@ import os
 import struct
 import time
 
+from persistence import written_whole
 from persistence.codecs import CorruptData, crc64
 from persistence.objects import (RDB_VERSION, Limits, RDBError, Reader, encode_length, encode_string, encode_value,
                                  load_value)
@@ -96,18 +97,8 @@ def dump(keyspace, file, limits, compress=True, checksum=True, used_memory=0, fu
 def save(keyspace, path, limits, compress=True, checksum=True, used_memory=0, functions=(), repl_info=None):
     """Write a snapshot to a temporary file, fsync it, then rename it over path (never a half-written file)."""
     temporary = os.path.join(os.path.dirname(path) or ".", "temp-%d.rdb" % os.getpid())
-    try:
-        with open(temporary, "wb") as file:
-            dump(keyspace, file, limits, compress, checksum, used_memory, functions, repl_info)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        try:
-            os.unlink(temporary)
-        except OSError:
-            pass
-        raise
+    with written_whole(path, temporary) as file:
+        dump(keyspace, file, limits, compress, checksum, used_memory, functions, repl_info)
 
 
 # ------------------------------------------------------------------ reading
