@@ -106,6 +106,16 @@ def ours_and_redis(ours_dir, redis_dir, *options):
         ours.stop()
 
 
+def wait_until(predicate, timeout=15.0, pause=0.02):
+    """Poll predicate until it holds (True) or timeout seconds pass (False): a bounded wait, not a timing."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(pause)
+    return False
+
+
 def aof_file(folder, kind="i", dirname="appendonlydir", filename="appendonly.aof"):
     """The path of the multi-part AOF's current INCR file (kind "i"), or of its BASE ("b"), as the manifest
     in folder/dirname names it: the file ours and Redis 7.0 append their commands to."""

@@ -9,12 +9,11 @@ import sys
 import threading
 import time
 
-import pytest
 import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from conftest import ROOT, RunningServer, aof_file, free_port, start_ours, start_real_redis
+from conftest import ROOT, RunningServer, aof_file, free_port, start_ours, start_real_redis, wait_until
 
 INCR = "appendonly.aof.1.incr.aof"  # the INCR file a fresh start creates
 
@@ -40,14 +39,6 @@ def start_failing(tmp_path, *options):
     done = subprocess.run(argv, cwd=str(tmp_path), capture_output=True, timeout=30)
     return done.returncode, (done.stdout + done.stderr).decode(errors="replace")
 
-
-def wait_until(predicate, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.02)
-    return False
 
 
 def rewrite_done(client, count):

@@ -11,7 +11,7 @@ import time
 import pytest
 import redis
 
-from conftest import ROOT, aof_file, free_port, start_ours, start_real_redis
+from conftest import ROOT, aof_file, free_port, start_ours, start_real_redis, wait_until
 
 DIR = "appendonlydir"
 MANIFEST = "appendonly.aof.manifest"
@@ -20,14 +20,6 @@ MANIFEST = "appendonly.aof.manifest"
 def connect(server):
     return redis.Redis(port=server.port, socket_timeout=10)
 
-
-def wait_until(predicate, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.02)
-    return False
 
 
 def rewrite(client):

@@ -7,11 +7,10 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 
 import pytest
 
-from conftest import ROOT, RunningServer, free_port, start_ours, start_real_redis
+from conftest import ROOT, RunningServer, free_port, start_ours, start_real_redis, wait_until
 from differential import Pair, WireClient, unordered_pairs
 
 REDIS_SERVER = shutil.which("redis-server") or "redis-server"
@@ -329,14 +328,6 @@ def test_a_missing_include_is_a_log_line(tmp_path):
 
 # ------------------------------------------------------------------ the log, daemonize, pidfile
 
-
-def wait_until(predicate, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return False
 
 
 def read(path):

@@ -9,20 +9,12 @@ import time
 import pytest
 import redis
 
-from conftest import aof_file, start_ours, start_real_redis
+from conftest import aof_file, start_ours, start_real_redis, wait_until
 from differential import WireClient
 
 FAST = ("--repl-diskless-sync-delay", "0", "--repl-ping-replica-period", "1", "--enable-debug-command", "yes")
 LIBRARY = "#!lua name=replicated\nredis.register_function('echo1', function(keys, args) return args[1] end)"
 
-
-def wait_until(predicate, timeout=15.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return False
 
 
 def fill_every_type(client):
