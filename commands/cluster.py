@@ -198,7 +198,7 @@ def _send_keys(session, cached, present, auth, db_index, copy, replace, seconds)
     select_reply = cached.read_line(seconds) if select else b""
     error, moved = None, []
     try:
-        for name in sent:
+        for position, name in enumerate(sent):
             reply = cached.read_line(seconds)
             failed = next((line for line in (auth_reply, select_reply, reply) if line[:1] == b"-"), None)
             if failed is not None:
@@ -208,7 +208,7 @@ def _send_keys(session, cached, present, auth, db_index, copy, replace, seconds)
             elif not copy:
                 moved.append(name)
     except _TargetError as failure:
-        failure.retry = error is None and not moved and name is sent[0]
+        failure.retry = position == 0  # no RESTORE reply read yet, so nothing was taken: a new connection may try
         failure.target_error = error
         raise
     finally:
