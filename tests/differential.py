@@ -178,6 +178,23 @@ class WireClient:
         self.sock.close()
 
 
+def aof_commands(raw):
+    """The commands of a RESP command stream (an AOF, a replication stream), as lists of bytes."""
+    commands, position = [], 0
+    while position < len(raw):
+        assert raw[position:position + 1] == b"*", raw[position:position + 80]
+        end = raw.index(b"\r\n", position)
+        count, position = int(raw[position + 1:end]), end + 2
+        argv = []
+        for _ in range(count):
+            end = raw.index(b"\r\n", position)
+            size = int(raw[position + 1:end])
+            argv.append(raw[end + 2:end + 2 + size])
+            position = end + 2 + size + 2
+        commands.append(argv)
+    return commands
+
+
 def parse_reply(raw):
     """A raw reply as a client library reads it (hiredis): bytes, ints, lists, errors."""
     reader = hiredis.Reader()

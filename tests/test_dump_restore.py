@@ -8,7 +8,7 @@ import time
 import pytest
 
 from conftest import aof_file, start_ours, start_real_redis
-from differential import BlockingClients, Pair, WireClient
+from differential import BlockingClients, Pair, WireClient, aof_commands
 from payloads import payload, string
 from persistence.codecs import listpack
 from persistence.objects import Limits, PayloadError, restore_payload
@@ -491,22 +491,6 @@ def test_restore_is_refused_over_maxmemory_and_dump_is_not(both):
         both.check("CONFIG", "SET", "maxmemory", 0)
 
 
-def _aof_commands(raw):
-    """The commands of a RESP command stream, as lists of bytes."""
-    commands, position = [], 0
-    while position < len(raw):
-        count_end = raw.index(b"\r\n", position)
-        count, position = int(raw[position + 1:count_end]), count_end + 2
-        argv = []
-        for _ in range(count):
-            length_end = raw.index(b"\r\n", position)
-            length = int(raw[position + 1:length_end])
-            argv.append(raw[length_end + 2:length_end + 2 + length])
-            position = length_end + 4 + length
-        commands.append(argv)
-    return commands
-
-
 def test_the_aof_logs_restore_as_redis_does(tmp_path):
     """Given TTLs as given, a relative one made absolute with ABSTTL added, an expired one as the DEL
     of what it replaced or nothing."""
@@ -530,8 +514,8 @@ def test_the_aof_logs_restore_as_redis_does(tmp_path):
     finally:
         ours.stop()
         real.stop()
-    written = _aof_commands(aof_file(tmp_path / "ours").read_bytes())
-    expected = _aof_commands(aof_file(tmp_path / "real").read_bytes())
+    written = aof_commands(aof_file(tmp_path / "ours").read_bytes())
+    expected = aof_commands(aof_file(tmp_path / "real").read_bytes())
     assert len(written) == len(expected)
     for got, want in zip(written, expected):
         if want[:2] == [b"RESTORE", b"relative"]:

@@ -8,9 +8,10 @@ import re
 import pytest
 import redis
 
-from conftest import aof_file, ours_and_redis, start_ours, start_real_redis
+from conftest import aof_file, ours_and_redis, start_ours, start_real_redis, wait_until
 from differential import BlockingClients, WireClient, describe_command, parse_reply
-from test_replication_master import FAST, assert_same_data, in_sync, wait_until
+from differential import aof_commands as stream_commands
+from test_replication_master import FAST, assert_same_data, in_sync
 
 LIBRARY = ("#!lua name=noops\n"
            "redis.register_function('setter', function(keys, args) return redis.call('set', keys[1], args[1]) end)\n"
@@ -194,19 +195,7 @@ def run_steps(client, steps):
 
 def aof_commands(data):
     """The commands an AOF holds, as lists of bytes; the deadlines of relative expiries masked."""
-    commands, position = [], 0
-    while position < len(data):
-        assert data[position:position + 1] == b"*", data[position:position + 80]
-        end = data.index(b"\r\n", position)
-        count, position = int(data[position + 1:end]), end + 2
-        argv = []
-        for _ in range(count):
-            end = data.index(b"\r\n", position)
-            size = int(data[position + 1:end])
-            argv.append(data[end + 2:end + 2 + size])
-            position = end + 2 + size + 2
-        commands.append(argv)
-    return [[re.sub(rb"^17\d{11}$", b"<ms>", word) for word in argv] for argv in commands]
+    return [[re.sub(rb"^17\d{11}$", b"<ms>", word) for word in argv] for argv in stream_commands(data)]
 
 
 @pytest.fixture(scope="module")
